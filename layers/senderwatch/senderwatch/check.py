@@ -1,0 +1,102 @@
+"""One check of addresses: DNSBLs, SPF and reverse DNS, with the verdict a person acts on."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .addresses import IPAddress
+from .dnsbl import ERROR, LISTED, UNHEALTHY, DnsblChecker, ZoneVerdict
+from .rdns import Rdns, check_rdns
+from .resolver import Resolver
+from .spfcheck import SpfResult, check_spf
+from .zones import Zone
+
+OK, PROBLEM, INCOMPLETE = 0, 1, 3  # also the command's exit statuses
+CHUNK = 250  # addresses per round: bounds memory and paces the progress bar
+SPF_PARALLEL = 8
+
+
+@dataclass
+class CheckResult:
+    ip: IPAddress
+    dnsbl: list[ZoneVerdict] = field(default_factory=list)
+    spf: SpfResult | None = None
+    helo_spf: SpfResult | None = None
+    rdns: Rdns | None = None
+
+    @property
+    def listed(self) -> list[ZoneVerdict]:
+        return [v for v in self.dnsbl if v.status == LISTED]
+
+    def outcome(self) -> int:
+        """PROBLEM: a listing or SPF other than pass (temperror is a fault, not a verdict);
+        INCOMPLETE: nothing wrong found, but some check could not be completed."""
+        spf_results = [s.result for s in (self.spf, self.helo_spf) if s]
+        if self.listed or any(r not in ("pass", "temperror") for r in spf_results):
+            return PROBLEM
+        if (
+            any(v.status in (ERROR, UNHEALTHY) for v in self.dnsbl)
+            or "temperror" in spf_results
+            or (self.rdns is not None and self.rdns.error)
+        ):
+            return INCOMPLETE
+        return OK
+
+    def to_dict(self) -> dict:
+        return {
+            "ip": str(self.ip),
+            "version": self.ip.version,
+            "dnsbl": [v.to_dict() for v in self.dnsbl],
+            "spf": self.spf.to_dict() if self.spf else None,
+            "helo_spf": self.helo_spf.to_dict() if self.helo_spf else None,
+            "rdns": self.rdns.to_dict() if self.rdns else None,
+        }
+
+
+def overall(results: Sequence[CheckResult]) -> int:
+    outcomes = {r.outcome() for r in results}
+    return PROBLEM if PROBLEM in outcomes else INCOMPLETE if INCOMPLETE in outcomes else OK
+
+
+async def check_addresses(
+    resolver: Resolver,
+    addresses: Sequence[IPAddress],
+    zones: Sequence[Zone],
+    *,
+    sender: str | None = None,
+    helo: str | None = None,
+    dqs_key: str | None = None,
+    rdns: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[CheckResult]:
+    """Check every address; DNSBL zones are probed once for the whole run."""
+    dnsbl = DnsblChecker(resolver, zones, dqs_key)
+    limit = asyncio.Semaphore(SPF_PARALLEL)
+
+    async def spf_for(ip: IPAddress, s: str, h: str) -> SpfResult:
+        async with limit:
+            return await check_spf(resolver, ip, s, h)
+
+    results: list[CheckResult] = []
+    for start in range(0, len(addresses), CHUNK):
+        chunk = list(addresses[start : start + CHUNK])
+        jobs = [dnsbl.check(chunk), check_rdns(resolver, chunk) if rdns else _nothing(len(chunk))]
+        if sender:
+            jobs.append(asyncio.gather(*(spf_for(ip, sender, helo or "") for ip in chunk)))
+        if helo:
+            jobs.append(asyncio.gather(*(spf_for(ip, "", helo) for ip in chunk)))
+        done = await asyncio.gather(*jobs)
+        verdicts, reverse = done[0], done[1]
+        mail_spf = done[2] if sender else [None] * len(chunk)
+        helo_spf = done[-1] if helo else [None] * len(chunk)
+        for i, ip in enumerate(chunk):
+            results.append(CheckResult(ip, verdicts[i], mail_spf[i], helo_spf[i], reverse[i]))
+        if progress:
+            progress(len(results), len(addresses))
+    return results
+
+
+async def _nothing(n: int) -> list[None]:
+    return [None] * n

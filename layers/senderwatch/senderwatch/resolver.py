@@ -1,0 +1,307 @@
+"""The DNS client senderwatch runs on: many queries in flight over a few UDP sockets.
+
+One event loop, a handful of connected UDP sockets per nameserver, a bounded window of
+queries in flight, one timer for every timeout, retries that move to the next
+nameserver, and TCP when an answer is truncated. A query always ends in an `Answer`:
+a timeout is `Answer(TIMEOUT)`, never an exception and never an empty "clean" answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import random
+import socket
+import time
+from collections import deque
+from collections.abc import Iterable
+
+from . import wire
+from .wire import Answer
+
+DEFAULT_PORT = 53
+
+
+def parse_nameserver(text: str) -> tuple[str, int]:
+    """'IP', 'IP:PORT', '[IPv6]:PORT' or a bare IPv6 address -> (ip, port)."""
+    raw = text.strip()
+    host, port = raw, DEFAULT_PORT
+    if raw.startswith("["):
+        host, sep, rest = raw[1:].partition("]")
+        if not sep or (rest and not rest.startswith(":")):
+            raise ValueError(f"invalid nameserver {text!r}: expected [IPv6]:PORT")
+        if rest:
+            port = _port(rest[1:], text)
+    elif raw.count(":") == 1:
+        host, _, rest = raw.partition(":")
+        port = _port(rest, text)
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        raise ValueError(f"invalid nameserver {text!r}: not an IP address") from None
+    return host, port
+
+
+def _port(text: str, whole: str) -> int:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        raise ValueError(f"invalid nameserver {whole!r}: port must be 1-65535")
+    return int(text)
+
+
+def system_nameservers(path: str = "/etc/resolv.conf") -> list[tuple[str, int]]:
+    """The nameservers of resolv.conf (what Lambda and most hosts configure)."""
+    found = []
+    try:
+        with open(path, encoding="utf-8") as handle:
+            for line in handle:
+                parts = line.split()
+                if len(parts) >= 2 and parts[0] == "nameserver":
+                    try:
+                        found.append(parse_nameserver(parts[1].split("%")[0]))
+                    except ValueError:
+                        continue
+    except OSError:
+        pass
+    return found or [("127.0.0.1", DEFAULT_PORT)]
+
+
+class _Batch:
+    __slots__ = ("results", "remaining", "future")
+
+    def __init__(self, size: int, future: asyncio.Future):
+        self.results: list = [None] * size
+        self.remaining = size
+        self.future = future
+
+
+class _Query:
+    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key", "server")
+
+    def __init__(self, qsection: bytes, only: int, batch: _Batch, slot: int):
+        self.qsection = qsection
+        self.only = only
+        self.batch = batch
+        self.slot = slot
+        self.attempt = 0
+        self.deadline = 0.0
+        self.key = 0
+        self.server = 0
+
+
+class Resolver:
+    """An asynchronous stub resolver tuned for thousands of small queries.
+
+    timeout: seconds to wait for one answer before asking again;
+    attempts: how many times a query is sent before it counts as timed out;
+    concurrency: how many queries may be in flight at once.
+    """
+
+    def __init__(
+        self,
+        nameservers: Iterable[tuple[str, int]] | None = None,
+        *,
+        timeout: float = 2.0,
+        attempts: int = 2,
+        concurrency: int = 256,
+        sockets_per_server: int = 2,
+    ):
+        self.nameservers = list(nameservers) if nameservers else system_nameservers()
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.concurrency = max(1, concurrency)
+        self.sockets_per_server = max(1, sockets_per_server)
+        self.sent = 0  # packets sent, retries and TCP included
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._socks: list[list[socket.socket]] = []
+        self._next_sock = 0
+        self._inflight: dict[int, _Query] = {}
+        self._waiting: deque[_Query] = deque()
+        self._tcp: set[asyncio.Task] = set()
+        self._timer: asyncio.TimerHandle | None = None
+        self._tick = min(0.05, timeout / 4)
+
+    # -- public API ---------------------------------------------------------------
+
+    async def query(self, name: str, rtype: int, *, only: int = 0) -> Answer:
+        return (await self.query_many([(name, rtype)], only=only))[0]
+
+    async def query_many(self, questions: Iterable[tuple[str, int]], *, only: int = 0) -> list[Answer]:
+        """Ask every (name, type); answers come back in the same order.
+
+        With ONLY set, answer records of other types are not decoded (and have no owner).
+        A name that cannot be encoded gets FORMERR without being sent.
+        """
+        if self._loop is None:
+            self._open()
+        questions = list(questions)
+        batch = _Batch(len(questions), self._loop.create_future())
+        if not questions:
+            return []
+        for slot, (name, rtype) in enumerate(questions):
+            try:
+                qsection = wire.question(name, rtype)
+            except wire.WireError:
+                self._finish_batch_slot(batch, slot, Answer(wire.FORMERR))
+                continue
+            self._waiting.append(_Query(qsection, only, batch, slot))
+        self._pump()
+        return await batch.future if batch.remaining else batch.results
+
+    async def close(self) -> None:
+        for task in list(self._tcp):
+            task.cancel()
+        if self._timer:
+            self._timer.cancel()
+            self._timer = None
+        for group in self._socks:
+            for sock in group:
+                self._loop.remove_reader(sock.fileno())
+                sock.close()
+        self._socks = []
+        self._loop = None
+
+    async def __aenter__(self) -> Resolver:
+        self._open()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    # -- machinery ----------------------------------------------------------------
+
+    def _open(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._socks = []
+        for index, (host, port) in enumerate(self.nameservers):
+            family = socket.AF_INET6 if ":" in host else socket.AF_INET
+            group = []
+            for _ in range(self.sockets_per_server):
+                sock = socket.socket(family, socket.SOCK_DGRAM)
+                sock.setblocking(False)
+                sock.connect((host, port))
+                sock_index = len(group)
+                self._loop.add_reader(sock.fileno(), self._on_readable, sock, index, sock_index)
+                group.append(sock)
+            self._socks.append(group)
+
+    def _pump(self) -> None:
+        """Send waiting queries while the window has room."""
+        room = self.concurrency - len(self._inflight) - len(self._tcp)
+        while room > 0 and self._waiting:
+            self._send(self._waiting.popleft())
+            room -= 1
+        if self._inflight and self._timer is None:
+            self._timer = self._loop.call_later(self._tick, self._on_tick)
+
+    def _send(self, q: _Query) -> None:
+        server = (q.server + q.attempt) % len(self.nameservers)
+        group = self._socks[server]
+        self._next_sock = (self._next_sock + 1) % len(group)
+        sock_index = self._next_sock
+        base = (server << 20) | (sock_index << 16)
+        inflight = self._inflight
+        while True:
+            qid = random.getrandbits(16)  # noqa: S311 - an ID, not a secret; sockets are connected
+            key = base | qid
+            if key not in inflight:
+                break
+        q.key = key
+        q.deadline = time.monotonic() + self.timeout
+        inflight[key] = q
+        self.sent += 1
+        try:
+            group[sock_index].send(wire.query_packet(qid, q.qsection))
+        except OSError:
+            pass  # counted as sent; the timer retries it
+
+    def _on_readable(self, sock: socket.socket, server: int, sock_index: int) -> None:
+        inflight = self._inflight
+        base = (server << 20) | (sock_index << 16)
+        while True:
+            try:
+                data = sock.recv(65535)
+            except (BlockingIOError, InterruptedError):
+                break
+            except OSError:
+                continue  # e.g. ICMP port unreachable on a connected socket
+            try:
+                qid, rcode, truncated = wire.parse_header(data)
+            except wire.WireError:
+                continue
+            key = base | qid
+            q = inflight.get(key)
+            if q is None:
+                continue  # late answer to a retried query, or not ours
+            qlen = len(q.qsection)
+            echoed = data[12 : 12 + qlen]
+            if echoed != q.qsection and echoed.lower() != q.qsection.lower():
+                continue  # not the question we asked: ignore, keep waiting
+            del inflight[key]
+            if truncated:
+                task = self._loop.create_task(self._ask_tcp(q))
+                self._tcp.add(task)
+                task.add_done_callback(self._tcp.discard)
+                continue
+            try:
+                answer = wire.parse_answer(data, qlen, q.only)
+            except wire.WireError:
+                answer = Answer(wire.SERVFAIL)
+            if (
+                answer.rcode in (wire.SERVFAIL, wire.REFUSED)
+                and len(self.nameservers) > 1
+                and q.attempt + 1 < self.attempts
+            ):
+                q.attempt += 1
+                self._send(q)
+                continue
+            self._finish(q, answer)
+        self._pump()
+
+    def _on_tick(self) -> None:
+        self._timer = None
+        now = time.monotonic()
+        expired = []
+        for key, q in self._inflight.items():
+            if q.deadline > now:
+                break
+            expired.append(key)
+        for key in expired:
+            q = self._inflight.pop(key)
+            q.attempt += 1
+            if q.attempt < self.attempts:
+                self._send(q)
+            else:
+                self._finish(q, Answer(wire.TIMEOUT))
+        self._pump()
+
+    async def _ask_tcp(self, q: _Query) -> None:
+        host, port = self.nameservers[(q.server + q.attempt) % len(self.nameservers)]
+        packet = wire.query_packet(random.getrandbits(16), q.qsection)  # noqa: S311
+        self.sent += 1
+        writer = None
+        try:
+            async with asyncio.timeout(self.timeout * self.attempts):
+                reader, writer = await asyncio.open_connection(host, port)
+                writer.write(len(packet).to_bytes(2, "big") + packet)
+                size = int.from_bytes(await reader.readexactly(2), "big")
+                data = await reader.readexactly(size)
+            answer = wire.parse_answer(data, len(q.qsection), q.only)
+        except TimeoutError:
+            answer = Answer(wire.TIMEOUT)
+        except (OSError, asyncio.IncompleteReadError, wire.WireError):
+            answer = Answer(wire.SERVFAIL)
+        finally:
+            if writer is not None:
+                writer.close()
+        self._finish(q, answer)
+        self._pump()
+
+    def _finish(self, q: _Query, answer: Answer) -> None:
+        self._finish_batch_slot(q.batch, q.slot, answer)
+
+    @staticmethod
+    def _finish_batch_slot(batch: _Batch, slot: int, answer: Answer) -> None:
+        batch.results[slot] = answer
+        batch.remaining -= 1
+        if batch.remaining == 0 and not batch.future.done():
+            batch.future.set_result(batch.results)

@@ -1,0 +1,113 @@
+"""SPF (RFC 7208) with pyspf, asking DNS through senderwatch's own resolver.
+
+pyspf looks names up through its module-level `DNSLookup`; senderwatch installs one
+function there that sends each lookup to the resolver of the check that is running
+(a context variable, so concurrent checks in threads never share a resolver).
+pyspf is synchronous, so a check runs in a worker thread while the resolver keeps
+serving the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+import spf
+
+from . import wire
+from .addresses import IPAddress
+from .resolver import Resolver
+from .text import clean_text
+
+Lookup = Callable[[str, int], wire.Answer]
+_current_lookup: contextvars.ContextVar[Lookup] = contextvars.ContextVar("senderwatch_spf_lookup")
+_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$")
+
+
+@dataclass(frozen=True)
+class SpfResult:
+    sender: str
+    result: str
+    mechanism: str | None
+    explanation: str
+    lookups: int
+    record: str | None = None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def normalize_sender(text: str) -> str:
+    """'user@domain' stays; a bare domain means postmaster@domain. ValueError when invalid."""
+    raw = text.strip()
+    local, at, domain = raw.rpartition("@")
+    if not at:
+        local, domain = "postmaster", raw
+    if not local or not _DOMAIN.match(domain):
+        raise ValueError(f"invalid sender {text!r}: expected user@example.com or example.com")
+    return f"{local}@{domain.rstrip('.').lower()}"
+
+
+def validate_helo(text: str) -> str:
+    name = text.strip().rstrip(".").lower()
+    if not _DOMAIN.match(name):
+        raise ValueError(f"invalid HELO name {text!r}: expected a host name such as mail.example.com")
+    return name
+
+
+def _dns_lookup(name, qtype, strict=True, timeout=None):
+    """pyspf's DNSLookup contract: [((owner, TYPE), value), ...] or raise spf.TempError."""
+    lookup = _current_lookup.get(None)
+    if lookup is None:
+        raise spf.TempError("senderwatch: no resolver for this SPF check")
+    rtype = wire.TYPE_CODES.get(qtype)
+    if rtype is None:
+        return []
+    answer = lookup(name, rtype)
+    if answer.rcode == wire.TIMEOUT:
+        raise spf.TempError(f"DNS timeout looking up {name} {qtype}")
+    if answer.rcode == wire.FORMERR and not answer.records:
+        return []  # a name that cannot be asked: no data
+    if answer.rcode not in (wire.NOERROR, wire.NXDOMAIN):
+        raise spf.TempError(f"DNS error {answer.rcode} looking up {name} {qtype}")
+    return [((owner, wire.TYPE_NAMES.get(kind, str(kind))), value) for owner, kind, value in answer.records]
+
+
+spf.DNSLookup = _dns_lookup
+
+
+def evaluate(lookup: Lookup, ip: IPAddress | str, sender: str = "", helo: str = "") -> SpfResult:
+    """Run one SPF check (MAIL FROM identity, or HELO when SENDER is empty); blocking."""
+    token = _current_lookup.set(lookup)
+    try:
+        query = spf.query(i=str(ip), s=sender, h=helo or "unknown", timeout=20)
+        result, _code, explanation = query.check()
+        record = None
+        if result not in ("none", "temperror") and query.d:
+            try:
+                record = query.dns_spf(query.o)
+            except (spf.TempError, spf.PermError):
+                record = None
+        return SpfResult(
+            sender=query.s,
+            result={"unknown": "permerror", "error": "temperror"}.get(result, result),
+            mechanism=query.mechanism,
+            explanation=clean_text(explanation or ""),
+            lookups=query.lookups,
+            record=record,
+        )
+    finally:
+        _current_lookup.reset(token)
+
+
+async def check_spf(resolver: Resolver, ip: IPAddress, sender: str = "", helo: str = "") -> SpfResult:
+    """Evaluate SPF in a worker thread; its DNS lookups go to RESOLVER on this event loop."""
+    loop = asyncio.get_running_loop()
+
+    def lookup(name: str, rtype: int) -> wire.Answer:
+        return asyncio.run_coroutine_threadsafe(resolver.query(name, rtype), loop).result()
+
+    return await asyncio.to_thread(evaluate, lookup, ip, sender, helo)
