@@ -1,0 +1,105 @@
+"""The DNS client against a real server on 127.0.0.1: faults come back as faults."""
+
+import socket
+
+from senderwatch import wire
+
+WORLD = {
+    "listed.example": [{"A": "127.0.0.2"}],
+    "slow.example": ["TIMEOUT"],
+    "broken.example": ["SERVFAIL"],
+    "closed.example": ["REFUSED"],
+    "big.example": [{"TXT": "v=spf1 " + "x" * 240} for _ in range(12)],
+    "*.many.example": [{"A": "127.0.0.3"}],
+}
+
+
+def test_nxdomain_nodata_and_answers_are_told_apart(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    answers = run_with_resolver(
+        server,
+        lambda r: r.query_many(
+            [("listed.example", wire.A), ("listed.example", wire.AAAA), ("missing.example", wire.A)]
+        ),
+    )
+    assert answers[0].values(wire.A) == ["127.0.0.2"]
+    assert answers[1] == wire.Answer(wire.NOERROR, ())
+    assert answers[2].rcode == wire.NXDOMAIN
+
+
+def test_no_answer_is_a_timeout_after_every_attempt(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    answer = run_with_resolver(server, lambda r: r.query("slow.example", wire.A), timeout=0.1, attempts=3)
+    assert answer.rcode == wire.TIMEOUT
+    assert server.queries == 3
+
+
+def test_servfail_and_refused_are_reported(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    answers = run_with_resolver(
+        server, lambda r: r.query_many([("broken.example", wire.A), ("closed.example", wire.A)])
+    )
+    assert [a.rcode for a in answers] == [wire.SERVFAIL, wire.REFUSED]
+
+
+def test_truncated_answer_is_fetched_again_over_tcp(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    answer = run_with_resolver(server, lambda r: r.query("big.example", wire.TXT))
+    assert answer.rcode == wire.NOERROR
+    assert len(answer.values(wire.TXT)) == 12
+
+
+def test_thousands_of_queries_in_flight_all_get_their_own_answer(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    names = [(f"q{i}.many.example", wire.A) for i in range(2000)]
+    names[::7] = [("missing.example", wire.A)] * len(names[::7])
+    answers = run_with_resolver(server, lambda r: r.query_many(names), timeout=1.0, concurrency=100)
+    for (name, _), answer in zip(names, answers, strict=True):
+        expected = wire.NXDOMAIN if name == "missing.example" else wire.NOERROR
+        assert answer.rcode == expected, name
+
+
+def test_a_dead_nameserver_is_skipped_for_the_next_one(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dead.bind(("127.0.0.1", 0))  # bound but never answers
+    try:
+        answers = run_with_resolver(
+            [dead.getsockname(), server],
+            lambda r: r.query_many([("listed.example", wire.A)] * 4),
+            timeout=0.1,
+            attempts=2,
+        )
+    finally:
+        dead.close()
+    assert all(a.values(wire.A) == ["127.0.0.2"] for a in answers)
+
+
+def test_answer_to_another_question_is_ignored(run_with_resolver):
+    """A spoofed reply with the right ID but another question must not be taken."""
+    import threading
+
+    from dnslib import RR, A, DNSRecord
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+
+    def liar():
+        packet, peer = sock.recvfrom(4096)
+        request = DNSRecord.parse(packet)
+        forged = DNSRecord.question("other.example")
+        forged.header.id = request.header.id
+        reply = forged.reply()
+        reply.add_answer(RR("other.example", rdata=A("127.0.0.2")))
+        sock.sendto(reply.pack(), peer)
+
+    thread = threading.Thread(target=liar, daemon=True)
+    thread.start()
+    try:
+        answer = run_with_resolver(
+            sock.getsockname(), lambda r: r.query("victim.example", wire.A), timeout=0.2, attempts=1
+        )
+    finally:
+        thread.join(1)
+        sock.close()
+    assert answer.rcode == wire.TIMEOUT
