@@ -1,0 +1,72 @@
+"""Interop with rbldnsd, the server real DNSBLs run. CI installs it; a missing rbldnsd fails."""
+
+import ipaddress
+
+import pytest
+
+from senderwatch.dnsbl import DnsblChecker
+from senderwatch.testing.rbldnsd import Rbldnsd
+from senderwatch.zones import resolve_zones
+
+pytestmark = pytest.mark.rbldnsd
+
+LISTED_V4 = ipaddress.ip_address("192.0.2.25")
+LISTED_V6 = ipaddress.ip_address("2001:db8::25")
+CLEAN_V4 = ipaddress.ip_address("198.51.100.1")
+CLEAN_V6 = ipaddress.ip_address("2001:db8::99")
+
+ZONES = {
+    "dnsbl.justspam.org": {"ip4set": [":127.0.0.2:Listed by JustSpam: $ hit our traps", "127.0.0.2",
+                                      "192.0.2.0/24 :127.0.0.2"]},
+    "bl.example.org": {
+        "ip4set": [":127.0.0.2:", "127.0.0.2", "192.0.2.25 :127.0.0.3:v4 $"],
+        "ip6trie": [":127.0.0.2:", "::ffff:7f00:2", "2001:db8::25 :127.0.0.4:v6 $"],
+    },
+    "everything.example.org": {"ip4set": [":127.0.0.2:", "0.0.0.0/1", "128.0.0.0/1"]},
+    "nothing.example.org": {"ip4set": [":127.0.0.2:", "203.0.113.7"]},
+    "zen.spamhaus.org": {"ip4set": [":127.255.255.254:open resolver", "0.0.0.0/1", "128.0.0.0/1"]},
+}
+
+
+@pytest.fixture(scope="module")
+def rbldnsd():
+    with Rbldnsd(ZONES) as server:
+        yield server
+
+
+def check(run_with_resolver, server, zones, addresses):
+    async def go(resolver):
+        return await DnsblChecker(resolver, resolve_zones(zones)).check(addresses)
+
+    return run_with_resolver(server, go, timeout=0.5)
+
+
+def test_listing_with_rbldnsd_txt_reason_and_substitution(rbldnsd, run_with_resolver):
+    ((listed,), (clean,)) = check(run_with_resolver, rbldnsd, ["dnsbl.justspam.org"], [LISTED_V4, CLEAN_V4])
+    assert listed.status == "listed" and listed.codes == ("127.0.0.2",)
+    assert listed.reason == "Listed by JustSpam: 192.0.2.25 hit our traps"
+    assert listed.delist_url.startswith("http")
+    assert clean.status == "clean"
+
+
+def test_ipv6_listing_from_an_ip6trie(rbldnsd, run_with_resolver):
+    results = check(run_with_resolver, rbldnsd, ["bl.example.org"], [LISTED_V4, LISTED_V6, CLEAN_V6])
+    assert [(v.status, v.codes) for (v,) in results] == [
+        ("listed", ("127.0.0.3",)), ("listed", ("127.0.0.4",)), ("clean", ())]
+    assert results[1][0].reason == "v6 2001:db8::25"
+
+
+def test_zones_failing_their_test_entries_are_unhealthy(rbldnsd, run_with_resolver):
+    (verdicts,) = check(run_with_resolver, rbldnsd, ["everything.example.org", "nothing.example.org"], [CLEAN_V4])
+    assert [(v.status, v.error) for v in verdicts] == [
+        ("unhealthy", "lists-everything"), ("unhealthy", "lists-nothing")]
+
+
+def test_blocked_resolver_answer_is_an_error(rbldnsd, run_with_resolver):
+    ((verdict,),) = check(run_with_resolver, rbldnsd, ["zen.spamhaus.org"], [LISTED_V4])
+    assert (verdict.status, verdict.error, verdict.codes) == ("error", "blocked", ("127.255.255.254",))
+
+
+def test_zone_rbldnsd_does_not_serve_is_refused(rbldnsd, run_with_resolver):
+    ((verdict,),) = check(run_with_resolver, rbldnsd, ["unserved.example.org"], [LISTED_V4])
+    assert (verdict.status, verdict.error) == ("error", "refused")
