@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench demo clean
+.PHONY: install rbldnsd test lint bench demo clean
 
 install: $(STAMP)
 
@@ -14,18 +14,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-test: $(STAMP)
+rbldnsd:
+	@scripts/ensure-rbldnsd
+
+test: $(STAMP) rbldnsd
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-bench: $(STAMP)
+bench: $(STAMP) rbldnsd
 	$(BIN)/python -m bench.dnsbl_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m senderwatch.testing.demo
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache build *.egg-info

@@ -16,8 +16,9 @@ CLEAN_V4 = ipaddress.ip_address("198.51.100.1")
 CLEAN_V6 = ipaddress.ip_address("2001:db8::99")
 
 ZONES = {
-    "dnsbl.justspam.org": {"ip4set": [":127.0.0.2:Listed by JustSpam: $ hit our traps", "127.0.0.2",
-                                      "192.0.2.0/24 :127.0.0.2"]},
+    "dnsbl.justspam.org": {
+        "ip4set": [":127.0.0.2:Listed by JustSpam: $ hit our traps", "127.0.0.2", "192.0.2.0/24 :127.0.0.2"]
+    },
     "bl.example.org": {
         "ip4set": [":127.0.0.2:", "127.0.0.2", "192.0.2.25 :127.0.0.3:v4 $"],
         "ip6trie": [":127.0.0.2:", "::ffff:7f00:2", "2001:db8::25 :127.0.0.4:v6 $"],
@@ -52,14 +53,19 @@ def test_listing_with_rbldnsd_txt_reason_and_substitution(rbldnsd, run_with_reso
 def test_ipv6_listing_from_an_ip6trie(rbldnsd, run_with_resolver):
     results = check(run_with_resolver, rbldnsd, ["bl.example.org"], [LISTED_V4, LISTED_V6, CLEAN_V6])
     assert [(v.status, v.codes) for (v,) in results] == [
-        ("listed", ("127.0.0.3",)), ("listed", ("127.0.0.4",)), ("clean", ())]
+        ("listed", ("127.0.0.3",)),
+        ("listed", ("127.0.0.4",)),
+        ("clean", ()),
+    ]
     assert results[1][0].reason == "v6 2001:db8::25"
 
 
 def test_zones_failing_their_test_entries_are_unhealthy(rbldnsd, run_with_resolver):
     (verdicts,) = check(run_with_resolver, rbldnsd, ["everything.example.org", "nothing.example.org"], [CLEAN_V4])
     assert [(v.status, v.error) for v in verdicts] == [
-        ("unhealthy", "lists-everything"), ("unhealthy", "lists-nothing")]
+        ("unhealthy", "lists-everything"),
+        ("unhealthy", "lists-nothing"),
+    ]
 
 
 def test_blocked_resolver_answer_is_an_error(rbldnsd, run_with_resolver):

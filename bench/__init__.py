@@ -1,0 +1,1 @@
+"""Benchmarks (`make bench`): numbers are printed here, never asserted in tests."""

@@ -1,0 +1,128 @@
+"""`make bench`: the DNSBL engine against rbldnsd, beside pydnsbl, on the same workload.
+
+1,000 addresses x 20 generated zones on a local rbldnsd (~5% of addresses listed per
+zone). Each engine runs in its own process; then senderwatch runs again behind a
+forwarder that adds 50 ms to every query, to compare with concurrency / latency.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+
+from senderwatch.testing.rbldnsd import Rbldnsd
+
+ADDRESSES = 1000
+ZONES = 20
+LATENCY_MS = 50
+LATENCY_CONCURRENCY = 100
+LATENCY_ADDRESSES = 250
+
+
+def workload(seed: int = 7):
+    rng = random.Random(seed)
+    base = int(ipaddress.ip_address("198.18.0.0"))  # RFC 2544 benchmarking range
+    addresses = [str(ipaddress.ip_address(base + rng.randrange(1, 1 << 17))) for _ in range(ADDRESSES)]
+    addresses = list(dict.fromkeys(addresses))
+    zones = [f"bl{n:02d}.bench.test" for n in range(ZONES)]
+    data, listed = {}, []
+    for zone in zones:
+        picked = rng.sample(addresses, len(addresses) // 20)
+        listed += [(a, zone) for a in picked]
+        data[zone] = {"ip4set": [f":127.0.0.2:{zone}: $ listed for the benchmark", "127.0.0.2", *picked]}
+    return {"addresses": addresses, "zones": zones, "listed": listed}, data
+
+
+def measure(engine: str, server: tuple, work_path: str, concurrency: int) -> dict:
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench.dnsbl_worker",
+            engine,
+            f"{server[0]}:{server[1]}",
+            work_path,
+            "--concurrency",
+            str(concurrency),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=600,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def row(r: dict) -> str:
+    return (
+        f"{r['engine']:<12} {r['queries']:>8} {r['wall_s']:>8.2f} {r['qps']:>10,.0f} "
+        f"{r['cpu_us_per_query']:>12.1f} {r['peak_rss_mb']:>10.1f} {r['wrong']:>6} {r['errors']:>6}"
+    )
+
+
+def main() -> int:
+    work, data = workload()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(work, handle)
+        work_path = handle.name
+    try:
+        with Rbldnsd(data) as server:
+            print(
+                f"DNSBL engine: {len(work['addresses'])} addresses x {ZONES} zones against rbldnsd "
+                f"on {server.address[0]}:{server.address[1]} ({len(work['listed'])} listings)\n"
+            )
+            header = (
+                f"{'engine':<12} {'queries':>8} {'wall s':>8} {'queries/s':>10} "
+                f"{'CPU µs/query':>12} {'peak MB':>10} {'wrong':>6} {'errors':>6}"
+            )
+            print(header)
+            print("-" * len(header))
+            results = {}
+            for engine in ("pydnsbl", "senderwatch"):
+                results[engine] = best = measure(engine, server.address, work_path, 200)
+                for _ in range(2):  # best of three: the machine is shared
+                    again = measure(engine, server.address, work_path, 200)
+                    best = again if again["qps"] > best["qps"] else best
+                results[engine] = best
+                print(row(best))
+            ratio = results["senderwatch"]["qps"] / results["pydnsbl"]["qps"]
+            print(
+                f"\nsenderwatch / pydnsbl throughput: {ratio:.2f}x (goal >= 2x); "
+                f"CPU per query {results['senderwatch']['cpu_us_per_query']:.1f} µs (goal < 100 µs)"
+            )
+
+            small = dict(work, addresses=work["addresses"][:LATENCY_ADDRESSES])
+            small["listed"] = [p for p in work["listed"] if p[0] in set(small["addresses"])]
+            with open(work_path, "w", encoding="utf-8") as handle:
+                json.dump(small, handle)
+            proxy = subprocess.Popen(
+                [sys.executable, "-m", "bench.delayproxy", str(server.address[1]), str(LATENCY_MS)],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            try:
+                port = int(proxy.stdout.readline())
+                slow = measure("senderwatch", ("127.0.0.1", port), work_path, LATENCY_CONCURRENCY)
+            finally:
+                proxy.terminate()
+                proxy.wait()
+            ideal = LATENCY_CONCURRENCY / (LATENCY_MS / 1000)
+            print(f"\nWith {LATENCY_MS} ms added to every query, concurrency {LATENCY_CONCURRENCY}:")
+            print(header)
+            print(row(slow))
+            print(
+                f"throughput {slow['qps']:,.0f} q/s = {slow['qps'] / ideal:.0%} of the ideal "
+                f"concurrency/latency = {ideal:,.0f} q/s (goal >= 80%)"
+            )
+    finally:
+        os.unlink(work_path)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
