@@ -27,7 +27,9 @@ def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
         width = max((len(v.zone) for v in verdicts), default=10)
         for v in verdicts:
             status = paint(f"{v.status.upper():<9}", v.status)
-            lines.append(f"  {status} {v.zone:<{width}}  {_detail(v)}".rstrip())
+            first, *more = _detail(v) or [""]
+            lines.append(f"  {status} {v.zone:<{width}}  {first}".rstrip())
+            lines.extend(f"            {line}" for line in more)
         for label, spf in (("SPF", result.spf), ("HELO SPF", result.helo_spf)):
             if spf is None:
                 continue
@@ -45,21 +47,21 @@ def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _detail(v) -> str:
+def _detail(v) -> list[str]:
     if v.status == LISTED:
-        parts = [", ".join(v.codes), v.meaning]
+        lines = [f"{', '.join(v.codes)}: {v.meaning}"]
         if v.reason:
-            parts.append(f"reason: {v.reason}")
+            lines.append(f"reason: {v.reason}")
         if v.delist_url:
-            parts.append(f"delist: {v.delist_url}")
-        return " | ".join(p for p in parts if p)
+            lines.append(f"delist: {v.delist_url}")
+        return lines
     if v.status == ERROR:
         codes = f" {', '.join(v.codes)}" if v.codes else ""
         meaning = f": {v.meaning}" if v.meaning else ""
-        return f"{v.error}{codes}{meaning} (not a verdict: previous state kept)"
+        return [f"{v.error}{codes}{meaning}", "not a verdict: this list could not say whether the address is listed"]
     if v.status == UNHEALTHY:
-        return f"{v.error}: the list failed its RFC 5782 test entries; its answers are ignored"
-    return ""
+        return [f"{v.error}: the list failed its RFC 5782 test entries; its answers are ignored this run"]
+    return []
 
 
 def _rdns(result: CheckResult, paint) -> str:
