@@ -75,7 +75,7 @@ class _Batch:
 
 
 class _Query:
-    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key", "server")
+    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key")
 
     def __init__(self, qsection: bytes, only: int, batch: _Batch, slot: int):
         self.qsection = qsection
@@ -85,7 +85,6 @@ class _Query:
         self.attempt = 0
         self.deadline = 0.0
         self.key = 0
-        self.server = 0
 
 
 class Resolver:
@@ -194,7 +193,7 @@ class Resolver:
             self._timer = self._loop.call_later(self._tick, self._on_tick)
 
     def _send(self, q: _Query) -> None:
-        server = (q.server + q.attempt) % len(self.nameservers)
+        server = q.attempt % len(self.nameservers)  # each retry goes to the next nameserver
         group = self._socks[server]
         self._next_sock = (self._next_sock + 1) % len(group)
         sock_index = self._next_sock
@@ -254,7 +253,7 @@ class Resolver:
                 q.attempt += 1
                 self._send(q)
                 continue
-            self._finish(q, answer)
+            self._finish_batch_slot(q.batch, q.slot, answer)
         self._pump()
 
     def _on_tick(self) -> None:
@@ -271,11 +270,11 @@ class Resolver:
             if q.attempt < self.attempts:
                 self._send(q)
             else:
-                self._finish(q, Answer(wire.TIMEOUT))
+                self._finish_batch_slot(q.batch, q.slot, Answer(wire.TIMEOUT))
         self._pump()
 
     async def _ask_tcp(self, q: _Query) -> None:
-        host, port = self.nameservers[(q.server + q.attempt) % len(self.nameservers)]
+        host, port = self.nameservers[q.attempt % len(self.nameservers)]
         packet = wire.query_packet(random.getrandbits(16), q.qsection)  # noqa: S311
         self.sent += 1
         writer = None
@@ -293,11 +292,8 @@ class Resolver:
         finally:
             if writer is not None:
                 writer.close()
-        self._finish(q, answer)
-        self._pump()
-
-    def _finish(self, q: _Query, answer: Answer) -> None:
         self._finish_batch_slot(q.batch, q.slot, answer)
+        self._pump()
 
     @staticmethod
     def _finish_batch_slot(batch: _Batch, slot: int, answer: Answer) -> None:
