@@ -103,3 +103,44 @@ def test_answer_to_another_question_is_ignored(run_with_resolver):
         thread.join(1)
         sock.close()
     assert answer.rcode == wire.TIMEOUT
+
+
+def test_a_lost_packet_is_sent_again_within_the_same_attempt(run_with_resolver):
+    """A server that ignores the first copy of every query: one attempt still gets the answer."""
+    import threading
+
+    from dnslib import RR, A, DNSRecord
+
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.bind(("127.0.0.1", 0))
+    sock.settimeout(0.1)
+    seen, stop = set(), threading.Event()
+
+    def lossy():
+        while not stop.is_set():
+            try:
+                packet, peer = sock.recvfrom(4096)
+            except OSError:
+                continue
+            request = DNSRecord.parse(packet)
+            if request.header.id not in seen:
+                seen.add(request.header.id)
+                continue  # "lost"
+            reply = request.reply()
+            reply.add_answer(RR(request.q.qname, rdata=A("127.0.0.2")))
+            sock.sendto(reply.pack(), peer)
+
+    thread = threading.Thread(target=lossy, daemon=True)
+    thread.start()
+    try:
+        answers = run_with_resolver(
+            sock.getsockname(),
+            lambda r: r.query_many([(f"q{i}.lossy.example", wire.A) for i in range(20)]),
+            timeout=3.0,
+            attempts=1,
+        )
+    finally:
+        stop.set()
+        thread.join(1)
+        sock.close()
+    assert [a.values(wire.A) for a in answers] == [["127.0.0.2"]] * 20

@@ -20,6 +20,9 @@ from . import wire
 from .wire import Answer
 
 DEFAULT_PORT = 53
+_RCVBUF = 1 << 20
+_MIN_RESEND = 0.1  # seconds: never resend sooner than this
+_BURST = 64  # queries sent per event at most
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -75,7 +78,7 @@ class _Batch:
 
 
 class _Query:
-    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key")
+    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key", "resends", "next_resend")
 
     def __init__(self, qsection: bytes, only: int, batch: _Batch, slot: int):
         self.qsection = qsection
@@ -85,6 +88,8 @@ class _Query:
         self.attempt = 0
         self.deadline = 0.0
         self.key = 0
+        self.resends = 0
+        self.next_resend = 0.0
 
 
 class Resolver:
@@ -102,13 +107,16 @@ class Resolver:
         timeout: float = 2.0,
         attempts: int = 2,
         concurrency: int = 256,
-        sockets_per_server: int = 2,
+        sockets_per_server: int | None = None,
     ):
         self.nameservers = list(nameservers) if nameservers else system_nameservers()
         self.timeout = timeout
         self.attempts = max(1, attempts)
         self.concurrency = max(1, concurrency)
-        self.sockets_per_server = max(1, sockets_per_server)
+        # Answers arrive in bursts as large as the window; one socket's receive buffer
+        # (~200 KB by default, a few hundred packets) overflows and drops them. Spread the
+        # window so each socket holds at most ~32 queries in flight.
+        self.sockets_per_server = sockets_per_server or min(16, max(2, -(-self.concurrency // 32)))
         self.sent = 0  # packets sent, retries and TCP included
         self._loop: asyncio.AbstractEventLoop | None = None
         self._socks: list[list[socket.socket]] = []
@@ -118,6 +126,7 @@ class Resolver:
         self._tcp: set[asyncio.Task] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._tick = min(0.05, timeout / 4)
+        self._srtt = timeout / 8  # smoothed round-trip time, learnt from answers
 
     # -- public API ---------------------------------------------------------------
 
@@ -177,6 +186,7 @@ class Resolver:
             for _ in range(self.sockets_per_server):
                 sock = socket.socket(family, socket.SOCK_DGRAM)
                 sock.setblocking(False)
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)  # the kernel caps it
                 sock.connect((host, port))
                 sock_index = len(group)
                 self._loop.add_reader(sock.fileno(), self._on_readable, sock, index, sock_index)
@@ -184,8 +194,12 @@ class Resolver:
             self._socks.append(group)
 
     def _pump(self) -> None:
-        """Send waiting queries while the window has room."""
-        room = self.concurrency - len(self._inflight) - len(self._tcp)
+        """Send waiting queries while the window has room, at most a burst at a time.
+
+        Answers clock out new queries; a whole window sent at once would overflow the
+        server's socket buffer and turn into losses.
+        """
+        room = min(_BURST, self.concurrency - len(self._inflight) - len(self._tcp))
         while room > 0 and self._waiting:
             self._send(self._waiting.popleft())
             room -= 1
@@ -205,7 +219,10 @@ class Resolver:
             if key not in inflight:
                 break
         q.key = key
-        q.deadline = time.monotonic() + self.timeout
+        q.resends = 0
+        now = time.monotonic()
+        q.deadline = now + self.timeout
+        q.next_resend = now + self._resend_after()
         inflight[key] = q
         self.sent += 1
         try:
@@ -236,6 +253,9 @@ class Resolver:
             if echoed != q.qsection and echoed.lower() != q.qsection.lower():
                 continue  # not the question we asked: ignore, keep waiting
             del inflight[key]
+            if not q.resends:
+                sample = time.monotonic() - (q.deadline - self.timeout)
+                self._srtt += (sample - self._srtt) / 8
             if truncated:
                 task = self._loop.create_task(self._ask_tcp(q))
                 self._tcp.add(task)
@@ -256,14 +276,36 @@ class Resolver:
             self._finish_batch_slot(q.batch, q.slot, answer)
         self._pump()
 
+    def _resend_after(self) -> float:
+        return max(_MIN_RESEND, 4 * self._srtt)
+
     def _on_tick(self) -> None:
+        """Give up on attempts past their deadline; resend what is late.
+
+        A lost UDP packet should not cost a whole timeout: a query unanswered after a few
+        round-trip times is sent again on the same socket with the same ID, backing off
+        each time. The attempt still lasts `timeout`, so a slow list is not called dead
+        early.
+        """
         self._timer = None
         now = time.monotonic()
+        oldest_late = now - self._resend_after()
         expired = []
         for key, q in self._inflight.items():
-            if q.deadline > now:
-                break
-            expired.append(key)
+            if q.deadline <= now:
+                expired.append(key)
+                continue
+            if q.deadline - self.timeout > oldest_late:
+                break  # sent in send order: everything after this is on time
+            if q.next_resend <= now:
+                q.resends += 1
+                q.next_resend = now + self._resend_after() * (2**q.resends)
+                self.sent += 1
+                server, sock_index = key >> 20, (key >> 16) & 0xF
+                try:
+                    self._socks[server][sock_index].send(wire.query_packet(key & 0xFFFF, q.qsection))
+                except OSError:
+                    pass
         for key in expired:
             q = self._inflight.pop(key)
             q.attempt += 1
