@@ -1,0 +1,116 @@
+"""From one run's results to findings, and from a change of findings to alerts."""
+
+import ipaddress
+from datetime import UTC, datetime
+
+from senderwatch.check import CheckResult
+from senderwatch.dnsbl import ZoneVerdict
+from senderwatch.findings import FAILING_RUNS, decide, merge, reminder_due, reminders, significant
+from senderwatch.spfcheck import SpfResult
+
+IP = "192.0.2.25"
+DAY1, DAY2, DAY3, DAY4 = (f"2026-11-{d:02d}T06:00:00+00:00" for d in (20, 21, 22, 23))
+
+
+def listed(zone="dnsbl.justspam.org", reason="trap"):
+    return ZoneVerdict(zone, "listed", ("127.0.0.2",), meaning="spam", reason=reason, delist_url="http://d")
+
+
+def clean(zone="dnsbl.justspam.org"):
+    return ZoneVerdict(zone, "clean")
+
+
+def error(zone="dnsbl.justspam.org", kind="timeout"):
+    return ZoneVerdict(zone, "error", error=kind)
+
+
+def spf(result):
+    return SpfResult("postmaster@example.com", result, "~all", "", 0, "v=spf1 ip4:192.0.2.25 ~all")
+
+
+def run(*verdicts, spf_result=None):
+    return CheckResult(ipaddress.ip_address(IP), list(verdicts), spf(spf_result) if spf_result else None)
+
+
+def events(alerts):
+    return [(a.event, a.zone) for a in alerts]
+
+
+def test_first_listing_raises_listed_once():
+    first = merge(None, run(listed()), DAY1)
+    assert events(decide(None, first, IP)) == [("LISTED", "dnsbl.justspam.org")]
+    second = merge(first, run(listed()), DAY2)
+    assert significant(second) == significant(first)  # nothing to write, nothing to send
+    assert decide(first, second, IP) == []
+    assert second["dnsbl"]["dnsbl.justspam.org"]["since"] == DAY1
+
+
+def test_delisting_raises_delisted_with_the_list_details():
+    before = merge(None, run(listed()), DAY1)
+    after = merge(before, run(clean()), DAY2)
+    (alert,) = decide(before, after, IP)
+    assert (alert.event, alert.since, alert.details["delist_url"]) == ("DELISTED", DAY2, "http://d")
+
+
+def test_first_seen_clean_is_silent():
+    assert decide(None, merge(None, run(clean()), DAY1), IP) == []
+
+
+def test_errors_keep_the_previous_verdict_and_never_raise_or_clear_a_listing():
+    listed_state = merge(None, run(listed()), DAY1)
+    failing = merge(listed_state, run(error(kind="blocked")), DAY2)
+    entry = failing["dnsbl"]["dnsbl.justspam.org"]
+    assert entry["status"] == "listed" and entry["since"] == DAY1
+    assert entry["error"] == "blocked" and entry["error_runs"] == 1
+    assert decide(listed_state, failing, IP) == []
+    recovered = merge(failing, run(listed()), DAY3)
+    assert decide(failing, recovered, IP) == []  # still the same listing
+    assert "error_runs" not in recovered["dnsbl"]["dnsbl.justspam.org"]
+
+
+def test_check_failing_arrives_once_after_several_runs_in_a_row():
+    state = merge(None, run(clean()), DAY1)
+    sent = []
+    for day in range(FAILING_RUNS + 2):
+        new = merge(state, run(error()), f"2026-11-{21 + day}T06:00:00+00:00")
+        sent += events(decide(state, new, IP))
+        state = new
+    assert sent == [("CHECK_FAILING", "dnsbl.justspam.org")]
+    assert state["dnsbl"]["dnsbl.justspam.org"]["status"] == "clean"
+
+
+def test_unhealthy_zone_counts_as_failing_not_as_clean():
+    state = merge(None, run(ZoneVerdict("z.example", "unhealthy", error="lists-everything")), DAY1)
+    assert state["dnsbl"]["z.example"]["status"] == "unknown"
+    assert decide(None, state, IP) == []
+
+
+def test_spf_softfail_first_seen_then_recovered():
+    first = merge(None, run(spf_result="softfail"), DAY1)
+    (failing,) = decide(None, first, IP)
+    assert failing.event == "SPF_FAILING" and failing.details["record"].startswith("v=spf1")
+    fixed = merge(first, run(spf_result="pass"), DAY2)
+    assert events(decide(first, fixed, IP)) == [("SPF_RECOVERED", "")]
+
+
+def test_spf_temperror_keeps_the_previous_result():
+    passing = merge(None, run(spf_result="pass"), DAY1)
+    flaky = merge(passing, run(spf_result="temperror"), DAY2)
+    assert flaky["spf"]["result"] == "pass"
+    assert decide(passing, flaky, IP) == []
+
+
+def test_a_reworded_reason_is_not_a_change():
+    first = merge(None, run(listed(reason="trap hit")), DAY1)
+    second = merge(first, run(listed(reason="trap hit, again")), DAY2)
+    assert significant(first) == significant(second)
+
+
+def test_reminders_when_a_problem_lasts():
+    state = merge(None, run(listed(), spf_result="softfail"), DAY1)
+    assert not reminder_due(state, datetime(2026, 11, 22, 6, tzinfo=UTC), days=3)
+    assert reminder_due(state, datetime(2026, 11, 23, 6, tzinfo=UTC), days=3)
+    assert not reminder_due(state, datetime(2026, 11, 23, 6, tzinfo=UTC), days=0)
+    state["reminded_at"] = DAY4
+    assert not reminder_due(state, datetime(2026, 11, 24, 6, tzinfo=UTC), days=3)
+    assert [(a.event, a.reminder) for a in reminders(state, IP)] == [("LISTED", True), ("SPF_FAILING", True)]
