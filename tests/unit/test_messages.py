@@ -56,7 +56,8 @@ def test_sns_publish_carries_email_and_sms_variants_and_filterable_attributes():
     args = render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING)).sns_publish_args("arn:t")
     assert args["MessageStructure"] == "json"
     variants = json.loads(args["Message"])
-    assert set(variants) == {"default", "email", "sms"}
+    assert set(variants) == {"default", "email", "sms", "sqs", "lambda"}
+    assert json.loads(variants["sqs"])["sms"] == variants["sms"]
     assert args["MessageAttributes"]["event"] == {"DataType": "String", "StringValue": "DELISTED"}
     assert args["MessageAttributes"]["severity"]["StringValue"] == "info"
 

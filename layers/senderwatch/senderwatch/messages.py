@@ -22,13 +22,23 @@ class Message:
     sms: str
     attributes: dict[str, str]
 
+    def document(self) -> dict:
+        """The whole alert as data: what programs subscribed to the topic receive."""
+        return {**self.attributes, "subject": self.subject, "email": self.email, "sms": self.sms}
+
     def sns_publish_args(self, topic_arn: str) -> dict:
-        """Keyword arguments for SNS Publish: one message, a variant per protocol."""
+        """Keyword arguments for SNS Publish: one message, a variant per protocol.
+
+        People get text (email, sms); programs (sqs, lambda) get the alert as JSON.
+        """
+        data = json.dumps(self.document())
         return {
             "TopicArn": topic_arn,
             "Subject": self.subject,
             "MessageStructure": "json",
-            "Message": json.dumps({"default": self.email, "email": self.email, "sms": self.sms}),
+            "Message": json.dumps(
+                {"default": self.email, "email": self.email, "sms": self.sms, "sqs": data, "lambda": data}
+            ),
             "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes.items()},
         }
 

@@ -21,9 +21,21 @@ MAIL_HOST = "mail.example.com"
 JUSTSPAM_REASON = "Listed by JustSpam: spam trap hits from this IP, see http://www.justspam.org/check-an-ip"
 
 
+DQS_KEY = "demo0dqs0key"
+
+
 def story_world(*, listed: bool = True, spf_has_ipv6: bool = False, spamhaus_blocked: bool = True) -> dict:
-    """Zone data (dnsserver shape) for the story; the flags are how the world changes once fixed."""
-    data: dict = {}
+    """Zone data (dnsserver shape) for the story; the flags are how the world changes once fixed.
+
+    Spamhaus answers its DQS zone for DQS_KEY (as it does for a registered key) while it
+    refuses plain zen.spamhaus.org queries from this "cloud resolver".
+    """
+    data: dict = {
+        f"2.0.0.127.{DQS_KEY}.zen.dq.spamhaus.net": [{"A": "127.0.0.2"}],
+        f"2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.{DQS_KEY}.zen.dq.spamhaus.net": [
+            {"A": "127.0.0.2"}
+        ],
+    }
     for zone in catalogue().values():
         if zone.zone == "zen.spamhaus.org" and spamhaus_blocked:
             data[f"*.{zone.zone}"] = [{"A": "127.255.255.254"}]

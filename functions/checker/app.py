@@ -1,0 +1,55 @@
+"""Checker: one queue message of targets -> DNSBL, SPF and rDNS checks -> findings."""
+
+from datetime import UTC, datetime
+from functools import cache
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities import parameters
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from senderwatch.aws import TargetStore
+from senderwatch.config import Config
+from senderwatch.observability import logger, metrics, tracer
+from senderwatch.pipeline import Engine, parse_message, run_checks
+
+CONFIG = Config.from_env(need=("table_name",))
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+@cache
+def _store() -> TargetStore:
+    return TargetStore.named(CONFIG.table_name, CONFIG.history_table_name)
+
+
+def _engine() -> Engine:
+    dqs_key = None
+    if CONFIG.dqs_parameter:  # SecureString in SSM, cached for 5 minutes, never logged
+        dqs_key = parameters.get_parameter(CONFIG.dqs_parameter, decrypt=True, max_age=300).strip() or None
+    return Engine(CONFIG.nameservers, CONFIG.dns_timeout, CONFIG.zones, dqs_key)
+
+
+@tracer.capture_method
+def record_handler(record: SQSRecord) -> dict:
+    items = parse_message(record.body)
+    summary = run_checks(
+        items,
+        _store(),
+        _engine(),
+        datetime.now(UTC),
+        reminder_days=CONFIG.reminder_days,
+        history_days=CONFIG.history_days,
+    )
+    metrics.add_metric(name="TargetsChecked", unit=MetricUnit.Count, value=summary.checked)
+    metrics.add_metric(name="Listings", unit=MetricUnit.Count, value=summary.listed)
+    metrics.add_metric(name="CheckErrors", unit=MetricUnit.Count, value=summary.errors)
+    metrics.add_metric(name="FindingsChanged", unit=MetricUnit.Count, value=summary.changed)
+    logger.info("checked", extra=vars(summary))
+    return vars(summary)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

@@ -1,0 +1,39 @@
+"""Notifier: a change of a target's findings -> the alerts it deserves -> SNS."""
+
+from functools import cache
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.dynamo_db_stream_event import DynamoDBRecord
+
+from senderwatch.aws import AlertTopic, client
+from senderwatch.config import Config
+from senderwatch.observability import logger, metrics, tracer
+from senderwatch.pipeline import alerts_for_change
+
+CONFIG = Config.from_env(need=("topic_arn",))
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+
+
+@cache
+def _topic() -> AlertTopic:
+    return AlertTopic(client("sns"), CONFIG.topic_arn)
+
+
+@tracer.capture_method
+def record_handler(record: DynamoDBRecord) -> int:
+    change = record.dynamodb
+    messages = alerts_for_change(change.old_image if change else None, change.new_image if change else None)
+    metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=1)
+    for message in messages:
+        _topic().publish(message)  # a failure fails this record: the stream retries it
+        metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=1)
+        logger.info("alert sent", extra=message.attributes)
+    return len(messages)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)

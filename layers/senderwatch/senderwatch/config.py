@@ -1,0 +1,68 @@
+"""One configuration object, read once from the environment and validated at cold start."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from .resolver import parse_nameserver
+from .zones import validate_zone_name
+
+
+class ConfigError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class Config:
+    table_name: str = ""
+    history_table_name: str = ""
+    queue_url: str = ""
+    topic_arn: str = ""
+    zones: tuple[str, ...] = ()
+    nameservers: tuple[tuple[str, int], ...] = ()
+    dqs_parameter: str = ""
+    reminder_days: int = 0
+    history_days: int = 90
+    targets_per_message: int = 25
+    dns_timeout: float = 2.0
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ()) -> Config:
+        env = os.environ if env is None else env
+
+        def number(name: str, default, kind, low, high):
+            raw = env.get(name, "").strip()
+            if not raw:
+                return default
+            try:
+                value = kind(raw)
+            except ValueError:
+                raise ConfigError(f"{name}={raw!r} is not a number") from None
+            if not low <= value <= high:
+                raise ConfigError(f"{name}={raw!r} must be between {low} and {high}")
+            return value
+
+        try:
+            zones = tuple(validate_zone_name(z) for z in env.get("ZONES", "").replace(",", " ").split())
+            nameservers = tuple(parse_nameserver(n) for n in env.get("NAMESERVERS", "").replace(",", " ").split())
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+        config = cls(
+            table_name=env.get("TABLE_NAME", ""),
+            history_table_name=env.get("HISTORY_TABLE_NAME", ""),
+            queue_url=env.get("QUEUE_URL", ""),
+            topic_arn=env.get("TOPIC_ARN", ""),
+            zones=zones,
+            nameservers=nameservers,
+            dqs_parameter=env.get("DQS_KEY_PARAMETER", "").strip(),
+            reminder_days=number("REMINDER_DAYS", 0, int, 0, 365),
+            history_days=number("HISTORY_DAYS", 90, int, 1, 3650),
+            targets_per_message=number("TARGETS_PER_MESSAGE", 25, int, 1, 500),
+            dns_timeout=number("DNS_TIMEOUT", 2.0, float, 0.1, 30),
+        )
+        missing = [name for name in need if not getattr(config, name)]
+        if missing:
+            raise ConfigError("missing configuration: " + ", ".join(n.upper() for n in missing))
+        return config

@@ -1,0 +1,305 @@
+"""The whole pipeline on one machine: moto for AWS, the handlers called as Lambda calls them.
+
+Resources are made from template.yaml's own definitions (key schemas, redrive, filters),
+so the local run and the deployed stack agree. moto stores streams but never fires them,
+so `run()` plays Lambda's part: it drains the queue into the checker in batches, and reads
+the table's stream, applies each function's filter from the template and calls it.
+Works against in-process `mock_aws` (tests) and a moto server (demo, end-to-end).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import boto3
+import yaml
+
+REPO = Path(__file__).resolve().parents[4]
+FUNCTIONS = {"scheduler": "SchedulerFunction", "checker": "CheckerFunction", "notifier": "NotifierFunction"}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML loader that keeps CloudFormation's short-form tags as plain values."""
+
+
+def _tag(loader, suffix, node):
+    if isinstance(node, yaml.ScalarNode):
+        return loader.construct_scalar(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node, deep=True)
+    return loader.construct_mapping(node, deep=True)
+
+
+_CfnLoader.add_multi_constructor("!", _tag)
+
+
+def load_template(path: Path = REPO / "template.yaml") -> dict:
+    with open(path, encoding="utf-8") as handle:
+        return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506 - a SafeLoader subclass
+
+
+def matches(pattern, data) -> bool:
+    """Lambda event filtering, the part the template uses: value lists, nested keys, exists."""
+    if isinstance(pattern, dict):
+        if not isinstance(data, dict):
+            return False
+        return all(matches(sub, data.get(key, _MISSING)) for key, sub in pattern.items())
+    for option in pattern:
+        if isinstance(option, dict) and "exists" in option:
+            if (data is not _MISSING) == option["exists"]:
+                return True
+        elif data == option:
+            return True
+    return False
+
+
+_MISSING = object()
+
+
+@dataclass
+class LambdaContext:
+    function_name: str = "senderwatch-local"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:eu-central-1:123456789012:function:senderwatch-local"
+    aws_request_id: str = ""
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 300_000
+
+
+class LocalPipeline:
+    """Tables, queues and topic from the template on moto, and the handlers to drive them.
+
+    build: where each function's app.py lives: the source tree (default) or `.aws-sam/build`.
+    """
+
+    def __init__(
+        self,
+        *,
+        dns: tuple[str, int] | None = None,
+        build: Path | None = None,
+        template: Path = REPO / "template.yaml",
+        env: dict | None = None,
+    ):
+        self.template = load_template(template)
+        self.build = build
+        self.extra_env = dict(env or {})
+        self.dns = dns
+        self.env: dict[str, str] = {}
+        self._handlers: dict[str, ModuleType] = {}
+        self._iterators: list[str] = []
+        self.inboxes: dict[str, str] = {}
+
+    # -- resources --------------------------------------------------------------------------
+
+    def resource(self, name: str) -> dict:
+        return self.template["Resources"][name]["Properties"]
+
+    def create(self) -> LocalPipeline:
+        dynamodb, sqs, sns = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("sns")
+        names = {}
+        for logical in ("TargetsTable", "HistoryTable"):
+            props = self.resource(logical)
+            name = f"senderwatch-{logical}-{uuid.uuid4().hex[:8]}"
+            kwargs = {
+                "TableName": name,
+                "BillingMode": "PAY_PER_REQUEST",
+                "AttributeDefinitions": props["AttributeDefinitions"],
+                "KeySchema": props["KeySchema"],
+            }
+            if "StreamSpecification" in props:
+                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+            dynamodb.create_table(**kwargs)
+            names[logical] = name
+        dlq = sqs.create_queue(QueueName=f"senderwatch-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        redrive = self.resource("CheckQueue")["RedrivePolicy"]
+        queue = sqs.create_queue(
+            QueueName=f"senderwatch-check-{uuid.uuid4().hex[:8]}",
+            # Locally a failed message comes back at once instead of after the visibility timeout.
+            Attributes={
+                "VisibilityTimeout": "0",
+                "RedrivePolicy": json.dumps(
+                    {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": str(redrive["maxReceiveCount"])}
+                ),
+            },
+        )["QueueUrl"]
+        topic = sns.create_topic(Name=f"senderwatch-alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
+        sms_filter = {"event": self.template["Parameters"]["SmsEvents"]["Default"].split(",")}
+        for inbox, policy in (("email", None), ("sms", sms_filter)):
+            url = sqs.create_queue(QueueName=f"senderwatch-inbox-{inbox}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
+            sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=arn, Attributes=attributes)
+            self.inboxes[inbox] = url
+        self.queue_url, self.dead_letter_url, self.topic_arn = queue, dlq, topic
+        self.table_name, self.history_table_name = names["TargetsTable"], names["HistoryTable"]
+        stream = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        streams = boto3.client("dynamodbstreams")
+        for shard in streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]:
+            self._iterators.append(
+                streams.get_shard_iterator(
+                    StreamArn=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+                )["ShardIterator"]
+            )
+        self.stream_arn = stream
+        globals_env = self.template["Globals"]["Function"]["Environment"]["Variables"]
+        self.env = {
+            "POWERTOOLS_SERVICE_NAME": globals_env["POWERTOOLS_SERVICE_NAME"],
+            "POWERTOOLS_METRICS_NAMESPACE": globals_env["POWERTOOLS_METRICS_NAMESPACE"],
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": "WARNING",
+            "TABLE_NAME": self.table_name,
+            "HISTORY_TABLE_NAME": self.history_table_name,
+            "QUEUE_URL": queue,
+            "TOPIC_ARN": topic,
+            "DNS_TIMEOUT": "0.5",
+            **({"NAMESERVERS": f"{self.dns[0]}:{self.dns[1]}"} if self.dns else {}),
+            **self.extra_env,
+        }
+        os.environ.update(self.env)
+        return self
+
+    # -- the functions ----------------------------------------------------------------------
+
+    def handler(self, name: str) -> ModuleType:
+        if name not in self._handlers:
+            folder = self.build / FUNCTIONS[name] if self.build else REPO / "functions" / name
+            spec = importlib.util.spec_from_file_location(
+                f"senderwatch_{name}_app_{uuid.uuid4().hex[:6]}", folder / "app.py"
+            )
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+            self._handlers[name] = module
+        return self._handlers[name]
+
+    def invoke(self, name: str, event: dict) -> dict:
+        context = LambdaContext(function_name=f"senderwatch-{name}", aws_request_id=str(uuid.uuid4()))
+        return self.handler(name).lambda_handler(event, context)
+
+    # -- playing Lambda's part ----------------------------------------------------------------
+
+    def schedule(self) -> dict:
+        return self.invoke(
+            "scheduler",
+            json.loads(
+                self.template["Resources"]["SchedulerFunction"]["Properties"]["Events"]["Daily"]["Properties"]["Input"]
+            ),
+        )
+
+    def drain_queue(self) -> int:
+        """Deliver the check queue to the checker in the template's batch size until it is empty."""
+        sqs = boto3.client("sqs")
+        size = self.template["Resources"]["CheckerFunction"]["Properties"]["Events"]["Checks"]["Properties"][
+            "BatchSize"
+        ]
+        delivered = 0
+        while True:
+            got = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=size, AttributeNames=["All"]).get(
+                "Messages", []
+            )
+            if not got:
+                return delivered
+            records = [
+                {
+                    "messageId": m["MessageId"],
+                    "receiptHandle": m["ReceiptHandle"],
+                    "body": m["Body"],
+                    "attributes": m.get("Attributes", {}),
+                    "messageAttributes": {},
+                    "md5OfBody": m["MD5OfBody"],
+                    "eventSource": "aws:sqs",
+                    "eventSourceARN": "arn:aws:sqs:local:000000000000:check",
+                    "awsRegion": os.environ.get("AWS_DEFAULT_REGION", "eu-central-1"),
+                }
+                for m in got
+            ]
+            reply = self.invoke("checker", {"Records": records})
+            failed = {f["itemIdentifier"] for f in reply.get("batchItemFailures", [])}
+            for message in got:
+                if message["MessageId"] not in failed:
+                    sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
+            delivered += len(got)
+
+    def stream_records(self) -> list[dict]:
+        streams = boto3.client("dynamodbstreams")
+        records = []
+        for index, iterator in enumerate(self._iterators):
+            while iterator:
+                page = streams.get_records(ShardIterator=iterator)
+                iterator = page.get("NextShardIterator")
+                if not page["Records"]:
+                    break
+                records += page["Records"]
+            self._iterators[index] = iterator
+        for record in records:
+            created = record["dynamodb"].get("ApproximateCreationDateTime")
+            if hasattr(created, "timestamp"):
+                record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
+            record["eventSourceARN"] = self.stream_arn
+        return records
+
+    def deliver_stream(self, records: list[dict], function: str, event: str, attempts: int = 3) -> list[dict]:
+        """Call FUNCTION with the records its event's filter lets through; return those that failed."""
+        props = self.template["Resources"][FUNCTIONS[function]]["Properties"]["Events"][event]["Properties"]
+        patterns = [json.loads(f["Pattern"]) for f in props.get("FilterCriteria", {}).get("Filters", [])]
+        wanted = [r for r in records if not patterns or any(matches(p, r) for p in patterns)]
+        size = props.get("BatchSize", 100)
+        failed_all = []
+        for start in range(0, len(wanted), size):
+            batch = wanted[start : start + size]
+            for _ in range(attempts):
+                reply = self.invoke(function, {"Records": batch}) or {}
+                failed = {f["itemIdentifier"] for f in reply.get("batchItemFailures", [])}
+                if not failed:
+                    break
+                # Lambda retries from the first failed record (checkpointing), in order
+                first = next(i for i, r in enumerate(batch) if r["dynamodb"]["SequenceNumber"] in failed)
+                batch = batch[first:]
+            else:
+                failed_all += batch
+        return failed_all
+
+    def run(self) -> None:
+        """One scheduled run, start to finish: schedule, checks, then the stream until quiet."""
+        self.schedule()
+        self.settle()
+
+    def settle(self) -> None:
+        """Deliver whatever is pending (queue, stream) until nothing moves."""
+        while True:
+            checked = self.drain_queue()
+            records = self.stream_records()
+            if records:
+                self.deliver_stream(records, "scheduler", "NewTargets")
+                self.deliver_stream(records, "notifier", "Changes")
+            if not checked and not records:
+                return
+
+    # -- what people received -----------------------------------------------------------------
+
+    def inbox(self, name: str) -> list[dict]:
+        """Alerts delivered since the last look (as data: subject, email, sms, attributes)."""
+        sqs = boto3.client("sqs")
+        out = []
+        while True:
+            got = sqs.receive_message(QueueUrl=self.inboxes[name], MaxNumberOfMessages=10).get("Messages", [])
+            if not got:
+                return out
+            for message in got:
+                out.append(json.loads(json.loads(message["Body"])["Message"]))
+                sqs.delete_message(QueueUrl=self.inboxes[name], ReceiptHandle=message["ReceiptHandle"])
+
+    def item(self, ip: str) -> dict | None:
+        from .. import aws
+
+        return aws.TargetStore(boto3.resource("dynamodb").Table(self.table_name)).get_many([ip]).get(ip)
+
+    def put_target(self, item: dict) -> None:
+        boto3.resource("dynamodb").Table(self.table_name).put_item(Item=item)

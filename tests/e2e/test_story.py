@@ -1,0 +1,46 @@
+"""The origin story through the whole pipeline: table -> scheduler -> queue -> checker ->
+findings -> stream -> notifier -> SNS, with moto for AWS and the story's DNS world."""
+
+import boto3
+
+from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
+
+
+def events(inbox):
+    return sorted((a["event"], a["ip"], a.get("zone", "")) for a in inbox)
+
+
+def test_the_story_from_listing_to_recovery(pipeline, story):
+    # A user adds the two addresses; their first check comes from the stream, not the schedule.
+    pipeline.put_target({"ip": IPV4, "sender": DOMAIN, "label": "postfix-1"})
+    pipeline.put_target({"ip": IPV6, "sender": DOMAIN, "label": "postfix-1"})
+    pipeline.settle()
+
+    email, sms = pipeline.inbox("email"), pipeline.inbox("sms")
+    assert events(email) == [("LISTED", IPV4, "dnsbl.justspam.org"), ("SPF_FAILING", IPV6, "")]
+    assert events(sms) == events(email)
+    listed = next(a for a in email if a["event"] == "LISTED")
+    assert "http://www.justspam.org/check-an-ip" in listed["email"]
+    assert len(listed["sms"]) < 160 and len(listed["subject"]) < 100
+    spf = next(a for a in email if a["event"] == "SPF_FAILING")
+    assert "ip6:2001:db8::25" in spf["email"] and "v=spf1 ip4:192.0.2.25 ~all" in spf["email"]
+
+    item = pipeline.item(IPV4)
+    assert item["label"] == "postfix-1" and item["sender"] == DOMAIN  # what the user set is kept
+    assert item["findings"]["dnsbl"]["dnsbl.justspam.org"]["status"] == "listed"
+    assert item["findings"]["dnsbl"]["zen.spamhaus.org"]["status"] == "clean"  # asked through DQS
+
+    # The admin delists the address and adds the IPv6 address to the SPF record.
+    story.load(story_world(listed=False, spf_has_ipv6=True))
+    pipeline.run()
+    email = pipeline.inbox("email")
+    assert events(email) == [("DELISTED", IPV4, "dnsbl.justspam.org"), ("SPF_RECOVERED", IPV6, "")]
+    assert pipeline.inbox("sms") == []  # SMS subscribers get listings and failures only
+
+    # Nothing changed since: nothing is sent.
+    pipeline.run()
+    assert pipeline.inbox("email") == []
+
+    history = boto3.resource("dynamodb").Table(pipeline.history_table_name)
+    runs = history.query(KeyConditionExpression="ip = :ip", ExpressionAttributeValues={":ip": IPV4})["Items"]
+    assert len(runs) == 3 and all(run["expires_at"] > 0 for run in runs)
