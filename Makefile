@@ -3,8 +3,12 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# SAM CLI pins many libraries of its own: it lives in a venv apart from the app's.
+SAM_VENV := .venv-sam
+SAM      := $(SAM_VENV)/bin/sam
+export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install rbldnsd test lint bench demo clean
+.PHONY: install rbldnsd sam validate build test lint bench demo clean
 
 install: $(STAMP)
 
@@ -17,7 +21,22 @@ $(STAMP): pyproject.toml
 rbldnsd:
 	@scripts/ensure-rbldnsd
 
-test: $(STAMP) rbldnsd
+sam: $(SAM_VENV)/.installed
+
+$(SAM_VENV)/.installed:
+	$(PYTHON) -m venv $(SAM_VENV)
+	$(SAM_VENV)/bin/pip install --quiet aws-sam-cli cfn-lint
+	touch $@
+
+validate: sam
+	$(SAM) validate --lint --region us-east-1
+	$(SAM_VENV)/bin/cfn-lint template.yaml
+
+# The deployable artifacts (.aws-sam/build): layer wheels for arm64/python3.13, no Docker.
+build: sam
+	$(SAM) build
+
+test: $(STAMP) rbldnsd build
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
@@ -31,4 +50,4 @@ demo: $(STAMP)
 	$(BIN)/python -m senderwatch.testing.demo
 
 clean:
-	rm -rf $(VENV) .venv-* .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .ruff_cache build *.egg-info

@@ -9,10 +9,15 @@ Works against in-process `mock_aws` (tests) and a moto server (demo, end-to-end)
 
 from __future__ import annotations
 
+import glob
 import importlib.util
 import json
 import os
+import shutil
+import subprocess
+import sys
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -73,22 +78,81 @@ class LambdaContext:
         return 300_000
 
 
+_RUNNER = """
+import json, sys
+function_dir, layer = sys.argv[1], sys.argv[2]
+sys.path[:0] = [function_dir, layer]
+import app
+
+class Context:
+    function_name = "senderwatch-built"
+    memory_limit_in_mb = 256
+    invoked_function_arn = "arn:aws:lambda:eu-central-1:123456789012:function:senderwatch-built"
+    aws_request_id = "built-0"
+    def get_remaining_time_in_millis(self):
+        return 300000
+
+result = app.lambda_handler(json.load(sys.stdin), Context())
+print("SENDERWATCH-RESULT " + json.dumps(result))
+"""
+
+
+def lambda_python() -> str:
+    """The Lambda runtime's Python (3.13) when this machine has it, else this interpreter."""
+    candidates = [
+        shutil.which("python3.13") or "",
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.13*/bin/python3.13"))),
+    ]
+    for candidate in candidates:
+        if candidate and subprocess.run([candidate, "--version"], capture_output=True).returncode == 0:  # noqa: S603
+            return candidate
+    return sys.executable
+
+
+class BuiltFunctions:
+    """Runs handlers from `sam build` output in a fresh interpreter without site-packages:
+    it sees the standard library, the function and the layer, as Lambda would."""
+
+    def __init__(self, build: Path, python: str | None = None):
+        self.build = build
+        self.python = python or lambda_python()
+
+    def __call__(self, name: str, event: dict) -> dict:
+        function_dir = self.build / FUNCTIONS[name]
+        layer = self.build / "SenderwatchLayer" / "python"
+        proc = subprocess.run(  # noqa: S603 - our own interpreter and files
+            [self.python, "-S", "-c", _RUNNER, str(function_dir), str(layer)],
+            input=json.dumps(event),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            env=dict(os.environ),
+        )
+        if proc.returncode != 0:
+            raise RuntimeError(f"built {name} failed:\n{proc.stderr[-3000:]}")
+        for line in reversed(proc.stdout.splitlines()):
+            if line.startswith("SENDERWATCH-RESULT "):
+                return json.loads(line.split(" ", 1)[1])
+        raise RuntimeError(f"built {name} printed no result:\n{proc.stdout[-2000:]}")
+
+
 class LocalPipeline:
     """Tables, queues and topic from the template on moto, and the handlers to drive them.
 
-    build: where each function's app.py lives: the source tree (default) or `.aws-sam/build`.
+    runner: how handlers are called: in this process from the source tree (default), or
+    e.g. `BuiltFunctions(.aws-sam/build)` to run what `sam build` produced.
     """
 
     def __init__(
         self,
         *,
         dns: tuple[str, int] | None = None,
-        build: Path | None = None,
+        runner: Callable[[str, dict], dict] | None = None,
         template: Path = REPO / "template.yaml",
         env: dict | None = None,
     ):
         self.template = load_template(template)
-        self.build = build
+        self.runner = runner
         self.extra_env = dict(env or {})
         self.dns = dns
         self.env: dict[str, str] = {}
@@ -170,7 +234,7 @@ class LocalPipeline:
 
     def handler(self, name: str) -> ModuleType:
         if name not in self._handlers:
-            folder = self.build / FUNCTIONS[name] if self.build else REPO / "functions" / name
+            folder = REPO / "functions" / name
             spec = importlib.util.spec_from_file_location(
                 f"senderwatch_{name}_app_{uuid.uuid4().hex[:6]}", folder / "app.py"
             )
@@ -180,6 +244,8 @@ class LocalPipeline:
         return self._handlers[name]
 
     def invoke(self, name: str, event: dict) -> dict:
+        if self.runner is not None:
+            return self.runner(name, event)
         context = LambdaContext(function_name=f"senderwatch-{name}", aws_request_id=str(uuid.uuid4()))
         return self.handler(name).lambda_handler(event, context)
 
