@@ -26,7 +26,8 @@ def lambda_handler(event: dict, context) -> dict:
     store, queue = _deps()
     if "Records" in event:  # targets just added (the table's stream, INSERT only): check them now
         stream = DynamoDBStreamEvent(event)
-        items = [r.dynamodb.new_image for r in stream.records if r.dynamodb and r.dynamodb.new_image]
+        # Read the items as they are now: a stream image may be older than the last edit.
+        items = store.get_many(str(r.dynamodb.keys["ip"]) for r in stream.records if r.dynamodb).values()
     else:  # the daily schedule
         items = store.scan()
     plan = plan_messages(items, CONFIG.targets_per_message)

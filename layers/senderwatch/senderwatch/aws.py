@@ -67,8 +67,24 @@ class TargetStore:
                 raise RuntimeError("DynamoDB kept some keys unprocessed; the batch will be retried")
         return found
 
-    def put_target(self, item: dict) -> None:
-        self.table.put_item(Item=item)
+    def upsert_target(self, item: dict) -> bool:
+        """Set what the user sets (ip, sender, helo, label, zones, enabled), keep the findings.
+
+        True when the target is new (its first check follows within a minute).
+        """
+        fields = {k: v for k, v in item.items() if k != "ip"}
+        removed = [name for name in ("sender", "helo", "label", "zones") if name not in fields]
+        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in fields)
+        if removed:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in removed)
+        reply = self.table.update_item(
+            Key={"ip": item["ip"]},
+            UpdateExpression=expression,
+            ReturnValues="UPDATED_OLD",
+            ExpressionAttributeNames={f"#{k}": k for k in [*fields, *removed]},
+            ExpressionAttributeValues={f":{k}": v for k, v in fields.items()},
+        )
+        return "Attributes" not in reply
 
     def delete_target(self, ip: str) -> bool:
         reply = self.table.delete_item(Key={"ip": ip}, ReturnValues="ALL_OLD")

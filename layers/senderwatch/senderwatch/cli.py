@@ -7,6 +7,8 @@ import asyncio
 import os
 import sys
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from . import __version__
 from .addresses import parse_address
 from .check import check_addresses, overall
@@ -61,6 +63,29 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--no-rdns", action="store_true", help="skip the reverse DNS check")
 
     commands.add_parser("zones", help="list the DNSBL catalogue")
+
+    where = argparse.ArgumentParser(add_help=False)
+    where.add_argument("--stack", help="the deployed senderwatch stack (its outputs name the table)")
+    where.add_argument("--table", help="the targets table, instead of --stack")
+    where.add_argument("--region", help="AWS region (default: your AWS configuration)")
+
+    targets = commands.add_parser("targets", help="add, remove, list or import watched addresses")
+    actions = targets.add_subparsers(dest="action", required=True, parser_class=_Parser)
+    add = actions.add_parser("add", parents=[where], help="watch an address (its first check follows at once)")
+    add.add_argument("ip", metavar="IP")
+    add.add_argument("--sender", help="MAIL FROM for SPF: user@domain or a domain")
+    add.add_argument("--helo", help="HELO name, to check SPF for it too")
+    add.add_argument("--label", help="a name for people, shown in alerts")
+    add.add_argument("--zone", action="append", default=[], metavar="ZONE", help="only these DNSBLs (repeatable)")
+    add.add_argument("--disabled", action="store_true", help="keep the target but do not check it")
+    remove = actions.add_parser("remove", parents=[where], help="stop watching an address")
+    remove.add_argument("ip", metavar="IP")
+    actions.add_parser("list", parents=[where], help="the watched addresses")
+    load = actions.add_parser("import", parents=[where], help="add every address of a CSV file (ip,sender,label,helo)")
+    load.add_argument("file", metavar="FILE")
+
+    status = commands.add_parser("status", parents=[where], help="the latest findings, one row per address")
+    status.add_argument("--format", choices=("table", "json"), default="table")
     return parser
 
 
@@ -125,11 +150,58 @@ def _zones() -> int:
     return 0
 
 
+def _admin(args) -> int:
+    from . import admin
+    from .aws import TargetStore
+
+    if args.region:
+        os.environ["AWS_DEFAULT_REGION"] = args.region
+    try:
+        if args.command == "targets" and args.action == "add":
+            targets = [
+                admin.target_from_args(args.ip, args.sender, args.helo, args.label, args.zone, not args.disabled)
+            ]
+        elif args.command == "targets" and args.action == "import":
+            targets = admin.read_import(args.file)
+        store = TargetStore.named(admin.find_table(args.stack, args.table))
+        if args.command == "status":
+            rows = admin.status_rows(store.scan())
+            print(admin.status_json(rows) if args.format == "json" else admin.status_table(rows))
+        elif args.action in ("add", "import"):
+            new, updated = admin.add(store, targets)
+            print(f"{new} added, {updated} updated" + (": first checks follow within a minute" if new else ""))
+        elif args.action == "remove":
+            ip = admin.target_from_args(args.ip, None, None, None, []).ip
+            if not store.delete_target(ip):
+                raise admin.AdminError(f"{ip} is not watched")
+            print(f"{ip} removed")
+        else:
+            rows = admin.status_rows(store.scan())
+            for row in rows:
+                print(
+                    "  ".join(
+                        x
+                        for x in (row["ip"], row["sender"] or "", row["label"], "" if row["enabled"] else "(disabled)")
+                        if x
+                    )
+                )
+            if not rows:
+                print("No targets yet: senderwatch targets add IP --sender DOMAIN")
+        return 0
+    except admin.AdminError as exc:
+        raise UsageError(str(exc)) from None
+    except (BotoCoreError, ClientError) as exc:
+        print(f"senderwatch: AWS error: {exc}", file=sys.stderr)
+        return 1
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(argv)
         if args.command == "zones":
             return _zones()
+        if args.command in ("targets", "status"):
+            return _admin(args)
         return _check(args)
     except UsageError as exc:
         print(f"senderwatch: error: {exc}", file=sys.stderr)

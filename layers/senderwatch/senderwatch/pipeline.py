@@ -38,8 +38,8 @@ class Plan:
 
 
 def plan_messages(items: Iterable[dict], per_message: int) -> Plan:
-    """Validate watched items and pack the enabled ones into queue messages."""
-    plan, batch = Plan(), []
+    """Validate watched items and pack the enabled ones into queue messages (each address once)."""
+    plan, batch, seen = Plan(), [], set()
     for item in items:
         try:
             target = Target.from_item(item)
@@ -49,6 +49,9 @@ def plan_messages(items: Iterable[dict], per_message: int) -> Plan:
         if not target.enabled:
             plan.disabled += 1
             continue
+        if target.ip in seen:
+            continue
+        seen.add(target.ip)
         batch.append(target.to_item())
         plan.targets += 1
         if len(batch) == per_message:
@@ -118,7 +121,7 @@ def run_checks(
     summary, targets = CheckSummary(), []
     stamp = now_iso(now)
     run_key = now.astimezone(UTC).isoformat(timespec="microseconds")  # two runs may share a second
-    for item in items:
+    for item in {str(item.get("ip")): item for item in items}.values():  # delivered twice: checked once
         try:
             targets.append(Target.from_item(item))
         except ValueError as exc:

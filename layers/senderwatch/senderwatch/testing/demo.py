@@ -1,20 +1,94 @@
-"""`make demo`: the origin story, checked against a local DNS world (no internet)."""
+"""`make demo`: the origin story through the whole pipeline, on this machine.
+
+A moto server stands in for AWS and a local DNS server for the internet. Targets are
+added with the `senderwatch` command; then scheduler -> queue -> checker -> table ->
+stream -> notifier -> SNS run exactly as Lambda would call them, three times:
+the listing and the IPv6 softfail; the fix (DELISTED, SPF_RECOVERED); and silence.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import textwrap
+
+import boto3
+from moto.server import ThreadedMotoServer
+
 from ..cli import main
 from .dnsserver import DNSServer
-from .world import DOMAIN, IPV4, IPV6, story_world
+from .localaws import LocalPipeline
+from .world import DOMAIN, DQS_KEY, IPV4, IPV6, story_world
+
+RULE = "=" * 78
+
+
+def _show_alerts(pipeline: LocalPipeline) -> None:
+    email, sms = pipeline.inbox("email"), pipeline.inbox("sms")
+    if not email:
+        print("The email subscriber received nothing. The SMS subscriber received nothing.")
+        return
+    for alert in email:
+        print(f"--- email: {alert['subject']}")
+        print(textwrap.indent(alert["email"].rstrip(), "    "))
+    print()
+    for alert in sms:
+        print(f"--- SMS: {alert['sms']}")
+    if not sms:
+        print("--- SMS: nothing (SMS subscribers get only LISTED and SPF_FAILING)")
 
 
 def run() -> int:
-    with DNSServer(story_world()) as server:
-        host, port = server.address
-        print(f"Local DNS world on {host}:{port}: {IPV4} and {IPV6} send mail for {DOMAIN}.\n")
-        command = ["check", IPV4, IPV6, "--sender", DOMAIN, "--nameserver", f"{host}:{port}", "--timeout", "0.5"]
-        print("$ senderwatch " + " ".join(command) + "\n", flush=True)
-        status = main(command)
-        print(f"\nexit status {status}: 0 nothing wrong, 1 something wrong, 3 some checks could not be completed")
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "demo",
+            "AWS_SECRET_ACCESS_KEY": "demo",
+            "AWS_SESSION_TOKEN": "demo",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+    )
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the functions' metric lines would drown the story
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)
+    moto = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    moto.start()
+    os.environ["AWS_ENDPOINT_URL"] = "http://{}:{}".format(*moto.get_host_and_port())
+    try:
+        with DNSServer(story_world()) as dns:
+            boto3.client("ssm").put_parameter(Name="/senderwatch/dqs-key", Value=DQS_KEY, Type="SecureString")
+            pipeline = LocalPipeline(dns=dns.address, env={"DQS_KEY_PARAMETER": "/senderwatch/dqs-key"}).create()
+            table = ["--table", pipeline.table_name]
+            print(RULE)
+            print(f"senderwatch, locally: AWS is a moto server at {os.environ['AWS_ENDPOINT_URL']},")
+            print(f"the internet is a DNS server at {dns.address[0]}:{dns.address[1]}. {IPV4} and {IPV6}")
+            print(f"send mail for {DOMAIN}; {IPV4} is on dnsbl.justspam.org, and the SPF record")
+            print("lacks the IPv6 address. Spamhaus is asked through a DQS key kept in SSM.")
+            print(RULE)
+            for ip in (IPV4, IPV6):
+                command = ["targets", "add", ip, "--sender", DOMAIN, "--label", "postfix-1"]
+                print(f"\n$ senderwatch {' '.join(command)} --table ...")
+                main([*command, *table])
+
+            print(f"\n{RULE}\nRun 1: the new targets' first check (from the table's stream)\n{RULE}")
+            pipeline.settle()
+            print("$ senderwatch status --table ...")
+            main(["status", *table])
+            print()
+            _show_alerts(pipeline)
+
+            print(f"\n{RULE}\nThe admin delists {IPV4} and adds ip6:{IPV6} to the SPF record.")
+            print(f"Run 2: the daily schedule\n{RULE}")
+            dns.load(story_world(listed=False, spf_has_ipv6=True))
+            pipeline.run()
+            main(["status", *table])
+            print()
+            _show_alerts(pipeline)
+
+            print(f"\n{RULE}\nRun 3: the next day, nothing has changed\n{RULE}")
+            pipeline.run()
+            _show_alerts(pipeline)
+    finally:
+        moto.stop()
     return 0
 
 
