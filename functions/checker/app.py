@@ -14,7 +14,8 @@ from senderwatch.observability import logger, metrics, tracer
 from senderwatch.pipeline import Engine, parse_message, run_checks
 
 CONFIG = Config.from_env(need=("table_name",))
-processor = BatchProcessor(event_type=EventType.SQS)
+# Failures are reported per record, even when all fail: the queue retries just those.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 @cache

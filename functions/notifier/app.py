@@ -12,7 +12,8 @@ from senderwatch.observability import logger, metrics, tracer
 from senderwatch.pipeline import alerts_for_change
 
 CONFIG = Config.from_env(need=("topic_arn",))
-processor = BatchProcessor(event_type=EventType.DynamoDBStreams)
+# Failures are reported per record, even when all fail: the stream retries from the first.
+processor = BatchProcessor(event_type=EventType.DynamoDBStreams, raise_on_entire_batch_failure=False)
 
 
 @cache

@@ -80,7 +80,7 @@ class TargetStore:
         reply = self.table.update_item(
             Key={"ip": item["ip"]},
             UpdateExpression=expression,
-            ReturnValues="UPDATED_OLD",
+            ReturnValues="ALL_OLD",
             ExpressionAttributeNames={f"#{k}": k for k in [*fields, *removed]},
             ExpressionAttributeValues={f":{k}": v for k, v in fields.items()},
         )

@@ -1,0 +1,103 @@
+"""Each Lambda handler with the sample events of events/, against moto and local DNS."""
+
+import json
+
+import boto3
+
+from senderwatch.testing.world import DOMAIN, IPV4, IPV6
+
+
+def queued(pipeline):
+    sqs = boto3.client("sqs")
+    bodies = []
+    while got := sqs.receive_message(QueueUrl=pipeline.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=60).get(
+        "Messages", []
+    ):
+        bodies += [json.loads(m["Body"]) for m in got]
+    return bodies
+
+
+def test_schedule_sends_every_enabled_target_in_batches_and_flags_garbage(local, event):
+    for n in range(60):
+        local.put_target({"ip": f"198.51.100.{n}", "sender": DOMAIN})
+    local.put_target({"ip": "198.51.100.200", "enabled": False})
+    local.put_target({"ip": "not-an-address", "sender": DOMAIN})
+    local.put_target({"ip": "198.51.100.201", "sender": 42})
+
+    result = local.invoke("scheduler", event("schedule.json"))
+
+    assert result == {"targets": 60, "messages": 3, "invalid": 2, "disabled": 1}
+    messages = queued(local)
+    assert sorted(len(m["targets"]) for m in messages) == [10, 25, 25]
+    assert {t["sender"] for m in messages for t in m["targets"]} == {f"postmaster@{DOMAIN}"}
+    assert "not an address" in local.item("not-an-address")["check_error"]
+    assert "'sender' must be a string" in local.item("198.51.100.201")["check_error"]
+
+
+def test_new_target_event_queues_that_target_at_once(local, event):
+    local.put_target({"ip": IPV6, "sender": DOMAIN, "label": "postfix-1 (IPv6)"})
+    result = local.invoke("scheduler", event("stream-new-target.json"))
+    assert result["targets"] == 1
+    assert queued(local) == [
+        {"targets": [{"ip": IPV6, "enabled": True, "sender": f"postmaster@{DOMAIN}", "label": "postfix-1 (IPv6)"}]}
+    ]
+
+
+def test_checker_writes_findings_beside_what_the_user_set(local, event):
+    local.put_target({"ip": IPV4, "sender": DOMAIN, "label": "postfix-1", "note": "rack 4"})
+    local.put_target({"ip": IPV6, "sender": DOMAIN, "label": "postfix-1 (IPv6)"})
+
+    reply = local.invoke("checker", event("sqs-check-batch.json"))
+
+    assert reply == {"batchItemFailures": []}
+    item = local.item(IPV4)
+    assert (item["label"], item["note"], item["sender"]) == ("postfix-1", "rack 4", DOMAIN)
+    assert item["findings"]["dnsbl"]["dnsbl.justspam.org"]["status"] == "listed"
+    assert item["findings"]["spf"]["result"] == "pass"
+    assert local.item(IPV6)["findings"]["spf"]["result"] == "softfail"
+
+
+def test_poison_messages_fail_alone(local, event):
+    local.put_target({"ip": IPV4, "sender": DOMAIN})
+    good = event("sqs-check-batch.json")["Records"][0]
+    bad_json = dict(good, messageId="bad-json", body="{not json")
+    bad_shape = dict(good, messageId="bad-shape", body=json.dumps({"targets": "192.0.2.25"}))
+
+    reply = local.invoke("checker", {"Records": [bad_json, good, bad_shape]})
+
+    assert sorted(f["itemIdentifier"] for f in reply["batchItemFailures"]) == ["bad-json", "bad-shape"]
+    assert local.item(IPV4)["findings"]["dnsbl"]["dnsbl.justspam.org"]["status"] == "listed"
+
+
+def test_checker_does_not_bring_back_a_removed_target(local, event):
+    reply = local.invoke("checker", event("sqs-check-batch.json"))  # neither address is in the table
+    assert reply == {"batchItemFailures": []}
+    assert local.item(IPV4) is None and local.item(IPV6) is None
+
+
+def test_notifier_publishes_the_sample_listing(local, event):
+    reply = local.invoke("notifier", event("stream-listed.json"))
+    assert reply == {"batchItemFailures": []}
+    (alert,) = local.inbox("email")
+    assert (alert["event"], alert["severity"], alert["ip"], alert["zone"]) == (
+        "LISTED",
+        "high",
+        IPV4,
+        "dnsbl.justspam.org",
+    )
+    assert alert["subject"] == "192.0.2.25 (postfix-1) is listed on dnsbl.justspam.org"
+    assert [a["event"] for a in local.inbox("sms")] == ["LISTED"]
+
+
+def test_notifier_failure_is_reported_so_the_stream_retries(local, event):
+    boto3.client("sns").delete_topic(TopicArn=local.topic_arn)
+    reply = local.invoke("notifier", event("stream-listed.json"))
+    assert reply == {"batchItemFailures": [{"itemIdentifier": "111"}]}
+
+
+def test_a_users_edit_sends_nothing(local, event):
+    change = event("stream-listed.json")
+    record = change["Records"][0]["dynamodb"]
+    record["OldImage"] = dict(record["NewImage"], label={"S": "old name"})
+    assert local.invoke("notifier", change) == {"batchItemFailures": []}
+    assert local.inbox("email") == []

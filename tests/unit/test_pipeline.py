@@ -1,0 +1,72 @@
+"""Config, target validation and the scheduler's packing: pure, no AWS."""
+
+import pytest
+
+from senderwatch.config import Config, ConfigError
+from senderwatch.pipeline import alerts_for_change, parse_message, plan_messages
+from senderwatch.targets import Target
+
+
+def test_config_reads_and_validates_the_environment():
+    config = Config.from_env(
+        {
+            "TABLE_NAME": "t",
+            "ZONES": "dnsbl.justspam.org, bl.spamcop.net",
+            "NAMESERVERS": "10.0.0.2 [::1]:5300",
+            "REMINDER_DAYS": "7",
+        },
+        need=("table_name",),
+    )
+    assert config.zones == ("dnsbl.justspam.org", "bl.spamcop.net")
+    assert config.nameservers == (("10.0.0.2", 53), ("::1", 5300))
+    assert config.reminder_days == 7 and config.history_days == 90
+
+
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({}, "missing configuration: TABLE_NAME"),
+        ({"TABLE_NAME": "t", "REMINDER_DAYS": "weekly"}, "REMINDER_DAYS='weekly' is not a number"),
+        ({"TABLE_NAME": "t", "HISTORY_DAYS": "0"}, "between 1 and 3650"),
+        ({"TABLE_NAME": "t", "NAMESERVERS": "dns.example"}, "invalid nameserver"),
+        ({"TABLE_NAME": "t", "ZONES": "not a zone"}, "invalid DNSBL zone"),
+    ],
+)
+def test_bad_configuration_fails_at_cold_start_with_its_name(env, says):
+    with pytest.raises(ConfigError, match=says):
+        Config.from_env(env, need=("table_name",))
+
+
+@pytest.mark.parametrize(
+    ("item", "says"),
+    [
+        ({}, "no 'ip'"),
+        ({"ip": 42}, "no 'ip'"),
+        ({"ip": "2001:DB8::25"}, "canonical form: 2001:db8::25"),
+        ({"ip": "192.0.2.25", "sender": ["x"]}, "'sender' must be a string"),
+        ({"ip": "192.0.2.25", "enabled": "yes"}, "'enabled' must be true or false"),
+        ({"ip": "192.0.2.25", "zones": 5}, "'zones' must be a list"),
+    ],
+)
+def test_hand_written_garbage_is_refused_with_a_reason(item, says):
+    with pytest.raises(ValueError, match=says):
+        Target.from_item(item)
+
+
+def test_scheduler_packs_each_enabled_address_once():
+    items = [{"ip": f"192.0.2.{n}", "sender": "example.com"} for n in range(7)]
+    items += [{"ip": "192.0.2.1"}, {"ip": "192.0.2.99", "enabled": False}, {"ip": "bogus"}]
+    plan = plan_messages(items, per_message=3)
+    assert [len(m["targets"]) for m in plan.messages] == [3, 3, 1]
+    assert (plan.targets, plan.disabled, [ip for ip, _ in plan.invalid]) == (7, 1, ["bogus"])
+
+
+@pytest.mark.parametrize("body", ["", "[]", '{"targets": {}}', '{"targets": [1]}', "null"])
+def test_malformed_queue_messages_are_refused(body):
+    with pytest.raises(ValueError):
+        parse_message(body)
+
+
+def test_removal_and_unchecked_items_send_nothing():
+    assert alerts_for_change({"ip": "192.0.2.1", "findings": {}}, None) == []
+    assert alerts_for_change(None, {"ip": "192.0.2.1"}) == []
