@@ -70,3 +70,22 @@ def test_malformed_queue_messages_are_refused(body):
 def test_removal_and_unchecked_items_send_nothing():
     assert alerts_for_change({"ip": "192.0.2.1", "findings": {}}, None) == []
     assert alerts_for_change(None, {"ip": "192.0.2.1"}) == []
+
+
+def test_a_due_reminder_repeats_the_problems_still_present():
+    listed = {
+        "status": "listed",
+        "since": "2026-11-01T06:00:00+00:00",
+        "codes": ["127.0.0.2"],
+        "delist_url": "http://d",
+    }
+    old = {"ip": "192.0.2.1", "findings": {"dnsbl": {"bl.example": listed}}}
+    new = {
+        "ip": "192.0.2.1",
+        "label": "relay",
+        "findings": {"dnsbl": {"bl.example": listed}, "reminded_at": "2026-11-08T06:00:00+00:00"},
+    }
+    (message,) = alerts_for_change(old, new)
+    assert message.subject.startswith("Reminder: 192.0.2.1 (relay) is listed on bl.example")
+    assert message.attributes["reminder"] == "true"
+    assert alerts_for_change(new, new) == []  # the same reminder is not sent twice

@@ -139,7 +139,7 @@ class DNSServer:
         self.queries = 0
         self._lock = threading.Lock()
         self._stopped = threading.Event()
-        self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self._udp: socket.socket | None = None
         self._tcp: socketserver.ThreadingTCPServer | None = None
         self._threads: list[threading.Thread] = []
         self.address: tuple[str, int] = ("127.0.0.1", 0)
@@ -200,9 +200,6 @@ class DNSServer:
             pass
 
     def __enter__(self) -> DNSServer:
-        self._udp.bind(("127.0.0.1", 0))
-        self._udp.settimeout(0.1)
-        self.address = self._udp.getsockname()
         server = self
 
         class Handler(socketserver.BaseRequestHandler):
@@ -226,7 +223,18 @@ class DNSServer:
                     return
 
         socketserver.ThreadingTCPServer.allow_reuse_address = True
-        self._tcp = socketserver.ThreadingTCPServer(self.address, Handler)
+        for attempt in range(20):  # a free UDP port may be taken for TCP: try another
+            self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            self._udp.bind(("127.0.0.1", 0))
+            self._udp.settimeout(0.1)
+            self.address = self._udp.getsockname()
+            try:
+                self._tcp = socketserver.ThreadingTCPServer(self.address, Handler)
+                break
+            except OSError:
+                self._udp.close()
+                if attempt == 19:
+                    raise
         self._tcp.daemon_threads = True
         self._threads = [
             threading.Thread(target=self._serve_udp, daemon=True),
