@@ -8,12 +8,12 @@ from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from senderwatch.aws import TargetStore
+from senderwatch.aws import CheckQueue, TargetStore, client
 from senderwatch.config import Config
 from senderwatch.observability import logger, metrics, tracer
 from senderwatch.pipeline import Engine, parse_message, run_checks
 
-CONFIG = Config.from_env(need=("table_name",))
+CONFIG = Config.from_env(need=("table_name", "queue_url"))
 # Failures are reported per record, even when all fail: the queue retries just those.
 processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
@@ -21,6 +21,11 @@ processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failu
 @cache
 def _store() -> TargetStore:
     return TargetStore.named(CONFIG.table_name, CONFIG.history_table_name)
+
+
+@cache
+def _queue() -> CheckQueue:
+    return CheckQueue(client("sqs"), CONFIG.queue_url)
 
 
 def _engine() -> Engine:
@@ -31,7 +36,7 @@ def _engine() -> Engine:
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord) -> dict:
+def record_handler(record: SQSRecord, lambda_context=None) -> dict:
     items = parse_message(record.body)
     summary = run_checks(
         items,
@@ -40,6 +45,8 @@ def record_handler(record: SQSRecord) -> dict:
         datetime.now(UTC),
         reminder_days=CONFIG.reminder_days,
         history_days=CONFIG.history_days,
+        time_left=(lambda: lambda_context.get_remaining_time_in_millis() / 1000) if lambda_context else None,
+        requeue=_queue().send,  # near the timeout, the targets not yet checked go back to the queue
     )
     metrics.add_metric(name="TargetsChecked", unit=MetricUnit.Count, value=summary.checked)
     metrics.add_metric(name="Listings", unit=MetricUnit.Count, value=summary.listed)

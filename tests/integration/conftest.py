@@ -4,12 +4,13 @@ import json
 import os
 from pathlib import Path
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from senderwatch.testing.dnsserver import DNSServer
 from senderwatch.testing.localaws import LocalPipeline
-from senderwatch.testing.world import story_world
+from senderwatch.testing.world import DQS_KEY, story_world
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
@@ -37,7 +38,9 @@ def local():
         os.environ.pop(name, None)
     try:
         with mock_aws(), DNSServer(story_world()) as dns:
-            pipeline = LocalPipeline(dns=dns.address).create()
+            # Spamhaus through a DQS key kept in SSM, as a user on AWS would set it up
+            boto3.client("ssm").put_parameter(Name="/senderwatch/dqs-key", Value=DQS_KEY, Type="SecureString")
+            pipeline = LocalPipeline(dns=dns.address, env={"DQS_KEY_PARAMETER": "/senderwatch/dqs-key"}).create()
             pipeline.dns_server = dns
             yield pipeline
     finally:

@@ -113,4 +113,13 @@ def test_reminders_when_a_problem_lasts():
     assert not reminder_due(state, datetime(2026, 11, 23, 6, tzinfo=UTC), days=0)
     state["reminded_at"] = DAY4
     assert not reminder_due(state, datetime(2026, 11, 24, 6, tzinfo=UTC), days=3)
-    assert [(a.event, a.reminder) for a in reminders(state, IP)] == [("LISTED", True), ("SPF_FAILING", True)]
+    assert [(a.event, a.reminder) for a in reminders(state, IP)] == [("LISTED", DAY4), ("SPF_FAILING", DAY4)]
+
+
+def test_alert_keys_name_the_change_so_a_retry_is_recognised():
+    first = merge(None, run(listed()), DAY1)
+    (again,) = decide(None, merge(None, run(listed()), DAY1), IP)
+    (alert,) = decide(None, first, IP)
+    assert alert.key == again.key == f"LISTED|{IP}|dnsbl.justspam.org|{DAY1}|"
+    relisted = merge(merge(first, run(clean()), DAY2), run(listed()), DAY3)
+    assert decide(merge(first, run(clean()), DAY2), relisted, IP)[0].key != alert.key

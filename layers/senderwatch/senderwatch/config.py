@@ -20,6 +20,7 @@ class Config:
     history_table_name: str = ""
     queue_url: str = ""
     topic_arn: str = ""
+    idempotency_table_name: str = ""
     zones: tuple[str, ...] = ()
     nameservers: tuple[tuple[str, int], ...] = ()
     dqs_parameter: str = ""
@@ -54,6 +55,7 @@ class Config:
             history_table_name=env.get("HISTORY_TABLE_NAME", ""),
             queue_url=env.get("QUEUE_URL", ""),
             topic_arn=env.get("TOPIC_ARN", ""),
+            idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME", ""),
             zones=zones,
             nameservers=nameservers,
             dqs_parameter=env.get("DQS_KEY_PARAMETER", "").strip(),

@@ -105,7 +105,12 @@ class Alert:
     since: str
     zone: str = ""
     details: dict = field(default_factory=dict)
-    reminder: bool = False
+    reminder: str = ""  # for a reminder: when it was due (each reminder is its own alert)
+
+    @property
+    def key(self) -> str:
+        """What the alert is about: the same change always has the same key (for idempotency)."""
+        return "|".join((self.event, self.ip, self.zone, self.since, self.reminder))
 
     @property
     def severity(self) -> str:
@@ -155,12 +160,13 @@ def reminder_due(findings: dict, now: datetime, days: int) -> bool:
 
 def reminders(findings: dict, ip: str) -> list[Alert]:
     """Alerts for problems still present (sent every N days when reminders are on)."""
+    due = str(findings.get("reminded_at") or "due")
     out = [
-        Alert(LISTED_EVENT, ip, e.get("since", ""), zone, e, reminder=True)
+        Alert(LISTED_EVENT, ip, e.get("since", ""), zone, e, reminder=due)
         for zone, e in findings.get("dnsbl", {}).items()
         if e.get("status") == LISTED
     ]
     spf = findings.get("spf") or {}
     if spf.get("result") not in (None, "pass"):
-        out.append(Alert(SPF_FAILING, ip, spf.get("since", ""), details=spf, reminder=True))
+        out.append(Alert(SPF_FAILING, ip, spf.get("since", ""), details=spf, reminder=due))
     return out

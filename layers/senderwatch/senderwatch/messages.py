@@ -21,6 +21,7 @@ class Message:
     email: str
     sms: str
     attributes: dict[str, str]
+    key: str = ""  # the alert's identity: publishing the same key twice sends it once
 
     def document(self) -> dict:
         """The whole alert as data: what programs subscribed to the topic receive."""
@@ -156,6 +157,7 @@ def render(alert: Alert, label: str = "") -> Message:
             **({"zone": alert.zone} if alert.zone else {}),
             **({"reminder": "true"} if alert.reminder else {}),
         },
+        key=alert.key,
     )
 
 

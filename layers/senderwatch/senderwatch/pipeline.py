@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -100,6 +100,7 @@ class CheckSummary:
     listed: int = 0
     errors: int = 0
     invalid: int = 0
+    requeued: int = 0
 
 
 def parse_message(body: str) -> list[dict]:
@@ -114,13 +115,29 @@ def parse_message(body: str) -> list[dict]:
     return targets
 
 
+SLICE = 10  # targets checked (and saved) at a time
+MARGIN = 60.0  # seconds a slice may need, at worst: stop and hand the rest back before that
+
+
 def run_checks(
-    items: list[dict], store, engine: Engine, now: datetime, *, reminder_days: int = 0, history_days: int = 90
+    items: list[dict],
+    store,
+    engine: Engine,
+    now: datetime,
+    *,
+    reminder_days: int = 0,
+    history_days: int = 90,
+    time_left: Callable[[], float] | None = None,
+    requeue: Callable[[list[dict]], object] | None = None,
 ) -> CheckSummary:
-    """Check targets, write changed findings onto their items, keep each run as history."""
+    """Check targets, write changed findings onto their items, keep each run as history.
+
+    Targets are checked and saved a slice at a time; when TIME_LEFT (seconds) drops under
+    MARGIN, the targets not yet checked go back to the queue through REQUEUE, so a run near
+    the function's timeout keeps what it did and loses nothing.
+    """
     summary, targets = CheckSummary(), []
     stamp = now_iso(now)
-    run_key = now.astimezone(UTC).isoformat(timespec="microseconds")  # two runs may share a second
     for item in {str(item.get("ip")): item for item in items}.values():  # delivered twice: checked once
         try:
             targets.append(Target.from_item(item))
@@ -128,14 +145,34 @@ def run_checks(
             summary.invalid += 1
             if isinstance(item.get("ip"), str):
                 store.mark_invalid(item["ip"], str(exc), stamp)
-    if not targets:
-        return summary
+    for start in range(0, len(targets), SLICE):
+        if start and time_left is not None and requeue is not None and time_left() < MARGIN:
+            rest = targets[start:]
+            requeue([{"targets": [t.to_item() for t in rest]}])
+            summary.requeued = len(rest)
+            break
+        _check_slice(targets[start : start + SLICE], store, engine, now, stamp, summary, reminder_days, history_days)
+    return summary
+
+
+def _check_slice(
+    targets: list[Target],
+    store,
+    engine: Engine,
+    now: datetime,
+    stamp: str,
+    summary: CheckSummary,
+    reminder_days: int,
+    history_days: int,
+) -> None:
     current = store.get_many(t.ip for t in targets)
+    targets = [t for t in targets if t.ip in current]  # removed since it was scheduled: not brought back
+    if not targets:
+        return
     results = asyncio.run(engine.check(targets))
+    run_key = datetime.now(UTC).isoformat(timespec="microseconds")  # two runs may share a second
     runs = []
     for target in targets:
-        if target.ip not in current:
-            continue  # removed since it was scheduled
         result = results[target.ip]
         old = current[target.ip].get("findings")
         new = merge(old, result, stamp)
@@ -150,7 +187,6 @@ def run_checks(
             summary.changed += 1
         runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(result.to_dict())})
     store.record_runs(runs, int((now + timedelta(days=history_days)).timestamp()))
-    return summary
 
 
 # -- notifier ----------------------------------------------------------------------------

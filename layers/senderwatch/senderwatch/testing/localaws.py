@@ -168,7 +168,7 @@ class LocalPipeline:
     def create(self) -> LocalPipeline:
         dynamodb, sqs, sns = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("sns")
         names = {}
-        for logical in ("TargetsTable", "HistoryTable"):
+        for logical in ("TargetsTable", "HistoryTable", "IdempotencyTable"):
             props = self.resource(logical)
             name = f"senderwatch-{logical}-{uuid.uuid4().hex[:8]}"
             kwargs = {
@@ -221,6 +221,7 @@ class LocalPipeline:
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "TABLE_NAME": self.table_name,
             "HISTORY_TABLE_NAME": self.history_table_name,
+            "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
             "QUEUE_URL": queue,
             "TOPIC_ARN": topic,
             "DNS_TIMEOUT": "0.5",
