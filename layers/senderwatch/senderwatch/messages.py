@@ -59,7 +59,10 @@ def _date(iso: str) -> str:
 
 
 def render(alert: Alert, label: str = "") -> Message:
-    who, d = _who(alert, label), alert.details
+    # Everything but our own fields came from strangers (DNS, SPF records) or a table row.
+    d = {k: clean_text(v, 450) if isinstance(v, str) else v for k, v in alert.details.items()}
+    d["codes"] = [clean_text(str(c), 40) for c in d.get("codes", [])]
+    who = _who(alert, label)
     again = "Reminder: " if alert.reminder else ""
     reason = clean_text(d.get("reason", ""))
     record = clean_text(d.get("record") or "", 450)
