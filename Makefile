@@ -8,7 +8,7 @@ SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install rbldnsd sam validate build test lint bench demo clean
+.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline demo clean
 
 install: $(STAMP)
 
@@ -39,12 +39,34 @@ build: sam
 test: $(STAMP) rbldnsd build
 	$(BIN)/pytest -q
 
+# Scanners in a venv of their own too. checkov: the template (each skip justified in its Metadata);
+# bandit: the package and handlers, medium severity and up.
+SEC_VENV := .venv-sec
+
+$(SEC_VENV)/.installed:
+	$(PYTHON) -m venv $(SEC_VENV)
+	$(SEC_VENV)/bin/pip install --quiet checkov bandit pip-audit
+	touch $@
+
+security: $(SEC_VENV)/.installed
+	$(SEC_VENV)/bin/checkov -f template.yaml --framework cloudformation --compact --quiet --skip-download
+	$(SEC_VENV)/bin/bandit -q -r layers/senderwatch/senderwatch functions -ll
+
+# Known vulnerabilities in the layer's and the command's dependencies. Needs a vulnerability
+# database (PyPI's per-release JSON API or OSV); --strict fails when a package could not be audited.
+audit: $(SEC_VENV)/.installed $(STAMP)
+	$(SEC_VENV)/bin/pip-audit --strict -r layers/senderwatch/requirements.txt
+	$(SEC_VENV)/bin/pip-audit --strict --path $(wildcard $(VENV)/lib/python3*/site-packages)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
 bench: $(STAMP) rbldnsd
 	$(BIN)/python -m bench.dnsbl_bench
+
+bench-pipeline: $(STAMP) rbldnsd
+	$(BIN)/python -m bench.pipeline_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m senderwatch.testing.demo

@@ -41,7 +41,8 @@ class Rbldnsd:
         if binary is None:
             raise RbldnsdMissing("rbldnsd is not installed: apt-get install rbldnsd (.ci/run does this)")
         self._dir = tempfile.mkdtemp(prefix="rbldnsd-")
-        os.chmod(self._dir, 0o755)  # noqa: S103 - rbldnsd drops to nobody and must read its data
+        # rbldnsd drops to nobody and must read its data
+        os.chmod(self._dir, 0o755)  # noqa: S103  # nosec B103
         specs = []
         for index, (zone, datasets) in enumerate(self.zones.items()):
             for kind, lines in datasets.items():
