@@ -151,8 +151,10 @@ class LocalPipeline:
         runner: Callable[[str, dict], dict] | None = None,
         template: Path = REPO / "template.yaml",
         env: dict | None = None,
+        inboxes: bool = True,
     ):
         self.template = load_template(template)
+        self.want_inboxes = inboxes  # SQS queues subscribed as the email and SMS subscribers
         self.runner = runner
         self.extra_env = dict(env or {})
         self.dns = dns
@@ -197,7 +199,7 @@ class LocalPipeline:
         )["QueueUrl"]
         topic = sns.create_topic(Name=f"senderwatch-alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
         sms_filter = {"event": self.template["Parameters"]["SmsEvents"]["Default"].split(",")}
-        for inbox, policy in (("email", None), ("sms", sms_filter)):
+        for inbox, policy in (("email", None), ("sms", sms_filter)) if self.want_inboxes else ():
             url = sqs.create_queue(QueueName=f"senderwatch-inbox-{inbox}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             attributes = {"FilterPolicy": json.dumps(policy)} if policy else {}
@@ -205,6 +207,7 @@ class LocalPipeline:
             self.inboxes[inbox] = url
         self.queue_url, self.dead_letter_url, self.topic_arn = queue, dlq, topic
         self.table_name, self.history_table_name = names["TargetsTable"], names["HistoryTable"]
+        self.idempotency_table_name = names["IdempotencyTable"]
         stream = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
         streams = boto3.client("dynamodbstreams")
         for shard in streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]:
