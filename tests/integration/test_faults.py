@@ -2,6 +2,7 @@
 
 import copy
 import json
+import os
 from datetime import UTC, datetime
 
 import boto3
@@ -153,3 +154,18 @@ def test_near_the_timeout_what_was_checked_is_saved_and_the_rest_requeued(local)
     assert [ip for ip in ips if "findings" in local.item(ip)] == ips[:10]
     (message,) = boto3.client("sqs").receive_message(QueueUrl=local.queue_url).get("Messages", [])
     assert [t["ip"] for t in json.loads(message["Body"])["targets"]] == ips[10:]
+
+
+def test_the_dqs_key_is_used_but_never_logged_or_put_in_the_environment(local, event, capsys, caplog, monkeypatch):
+    from senderwatch.testing.world import DQS_KEY
+
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    caplog.set_level("DEBUG", logger="senderwatch")  # our own logs, at their most talkative
+    local.put_target({"ip": IPV4, "sender": DOMAIN})
+    assert local.invoke("checker", event("sqs-check-batch.json")) == {"batchItemFailures": []}
+    # Spamhaus answered through the DQS zone, so the key was used...
+    assert local.item(IPV4)["findings"]["dnsbl"]["zen.spamhaus.org"]["status"] == "clean"
+    # ...and appears nowhere a person or a log reader could see it.
+    out, err = capsys.readouterr()
+    assert DQS_KEY not in out + err + caplog.text
+    assert not any(DQS_KEY in value for value in os.environ.values())
