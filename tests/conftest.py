@@ -59,7 +59,8 @@ def moto_server():
 
 
 @pytest.fixture
-def aws_env(moto_server):
+def fake_aws():
+    """Fake credentials and a region for moto; the environment is restored afterwards."""
     saved = dict(os.environ)
     os.environ.update(
         {
@@ -68,13 +69,20 @@ def aws_env(moto_server):
             "AWS_SESSION_TOKEN": "testing",
             "AWS_DEFAULT_REGION": "eu-central-1",
             "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
-            "AWS_ENDPOINT_URL": moto_server,
+            "POWERTOOLS_METRICS_DISABLED": "true",
         }
     )
-    os.environ.pop("AWS_PROFILE", None)
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE"):
+        os.environ.pop(name, None)
     yield
     os.environ.clear()
     os.environ.update(saved)
+
+
+@pytest.fixture
+def aws_env(fake_aws, moto_server):
+    """AWS is the moto server: handlers talk to it over HTTP, as to AWS."""
+    os.environ["AWS_ENDPOINT_URL"] = moto_server
 
 
 @pytest.fixture

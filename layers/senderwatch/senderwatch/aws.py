@@ -95,30 +95,27 @@ class TargetStore:
 
         False when the target was removed meanwhile (it is not brought back).
         """
+        return self._update_existing(
+            ip, "SET findings = :f, findings_changed_at = :now REMOVE check_error", {":f": findings, ":now": now}
+        )
+
+    def mark_invalid(self, ip: str, problem: str, now: str) -> None:
+        self._update_existing(ip, "SET check_error = :e, check_error_at = :now", {":e": problem, ":now": now})
+
+    def _update_existing(self, ip: str, expression: str, values: dict) -> bool:
+        """Update an item only if it still exists; False when it does not."""
         try:
             self.table.update_item(
                 Key={"ip": ip},
-                UpdateExpression="SET findings = :f, findings_changed_at = :now REMOVE check_error",
+                UpdateExpression=expression,
                 ConditionExpression=Attr("ip").exists(),
-                ExpressionAttributeValues={":f": findings, ":now": now},
+                ExpressionAttributeValues=values,
             )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
                 return False
             raise
         return True
-
-    def mark_invalid(self, ip: str, problem: str, now: str) -> None:
-        try:
-            self.table.update_item(
-                Key={"ip": ip},
-                UpdateExpression="SET check_error = :e, check_error_at = :now",
-                ConditionExpression=Attr("ip").exists(),
-                ExpressionAttributeValues={":e": problem, ":now": now},
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
-                raise
 
     def record_runs(self, runs: list[dict], expires_at: int) -> None:
         if self.history is None:
