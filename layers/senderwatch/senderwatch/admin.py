@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Iterable
 
+from .addresses import parse_address
 from .aws import TargetStore, client
 from .targets import Target
 
@@ -38,8 +39,6 @@ def target_from_args(
 ) -> Target:
     item = {"ip": ip.strip(), "sender": sender, "helo": helo, "label": label, "zones": zones, "enabled": enabled}
     try:
-        from .addresses import parse_address
-
         item["ip"] = str(parse_address(item["ip"]))
         return Target.from_item(item)
     except ValueError as exc:

@@ -39,7 +39,7 @@ SEVERITY = {
 def merge(previous: dict | None, result: CheckResult, now: str) -> dict:
     """New findings from the previous ones and one run's result (pure; NOW is ISO 8601)."""
     old = previous or {}
-    new: dict = {"dnsbl": {}, "spf": old.get("spf"), "rdns": old.get("rdns")}
+    new: dict = {"dnsbl": {}, "spf": old.get("spf"), "rdns": old.get("rdns"), "reminded_at": old.get("reminded_at")}
     old_zones = old.get("dnsbl", {})
     for verdict in result.dnsbl:
         before = old_zones.get(verdict.zone, {})

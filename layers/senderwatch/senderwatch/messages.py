@@ -60,12 +60,12 @@ def _date(iso: str) -> str:
 
 def render(alert: Alert, label: str = "") -> Message:
     # Everything but our own fields came from strangers (DNS, SPF records) or a table row.
-    d = {k: clean_text(v, 450) if isinstance(v, str) else v for k, v in alert.details.items()}
+    d = {k: clean_text(v, 450 if k == "record" else 300) if isinstance(v, str) else v for k, v in alert.details.items()}
     d["codes"] = [clean_text(str(c), 40) for c in d.get("codes", [])]
     who = _who(alert, label)
     again = "Reminder: " if alert.reminder else ""
-    reason = clean_text(d.get("reason", ""))
-    record = clean_text(d.get("record") or "", 450)
+    reason = d.get("reason", "")
+    record = d.get("record") or ""
     if alert.event == LISTED_EVENT:
         subject = f"{again}{who} is listed on {alert.zone}"
         sms = f"senderwatch: {alert.ip} LISTED on {alert.zone}."
@@ -77,7 +77,7 @@ def render(alert: Alert, label: str = "") -> Message:
             f"Address:    {who}",
             f"List:       {alert.zone}",
             f"Since:      {_date(alert.since)} (first seen listed by senderwatch)",
-            f"Codes:      {', '.join(d.get('codes', []))} — {clean_text(d.get('meaning', ''))}",
+            f"Codes:      {', '.join(d.get('codes', []))} — {d.get('meaning', '')}",
             f"Reason:     {reason or '(the list gave no reason)'}",
             f"Delist:     {d.get('delist_url') or '(see the list operator’s site)'}",
             "",
@@ -114,7 +114,7 @@ def render(alert: Alert, label: str = "") -> Message:
             f"Record:      {record or '(no SPF record found)'}",
         ]
         if d.get("explanation"):
-            body.append(f"Explanation: {clean_text(d['explanation'])}")
+            body.append(f"Explanation: {d['explanation']}")
         body += [
             "",
             "What to do:",

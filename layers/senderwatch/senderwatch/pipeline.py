@@ -176,8 +176,6 @@ def _check_slice(
         result = results[target.ip]
         old = current[target.ip].get("findings")
         new = merge(old, result, stamp)
-        if old and old.get("reminded_at"):
-            new["reminded_at"] = old["reminded_at"]
         if reminder_due(new, now, reminder_days):
             new["reminded_at"] = stamp
         summary.checked += 1

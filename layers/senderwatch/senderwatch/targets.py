@@ -8,8 +8,6 @@ from .addresses import parse_address
 from .spfcheck import normalize_sender, validate_helo
 from .zones import validate_zone_name
 
-USER_FIELDS = ("ip", "sender", "helo", "label", "zones", "enabled")
-
 
 @dataclass(frozen=True)
 class Target:
