@@ -5,22 +5,26 @@ from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from senderwatch.aws import CheckQueue, TargetStore, client
+from senderwatch.aws import CheckQueue, HealthStore, TargetStore, client
 from senderwatch.config import Config
-from senderwatch.observability import logger, metrics, tracer
+from senderwatch.observability import LoggedBatchProcessor, logger, metrics, tracer
 from senderwatch.pipeline import Engine, parse_message, run_checks
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
-# Failures are reported per record, even when all fail: the queue retries just those.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+processor = LoggedBatchProcessor(EventType.SQS)
 
 
 @cache
 def _store() -> TargetStore:
     return TargetStore.named(CONFIG.table_name, CONFIG.history_table_name)
+
+
+@cache
+def _health() -> HealthStore | None:
+    return HealthStore.named(CONFIG.health_table_name) if CONFIG.health_table_name else None
 
 
 @cache
@@ -37,12 +41,14 @@ def _engine() -> Engine:
 
 @tracer.capture_method
 def record_handler(record: SQSRecord, lambda_context=None) -> dict:
-    items = parse_message(record.body)
+    run, items = parse_message(record.body)
     summary = run_checks(
         items,
         _store(),
         _engine(),
         datetime.now(UTC),
+        run=run,
+        health=_health(),
         reminder_days=CONFIG.reminder_days,
         history_days=CONFIG.history_days,
         time_left=(lambda: lambda_context.get_remaining_time_in_millis() / 1000) if lambda_context else None,

@@ -1,4 +1,4 @@
-"""Scheduler: every watched target, or a newly added one, onto the check queue."""
+"""Scheduler: every watched target (the daily run), or newly added ones (at once), onto the check queue."""
 
 from datetime import UTC, datetime
 from functools import cache
@@ -8,6 +8,7 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from senderwatch.aws import CheckQueue, TargetStore, client
 from senderwatch.config import Config
+from senderwatch.findings import Run
 from senderwatch.observability import logger, metrics, tracer
 from senderwatch.pipeline import now_iso, plan_messages
 
@@ -19,19 +20,34 @@ def _deps() -> tuple[TargetStore, CheckQueue]:
     return TargetStore.named(CONFIG.table_name), CheckQueue(client("sqs"), CONFIG.queue_url)
 
 
+def _new_target_keys(event: dict) -> list[str]:
+    """The keys of the targets a stream batch inserted; a record without one is skipped, with a warning."""
+    keys = []
+    for record in DynamoDBStreamEvent(event).records:
+        key = (record.dynamodb.keys or {}).get("ip") if record.dynamodb else None
+        if isinstance(key, str):
+            keys.append(key)
+        else:
+            logger.warning("stream record without an 'ip' key skipped", extra={"event_id": record.event_id})
+    return keys
+
+
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     store, queue = _deps()
+    started = datetime.now(UTC)
+    now = now_iso(started)
+    run_id = started.isoformat(timespec="microseconds")  # orders runs; two runs never share one
     if "Records" in event:  # targets just added (the table's stream, INSERT only): check them now
-        stream = DynamoDBStreamEvent(event)
         # Read the items as they are now: a stream image may be older than the last edit.
-        items = store.get_many(str(r.dynamodb.keys["ip"]) for r in stream.records if r.dynamodb).values()
+        items = store.get_many(_new_target_keys(event)).values()
+        run = Run(run_id, scheduled=False)
     else:  # the daily schedule
         items = store.scan()
-    plan = plan_messages(items, CONFIG.targets_per_message)
-    now = now_iso(datetime.now(UTC))
+        run = Run(run_id, scheduled=True)
+    plan = plan_messages(items, CONFIG.targets_per_message, run)
     for ip, problem in plan.invalid:
         logger.warning("target skipped", extra={"ip": ip, "problem": problem})
         store.mark_invalid(ip, problem, now)

@@ -2,6 +2,7 @@
 
 import json
 
+import boto3
 import pytest
 
 from senderwatch.cli import main
@@ -29,13 +30,23 @@ def test_add_list_remove(local, table, capsys):
     assert status == 2 and "not watched" in err
 
 
+def test_an_ipv4_mapped_address_is_watched_as_the_ipv4_address(local, table, capsys):
+    status, out, _ = run(capsys, "targets", "add", f"::ffff:{IPV4}", *table)
+    assert (status, out) == (0, f"{IPV4} added: its first check follows within a minute\n")
+    assert local.item(IPV4) is not None
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
         (["192.0.2.0/24"], "is a network"),
         (["mail.example.com"], "is a hostname"),
+        (["10.1.2.3"], "private address"),
         ([IPV4, "--sender", "example"], "invalid sender"),
         ([IPV4, "--zone", "bad zone"], "invalid DNSBL zone"),
+        ([IPV6, "--zone", "dnsbl.justspam.org"], "rates IPv6 addresses"),
+        ([IPV4, "--label", "x" * 101], "at most 100"),
+        ([IPV4, "--label", "evil\x1b]0;title\x07"], "control characters"),
     ],
 )
 def test_add_refuses_bad_input_in_one_line(local, table, capsys, argv, says):
@@ -44,30 +55,64 @@ def test_add_refuses_bad_input_in_one_line(local, table, capsys, argv, says):
     assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
 
 
+def test_adding_a_watched_target_changes_only_what_the_command_names(local, table, capsys, event):
+    run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, "--helo", "mail.example.com", *table)
+    run(capsys, "targets", "add", IPV4, "--zone", "dnsbl.justspam.org", "--label", "postfix-1", "--disabled", *table)
+    local.invoke("checker", {"Records": [dict(event("sqs-check-batch.json")["Records"][0])]})
+    assert "findings" not in local.item(IPV4)  # disabled: not checked
+
+    status, out, _ = run(capsys, "targets", "add", IPV4, "--label", "renamed", *table)
+    assert (status, out) == (0, f"{IPV4} updated: label postfix-1 -> renamed\n")
+    item = local.item(IPV4)
+    assert (item["sender"], item["helo"], item["zones"], item["enabled"]) == (
+        f"postmaster@{DOMAIN}",
+        "mail.example.com",
+        ["dnsbl.justspam.org"],
+        False,  # still disabled: only --enabled turns it back on
+    )
+    assert run(capsys, "targets", "add", IPV4, *table)[1] == f"{IPV4} unchanged\n"
+    out = run(capsys, "targets", "add", IPV4, "--enabled", "--zone", "", "--helo", "", *table)[1]
+    assert out == f"{IPV4} updated: helo removed, enabled false -> true, zones removed\n"
+    item = local.item(IPV4)
+    assert item["enabled"] is True and "zones" not in item and "helo" not in item and item["label"] == "renamed"
+
+
 def test_updating_a_target_keeps_its_findings(local, table, capsys, event):
     run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, *table)
     local.invoke("checker", {"Records": [dict(event("sqs-check-batch.json")["Records"][0])]})
-    status, out, _ = run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, "--label", "renamed", *table)
-    assert out.startswith("0 added, 1 updated")
+    status, out, _ = run(capsys, "targets", "add", IPV4, "--label", "renamed", *table)
     item = local.item(IPV4)
     assert item["label"] == "renamed" and item["findings"]["dnsbl"]["dnsbl.justspam.org"]["status"] == "listed"
 
 
-def test_import_is_all_or_nothing(local, table, capsys, tmp_path):
-    good = tmp_path / "good.csv"
-    good.write_text(f"ip,sender,label\n# our relays\n{IPV4},{DOMAIN},postfix-1\n{IPV6},{DOMAIN},postfix-1 v6\n")
-    bad = tmp_path / "bad.csv"
-    bad.write_text(f"{IPV4},{DOMAIN}\n10.0.0.0/8,{DOMAIN}\n")
-    status, _, err = run(capsys, "targets", "import", str(bad), *table)
-    assert status == 2 and "row 2" in err and "nothing was added" in err
-    assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
-    assert run(capsys, "targets", "import", str(good), *table)[1].startswith("2 added, 0 updated")
+def test_a_new_sender_starts_spf_afresh(local, table, capsys):
+    """The old sender's 'pass' neither lingers in status nor hides the new sender's failure."""
+    run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, *table)
+    local.settle()
+    local.inbox("email")
+    assert local.item(IPV4)["findings"]["spf"]["result"] == "pass"
+
+    run(capsys, "targets", "add", IPV4, "--sender", "bounce@nospf.example", *table)
+    rows = json.loads(run(capsys, "status", "--format", "json", *table)[1])["targets"]
+    assert (rows[0]["sender"], rows[0]["spf"]) == ("bounce@nospf.example", None)  # not checked yet
+
+    local.run()
+    spf = local.item(IPV4)["findings"]["spf"]
+    assert (spf["sender"], spf["result"]) == ("bounce@nospf.example", "none")
+    (alert,) = [a for a in local.inbox("email") if a["event"] == "SPF_FAILING"]
+    assert "nospf.example publishes no SPF record" in alert["email"]
+    assert f"v=spf1 ip4:{IPV4} ~all" in alert["email"]
+
+    run(capsys, "targets", "add", IPV4, "--sender", "", *table)  # no sender: no SPF at all
+    local.run()
+    assert "spf" not in local.item(IPV4)["findings"]
 
 
-def test_status_shows_findings(local, table, capsys, event):
-    run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, "--label", "postfix-1", *table)
-    run(capsys, "targets", "add", IPV6, "--sender", DOMAIN, *table)
+def test_status_is_sorted_by_address_value_and_shows_findings(local, table, capsys, event):
+    for ip in ("192.0.2.10", IPV6, "192.0.2.9", IPV4):
+        run(capsys, "targets", "add", ip, "--sender", DOMAIN, *table)
     status, out, _ = run(capsys, "status", *table)
+    assert [line.split()[0] for line in out.splitlines()[1:]] == ["192.0.2.9", "192.0.2.10", IPV4, IPV6]
     assert "not checked yet" in out
     local.invoke("checker", event("sqs-check-batch.json"))
     status, out, _ = run(capsys, "status", "--format", "json", *table)
@@ -76,9 +121,105 @@ def test_status_shows_findings(local, table, capsys, event):
     assert rows[IPV6]["spf"] == "softfail" and rows[IPV6]["forward_confirmed"] is True
 
 
+def test_what_strangers_wrote_reaches_the_terminal_clean(local, table, capsys):
+    """A label, a sender or a key written by hand with escapes: printed without them, rows intact."""
+    local.put_target({"ip": IPV4, "label": "evil\x1b]0;pwned\x07 label\nsecond line " + "x" * 300})
+    local.put_target({"ip": "\x1b[2Jnot-an-address", "sender": "a@example.com"})
+    for argv in (["status"], ["targets", "list"], ["status", "--format", "json"]):
+        status, out, _ = run(capsys, *argv, *table)
+        assert status == 0
+        assert "\x1b" not in out and "\x07" not in out
+    header, *rows = run(capsys, "status", *table)[1].splitlines()
+    assert len(rows) == 2  # one line per target, however long or multi-line the label
+    column = header.index("LISTED ON")
+    assert all(row[column - 2 : column] == "  " and row[column] != " " for row in rows)  # columns line up
+    (evil,) = [row for row in rows if row.startswith(IPV4)]
+    assert "evil label second line xxx" in evil and "…" in evil
+
+
+def test_import_reads_the_whole_file_first(local, table, capsys, tmp_path):
+    good = tmp_path / "good.csv"
+    good.write_text(f"ip,sender,label\n# our relays\n{IPV4},{DOMAIN},postfix-1\n{IPV6},{DOMAIN},postfix-1 v6\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"{IPV4},{DOMAIN}\n\n10.0.0.0/8,{DOMAIN}\n")
+    status, _, err = run(capsys, "targets", "import", str(bad), *table)
+    assert status == 2 and "line 3:" in err and "nothing was added" in err
+    assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
+    assert run(capsys, "targets", "import", str(good), *table)[1].startswith("2 added, 0 updated")
+    assert run(capsys, "targets", "import", str(good), *table)[1] == "0 added, 0 updated, 2 already up to date\n"
+
+
+def test_import_takes_csv_as_people_make_it(local, table, capsys, tmp_path):
+    """Excel's UTF-8 with a BOM and CRLF, columns in any order, zones, duplicates, notes by line."""
+    path = tmp_path / "excel.csv"
+    path.write_bytes(
+        "\ufefflabel,ip,zones\r\n"
+        f"Relais Köln,{IPV4},dnsbl.justspam.org bl.spamcop.net\r\n"
+        f"v6,{IPV6},\r\n"
+        f"Relais Köln,{IPV4},dnsbl.justspam.org bl.spamcop.net\r\n".encode()
+    )
+    status, out, err = run(capsys, "targets", "import", str(path), *table)
+    assert (status, out) == (0, "2 added, 0 updated, 0 already up to date: first checks follow within a minute\n")
+    assert "line 4 repeats line 2" in err
+    item = local.item(IPV4)
+    assert item["label"] == "Relais Köln" and item["zones"] == ["dnsbl.justspam.org", "bl.spamcop.net"]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (f"{IPV4},{DOMAIN},Relais K\xf6ln\n".encode("latin-1"), "line 1: not UTF-8 (byte 0xf6)"),
+        (f'{IPV4},{DOMAIN},"{"x" * 140_000}"\n'.encode(), "line 1: field larger than field limit"),
+        (f"{IPV4},{DOMAIN},{'x' * 101}\n".encode(), "line 1: label 'xxxxxxxx"),
+        (f"{IPV4},{DOMAIN}\n{IPV4},other.example\n".encode(), "line 2: 192.0.2.25 again, with other settings"),
+        (b"ip,sender,colour\n", "line 1: unknown column 'colour'"),
+        (f"{IPV4},a,b,c,d,e,f\n".encode(), "line 1: 7 fields, but only 5 columns"),
+        (b"\x00\x01\x02", "line 1:"),
+        (b"# only a comment\n", "no targets in the file"),
+    ],
+)
+def test_import_refuses_bad_files_in_one_line_and_writes_nothing(local, table, capsys, tmp_path, content, says):
+    path = tmp_path / "odd.csv"
+    path.write_bytes(content)
+    status, out, err = run(capsys, "targets", "import", str(path), *table)
+    assert status == 2 and says in err and err.count("\n") == 1 and "Traceback" not in err
+    assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
+
+
+def test_an_interrupted_import_is_finished_by_running_it_again(local, table, capsys, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("".join(f"198.51.100.{n},{DOMAIN}\n" for n in range(1, 201)))
+    dynamodb = boto3.resource("dynamodb").meta.client
+    calls = {"n": 0}
+
+    def interrupt(**_):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+
+    boto3.DEFAULT_SESSION.events.register("before-call.dynamodb.BatchWriteItem", interrupt)
+    try:
+        status, _, err = run(capsys, "targets", "import", str(path), *table)
+    finally:
+        boto3.DEFAULT_SESSION.events.unregister("before-call.dynamodb.BatchWriteItem", interrupt)
+    assert status == 130 and "run the same import again to finish" in err
+    written = dynamodb.scan(TableName=local.table_name, Select="COUNT")["Count"]
+    assert 0 < written < 200
+
+    status, out, _ = run(capsys, "targets", "import", str(path), *table)
+    assert status == 0 and out.startswith(f"{200 - written} added, 0 updated, {written} already up to date")
+    assert dynamodb.scan(TableName=local.table_name, Select="COUNT")["Count"] == 200
+
+
+def test_an_aws_error_is_one_line_and_exit_4_whichever_way_the_table_is_named(local, capsys, monkeypatch):
+    status, _, err = run(capsys, "status", "--table", "no-such-table")
+    assert status == 4 and "ResourceNotFoundException" in err and "in region eu-central-1" in err
+    status, _, err = run(capsys, "status", "--stack", "no-such-stack")
+    assert status == 4 and "no-such-stack" in err and "--region" in err
+    assert err.count("\n") == 1
+
+
 def test_no_deployment_named_is_a_usage_error(local, capsys, monkeypatch):
     monkeypatch.delenv("SENDERWATCH_TABLE", raising=False)
     status, _, err = run(capsys, "status")
     assert status == 2 and "--stack NAME" in err
-    status, _, err = run(capsys, "status", "--stack", "no-such-stack")
-    assert status == 2 and "cannot read stack" in err

@@ -1,8 +1,11 @@
 """`senderwatch check` against the story's DNS world: the JSON contract and the exit statuses."""
 
 import json
+import os
+import socket
 import subprocess
 import sys
+import time
 
 from senderwatch.cli import main
 from senderwatch.testing.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
@@ -23,7 +26,8 @@ def test_story_json_contract(dns_world, capsys):
     assert [r["ip"] for r in results] == [IPV4, IPV6]
     assert [r["version"] for r in results] == [4, 6]
     v4, v6 = results
-    assert set(v4) == {"ip", "version", "dnsbl", "spf", "helo_spf", "rdns"}
+    assert set(v4) == {"ip", "version", "status", "dnsbl", "spf", "helo_spf", "rdns"}
+    assert (v4["status"], v6["status"]) == ("listed", "incomplete")  # Spamhaus refused this resolver
     justspam = next(z for z in v4["dnsbl"] if z["zone"] == "dnsbl.justspam.org")
     assert justspam["status"] == "listed" and justspam["codes"] == ["127.0.0.2"]
     assert justspam["reason"] == JUSTSPAM_REASON and justspam["delist_url"].startswith("http")
@@ -69,11 +73,15 @@ def test_only_errors_exit_3(dns_world, capsys):
 def test_table_puts_listings_first_with_the_delist_link(dns_world, capsys):
     status, out, _ = run_check(capsys, dns_world(story_world()), IPV4, IPV6, "--sender", DOMAIN)
     assert status == 1
-    rows = [line.split() for line in out.splitlines() if line.startswith("  ") and line.split()]
-    v4_rows = rows[: rows.index(next(r for r in rows if r[0] == "SPF"))]
+    lines = out.splitlines()
+    # Spamhaus refuses this resolver: said once, above the addresses, not once per address
+    assert lines[0].startswith("Lists that could not be used this run")
+    assert lines[1].split()[:2] == ["BLOCKED", "zen.spamhaus.org"] and "DQS" in lines[1]
+    assert out.count("zen.spamhaus.org") == 1
+    v4_rows = [line.split() for line in lines[lines.index(f"{IPV4}  (IPv4)") + 1 :]]
     assert v4_rows[0][:2] == ["LISTED", "dnsbl.justspam.org"]
     assert "http://www.justspam.org/check-an-ip" in out
-    assert "add ip6:2001:db8::25" in out
+    assert "Add ip6:2001:db8::25 to the SPF record of example.com" in out
     assert "\x1b[" not in out  # no colour when not on a terminal
 
 
@@ -96,3 +104,111 @@ def test_console_script_bad_input_never_shows_a_traceback():
     )
     assert proc.returncode == 2
     assert proc.stderr.strip().count("\n") == 0 and "Traceback" not in proc.stderr
+
+
+def test_an_ipv4_mapped_address_is_checked_as_the_ipv4_address(dns_world, capsys):
+    server = dns_world(story_world())
+    status, out, _ = run_check(capsys, server, f"::ffff:{IPV4}", IPV4, " 192.0.2.25 ", "--format", "json")
+    results = json.loads(out)["results"]
+    assert status == 1 and [r["ip"] for r in results] == [IPV4]  # the same address three ways: checked once
+    assert any(v["status"] == "listed" for v in results[0]["dnsbl"])
+
+
+def test_an_address_no_chosen_list_rates_is_unchecked_not_clean(dns_world, capsys):
+    server = dns_world(story_world())
+    status, out, _ = run_check(capsys, server, IPV6, "--zone", "dnsbl.justspam.org", "--format", "json", "--no-rdns")
+    (result,) = json.loads(out)["results"]
+    assert (status, result["status"], result["dnsbl"]) == (3, "unchecked", [])
+    status, out, _ = run_check(capsys, server, IPV6, "--zone", "dnsbl.justspam.org", "--no-rdns")
+    assert status == 3 and "none of the chosen lists rates IPv6 addresses" in out and "nothing wrong" not in out
+
+
+def test_the_lists_own_test_entry_can_be_checked(dns_world, capsys):
+    status, out, _ = run_check(capsys, dns_world(story_world()), "127.0.0.2", "--zone", "dnsbl.justspam.org")
+    assert status == 1 and "LISTED" in out
+
+
+def test_a_resolver_that_does_not_answer_is_named_within_two_timeouts(capsys):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        started = time.monotonic()
+        status = main(
+            ["check", IPV4, IPV6, "--sender", DOMAIN, "--nameserver", f"127.0.0.1:{port}", "--timeout", "0.3"]
+        )
+        elapsed = time.monotonic() - started
+    out, err = capsys.readouterr()
+    assert status == 3 and out == ""
+    assert err.count("\n") == 1 and f"the DNS resolver 127.0.0.1:{port} cannot be used: no answer" in err
+    assert elapsed < 0.3 * 2 + 1.0  # two timeouts, not one per address and list
+
+
+def test_a_resolver_that_says_nothing_exists_is_named(dns_world, capsys):
+    server = dns_world({})
+    server.zone.resolve = lambda name, qtype: ("NXDOMAIN", [])  # a broken or filtering resolver
+    status, out, err = run_check(capsys, server, IPV4, "--format", "json")
+    assert status == 3 and "root of the DNS does not exist" in err
+    document = json.loads(out)
+    assert document["results"][0]["status"] == "unchecked" and "cannot be used" in document["error"]
+
+
+def test_helo_without_spf_is_not_a_problem_but_a_missing_sender_record_is(dns_world, capsys):
+    world = story_world(listed=False, spamhaus_blocked=False) | {"nospf.example": [{"A": "192.0.2.80"}]}
+    server = dns_world(world)
+    status, out, _ = run_check(capsys, server, IPV4, "--sender", DOMAIN, "--helo", "mail.example.com")
+    assert status == 0 and "HELO SPF  none" in out
+    status, out, _ = run_check(capsys, server, IPV4, "--sender", "nospf.example")
+    assert status == 1
+    assert "nospf.example publishes no SPF record" in out and f"v=spf1 ip4:{IPV4} ~all" in out
+    assert "before the 'all' mechanism" not in out
+
+
+def test_permerror_gets_advice_about_the_record(dns_world, capsys):
+    includes = " ".join(f"include:s{n}.example" for n in range(12))
+    world = story_world(listed=False, spamhaus_blocked=False) | {"big.example": [{"TXT": f"v=spf1 {includes} -all"}]}
+    world |= {f"s{n}.example": [{"TXT": "v=spf1 -all"}] for n in range(12)}
+    status, out, _ = run_check(capsys, dns_world(world), IPV4, "--sender", "big.example")
+    assert status == 1 and "permerror" in out
+    assert "more than 10 DNS lookups" in out and "before the 'all' mechanism" not in out
+
+
+def run_console(*args, **options):
+    return subprocess.run([sys.executable, "-m", "senderwatch", *args], capture_output=True, timeout=60, **options)
+
+
+def test_a_closed_pipe_or_a_full_disk_is_not_a_traceback(dns_world):
+    server = dns_world(story_world())
+    args = ["check", IPV4, IPV6, "--sender", DOMAIN, "--nameserver", "{}:{}".format(*server.address), "--timeout", "0.3"]
+    reader, writer = os.pipe()
+    os.close(reader)  # `| head -1` that has already gone away
+    proc = subprocess.run(
+        [sys.executable, "-m", "senderwatch", *args], stdout=writer, stderr=subprocess.PIPE, timeout=60
+    )
+    os.close(writer)
+    assert (proc.returncode, proc.stderr) == (141, b"")  # as Unix tools end when the reader is gone
+    with open("/dev/full", "w") as full:
+        proc = subprocess.run(
+            [sys.executable, "-m", "senderwatch", *args, "--format", "json"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            timeout=60,
+        )
+    assert proc.returncode == 4 and b"Traceback" not in proc.stderr
+    assert proc.stderr.decode().strip() == "senderwatch: error: cannot write the output: No space left on device"
+
+
+def test_a_terminal_that_is_not_utf8_gets_no_traceback(dns_world):
+    server = dns_world(story_world())
+    proc = run_console(
+        "check", IPV4, "--nameserver", "{}:{}".format(*server.address), env={**os.environ, "PYTHONIOENCODING": "ascii"}
+    )
+    assert proc.returncode == 1 and b"Traceback" not in proc.stderr and b"LISTED" in proc.stdout
+
+
+def test_names_from_dns_reach_the_terminal_clean(dns_world, capsys):
+    world = story_world(listed=False)
+    world["25.2.0.192.in-addr.arpa"] = [{"PTR": "evil\x1b]0;pwned\x07.example"}]
+    status, out, _ = run_check(capsys, dns_world(world), IPV4, "--zone", "dnsbl.justspam.org")
+    assert "\x1b]" not in out and "\x07" not in out and "evil" in out
+    status, out, _ = run_check(capsys, dns_world(world), IPV4, "--zone", "dnsbl.justspam.org", "--format", "json")
+    assert "\x1b" not in out and json.loads(out)["results"][0]["rdns"]["ptr"] == ["evil\x1b]0;pwned\x07.example"]

@@ -87,7 +87,7 @@ def test_zone_that_lists_everything_or_nothing_is_unhealthy_and_not_trusted(dns_
     assert (got["all.test"].status, got["all.test"].error) == ("unhealthy", "lists-everything")
     assert (got["none.test"].status, got["none.test"].error) == ("unhealthy", "lists-nothing")
     # An unhealthy zone's answers are not asked for at all that run.
-    assert server.queries == 2 * 2  # two IPv4 test entries per zone, nothing else
+    assert server.queries == 2 * 2 + 1  # two IPv4 test entries per zone and the DNS root, nothing else
 
 
 def test_test_entries_are_asked_once_per_zone_per_run_not_per_address(dns_world, run_with_resolver):
@@ -95,7 +95,7 @@ def test_test_entries_are_asked_once_per_zone_per_run_not_per_address(dns_world,
     addresses = [ipaddress.ip_address(f"198.51.100.{i}") for i in range(1, 51)]
     results = check(run_with_resolver, server, ["bl.test"], addresses)
     assert all(v.status == "clean" for (v,) in results)
-    assert server.queries == 2 + 50  # the IPv4 test entries, then one query per address
+    assert server.queries == 2 + 1 + 50  # the IPv4 test entries and the root, then one query per address
 
 
 def test_spamhaus_dqs_key_sends_queries_to_the_dqs_zone(dns_world, run_with_resolver):

@@ -3,12 +3,15 @@
 import copy
 import json
 import os
+import socket
 from datetime import UTC, datetime
+from ipaddress import ip_address
 
 import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from senderwatch.addresses import reverse_name
 from senderwatch.aws import CheckQueue, TargetStore
 from senderwatch.findings import FAILING_RUNS
 from senderwatch.pipeline import Engine, run_checks
@@ -16,7 +19,7 @@ from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
 
 
 def events(alerts):
-    return sorted((a["event"], a["ip"], a.get("zone", "")) for a in alerts)
+    return sorted((a["event"], a.get("ip", ""), a.get("zone", "")) for a in alerts)
 
 
 class _Raw:
@@ -86,26 +89,113 @@ def test_sns_outage_then_recovery_sends_each_alert_exactly_once(local, event):
     assert local.inbox("email") == []
 
 
-@pytest.mark.parametrize("fault", ["TIMEOUT", "SERVFAIL", "REFUSED", "blocked"])
-def test_a_failing_list_keeps_its_verdict_and_is_reported_once(local, fault):
-    local.put_target({"ip": IPV4, "sender": DOMAIN})
-    local.settle()
-    assert events(local.inbox("email")) == [("LISTED", IPV4, "dnsbl.justspam.org")]
+def without(zone: str) -> dict:
+    return {name: value for name, value in story_world().items() if not name.endswith(zone)}
 
-    broken = {name: value for name, value in story_world().items() if not name.endswith("dnsbl.justspam.org")}
+
+@pytest.mark.parametrize("fault", ["TIMEOUT", "SERVFAIL", "REFUSED", "blocked"])
+def test_a_list_that_fails_for_everyone_is_one_alert_for_the_deployment(local, fault):
+    local.put_target({"ip": IPV4, "sender": DOMAIN})
+    local.put_target({"ip": IPV6, "sender": DOMAIN})
+    local.settle()
+    assert ("LISTED", IPV4, "dnsbl.justspam.org") in events(local.inbox("email"))
+
+    broken = without("dnsbl.justspam.org")
     broken["*.dnsbl.justspam.org"] = [{"A": "127.255.255.254"}] if fault == "blocked" else [fault]
     local.dns_server.load(broken)
     sent = []
     for _ in range(FAILING_RUNS + 1):
         local.run()
         sent += local.inbox("email")
-    assert events(sent) == [("CHECK_FAILING", IPV4, "dnsbl.justspam.org")]  # never DELISTED
+    assert events(sent) == [("CHECK_FAILING", "", "dnsbl.justspam.org")]  # once, naming no address
+    assert "you get this once, not once per address" in sent[0]["email"]
     entry = local.item(IPV4)["findings"]["dnsbl"]["dnsbl.justspam.org"]
-    assert entry["status"] == "listed" and entry["error_runs"] == FAILING_RUNS + 1
+    assert entry["status"] == "listed" and "error_runs" not in entry  # never DELISTED, the address untouched
 
     local.dns_server.load(story_world())  # the list answers again, still listing the address
     local.run()
+    assert events(local.inbox("email")) == [("CHECK_RECOVERED", "", "dnsbl.justspam.org")]
+
+
+def test_a_list_failing_for_one_address_counts_scheduled_runs_not_deliveries(local):
+    local.put_target({"ip": IPV4, "sender": DOMAIN})
+    local.settle()
+    local.inbox("email")
+    name = f"{reverse_name(ip_address(IPV4))}.dnsbl.justspam.org"
+    local.dns_server.load({**story_world(), name: ["TIMEOUT"]})  # the list works, but not for this address
+    local.schedule()
+    (message,) = boto3.client("sqs").receive_message(QueueUrl=local.queue_url, VisibilityTimeout=0)["Messages"]
+    for _ in range(FAILING_RUNS + 1):  # one scheduled run, its message delivered again and again
+        local.drain_queue()
+        boto3.client("sqs").send_message(QueueUrl=local.queue_url, MessageBody=message["Body"])
+    local.settle()
+    assert local.item(IPV4)["findings"]["dnsbl"]["dnsbl.justspam.org"]["error_runs"] == 1
     assert local.inbox("email") == []
+    for _ in range(FAILING_RUNS - 1):
+        local.run()
+    assert events(local.inbox("email")) == [("CHECK_FAILING", IPV4, "dnsbl.justspam.org")]
+
+
+def test_spamhaus_refusing_the_resolver_is_one_email_however_many_addresses(local):
+    """No DQS key: Spamhaus answers 'blocked' to the deployment. 60 addresses, one CHECK_FAILING."""
+    os.environ.pop("DQS_KEY_PARAMETER")
+    local._handlers.clear()  # a cold start without the key
+    for n in range(60):
+        local.put_target({"ip": f"198.51.100.{n + 1}"})
+    sent = []
+    for _ in range(FAILING_RUNS + 1):
+        local.run()
+        sent += local.inbox("email")
+    assert events(sent) == [("CHECK_FAILING", "", "zen.spamhaus.org")]
+    assert "DQS" in sent[0]["email"] and len(sent[0]["sms"]) < 160
+
+
+def test_a_run_that_lists_many_addresses_sends_one_message_per_list(local):
+    ips = [f"198.51.100.{n + 1}" for n in range(30)]
+    for ip in ips:
+        local.put_target({"ip": ip, "label": f"relay {ip.rsplit('.', 1)[1]}"})
+    local.settle()
+    assert local.inbox("email") == []
+    world = story_world()
+    for ip in ips[::3]:
+        for zone in ("dnsbl.justspam.org", "bl.spamcop.net"):
+            world[f"{reverse_name(ip_address(ip))}.{zone}"] = [{"A": "127.0.0.2"}, {"TXT": f"{zone} listed {ip}"}]
+    local.dns_server.load(world)
+    local.run()
+    email, sms = local.inbox("email"), local.inbox("sms")
+    assert sorted((a["event"], a["zone"], a["count"]) for a in email) == [
+        ("LISTED", "bl.spamcop.net", 10),
+        ("LISTED", "dnsbl.justspam.org", 10),
+    ]
+    justspam = next(a for a in email if a["zone"] == "dnsbl.justspam.org")
+    assert justspam["subject"] == "10 addresses are listed on dnsbl.justspam.org"
+    assert sorted(justspam["ip"]) == sorted(ips[::3]) == sorted(justspam["ips"])
+    assert all(f"{ip} (relay {ip.rsplit('.', 1)[1]})" in justspam["email"] for ip in ips[::3])
+    assert len(sms) == 2 and all(len(a["sms"]) < 160 for a in sms)
+    local.run()
+    assert local.inbox("email") == []  # exactly once
+
+
+def test_a_dead_resolver_is_one_alert_and_changes_no_finding(local):
+    local.put_target({"ip": IPV4, "sender": DOMAIN})
+    local.settle()
+    local.inbox("email")
+    before = local.item(IPV4)["findings"]
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:  # a resolver that never answers
+        silent.bind(("127.0.0.1", 0))
+        os.environ["NAMESERVERS"] = f"127.0.0.1:{silent.getsockname()[1]}"
+        local._handlers.clear()
+        for _ in range(2):
+            local.run()
+    assert events(local.inbox("email")) == [("RESOLVER_FAILING", "", "")]
+    assert local.item(IPV4)["findings"] == before  # nothing cleared, nothing listed
+    dead = boto3.client("sqs").receive_message(QueueUrl=local.dead_letter_url, MaxNumberOfMessages=10)
+    assert dead.get("Messages")  # the checks were retried, then parked (an alarm says so)
+
+    os.environ["NAMESERVERS"] = "{}:{}".format(*local.dns)
+    local._handlers.clear()
+    local.run()
+    assert events(local.inbox("email")) == [("RESOLVER_RECOVERED", "", "")]
 
 
 def test_throttled_writes_are_retried_and_no_finding_is_lost(local, event):

@@ -38,9 +38,20 @@ def test_new_target_event_queues_that_target_at_once(local, event):
     local.put_target({"ip": IPV6, "sender": DOMAIN, "label": "postfix-1 (IPv6)"})
     result = local.invoke("scheduler", event("stream-new-target.json"))
     assert result["targets"] == 1
-    assert queued(local) == [
-        {"targets": [{"ip": IPV6, "enabled": True, "sender": f"postmaster@{DOMAIN}", "label": "postfix-1 (IPv6)"}]}
+    (message,) = queued(local)
+    assert message["targets"] == [
+        {"ip": IPV6, "enabled": True, "sender": f"postmaster@{DOMAIN}", "label": "postfix-1 (IPv6)"}
     ]
+    assert message["scheduled"] is False  # a first check, not a scheduled run: failures do not count toward alerts
+
+
+def test_a_stream_record_without_an_ip_key_is_skipped_with_a_warning(local, event, caplog):
+    local.put_target({"ip": IPV6, "sender": DOMAIN})
+    records = event("stream-new-target.json")["Records"]
+    odd = {**records[0], "eventID": "odd", "dynamodb": {**records[0]["dynamodb"], "Keys": {"id": {"S": "x"}}}}
+    result = local.invoke("scheduler", {"Records": [odd, *records]})
+    assert result["targets"] == 1  # the good record is scheduled; the odd one does not fail the invocation
+    assert "without an 'ip' key" in caplog.text
 
 
 def test_checker_writes_findings_beside_what_the_user_set(local, event):

@@ -5,6 +5,7 @@ import ipaddress
 import pytest
 
 from senderwatch.dnsbl import DnsblChecker
+from senderwatch.errors import ResolverUnusable
 from senderwatch.testing.rbldnsd import Rbldnsd
 from senderwatch.zones import resolve_zones
 
@@ -74,5 +75,13 @@ def test_blocked_resolver_answer_is_an_error(rbldnsd, run_with_resolver):
 
 
 def test_zone_rbldnsd_does_not_serve_is_refused(rbldnsd, run_with_resolver):
-    ((verdict,),) = check(run_with_resolver, rbldnsd, ["unserved.example.org"], [LISTED_V4])
-    assert (verdict.status, verdict.error) == ("error", "refused")
+    (verdicts,) = check(run_with_resolver, rbldnsd, ["dnsbl.justspam.org", "unserved.example.org"], [LISTED_V4])
+    assert [(v.zone, v.status, v.error) for v in verdicts] == [
+        ("dnsbl.justspam.org", "listed", ""),
+        ("unserved.example.org", "error", "refused"),
+    ]
+
+
+def test_a_server_that_refuses_everything_is_named_as_the_problem(rbldnsd, run_with_resolver):
+    with pytest.raises(ResolverUnusable, match="REFUSED to every query"):
+        check(run_with_resolver, rbldnsd, ["unserved.example.org"], [LISTED_V4])

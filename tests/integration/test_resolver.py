@@ -1,8 +1,13 @@
 """The DNS client against a real server on 127.0.0.1: faults come back as faults."""
 
+import errno
 import socket
 
+import pytest
+
+from senderwatch import resolver as resolver_module
 from senderwatch import wire
+from senderwatch.errors import ResolverUnusable
 
 WORLD = {
     "listed.example": [{"A": "127.0.0.2"}],
@@ -144,3 +149,23 @@ def test_a_lost_packet_is_sent_again_within_the_same_attempt(run_with_resolver):
         thread.join(1)
         sock.close()
     assert [a.values(wire.A) for a in answers] == [["127.0.0.2"]] * 20
+
+
+def test_source_ports_change_during_a_run(dns_world, run_with_resolver):
+    """RFC 5452: a spoofer must guess the port as well as the ID, and not once for a whole run."""
+    server = dns_world(WORLD)
+    names = [(f"q{i}.many.example", wire.A) for i in range(3000)]
+    answers = run_with_resolver(server, lambda r: r.query_many(names), timeout=1.0, concurrency=64)
+    assert all(a.rcode == wire.NOERROR for a in answers)
+    resolver_sockets = 2  # concurrency 64 spreads over two sockets
+    assert len(server.ports) > resolver_sockets * 5
+
+
+def test_a_nameserver_that_cannot_be_reached_at_all_is_one_clear_error(run_with_resolver, monkeypatch):
+    class Unroutable(socket.socket):
+        def connect(self, address):
+            raise OSError(errno.ENETUNREACH, "Network is unreachable")
+
+    monkeypatch.setattr(resolver_module.socket, "socket", Unroutable)
+    with pytest.raises(ResolverUnusable, match="cannot use nameserver \\[2001:db8::53\\]: Network is unreachable"):
+        run_with_resolver([("2001:db8::53", 53)], lambda r: r.query("example.com", wire.A))

@@ -1,8 +1,10 @@
 """Bad input: exit 2 and one line on stderr, before any DNS is asked (sockets are off here)."""
 
+import argparse
+
 import pytest
 
-from senderwatch.cli import main
+from senderwatch.cli import build_parser, main
 
 
 @pytest.mark.parametrize(
@@ -20,8 +22,28 @@ from senderwatch.cli import main
         (["check", "192.0.2.1", "--timeout", "0"], "invalid --timeout"),
         (["check", "192.0.2.1", "--timeout", "soon"], "invalid float value"),
         (["check", "192.0.2.1", "--format", "xml"], "invalid choice"),
-        (["check"], "required"),
-        ([], "required"),
+        (["check"], "give at least one address"),
+        (
+            ["check", "192.0.2.1", "--bogus"],
+            "unknown option or extra argument '--bogus': see 'senderwatch check --help'",
+        ),
+        (["check", "192.168.1.10"], "private address"),
+        (["check", "127.0.0.53"], "loopback address"),
+        (["check", "169.254.1.1"], "link-local"),
+        (["check", "fe80::1%eth0"], "zone index"),
+        (["check", "224.0.0.1"], "multicast"),
+        (["check", "255.255.255.255"], "broadcast"),
+        (["check", "0.0.0.0"], "unspecified"),
+        (["check", "::"], "unspecified"),
+        (["check", "fd00::1"], "unique local"),
+        (["check", "192.0.2.1", "--nameserver", "255.255.255.255"], "not the address of one server"),
+        (["check", "192.0.2.1", "--nameserver", "[fe80::1]:53"], "needs its interface"),
+        (["check", "192.0.2.1", "--nameserver", "[fe80::1%nosuch0]:53"], "no interface"),
+        (["check", "192.0.2.1", "--sender", "a b@example.com"], "invalid sender"),
+        (["check", "\x1b]0;owned\x07"], "not a valid IPv4 or IPv6 address"),
+        (["targets"], "say what to do"),
+        (["status", "--stack", "a", "--table", "b"], "not allowed with argument"),
+        (["status", "--table", "t", "--region", "mars"], "invalid --region"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(argv, says, capsys):
@@ -30,3 +52,29 @@ def test_bad_input_is_one_line_and_exit_2(argv, says, capsys):
     assert out == ""
     assert err.count("\n") == 1 and err.startswith("senderwatch: error:")
     assert says in err
+    assert "\x1b" not in err and "\x07" not in err  # what was typed is echoed with its escapes visible
+
+
+def test_no_arguments_print_the_usage(capsys):
+    assert main([]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("usage: senderwatch") and "check" in err and "Exit status" in err
+
+
+def test_every_option_and_argument_has_help():
+    def actions(parser):
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                for sub in action.choices.values():
+                    yield from actions(sub)
+            elif not isinstance(action, (argparse._HelpAction, argparse._VersionAction)):
+                yield parser.prog, action
+
+    missing = [(prog, action.dest) for prog, action in actions(build_parser()) if not action.help]
+    assert missing == []
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("senderwatch ")

@@ -5,11 +5,12 @@ from datetime import UTC, datetime
 
 from senderwatch.check import CheckResult
 from senderwatch.dnsbl import ZoneVerdict
-from senderwatch.findings import FAILING_RUNS, decide, merge, reminder_due, reminders, significant
+from senderwatch.findings import FAILING_RUNS, Run, decide, merge, reminder_due, reminders, significant
 from senderwatch.spfcheck import SpfResult
 
 IP = "192.0.2.25"
 DAY1, DAY2, DAY3, DAY4 = (f"2026-11-{d:02d}T06:00:00+00:00" for d in (20, 21, 22, 23))
+RUN1, RUN2, RUN3, RUN4 = (Run(day, scheduled=True) for day in (DAY1, DAY2, DAY3, DAY4))
 
 
 def listed(zone="dnsbl.justspam.org", reason="trap"):
@@ -58,10 +59,10 @@ def test_first_seen_clean_is_silent():
 
 def test_errors_keep_the_previous_verdict_and_never_raise_or_clear_a_listing():
     listed_state = merge(None, run(listed()), DAY1)
-    failing = merge(listed_state, run(error(kind="blocked")), DAY2)
+    failing = merge(listed_state, run(error(kind="timeout")), DAY2, RUN2)
     entry = failing["dnsbl"]["dnsbl.justspam.org"]
     assert entry["status"] == "listed" and entry["since"] == DAY1
-    assert entry["error"] == "blocked" and entry["error_runs"] == 1
+    assert entry["error"] == "timeout" and entry["error_runs"] == 1
     assert decide(listed_state, failing, IP) == []
     recovered = merge(failing, run(listed()), DAY3)
     assert decide(failing, recovered, IP) == []  # still the same listing
@@ -72,17 +73,58 @@ def test_check_failing_arrives_once_after_several_runs_in_a_row():
     state = merge(None, run(clean()), DAY1)
     sent = []
     for day in range(FAILING_RUNS + 2):
-        new = merge(state, run(error()), f"2026-11-{21 + day}T06:00:00+00:00")
+        stamp = f"2026-11-{21 + day}T06:00:00+00:00"
+        new = merge(state, run(error()), stamp, Run(stamp, scheduled=True))
         sent += events(decide(state, new, IP))
         state = new
     assert sent == [("CHECK_FAILING", "dnsbl.justspam.org")]
     assert state["dnsbl"]["dnsbl.justspam.org"]["status"] == "clean"
 
 
+def test_runs_are_counted_not_deliveries():
+    """A message delivered twice, or a first check outside the schedule, is not another failing run."""
+    state = merge(None, run(clean()), DAY1)
+    for _ in range(FAILING_RUNS + 1):
+        state = merge(state, run(error()), DAY2, RUN2)  # the same run, delivered again and again
+    state = merge(state, run(error()), DAY2, Run(DAY2, scheduled=False))  # a first check
+    assert state["dnsbl"]["dnsbl.justspam.org"]["error_runs"] == 1
+
+
+def test_a_list_that_cannot_be_used_at_all_leaves_the_address_alone():
+    """Blocked, or failing its test entries: the deployment's problem, counted on the list's own record."""
+    before = merge(None, run(listed()), DAY1)
+    zone_wide = ZoneVerdict("dnsbl.justspam.org", "error", ("127.255.255.254",), error="blocked", zone_failed=True)
+    after = merge(before, run(zone_wide), DAY2, RUN2)
+    assert significant(after) == significant(before)  # nothing to write, no stream record, no alert
+    assert merge(None, run(zone_wide), DAY2, RUN2)["dnsbl"] == {}
+
+
 def test_unhealthy_zone_counts_as_failing_not_as_clean():
     state = merge(None, run(ZoneVerdict("z.example", "unhealthy", error="lists-everything")), DAY1)
     assert state["dnsbl"]["z.example"]["status"] == "unknown"
     assert decide(None, state, IP) == []
+
+
+def test_spf_getting_worse_is_news_getting_better_but_failing_is_not():
+    softfail = merge(None, run(spf_result="softfail"), DAY1)
+    fail = merge(softfail, run(spf_result="fail"), DAY2)
+    (alert,) = decide(softfail, fail, IP)
+    assert (alert.event, alert.details["previous"]) == ("SPF_FAILING", "softfail")
+    assert decide(fail, merge(fail, run(spf_result="softfail"), DAY3), IP) == []
+
+
+def test_a_new_sender_starts_spf_afresh():
+    passing = merge(None, run(spf_result="pass"), DAY1)
+    other = CheckResult(ipaddress.ip_address(IP), [], SpfResult("bounce@example.net", "softfail", "~all", "", 0))
+    moved = merge(passing, other, DAY2)
+    assert moved["spf"]["sender"] == "bounce@example.net" and moved["spf"]["since"] == DAY2
+    (alert,) = decide(passing, moved, IP)
+    assert alert.event == "SPF_FAILING" and alert.details["previous"] is None
+
+
+def test_no_sender_no_spf_finding():
+    passing = merge(None, run(spf_result="pass"), DAY1)
+    assert "spf" not in merge(passing, run(clean()), DAY2)
 
 
 def test_spf_softfail_first_seen_then_recovered():

@@ -3,6 +3,7 @@
 import pytest
 
 from senderwatch.config import Config, ConfigError
+from senderwatch.messages import render
 from senderwatch.pipeline import alerts_for_change, parse_message, plan_messages
 from senderwatch.targets import Target
 
@@ -42,7 +43,10 @@ def test_bad_configuration_fails_at_cold_start_with_its_name(env, says):
     [
         ({}, "no 'ip'"),
         ({"ip": 42}, "no 'ip'"),
-        ({"ip": "2001:DB8::25"}, "canonical form: 2001:db8::25"),
+        ({"ip": "2001:DB8::25"}, "write the address as 2001:db8::25"),
+        ({"ip": "::ffff:192.0.2.25"}, "write the address as 192.0.2.25"),
+        ({"ip": "10.1.2.3"}, "private address"),
+        ({"ip": "2001:db8::25", "zones": ["dnsbl.justspam.org"]}, "rates IPv6 addresses"),
         ({"ip": "192.0.2.25", "sender": ["x"]}, "'sender' must be a string"),
         ({"ip": "192.0.2.25", "enabled": "yes"}, "'enabled' must be true or false"),
         ({"ip": "192.0.2.25", "zones": 5}, "'zones' must be a list"),
@@ -85,7 +89,8 @@ def test_a_due_reminder_repeats_the_problems_still_present():
         "label": "relay",
         "findings": {"dnsbl": {"bl.example": listed}, "reminded_at": "2026-11-08T06:00:00+00:00"},
     }
-    (message,) = alerts_for_change(old, new)
+    (alert,) = alerts_for_change(old, new)
+    message = render(alert)
     assert message.subject.startswith("Reminder: 192.0.2.1 (relay) is listed on bl.example")
     assert message.attributes["reminder"] == "true"
     assert alerts_for_change(new, new) == []  # the same reminder is not sent twice

@@ -3,12 +3,14 @@
 import ipaddress
 import string
 
+import pytest
 from dnslib import DNSRecord
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from senderwatch import wire
-from senderwatch.addresses import parse_address, reverse_name
+from senderwatch.addresses import TEST_ENTRIES, address_text, parse_address, reverse_name, unrateable
+from senderwatch.errors import InvalidInput
 from senderwatch.findings import Alert
 from senderwatch.messages import render
 from senderwatch.text import clean_text
@@ -21,9 +23,15 @@ ANY_TEXT = st.lists(st.one_of(st.text(alphabet=st.characters(codec="utf-8"), max
 
 
 @given(st.ip_addresses())
-def test_every_address_parses_back_to_itself(ip):
-    assert parse_address(str(ip)) == ip
-    assert parse_address(f" {ip.exploded} ") == ip
+def test_every_address_is_checked_as_itself_or_refused_with_the_reason(ip):
+    expected = ip.ipv4_mapped if ip.version == 6 and ip.ipv4_mapped and ip not in TEST_ENTRIES else ip
+    if unrateable(expected):
+        with pytest.raises(InvalidInput, match="blocklists only rate public addresses"):
+            parse_address(str(ip))
+        return
+    assert parse_address(str(ip)) == expected
+    assert parse_address(f" {ip.exploded} ") == expected
+    assert parse_address(address_text(expected)) == expected
 
 
 @given(ANY_TEXT)

@@ -3,7 +3,7 @@
 import pytest
 
 from senderwatch import wire
-from senderwatch.dnsbl import classify, health
+from senderwatch.dnsbl import classify, resolver_problem, zone_failure
 from senderwatch.zones import catalogue, resolve_zones
 
 ZEN = catalogue()["zen.spamhaus.org"]
@@ -78,21 +78,62 @@ def test_undocumented_code_of_a_catalogued_zone_is_a_listing_that_says_so():
     assert verdict.status == "listed" and "not documented" in verdict.meaning
 
 
+def state(zone, listed_probe, clean_probe):
+    failure = zone_failure(zone, listed_probe, clean_probe)
+    return failure and (failure.status, failure.error)
+
+
 def test_zone_listing_its_clean_test_entry_lists_everything():
-    assert health(JUSTSPAM, a("127.0.0.2"), a("127.0.0.2")) == "lists-everything"
+    assert state(JUSTSPAM, a("127.0.0.2"), a("127.0.0.2")) == ("unhealthy", "lists-everything")
 
 
 def test_zone_not_listing_its_listed_test_entry_lists_nothing():
-    assert health(JUSTSPAM, wire.Answer(wire.NXDOMAIN), wire.Answer(wire.NXDOMAIN)) == "lists-nothing"
+    assert state(JUSTSPAM, wire.Answer(wire.NXDOMAIN), wire.Answer(wire.NXDOMAIN)) == ("unhealthy", "lists-nothing")
 
 
 def test_healthy_zone():
-    assert health(JUSTSPAM, a("127.0.0.2"), wire.Answer(wire.NXDOMAIN)) == ""
+    assert state(JUSTSPAM, a("127.0.0.2"), wire.Answer(wire.NXDOMAIN)) is None
 
 
-def test_probe_that_could_not_complete_does_not_condemn_the_zone():
-    assert health(JUSTSPAM, wire.Answer(wire.TIMEOUT), wire.Answer(wire.TIMEOUT)) == ""
-    assert health(ZEN, a("127.255.255.254"), a("127.255.255.254")) == ""
+def test_a_zone_whose_test_entries_get_no_verdict_is_not_asked_this_run():
+    assert state(ZEN, a("127.255.255.254"), a("127.255.255.254")) == ("error", "blocked")
+    assert state(JUSTSPAM, wire.Answer(wire.TIMEOUT), wire.Answer(wire.TIMEOUT)) == ("error", "timeout")
+    assert zone_failure(ZEN, a("127.255.255.254"), None).zone_failed
+
+
+def test_one_probe_that_answers_is_enough_to_use_the_zone():
+    assert state(JUSTSPAM, a("127.0.0.2"), wire.Answer(wire.TIMEOUT)) is None
+
+
+TIMEOUT, NX, REFUSED = wire.Answer(wire.TIMEOUT), wire.Answer(wire.NXDOMAIN), wire.Answer(wire.REFUSED)
+ROOT = wire.Answer(wire.NOERROR)
+
+
+@pytest.mark.parametrize(
+    ("canary", "probes", "lists_nothing", "probed", "says"),
+    [
+        (TIMEOUT, [TIMEOUT, TIMEOUT], 0, 1, "no answer to any of 3 queries"),
+        (REFUSED, [REFUSED, TIMEOUT], 0, 1, "REFUSED to every query"),
+        (NX, [NX, NX], 1, 1, "root of the DNS does not exist"),
+        (ROOT, [NX] * 4, 2, 2, "all 2 lists say their test entry 127.0.0.2 is not listed"),
+    ],
+)
+def test_a_resolver_that_is_the_problem_is_named(canary, probes, lists_nothing, probed, says):
+    assert says in resolver_problem(canary, probes, lists_nothing, probed)
+
+
+@pytest.mark.parametrize(
+    ("canary", "probes", "lists_nothing", "probed"),
+    [
+        (ROOT, [a("127.0.0.2"), NX], 0, 1),  # a working resolver
+        (TIMEOUT, [a("127.0.0.2"), NX], 0, 1),  # the root is slow, the lists answer
+        (REFUSED, [a("127.0.0.2"), NX], 0, 1),  # an authoritative server for the lists (rbldnsd)
+        (ROOT, [NX, NX], 1, 1),  # one dead list is that list's problem
+        (ROOT, [TIMEOUT] * 4, 0, 2),  # lists that time out are the lists' problem
+    ],
+)
+def test_a_working_resolver_is_not_blamed(canary, probes, lists_nothing, probed):
+    assert resolver_problem(canary, probes, lists_nothing, probed) == ""
 
 
 def test_json_shape_of_each_status():

@@ -6,18 +6,24 @@ and a throttled call is retried by botocore's standard retry mode, not by hand.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import boto3
 from boto3.dynamodb.conditions import Attr
 from botocore.config import Config as BotoConfig
-from botocore.exceptions import ClientError
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
+from .errors import InvalidInput, ServiceError
+from .findings import Run, next_health
 from .messages import Message
 
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
+_WRITERS = 8  # parallel update calls when many existing targets change at once
 
 
 def resource(name: str):
@@ -26,6 +32,52 @@ def resource(name: str):
 
 def client(name: str):
     return boto3.client(name, config=BOTO)
+
+
+def region() -> str:
+    return boto3.session.Session().region_name or "(none)"
+
+
+@contextmanager
+def aws_errors(doing: str):
+    """Turn what boto3 raises into one line a person can act on (ServiceError, or InvalidInput
+    when no region is configured at all)."""
+    try:
+        yield
+    except NoRegionError:
+        raise InvalidInput("no AWS region configured: pass --region or set AWS_REGION") from None
+    except NoCredentialsError:
+        raise ServiceError(f"{doing}: no AWS credentials found (aws configure, AWS_PROFILE, ...)") from None
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        code, message = error.get("Code", "?"), error.get("Message", "")
+        if code == "ResourceNotFoundException":
+            message = f"{message} in region {region()}: check the name and --region"
+        elif code == "ValidationError" and "does not exist" in message:
+            message = f"{message} in region {region()}: check the stack name and --region"
+        raise ServiceError(f"{doing}: {code}: {message}") from None
+    except BotoCoreError as exc:
+        raise ServiceError(f"{doing}: {exc}") from None
+
+
+def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
+    """Consistent reads of many items by key, 100 a request; what DynamoDB leaves unprocessed is asked again."""
+    keys = [{key: value} for value in dict.fromkeys(ids)]
+    found: dict[str, dict] = {}
+    dynamodb = table.meta.client
+    for start in range(0, len(keys), 100):
+        request = {table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
+        for attempt in range(8):
+            reply = dynamodb.batch_get_item(RequestItems=request)
+            for item in reply.get("Responses", {}).get(table.name, []):  # the resource's client decodes
+                found[item[key]] = item
+            request = reply.get("UnprocessedKeys") or {}
+            if not request:
+                break
+            time.sleep(min(2.0, 0.05 * 2**attempt))
+        if request:
+            raise RuntimeError("DynamoDB kept some keys unprocessed; the batch will be retried")
+    return found
 
 
 class TargetStore:
@@ -50,41 +102,58 @@ class TargetStore:
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]:
-        keys = [{"ip": ip} for ip in dict.fromkeys(ips)]
-        found: dict[str, dict] = {}
-        dynamodb = self.table.meta.client
-        for start in range(0, len(keys), 100):
-            request = {self.table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-            for attempt in range(8):
-                reply = dynamodb.batch_get_item(RequestItems=request) if request else {}
-                for item in reply.get("Responses", {}).get(self.table.name, []):  # the resource's client decodes
-                    found[item["ip"]] = item
-                request = reply.get("UnprocessedKeys") or {}
-                if not request:
-                    break
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            if request:
-                raise RuntimeError("DynamoDB kept some keys unprocessed; the batch will be retried")
-        return found
+        return batch_get(self.table, ips)
 
-    def upsert_target(self, item: dict) -> bool:
-        """Set what the user sets (ip, sender, helo, label, zones, enabled), keep the findings.
+    def update_target(self, ip: str, changes: dict) -> dict | None:
+        """Change only the settings named in CHANGES (a value of None removes that setting);
+        everything else on the item, findings included, stays. A new target is enabled.
 
-        True when the target is new (its first check follows within a minute).
+        Returns the item as it was before, or None when the target is new.
         """
-        fields = {k: v for k, v in item.items() if k != "ip"}
-        removed = [name for name in ("sender", "helo", "label", "zones") if name not in fields]
-        expression = "SET " + ", ".join(f"#{k} = :{k}" for k in fields)
-        if removed:
-            expression += " REMOVE " + ", ".join(f"#{k}" for k in removed)
+        sets = {k: v for k, v in changes.items() if v is not None}
+        removes = [k for k, v in changes.items() if v is None]
+        clauses = [f"#{k} = :{k}" for k in sets]
+        if "enabled" not in changes:
+            clauses.append("#enabled = if_not_exists(#enabled, :new_enabled)")
+        expression = "SET " + ", ".join(clauses)
+        if removes:
+            expression += " REMOVE " + ", ".join(f"#{k}" for k in removes)
+        values = {f":{k}": v for k, v in sets.items()}
+        if "enabled" not in changes:
+            values[":new_enabled"] = True
         reply = self.table.update_item(
-            Key={"ip": item["ip"]},
+            Key={"ip": ip},
             UpdateExpression=expression,
             ReturnValues="ALL_OLD",
-            ExpressionAttributeNames={f"#{k}": k for k in [*fields, *removed]},
-            ExpressionAttributeValues={f":{k}": v for k, v in fields.items()},
+            ExpressionAttributeNames={f"#{k}": k for k in [*changes, "enabled"]},
+            ExpressionAttributeValues=values,
         )
-        return "Attributes" not in reply
+        return reply.get("Attributes")
+
+    def write_targets(
+        self, new: list[dict], changed: list[tuple[str, dict]], progress: Callable[[int], None] | None = None
+    ) -> None:
+        """Many targets at once: NEW items are put in batches of 25, CHANGED ones updated
+        (several calls in flight). PROGRESS is told how many have been written so far.
+
+        A new item is put whole: it was read as absent a moment before (BatchGetItem).
+        """
+        done = 0
+        with self.table.batch_writer() as batch:
+            for item in new:
+                batch.put_item(Item=item)
+                done += 1
+                if progress and done % 25 == 0:
+                    progress(done)
+        if progress:
+            progress(done)
+        with ThreadPoolExecutor(_WRITERS) as pool:
+            for _ in pool.map(lambda change: self.update_target(*change), changed):
+                done += 1
+                if progress and done % 25 == 0:
+                    progress(done)
+        if progress:
+            progress(done)
 
     def delete_target(self, ip: str) -> bool:
         reply = self.table.delete_item(Key={"ip": ip}, ReturnValues="ALL_OLD")
@@ -160,3 +229,93 @@ class AlertTopic:
 
     def publish(self, message: Message) -> str:
         return self.sns.publish(**message.sns_publish_args(self.topic_arn))["MessageId"]
+
+
+class AlertLog:
+    """Which alerts were published (the idempotency table): each alert's key, kept DAYS days.
+
+    The notifier asks before it publishes and marks after: a delivery of the same change
+    again (a stream retry, a batch cut differently) sends only what is missing.
+    """
+
+    def __init__(self, table, days: int = 2):
+        self.table = table
+        self.days = days
+
+    @classmethod
+    def named(cls, table_name: str) -> AlertLog:
+        return cls(resource("dynamodb").Table(table_name))
+
+    @staticmethod
+    def _id(key: str) -> str:
+        return "alert#" + hashlib.sha256(key.encode("utf-8", "surrogateescape")).hexdigest()
+
+    def sent(self, keys: Iterable[str]) -> set[str]:
+        by_id = {self._id(k): k for k in keys}
+        return {by_id[item_id] for item_id in batch_get(self.table, by_id, key="id")}
+
+    def mark(self, keys: Iterable[str]) -> None:
+        expires = int(time.time()) + self.days * 86400
+        with self.table.batch_writer(overwrite_by_pkeys=["id"]) as batch:
+            for key in keys:
+                batch.put_item(Item={"id": self._id(key), "expiration": expires})
+
+
+class HealthStore:
+    """The deployment's own health, one item per list (`zone:NAME`) and one for the resolver.
+
+    Many checker invocations report the same run; the first to write a run counts it
+    (a conditional write on the run it read), the others find it counted.
+    """
+
+    def __init__(self, table):
+        self.table = table
+
+    @classmethod
+    def named(cls, table_name: str) -> HealthStore:
+        return cls(resource("dynamodb").Table(table_name))
+
+    def read(self, ids: Iterable[str]) -> dict[str, dict]:
+        return batch_get(self.table, ids, key="id")
+
+    def record(self, run: Run, states: dict[str, dict | None], now: str) -> None:
+        current = self.read(states)
+        for item_id, failure in states.items():
+            item = current.get(item_id, {})
+            for _ in range(3):
+                health = next_health(item.get("health"), failure, run, now)
+                if health is None or self._write(item_id, item, health, now):
+                    break
+                item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
+
+    def _write(self, item_id: str, seen: dict, health: dict, now: str) -> bool:
+        kind, _, name = item_id.partition(":")
+        try:
+            self.table.update_item(
+                Key={"id": item_id},
+                UpdateExpression="SET #kind = :kind, #name = :name, #health = :health, #run = :run, #at = :now",
+                ConditionExpression="attribute_not_exists(#run) OR #run = :seen",
+                ExpressionAttributeNames={
+                    "#kind": "kind",
+                    "#name": "name",
+                    "#health": "health",
+                    "#run": "run",
+                    "#at": "changed_at",
+                },
+                ExpressionAttributeValues={
+                    ":kind": kind,
+                    ":name": name or kind,
+                    ":health": health,
+                    ":run": health["run"],
+                    ":seen": seen.get("run", ""),
+                    ":now": now,
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+    def scan(self) -> list[dict]:
+        return list(TargetStore(self.table).scan())

@@ -6,8 +6,8 @@ import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
-from .addresses import IPAddress
-from .dnsbl import ERROR, LISTED, UNHEALTHY, DnsblChecker, ZoneVerdict
+from .addresses import IPAddress, address_text
+from .dnsbl import CLEAN, ERROR, LISTED, UNHEALTHY, DnsblChecker, ZoneVerdict
 from .rdns import Rdns, check_rdns
 from .resolver import Resolver
 from .spfcheck import SpfResult, check_spf
@@ -16,6 +16,13 @@ from .zones import Zone
 OK, PROBLEM, INCOMPLETE = 0, 1, 3  # also the command's exit statuses
 CHUNK = 250  # addresses per round: bounds memory and paces the progress bar
 SPF_PARALLEL = 8
+# What the lists together say of one address:
+# listed: at least one lists it; clean: every list asked answered and none lists it;
+# incomplete: none of those that answered lists it, but some could not answer;
+# unchecked: no list could say anything (none serves its family, or none answered).
+INCOMPLETE_STATUS, UNCHECKED = "incomplete", "unchecked"
+SPF_FINE = {"pass", "temperror"}  # temperror is a fault of DNS, not a verdict
+HELO_SPF_FINE = SPF_FINE | {"none"}  # many HELO names publish no SPF record; that is allowed
 
 
 @dataclass
@@ -30,15 +37,29 @@ class CheckResult:
     def listed(self) -> list[ZoneVerdict]:
         return [v for v in self.dnsbl if v.status == LISTED]
 
+    @property
+    def status(self) -> str:
+        """What the lists together say: listed, clean, incomplete or unchecked."""
+        if self.listed:
+            return LISTED
+        if not any(v.status == CLEAN for v in self.dnsbl):
+            return UNCHECKED
+        return INCOMPLETE_STATUS if any(v.status in (ERROR, UNHEALTHY) for v in self.dnsbl) else CLEAN
+
+    @property
+    def spf_problems(self) -> list[SpfResult]:
+        """SPF results that are a problem: mail-from other than pass; HELO other than pass or none."""
+        out = [self.spf] if self.spf and self.spf.result not in SPF_FINE else []
+        return out + ([self.helo_spf] if self.helo_spf and self.helo_spf.result not in HELO_SPF_FINE else [])
+
     def outcome(self) -> int:
-        """PROBLEM: a listing or SPF other than pass (temperror is a fault, not a verdict);
-        INCOMPLETE: nothing wrong found, but some check could not be completed."""
-        spf_results = [s.result for s in (self.spf, self.helo_spf) if s]
-        if self.listed or any(r not in ("pass", "temperror") for r in spf_results):
+        """PROBLEM: a listing or an SPF problem; INCOMPLETE: nothing wrong found, but some
+        check could not be completed (or no list could rate the address at all)."""
+        if self.listed or self.spf_problems:
             return PROBLEM
         if (
-            any(v.status in (ERROR, UNHEALTHY) for v in self.dnsbl)
-            or "temperror" in spf_results
+            self.status != CLEAN
+            or any(s and s.result == "temperror" for s in (self.spf, self.helo_spf))
             or (self.rdns is not None and self.rdns.error)
         ):
             return INCOMPLETE
@@ -46,8 +67,9 @@ class CheckResult:
 
     def to_dict(self) -> dict:
         return {
-            "ip": str(self.ip),
+            "ip": address_text(self.ip),
             "version": self.ip.version,
+            "status": self.status,
             "dnsbl": [v.to_dict() for v in self.dnsbl],
             "spf": self.spf.to_dict() if self.spf else None,
             "helo_spf": self.helo_spf.to_dict() if self.helo_spf else None,
@@ -70,9 +92,17 @@ async def check_addresses(
     dqs_key: str | None = None,
     rdns: bool = True,
     progress: Callable[[int, int], None] | None = None,
+    dnsbl: DnsblChecker | None = None,
 ) -> list[CheckResult]:
-    """Check every address; DNSBL zones are probed once for the whole run."""
-    dnsbl = DnsblChecker(resolver, zones, dqs_key)
+    """Check every address (each once); DNSBL zones are probed once for the whole run.
+
+    Raises ResolverUnusable, before any address is asked, when the resolver itself is the problem.
+    DNSBL: a checker to share (and its probes) with other calls of the same run.
+    """
+    addresses = list(dict.fromkeys(addresses))
+    zones = list(zones)
+    dnsbl = dnsbl or DnsblChecker(resolver, zones, dqs_key)
+    await dnsbl.probe({ip.version for ip in addresses}, zones)
     limit = asyncio.Semaphore(SPF_PARALLEL)
 
     async def spf_for(ip: IPAddress, s: str, h: str) -> SpfResult:
@@ -82,7 +112,7 @@ async def check_addresses(
     results: list[CheckResult] = []
     for start in range(0, len(addresses), CHUNK):
         chunk = list(addresses[start : start + CHUNK])
-        jobs = [dnsbl.check(chunk), check_rdns(resolver, chunk) if rdns else _nothing(len(chunk))]
+        jobs = [dnsbl.check(chunk, zones), check_rdns(resolver, chunk) if rdns else _nothing(len(chunk))]
         if sender:
             jobs.append(asyncio.gather(*(spf_for(ip, sender, helo or "") for ip in chunk)))
         if helo:

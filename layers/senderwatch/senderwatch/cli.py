@@ -1,27 +1,38 @@
-"""The `senderwatch` command."""
+"""The `senderwatch` command.
+
+Exit statuses, the same for every subcommand:
+  0  nothing wrong found
+  1  something wrong found (a listing, an SPF problem) - only `check` finds things
+  2  bad usage or input (one line on stderr, nothing changed)
+  3  nothing wrong found, but some checks could not be completed (the resolver included)
+  4  AWS or this machine failed (credentials, a missing table, a full disk)
+  130 interrupted; 141 the reader of the output went away (`| head`)
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import os
+import re
 import sys
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from . import __version__
-from .addresses import parse_address
-from .check import check_addresses, overall
+from .addresses import parse_address, shown
+from .check import CheckResult, check_addresses, overall
+from .errors import InvalidInput, ResolverUnusable, ServiceError
 from .report import to_json, to_table
 from .resolver import Resolver, parse_nameserver, system_nameservers
 from .spfcheck import normalize_sender, validate_helo
+from .text import clean_text
 from .zones import catalogue, resolve_zones
 
-USAGE_ERROR = 2
+USAGE_ERROR, INCOMPLETE, FAILED, INTERRUPTED, CLOSED = 2, 3, 4, 130, 141
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
-class UsageError(Exception):
-    """Bad input: one line on stderr, exit 2."""
+class UsageError(InvalidInput):
+    """Bad usage: one line on stderr, exit 2."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -30,12 +41,17 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="senderwatch", description="Is my mail server's IP on a blocklist? Does its SPF pass?")
+    parser = _Parser(
+        prog="senderwatch",
+        description="Is my mail server's IP on a blocklist? Does its SPF pass?",
+        epilog="Exit status: 0 nothing wrong, 1 something wrong, 2 bad input, 3 some checks could not "
+        "be completed, 4 AWS or this machine failed. 'senderwatch COMMAND --help' tells more.",
+    )
     parser.add_argument("--version", action="version", version=f"senderwatch {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     check = commands.add_parser("check", help="check addresses against DNSBLs, SPF and reverse DNS")
-    check.add_argument("targets", nargs="+", metavar="TARGET", help="IPv4 or IPv6 address")
+    check.add_argument("targets", nargs="*", metavar="TARGET", help="an IPv4 or IPv6 address the server sends from")
     check.add_argument("--sender", help="MAIL FROM for SPF: user@domain, or a domain (postmaster@domain)")
     check.add_argument("--helo", help="HELO/EHLO name, to check SPF for the HELO identity too")
     check.add_argument(
@@ -50,7 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="append",
         default=[],
         metavar="IP[:PORT]",
-        help="resolver to use instead of the system's (repeatable)",
+        help="resolver to use instead of the system's (repeatable; [IPv6]:PORT)",
     )
     check.add_argument(
         "--timeout",
@@ -59,54 +75,121 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="S",
         help="seconds to wait for each DNS answer before asking again (default 2)",
     )
-    check.add_argument("--format", choices=("table", "json"), default="table")
+    check.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table for people (default), json for programs"
+    )
     check.add_argument("--no-rdns", action="store_true", help="skip the reverse DNS check")
 
     commands.add_parser("zones", help="list the DNSBL catalogue")
 
     where = argparse.ArgumentParser(add_help=False)
-    where.add_argument("--stack", help="the deployed senderwatch stack (its outputs name the table)")
-    where.add_argument("--table", help="the targets table, instead of --stack")
-    where.add_argument("--region", help="AWS region (default: your AWS configuration)")
+    which = where.add_mutually_exclusive_group()
+    which.add_argument("--stack", help="the deployed senderwatch stack (its outputs name the table)")
+    which.add_argument("--table", help="the targets table, instead of --stack (or set SENDERWATCH_TABLE)")
+    where.add_argument("--region", help="AWS region of the deployment (default: your AWS configuration)")
 
     targets = commands.add_parser("targets", help="add, remove, list or import watched addresses")
-    actions = targets.add_subparsers(dest="action", required=True, parser_class=_Parser)
-    add = actions.add_parser("add", parents=[where], help="watch an address (its first check follows at once)")
-    add.add_argument("ip", metavar="IP")
-    add.add_argument("--sender", help="MAIL FROM for SPF: user@domain or a domain")
-    add.add_argument("--helo", help="HELO name, to check SPF for it too")
-    add.add_argument("--label", help="a name for people, shown in alerts")
-    add.add_argument("--zone", action="append", default=[], metavar="ZONE", help="only these DNSBLs (repeatable)")
-    add.add_argument("--disabled", action="store_true", help="keep the target but do not check it")
+    actions = targets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
+    add = actions.add_parser(
+        "add",
+        parents=[where],
+        help="watch an address, or change the settings of a watched one",
+        description="Watch an address (its first check follows at once). On a watched address, only the "
+        "settings named here change; an empty value ('') removes that setting.",
+    )
+    add.add_argument("ip", metavar="IP", help="the IPv4 or IPv6 address the server sends from")
+    add.add_argument("--sender", help="MAIL FROM for SPF: user@domain or a domain ('' removes it)")
+    add.add_argument("--helo", help="HELO name, to check SPF for it too ('' removes it)")
+    add.add_argument("--label", help="a name for people, shown in alerts ('' removes it)")
+    add.add_argument(
+        "--zone",
+        action="append",
+        metavar="ZONE",
+        help="only these DNSBLs (repeatable; '' goes back to the default set)",
+    )
+    state = add.add_mutually_exclusive_group()
+    state.add_argument(
+        "--disabled", dest="enabled", action="store_const", const=False, help="keep it but stop checking it"
+    )
+    state.add_argument("--enabled", dest="enabled", action="store_const", const=True, help="check it again")
     remove = actions.add_parser("remove", parents=[where], help="stop watching an address")
-    remove.add_argument("ip", metavar="IP")
+    remove.add_argument("ip", metavar="IP", help="the watched address")
     actions.add_parser("list", parents=[where], help="the watched addresses")
-    load = actions.add_parser("import", parents=[where], help="add every address of a CSV file (ip,sender,label,helo)")
-    load.add_argument("file", metavar="FILE")
+    load = actions.add_parser(
+        "import",
+        parents=[where],
+        help="watch every address of a CSV file (ip,sender,label,helo,zones)",
+        description="Read and check the whole file first: one bad line and nothing is written. An interrupted "
+        "import is finished by running it again.",
+    )
+    load.add_argument("file", metavar="FILE", help="a CSV file (UTF-8, header optional, '#' comments), or - for stdin")
 
     status = commands.add_parser("status", parents=[where], help="the latest findings, one row per address")
-    status.add_argument("--format", choices=("table", "json"), default="table")
+    status.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table for people (default), json for programs"
+    )
     return parser
 
 
-def _check(args) -> int:
-    addresses = []
-    for target in args.targets:
-        try:
-            addresses.append(parse_address(target))
-        except ValueError as exc:
-            raise UsageError(str(exc)) from None
+# -- output ---------------------------------------------------------------------------------------
+
+
+class OutputClosed(Exception):
+    """stdout went away (`| head`) or cannot be written (a full disk)."""
+
+    def __init__(self, status: int, message: str = ""):
+        super().__init__(message)
+        self.status = status
+
+
+def _write(text: str) -> None:
     try:
-        sender = normalize_sender(args.sender) if args.sender else None
-        helo = validate_helo(args.helo) if args.helo else None
-        nameservers = [parse_nameserver(ns) for ns in args.nameserver] or system_nameservers()
-        zones = resolve_zones(args.zone)
-    except ValueError as exc:
-        raise UsageError(str(exc)) from None
+        sys.stdout.write(text + "\n")
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        raise OutputClosed(CLOSED) from None
+    except OSError as exc:
+        _silence_stdout()
+        raise OutputClosed(FAILED, f"cannot write the output: {exc.strerror or exc}") from None
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that Python's own flush at exit finds nothing to fail on."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):
+        pass
+
+
+def _utf8(stream) -> bool:
+    return (getattr(stream, "encoding", "") or "").lower().replace("-", "").replace("_", "") == "utf8"
+
+
+def _error(message: str) -> None:
+    try:
+        print(f"senderwatch: error: {clean_text(message, 600)}", file=sys.stderr)
+    except OSError:
+        pass
+
+
+# -- check ----------------------------------------------------------------------------------------
+
+
+def _check(args) -> int:
+    if not args.targets:
+        raise UsageError("give at least one address to check, e.g. senderwatch check 192.0.2.25")
+    addresses = list(dict.fromkeys(parse_address(target) for target in args.targets))
+    sender = normalize_sender(args.sender) if args.sender is not None else None
+    helo = validate_helo(args.helo) if args.helo is not None else None
+    nameservers = [parse_nameserver(ns) for ns in args.nameserver] or system_nameservers()
+    zones = resolve_zones(args.zone)
     if not 0 < args.timeout <= 60:
         raise UsageError(f"invalid --timeout {args.timeout}: expected seconds between 0 and 60")
     dqs_key = os.environ.get("SPAMHAUS_DQS_KEY", "").strip() or None
-    if dqs_key and not dqs_key.isalnum():
+    if dqs_key and not (dqs_key.isascii() and dqs_key.isalnum()):
         raise UsageError("invalid SPAMHAUS_DQS_KEY: expected the letters and digits of your DQS key")
 
     progress = _progress_bar if len(addresses) > 1 and sys.stderr.isatty() else None
@@ -124,14 +207,21 @@ def _check(args) -> int:
                 progress=progress,
             )
 
-    results = asyncio.run(run())
-    if progress:
-        sys.stderr.write("\r\x1b[K")
+    try:
+        results = asyncio.run(run())
+    except ResolverUnusable as exc:
+        if args.format == "json":
+            _write(to_json([CheckResult(ip) for ip in addresses], error=str(exc), ascii_only=not _utf8(sys.stdout)))
+        _error(str(exc))
+        return INCOMPLETE
+    finally:
+        if progress:
+            sys.stderr.write("\r\x1b[K")
     if args.format == "json":
-        print(to_json(results))
+        _write(to_json(results, ascii_only=not _utf8(sys.stdout)))
     else:
         colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-        print(to_table(results, colour=colour))
+        _write(to_table(results, colour=colour))
     return overall(results)
 
 
@@ -143,71 +233,102 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def _zones() -> int:
-    for zone in catalogue().values():
-        families = "+".join(f"IPv{f}" for f in zone.families)
-        mark = "default" if zone.default else "opt-in "
-        print(f"{zone.zone:<28} {mark} {families:<10} {zone.name}")
+    _write(
+        "\n".join(
+            f"{zone.zone:<28} {'default' if zone.default else 'opt-in ':<7} "
+            f"{'+'.join(f'IPv{f}' for f in zone.families):<10} {zone.name}"
+            for zone in catalogue().values()
+        )
+    )
     return 0
+
+
+# -- the deployment ---------------------------------------------------------------------------------
 
 
 def _admin(args) -> int:
     from . import admin
-    from .aws import TargetStore
+    from .aws import TargetStore, aws_errors
 
+    if args.command == "targets" and not args.action:
+        raise UsageError("say what to do: senderwatch targets add|remove|list|import (see --help)")
     if args.region:
+        if not _REGION.fullmatch(args.region):
+            raise UsageError(f"invalid --region {shown(args.region)}: expected a region such as eu-central-1")
         os.environ["AWS_DEFAULT_REGION"] = args.region
-    try:
-        if args.command == "targets" and args.action == "add":
-            targets = [
-                admin.target_from_args(args.ip, args.sender, args.helo, args.label, args.zone, not args.disabled)
-            ]
-        elif args.command == "targets" and args.action == "import":
-            targets = admin.read_import(args.file)
-        store = TargetStore.named(admin.find_table(args.stack, args.table))
+    plan = admin.read_import(args.file) if args.command == "targets" and args.action == "import" else None
+    if args.command == "targets" and args.action == "add":
+        given = {name: getattr(args, name) for name in ("sender", "helo", "label", "enabled")}
+        given = {name: value for name, value in given.items() if value is not None}
+        if args.zone is not None:
+            given["zones"] = [z for value in args.zone for z in value.replace(",", " ").split()]
+        admin.parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    store = TargetStore.named(admin.find_table(args.stack, args.table))
+    if args.command == "status" or args.action == "list":
+        with aws_errors("cannot read the watched targets"):
+            rows = admin.status_rows(i for i in store.scan())
         if args.command == "status":
-            rows = admin.status_rows(store.scan())
-            print(admin.status_json(rows) if args.format == "json" else admin.status_table(rows))
-        elif args.action in ("add", "import"):
-            new, updated = admin.add(store, targets)
-            print(f"{new} added, {updated} updated" + (": first checks follow within a minute" if new else ""))
-        elif args.action == "remove":
-            ip = admin.target_from_args(args.ip, None, None, None, []).ip
-            if not store.delete_target(ip):
-                raise admin.AdminError(f"{ip} is not watched")
-            print(f"{ip} removed")
+            _write(admin.status_json(rows) if args.format == "json" else admin.status_table(rows))
         else:
-            rows = admin.status_rows(store.scan())
-            for row in rows:
-                print(
-                    "  ".join(
-                        x
-                        for x in (row["ip"], row["sender"] or "", row["label"], "" if row["enabled"] else "(disabled)")
-                        if x
-                    )
-                )
-            if not rows:
-                print("No targets yet: senderwatch targets add IP --sender DOMAIN")
-        return 0
-    except admin.AdminError as exc:
-        raise UsageError(str(exc)) from None
-    except (BotoCoreError, ClientError) as exc:
-        print(f"senderwatch: AWS error: {exc}", file=sys.stderr)
-        return 1
+            _write(admin.targets_lines(rows))
+    elif args.action == "add":
+        _write(admin.add_target(store, args.ip, given))
+    elif args.action == "remove":
+        _write(admin.remove_target(store, args.ip))
+    else:
+        for note in plan.notes[:20]:
+            print(f"senderwatch: note: {note}", file=sys.stderr)
+        progress = _import_progress if sys.stderr.isatty() else None
+        try:
+            _write(admin.import_targets(store, plan, progress))
+        finally:
+            if progress:
+                sys.stderr.write("\r\x1b[K")
+    return 0
+
+
+def _import_progress(done: int, total: int) -> None:
+    sys.stderr.write(f"\rimporting: {done:,}/{total:,} targets written")
+    sys.stderr.flush()
+
+
+# -- main -------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not _utf8(sys.stdout) and hasattr(sys.stdout, "reconfigure"):
+        sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets '?' rather than a traceback
+    parser = build_parser()
     try:
-        args = build_parser().parse_args(argv)
+        if not argv:
+            parser.print_help(sys.stderr)
+            return USAGE_ERROR
+        args, extra = parser.parse_known_args(argv)
+        if extra:
+            where = " ".join(filter(None, ("senderwatch", args.command, getattr(args, "action", None))))
+            raise UsageError(f"unknown option or extra argument {shown(extra[0])}: see '{where} --help'")
+        if args.command is None:
+            raise UsageError("say which command: check, zones, targets or status (see senderwatch --help)")
         if args.command == "zones":
             return _zones()
         if args.command in ("targets", "status"):
             return _admin(args)
         return _check(args)
-    except UsageError as exc:
-        print(f"senderwatch: error: {exc}", file=sys.stderr)
+    except InvalidInput as exc:
+        _error(str(exc))
         return USAGE_ERROR
-    except KeyboardInterrupt:
-        return 130
+    except ServiceError as exc:
+        _error(str(exc))
+        return FAILED
+    except OutputClosed as exc:
+        if str(exc):
+            _error(str(exc))
+        return exc.status
+    except KeyboardInterrupt as exc:
+        if str(exc):
+            _error(str(exc))
+        return INTERRUPTED
 
 
 if __name__ == "__main__":

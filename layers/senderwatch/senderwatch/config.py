@@ -18,6 +18,7 @@ class ConfigError(ValueError):
 class Config:
     table_name: str = ""
     history_table_name: str = ""
+    health_table_name: str = ""
     queue_url: str = ""
     topic_arn: str = ""
     idempotency_table_name: str = ""
@@ -53,6 +54,7 @@ class Config:
         config = cls(
             table_name=env.get("TABLE_NAME", ""),
             history_table_name=env.get("HISTORY_TABLE_NAME", ""),
+            health_table_name=env.get("HEALTH_TABLE_NAME", ""),
             queue_url=env.get("QUEUE_URL", ""),
             topic_arn=env.get("TOPIC_ARN", ""),
             idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME", ""),

@@ -8,7 +8,12 @@ The rules (where most checkers go wrong):
   and never listed.
 - Each zone's RFC 5782 test entries are asked once per run: a zone that lists
   127.0.0.1 lists everything, one that does not list 127.0.0.2 lists nothing; either
-  way it is `unhealthy` and its answers are not asked for that run.
+  way it is `unhealthy` and its answers are not asked for that run. A zone whose test
+  entries get no verdict at all (it refuses this resolver, times out, fails) is not asked
+  either: every address gets that error, marked as the zone's (`zone_failed`), not the address's.
+- The resolver itself is checked with those same first queries and one for the DNS root:
+  a resolver that answers nothing, refuses everything or says that nothing exists is named
+  as the problem (ResolverUnusable) before any address is asked.
 """
 
 from __future__ import annotations
@@ -19,7 +24,8 @@ from dataclasses import dataclass, replace
 
 from . import wire
 from .addresses import IPAddress, reverse_name
-from .resolver import Resolver
+from .errors import ResolverUnusable
+from .resolver import Resolver, server_text
 from .text import clean_text
 from .zones import Zone, in_loopback
 
@@ -36,6 +42,7 @@ class ZoneVerdict:
     meaning: str = ""
     reason: str = ""
     delist_url: str = ""
+    zone_failed: bool = False  # the zone failed its own test entries this run: the address was not asked
 
     def to_dict(self) -> dict:
         out: dict = {"zone": self.zone, "status": self.status}
@@ -85,15 +92,44 @@ def classify(zone: Zone, answer: wire.Answer) -> ZoneVerdict:
     return ZoneVerdict(zone.zone, LISTED, codes, meaning="; ".join(meanings), delist_url=zone.delist_url)
 
 
-def health(zone: Zone, listed_probe: wire.Answer | None, clean_probe: wire.Answer | None) -> str:
-    """'' when the zone's test entries behave, else 'lists-everything' or 'lists-nothing'.
+def zone_failure(zone: Zone, listed_probe: wire.Answer | None, clean_probe: wire.Answer | None) -> ZoneVerdict | None:
+    """None when the zone's test entries behave; else the verdict every address gets this run.
 
-    A probe that could not be completed says nothing either way.
+    unhealthy: the zone lists its clean test entry (lists-everything) or not its listed one
+    (lists-nothing). error: no probe got a verdict (blocked, timeout, servfail, ...).
     """
     if clean_probe is not None and classify(zone, clean_probe).status == LISTED:
-        return "lists-everything"
-    if listed_probe is not None and classify(zone, listed_probe).status == CLEAN:
-        return "lists-nothing"
+        return ZoneVerdict(zone.zone, UNHEALTHY, error="lists-everything", zone_failed=True)
+    verdicts = [classify(zone, a) for a in (listed_probe, clean_probe) if a is not None]
+    if listed_probe is not None and verdicts[0].status == CLEAN:
+        return ZoneVerdict(zone.zone, UNHEALTHY, error="lists-nothing", zone_failed=True)
+    if verdicts and all(v.status == ERROR for v in verdicts):
+        return replace(verdicts[0], zone_failed=True)
+    return None
+
+
+def resolver_problem(canary: wire.Answer, probes: Sequence[wire.Answer], lists_nothing: int, probed: int) -> str:
+    """Why the resolver itself cannot be trusted, from the first queries of a run; '' when it can.
+
+    CANARY is the answer for the DNS root's NS records, which every working resolver has;
+    PROBES the answers for the zones' test entries; LISTS_NOTHING how many of the PROBED
+    zones said their listed test entry (127.0.0.2) is not listed.
+    """
+    answers = [canary, *probes]
+    if all(a.rcode == wire.TIMEOUT for a in answers):
+        return f"no answer to any of {len(answers)} queries"
+    if canary.rcode in (wire.REFUSED, wire.SERVFAIL) and all(
+        a.rcode in (wire.REFUSED, wire.SERVFAIL, wire.TIMEOUT) for a in answers
+    ):
+        kind = "REFUSED" if canary.rcode == wire.REFUSED else "SERVFAIL"
+        return f"it answers {kind} to every query: it does not resolve names for this machine"
+    if canary.rcode == wire.NXDOMAIN:
+        return "it says the root of the DNS does not exist: it is not a working resolver"
+    if probed >= 2 and lists_nothing == probed:
+        return (
+            f"all {probed} lists say their test entry 127.0.0.2 is not listed: "
+            "the resolver (or a filter on the way) hides DNSBL answers"
+        )
     return ""
 
 
@@ -104,19 +140,25 @@ class DnsblChecker:
         self.resolver = resolver
         self.zones = list(zones)
         self.dqs_key = dqs_key
-        self.unhealthy: dict[tuple[str, int], str] = {}
-        self._probed: set[int] = set()
+        self.failed: dict[tuple[str, int], ZoneVerdict] = {}  # zones that cannot be used this run
+        self._probed: set[tuple[str, int]] = set()
+        self._resolver_checked = False
 
     def _suffix(self, zone: Zone) -> str:
         return zone.query_suffix(self.dqs_key)
 
-    async def probe(self, families: set[int]) -> None:
-        """Ask each zone's RFC 5782 test entries for the families not yet probed this run."""
-        families = families - self._probed
-        self._probed |= families
+    async def probe(self, families: set[int], zones: Sequence[Zone] | None = None) -> None:
+        """Ask each zone's RFC 5782 test entries for the families not yet probed this run.
+
+        The first probe also asks for the DNS root: ResolverUnusable when the resolver
+        itself is the problem, so that no address is asked through it.
+        """
         plan, questions = [], []
-        for zone in self.zones:
+        for zone in self.zones if zones is None else zones:
             for family in sorted(families & set(zone.families)):
+                if (zone.zone, family) in self._probed:
+                    continue
+                self._probed.add((zone.zone, family))
                 probes = []
                 for entry in (zone.test_listed.get(family), zone.test_clean.get(family)):
                     if entry:
@@ -126,29 +168,54 @@ class DnsblChecker:
                     else:
                         probes.append(None)
                 plan.append((zone, family, probes))
+        canary = not self._resolver_checked
+        if canary:
+            questions.append((".", wire.NS))
+        if not questions:
+            return
         answers = await self.resolver.query_many(questions, only=wire.A)
+        lists_nothing = probed = 0
         for zone, family, (listed_at, clean_at) in plan:
-            state = health(
+            failure = zone_failure(
                 zone,
                 answers[listed_at] if listed_at is not None else None,
                 answers[clean_at] if clean_at is not None else None,
             )
-            if state:
-                self.unhealthy[(zone.zone, family)] = state
+            if failure:
+                self.failed[(zone.zone, family)] = failure
+            if listed_at is not None:
+                probed += 1
+                lists_nothing += failure is not None and failure.error == "lists-nothing"
+        if canary:
+            self._resolver_checked = True
+            problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed)
+            if problem:
+                self.failed.clear()
+                self._probed.clear()
+                self._resolver_checked = False
+                raise ResolverUnusable(self._describe(problem))
 
-    async def check(self, addresses: Sequence[IPAddress]) -> list[list[ZoneVerdict]]:
+    def _describe(self, problem: str) -> str:
+        servers = ", ".join(server_text(host, port) for host, port in self.resolver.nameservers)
+        unreachable = " (nothing listens there: ICMP port unreachable)" if self.resolver.unreachable else ""
+        return f"the DNS resolver {servers} cannot be used{unreachable}: {problem}"
+
+    async def check(
+        self, addresses: Sequence[IPAddress], zones: Sequence[Zone] | None = None
+    ) -> list[list[ZoneVerdict]]:
         """The verdict of every zone that serves each address's family, in zone order."""
-        await self.probe({ip.version for ip in addresses})
+        zones = self.zones if zones is None else list(zones)
+        await self.probe({ip.version for ip in addresses}, zones)
         results: list[list[ZoneVerdict]] = [[] for _ in addresses]
         asked, questions = [], []
         for index, ip in enumerate(addresses):
             label = reverse_name(ip)
-            for zone in self.zones:
+            for zone in zones:
                 if ip.version not in zone.families:
                     continue
-                state = self.unhealthy.get((zone.zone, ip.version))
-                if state:
-                    results[index].append(ZoneVerdict(zone.zone, UNHEALTHY, error=state))
+                failure = self.failed.get((zone.zone, ip.version))
+                if failure:
+                    results[index].append(failure)
                     continue
                 asked.append((index, zone, len(results[index])))
                 results[index].append(None)

@@ -1,18 +1,55 @@
 """Alert messages a person acts on: an email with the steps, an SMS of one line.
 
 Everything from outside (list reasons, SPF records and explanations, labels) passes
-through clean_text; the subject stays under 100 characters and the SMS under 160.
+through clean_text; the subject stays under 100 characters, the SMS under 160, and the
+whole publish under SNS's 256 KB. Alerts of one kind from one run are grouped: one
+message per event and list names every address (`render_group`), so a list that starts
+listing 500 addresses is one email, not 500.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .findings import CHECK_FAILING, DELISTED, LISTED_EVENT, SPF_FAILING, SPF_RECOVERED, Alert
+from .advice import mechanism_for, spf_advice, suggest_record
+from .findings import (
+    CHECK_FAILING,
+    CHECK_RECOVERED,
+    DELISTED,
+    LISTED_EVENT,
+    RESOLVER_FAILING,
+    RESOLVER_RECOVERED,
+    SPF_FAILING,
+    SPF_RECOVERED,
+    Alert,
+)
 from .text import clean_text
 
 SUBJECT_MAX, SMS_MAX = 99, 159
+EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are counted
+DATA_ADDRESSES = 1000  # addresses carried in the JSON variant and the ip attribute (SNS caps a publish at 256 KB)
+ATTRIBUTE_ADDRESSES = 100
+
+_LISTED_STEPS = [
+    "What to do:",
+    "1. Find why: look for a compromised account or script sending spam, an open relay, or a",
+    "   bulk mailing to old addresses (check the mail log around the listing time).",
+    "2. Fix the cause first; lists re-list quickly when the spam goes on.",
+    "3. Ask for removal at the delist link above (some lists expire listings by themselves).",
+    "senderwatch checks again every run and will tell you when the listing is gone.",
+]
+_UNUSABLE = {
+    "blocked": "the list refuses queries from this deployment's resolver"
+    " (Spamhaus from AWS needs a DQS key: see DqsKeyParameter)",
+    "timeout": "the list does not answer: it may be down, or gone",
+    "servfail": "the list fails to answer: it may be down, or gone",
+    "refused": "the list refuses to answer",
+    "bad-answer": "its answers are outside 127.0.0.0/8: a resolver rewrites them, or the list is gone",
+    "lists-everything": "it lists its own 'clean' test entry: it lists everything",
+    "lists-nothing": "it does not list its own 'listed' test entry: it lists nothing",
+}
 
 
 @dataclass(frozen=True)
@@ -20,17 +57,20 @@ class Message:
     subject: str
     email: str
     sms: str
-    attributes: dict[str, str]
-    key: str = ""  # the alert's identity: publishing the same key twice sends it once
+    attributes: dict[str, str | list[str]]
+    keys: tuple[str, ...] = ()  # the alerts it carries: each is published once
+    data: dict | None = None  # more for programs: every address, counts
 
     def document(self) -> dict:
         """The whole alert as data: what programs subscribed to the topic receive."""
-        return {**self.attributes, "subject": self.subject, "email": self.email, "sms": self.sms}
+        return {**self.attributes, **(self.data or {}), "subject": self.subject, "email": self.email, "sms": self.sms}
 
     def sns_publish_args(self, topic_arn: str) -> dict:
         """Keyword arguments for SNS Publish: one message, a variant per protocol.
 
-        People get text (email, sms); programs (sqs, lambda) get the alert as JSON.
+        People get text (email, sms); programs (sqs, lambda) get the alert as JSON. A
+        list-valued attribute (the addresses of a grouped alert) is a String.Array, which
+        subscription filter policies match element by element.
         """
         data = json.dumps(self.document())
         return {
@@ -40,7 +80,12 @@ class Message:
             "Message": json.dumps(
                 {"default": self.email, "email": self.email, "sms": self.sms, "sqs": data, "lambda": data}
             ),
-            "MessageAttributes": {k: {"DataType": "String", "StringValue": v} for k, v in self.attributes.items()},
+            "MessageAttributes": {
+                k: {"DataType": "String.Array", "StringValue": json.dumps(v)}
+                if isinstance(v, list)
+                else {"DataType": "String", "StringValue": v}
+                for k, v in self.attributes.items()
+            },
         }
 
 
@@ -49,22 +94,53 @@ def _cap(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
 
 
-def _who(alert: Alert, label: str) -> str:
+def _who(ip: str, label: str) -> str:
     label = clean_text(label, 40)
-    return f"{alert.ip} ({label})" if label else alert.ip
+    return f"{ip} ({label})" if label else ip
 
 
 def _date(iso: str) -> str:
     return iso.replace("T", " ")[:16] + " UTC" if iso else "unknown"
 
 
-def render(alert: Alert, label: str = "") -> Message:
-    # Everything but our own fields came from strangers (DNS, SPF records) or a table row.
-    d = {k: clean_text(v, 450 if k == "record" else 300) if isinstance(v, str) else v for k, v in alert.details.items()}
+def _clean(details: dict) -> dict:
+    """Everything but our own fields came from strangers (DNS, SPF records) or a table row."""
+    d = {k: clean_text(v, 450 if k == "record" else 300) if isinstance(v, str) else v for k, v in details.items()}
     d["codes"] = [clean_text(str(c), 40) for c in d.get("codes", [])]
-    who = _who(alert, label)
+    return d
+
+
+def _message(alerts: Sequence[Alert], subject: str, body: list[str], sms: str, data: dict | None = None) -> Message:
+    first = alerts[0]
+    ips = [a.ip for a in alerts if a.ip]
+    attributes: dict[str, str | list[str]] = {"event": first.event, "severity": first.severity}
+    if len(ips) == 1:
+        attributes["ip"] = ips[0]
+    elif ips:
+        attributes["ip"] = ips[:ATTRIBUTE_ADDRESSES]
+        attributes["count"] = str(len(ips))
+    if first.zone:
+        attributes["zone"] = first.zone
+    if first.reminder:
+        attributes["reminder"] = "true"
+    return Message(
+        subject=_cap(subject, SUBJECT_MAX),
+        email="\n".join(body) + "\n",
+        sms=_cap(sms, SMS_MAX),
+        attributes=attributes,
+        keys=tuple(a.key for a in alerts),
+        data=data,
+    )
+
+
+# -- one alert --------------------------------------------------------------------------------------
+
+
+def render(alert: Alert, label: str = "") -> Message:
+    """The message for one alert (LABEL overrides the alert's own)."""
+    d = _clean(alert.details)
+    who = _who(alert.ip, label or alert.label)
     again = "Reminder: " if alert.reminder else ""
-    reason = d.get("reason", "")
     record = d.get("record") or ""
     if alert.event == LISTED_EVENT:
         subject = f"{again}{who} is listed on {alert.zone}"
@@ -78,15 +154,10 @@ def render(alert: Alert, label: str = "") -> Message:
             f"List:       {alert.zone}",
             f"Since:      {_date(alert.since)} (first seen listed by senderwatch)",
             f"Codes:      {', '.join(d.get('codes', []))} — {d.get('meaning', '')}",
-            f"Reason:     {reason or '(the list gave no reason)'}",
+            f"Reason:     {d.get('reason') or '(the list gave no reason)'}",
             f"Delist:     {d.get('delist_url') or '(see the list operator’s site)'}",
             "",
-            "What to do:",
-            "1. Find why: look for a compromised account or script sending spam, an open relay, or a",
-            "   bulk mailing to old addresses (check the mail log around the listing time).",
-            "2. Fix the cause first; lists re-list quickly when the spam goes on.",
-            "3. Ask for removal at the delist link above (some lists expire listings by themselves).",
-            "senderwatch checks again every run and will tell you when the listing is gone.",
+            *_LISTED_STEPS,
         ]
     elif alert.event == DELISTED:
         subject = f"{who} is no longer listed on {alert.zone}"
@@ -99,16 +170,18 @@ def render(alert: Alert, label: str = "") -> Message:
         ]
     elif alert.event == SPF_FAILING:
         result, sender = d.get("result", "?"), d.get("sender", "")
-        mechanism = f"ip{6 if ':' in alert.ip else 4}:{alert.ip}"
+        domain = sender.rpartition("@")[2]
+        advice = spf_advice(result, alert.ip, domain, record, d.get("explanation", ""))
+        was = f" (was {d['previous']})" if d.get("previous") else ""
         subject = f"{again}SPF {result} for {who}"
-        sms = f"senderwatch: SPF {result} for {alert.ip} sending as {sender}. Add {mechanism} to the SPF record."
+        sms = f"senderwatch: SPF {result} for {alert.ip} sending as {sender}." + (f" {advice.sms}" if advice else "")
         body = [
-            f"SPF now gives '{result}' for mail from {alert.ip} sent as {sender}.",
+            f"SPF now gives '{result}'{was} for mail from {alert.ip} sent as {sender}.",
             "Receivers such as Office 365 and Gmail may reject or junk this mail.",
             "",
             f"Address:     {who}",
             f"Sender:      {sender}",
-            f"Result:      {result}" + (f" (was {d['previous']})" if d.get("previous") else ""),
+            f"Result:      {result}{was}",
             f"Matched:     {d.get('mechanism') or '(no mechanism matched)'}",
             f"Since:       {_date(alert.since)}",
             f"Record:      {record or '(no SPF record found)'}",
@@ -118,11 +191,9 @@ def render(alert: Alert, label: str = "") -> Message:
         body += [
             "",
             "What to do:",
-            f"Add {mechanism} to the SPF record of {sender.rpartition('@')[2]}, before the 'all' mechanism",
+            *(advice.lines if advice else []),
+            "senderwatch will tell you when SPF passes again.",
         ]
-        if record:
-            body.append(f"e.g. {_suggest(record, mechanism)}")
-        body.append("senderwatch will tell you when SPF passes again.")
     elif alert.event == SPF_RECOVERED:
         subject = f"SPF passes again for {who}"
         sms = f"senderwatch: SPF passes again for {alert.ip}."
@@ -131,7 +202,7 @@ def render(alert: Alert, label: str = "") -> Message:
             f"Record: {record}",
             "Nothing to do.",
         ]
-    elif alert.event == CHECK_FAILING:
+    elif alert.event == CHECK_FAILING and alert.ip:
         subject = f"Cannot check {who} on {alert.zone}"
         sms = (
             f"senderwatch: cannot check {alert.ip} on {alert.zone} ({d.get('error', '?')}) "
@@ -140,33 +211,209 @@ def render(alert: Alert, label: str = "") -> Message:
         body = [
             f"senderwatch could not check {alert.ip} on {alert.zone} for {d.get('error_runs')} runs in a row "
             f"(since {_date(alert.since)}): {d.get('error', '?')}.",
-            "The last known verdict is kept; this is not a listing.",
-            "",
-            "What to do:",
-            "- blocked: the list refuses your resolver (Spamhaus from AWS needs a DQS key in SSM).",
-            "- timeout/servfail/refused: the list may be down or gone; remove it from the zone list if it stays so.",
-            "- lists-everything/lists-nothing: the list is broken or dead; its answers are being ignored.",
+            "The list answers for other addresses; for this one it did not. The last known verdict is kept;",
+            "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
+        ]
+    elif alert.event in (CHECK_FAILING, RESOLVER_FAILING):
+        return _deployment_failing(alert, d)
+    elif alert.event in (CHECK_RECOVERED, RESOLVER_RECOVERED):
+        what = f"the list {alert.zone}" if alert.zone else "the DNS resolver"
+        subject = f"senderwatch can use {what} again"
+        sms = f"senderwatch: {what} works again."
+        body = [
+            f"senderwatch can use {what} again (since {_date(alert.since)}), after "
+            f"{d.get('failed_runs')} failing runs since {_date(d.get('failed_since', ''))}.",
+            "Nothing to do.",
         ]
     else:  # pragma: no cover - every event is handled above
         raise ValueError(alert.event)
-    return Message(
-        subject=_cap(subject, SUBJECT_MAX),
-        email="\n".join(body) + "\n",
-        sms=_cap(sms, SMS_MAX),
-        attributes={
-            "event": alert.event,
-            "severity": alert.severity,
-            "ip": alert.ip,
-            **({"zone": alert.zone} if alert.zone else {}),
-            **({"reminder": "true"} if alert.reminder else {}),
-        },
-        key=alert.key,
-    )
+    return _message([alert], subject, body, sms)
 
 
-def _suggest(record: str, mechanism: str) -> str:
-    parts = record.split()
-    for index, part in enumerate(parts):
-        if part.lstrip("+-~?").lower() == "all" or part.lower().startswith("redirect="):
-            return " ".join([*parts[:index], mechanism, *parts[index:]])
-    return " ".join([*parts, mechanism])
+def _deployment_failing(alert: Alert, d: dict) -> Message:
+    if alert.event == RESOLVER_FAILING:
+        subject = "senderwatch cannot check anything: its DNS resolver does not work"
+        sms = f"senderwatch: DNS resolver not working, nothing was checked ({d.get('error', '?')})."
+        body = [
+            "senderwatch could not check any address in its run: the DNS resolver it uses does not work.",
+            "",
+            f"Since:    {_date(alert.since)}",
+            f"Problem:  {d.get('detail') or d.get('error', '?')}",
+            "",
+            "What to do:",
+            "- With the Nameservers parameter set: check that those resolvers answer from AWS Lambda.",
+            "- Without it: the VPC resolver failed; the checks are retried from the queue.",
+            "No finding changes while this lasts, and nothing is reported as clean.",
+        ]
+        return _message([alert], subject, body, sms)
+    error = d.get("error", "?")
+    codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
+    subject = f"senderwatch cannot use the list {alert.zone}: {error}"
+    sms = f"senderwatch: list {alert.zone} unusable for {d.get('runs')} runs ({error}). No address checked on it."
+    body = [
+        f"senderwatch could not use the DNS blocklist {alert.zone} for {d.get('runs')} runs in a row "
+        f"(since {_date(alert.since)}): {error}{codes}.",
+        f"Why: {_UNUSABLE.get(error, d.get('detail') or error)}.",
+        "",
+        "No address was asked on this list meanwhile; each keeps its last verdict. This is about the",
+        "deployment, not about any of your addresses: you get this once, not once per address.",
+        "",
+        "What to do:",
+    ]
+    if error == "blocked":
+        body.append("- Spamhaus: store a free DQS key in SSM and set DqsKeyParameter (see the README).")
+        body.append("- Other lists: register this deployment's resolver with the list, or remove the list.")
+    else:
+        body.append(f"- If it stays so, remove {alert.zone} from the Zones parameter.")
+    return _message([alert], subject, body, sms)
+
+
+# -- many alerts of one kind ------------------------------------------------------------------------
+
+
+def group_key(alert: Alert) -> tuple:
+    """Alerts with the same key go into one message."""
+    if not alert.ip:
+        return (alert.event, alert.zone, alert.key)  # about the deployment: each alone
+    if alert.event in (SPF_FAILING, SPF_RECOVERED):
+        return (alert.event, alert.details.get("result"), alert.details.get("sender"), bool(alert.reminder))
+    if alert.event == CHECK_FAILING:
+        return (alert.event, alert.zone, alert.details.get("error"), bool(alert.reminder))
+    return (alert.event, alert.zone, bool(alert.reminder))
+
+
+def group(alerts: Sequence[Alert]) -> list[list[Alert]]:
+    groups: dict[tuple, list[Alert]] = {}
+    for alert in alerts:
+        groups.setdefault(group_key(alert), []).append(alert)
+    return list(groups.values())
+
+
+def render_group(alerts: Sequence[Alert]) -> Message:
+    """One message for alerts of one group (see group_key); a group of one is `render`'s message."""
+    if len(alerts) == 1:
+        return render(alerts[0])
+    alerts = sorted(alerts, key=lambda a: a.ip)
+    first, count = alerts[0], len(alerts)
+    d = _clean(first.details)
+    again = "Reminder: " if first.reminder else ""
+    since = min(a.since for a in alerts)
+    ips = [a.ip for a in alerts]
+    shown = ", ".join(ips[:2]) + (f" +{count - 2} more" if count > 2 else "")
+    if first.event == LISTED_EVENT:
+        subject = f"{again}{count} addresses are listed on {first.zone}"
+        sms = f"senderwatch: {count} addresses LISTED on {first.zone}: {shown}."
+        rows = [_address_row(a, _listing_note(a)) for a in alerts]
+        body = [
+            f"{count} of your addresses are listed on the DNS blocklist {first.zone}.",
+            "",
+            f"List:       {first.zone}",
+            f"Since:      {_date(since)} (first seen listed by senderwatch)",
+            f"Delist:     {d.get('delist_url') or '(see the list operator’s site)'}",
+            "",
+            "Addresses:",
+            *_listed(rows),
+            "",
+            *_LISTED_STEPS,
+        ]
+    elif first.event == DELISTED:
+        subject = f"{count} addresses are no longer listed on {first.zone}"
+        sms = f"senderwatch: {count} addresses DELISTED from {first.zone}: {shown}."
+        body = [
+            f"{count} of your addresses are no longer listed on {first.zone} (since {_date(since)}).",
+            "",
+            "Addresses:",
+            *_listed([_address_row(a, "") for a in alerts]),
+            "",
+            "Nothing to do. senderwatch keeps watching.",
+        ]
+    elif first.event == SPF_FAILING:
+        result, sender = d.get("result", "?"), d.get("sender", "")
+        domain = sender.rpartition("@")[2]
+        mechanisms = [mechanism_for(ip) for ip in ips]
+        subject = f"{again}SPF {result} for {count} addresses sending as {sender}"
+        sms = f"senderwatch: SPF {result} for {count} addresses sending as {sender}: {shown}."
+        body = [
+            f"SPF gives '{result}' for mail sent as {sender} from {count} of your addresses.",
+            "Receivers such as Office 365 and Gmail may reject or junk this mail.",
+            "",
+            f"Sender:      {sender}",
+            f"Result:      {result}",
+            f"Since:       {_date(since)}",
+            f"Record:      {d.get('record') or '(no SPF record found)'}",
+            "",
+            "Addresses:",
+            *_listed([_address_row(a, _previous(a)) for a in alerts]),
+            "",
+            "What to do:",
+            *_group_spf_advice(result, domain, d, mechanisms),
+            "senderwatch will tell you when SPF passes again.",
+        ]
+    elif first.event == SPF_RECOVERED:
+        subject = f"SPF passes again for {count} addresses sending as {d.get('sender', '')}"
+        sms = f"senderwatch: SPF passes again for {count} addresses: {shown}."
+        body = [
+            f"SPF passes again for mail sent as {d.get('sender', '')} from {count} of your addresses.",
+            f"Record: {d.get('record') or ''}",
+            "",
+            "Addresses:",
+            *_listed([_address_row(a, "") for a in alerts]),
+            "",
+            "Nothing to do.",
+        ]
+    else:  # CHECK_FAILING for addresses
+        error = d.get("error", "?")
+        subject = f"Cannot check {count} addresses on {first.zone} ({error})"
+        sms = f"senderwatch: cannot check {count} addresses on {first.zone} ({error}): {shown}."
+        body = [
+            f"senderwatch could not check {count} of your addresses on {first.zone} for "
+            f"{d.get('error_runs')} runs in a row (since {_date(since)}): {error}.",
+            "The list answers for other addresses; for these it did not. Their last known verdicts are kept;",
+            "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
+            "",
+            "Addresses:",
+            *_listed([_address_row(a, "") for a in alerts]),
+        ]
+    data = {"ips": ips[:DATA_ADDRESSES], "count": count}
+    return _message(alerts, subject, body, sms, data)
+
+
+def _address_row(alert: Alert, note: str) -> str:
+    who = _who(alert.ip, alert.label)
+    return f"  {who}  {note}".rstrip()
+
+
+def _listing_note(alert: Alert) -> str:
+    d = _clean(alert.details)
+    reason = d.get("reason") or d.get("meaning") or ""
+    return clean_text(f"{', '.join(d.get('codes', []))} {reason}", 120)
+
+
+def _previous(alert: Alert) -> str:
+    previous = alert.details.get("previous")
+    return f"(was {clean_text(str(previous), 20)})" if previous else ""
+
+
+def _listed(rows: list[str]) -> list[str]:
+    if len(rows) <= EMAIL_ADDRESSES:
+        return rows
+    rest = len(rows) - EMAIL_ADDRESSES
+    return [*rows[:EMAIL_ADDRESSES], f"  ... and {rest:,} more: senderwatch status shows them all"]
+
+
+def _group_spf_advice(result: str, domain: str, d: dict, mechanisms: list[str]) -> list[str]:
+    if result in ("fail", "softfail", "neutral"):
+        lines = [f"Add {' '.join(mechanisms[:20])} to the SPF record of {domain}, before the 'all' mechanism"]
+        if len(mechanisms) > 20:
+            lines.append(f"(and {len(mechanisms) - 20} more addresses; an ip4:/ip6: range may cover them)")
+        elif d.get("record"):
+            lines.append(f"e.g. {suggest_record(d['record'], mechanisms)}")
+        return lines
+    if result == "none":
+        return [
+            f"{domain} publishes no SPF record. Publish one as a TXT record at {domain}, naming every address",
+            f"that sends its mail, e.g.  v=spf1 {' '.join(mechanisms[:20])} ~all",
+        ]
+    # permerror is about the record, not about any one address
+    advice = spf_advice(result, mechanisms[0].split(":", 1)[1], domain, d.get("record"), d.get("explanation", ""))
+    return advice.lines if advice else []

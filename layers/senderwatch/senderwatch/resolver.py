@@ -10,44 +10,69 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import random
+import secrets
 import socket
 import time
 from collections import deque
 from collections.abc import Iterable
 
 from . import wire
+from .addresses import shown
+from .errors import InvalidInput, ResolverUnusable
 from .wire import Answer
 
 DEFAULT_PORT = 53
 _RCVBUF = 1 << 20
 _MIN_RESEND = 0.1  # seconds: never resend sooner than this
 _BURST = 64  # queries sent per event at most
+_ROTATE = 256  # queries per socket before it is replaced: source ports change during a run (RFC 5452)
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
-    """'IP', 'IP:PORT', '[IPv6]:PORT' or a bare IPv6 address -> (ip, port)."""
-    raw = text.strip()
+    """'IP', 'IP:PORT', '[IPv6]:PORT' or a bare IPv6 address -> (ip, port); InvalidInput otherwise.
+
+    A link-local IPv6 nameserver needs its interface ('[fe80::1%eth0]:53').
+    """
+    raw = str(text).strip()
     host, port = raw, DEFAULT_PORT
     if raw.startswith("["):
         host, sep, rest = raw[1:].partition("]")
         if not sep or (rest and not rest.startswith(":")):
-            raise ValueError(f"invalid nameserver {text!r}: expected [IPv6]:PORT")
+            raise InvalidInput(f"invalid nameserver {shown(text)}: expected [IPv6]:PORT")
         if rest:
             port = _port(rest[1:], text)
     elif raw.count(":") == 1:
         host, _, rest = raw.partition(":")
         port = _port(rest, text)
     try:
-        ipaddress.ip_address(host)
+        ip = ipaddress.ip_address(host)
     except ValueError:
-        raise ValueError(f"invalid nameserver {text!r}: not an IP address") from None
+        raise InvalidInput(f"invalid nameserver {shown(text)}: not an IP address") from None
+    if ip.is_multicast or ip.is_unspecified or host == "255.255.255.255":
+        raise InvalidInput(f"invalid nameserver {shown(text)}: not the address of one server")
+    if ip.version == 6 and ip.is_link_local:
+        if not ip.scope_id:
+            raise InvalidInput(
+                f"invalid nameserver {shown(text)}: a link-local address needs its interface, e.g. [fe80::1%eth0]:53"
+            )
+        try:
+            socket.if_nametoindex(ip.scope_id)
+        except OSError:
+            raise InvalidInput(
+                f"invalid nameserver {shown(text)}: this machine has no interface {shown(ip.scope_id)}"
+            ) from None
     return host, port
+
+
+def server_text(host: str, port: int) -> str:
+    """A nameserver as people write it: 192.0.2.53, 192.0.2.53:5300, [2001:db8::53]:5300."""
+    shown_host = f"[{host}]" if ":" in host else host
+    return shown_host if port == DEFAULT_PORT else f"{shown_host}:{port}"
 
 
 def _port(text: str, whole: str) -> int:
     if not text.isdigit() or not 0 < int(text) < 65536:
-        raise ValueError(f"invalid nameserver {whole!r}: port must be 1-65535")
+        raise InvalidInput(f"invalid nameserver {shown(whole)}: port must be 1-65535")
     return int(text)
 
 
@@ -60,8 +85,8 @@ def system_nameservers(path: str = "/etc/resolv.conf") -> list[tuple[str, int]]:
                 parts = line.split()
                 if len(parts) >= 2 and parts[0] == "nameserver":
                     try:
-                        found.append(parse_nameserver(parts[1].split("%")[0]))
-                    except ValueError:
+                        found.append(parse_nameserver(parts[1]))
+                    except InvalidInput:
                         continue
     except OSError:
         pass
@@ -118,8 +143,11 @@ class Resolver:
         # window so each socket holds at most ~32 queries in flight.
         self.sockets_per_server = sockets_per_server or min(16, max(2, -(-self.concurrency // 32)))
         self.sent = 0  # packets sent, retries and TCP included
+        self.unreachable: set[int] = set()  # nameservers (by index) that answered with ICMP "port unreachable"
         self._loop: asyncio.AbstractEventLoop | None = None
         self._socks: list[list[socket.socket]] = []
+        self._uses: list[list[int]] = []
+        self._retiring: set[socket.socket] = set()
         self._next_sock = 0
         self._inflight: dict[int, _Query] = {}
         self._waiting: deque[_Query] = deque()
@@ -161,10 +189,8 @@ class Resolver:
         if self._timer:
             self._timer.cancel()
             self._timer = None
-        for group in self._socks:
-            for sock in group:
-                self._loop.remove_reader(sock.fileno())
-                sock.close()
+        for sock in [s for group in self._socks for s in group] + list(self._retiring):
+            self._retire(sock)
         self._socks = []
         self._loop = None
 
@@ -178,20 +204,60 @@ class Resolver:
     # -- machinery ----------------------------------------------------------------
 
     def _open(self) -> None:
+        """A group of connected sockets per nameserver; one that cannot be reached at all is left out."""
         self._loop = asyncio.get_running_loop()
-        self._socks = []
-        for index, (host, port) in enumerate(self.nameservers):
-            family = socket.AF_INET6 if ":" in host else socket.AF_INET
-            group = []
-            for _ in range(self.sockets_per_server):
-                sock = socket.socket(family, socket.SOCK_DGRAM)
-                sock.setblocking(False)
-                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)  # the kernel caps it
-                sock.connect((host, port))
-                sock_index = len(group)
-                self._loop.add_reader(sock.fileno(), self._on_readable, sock, index, sock_index)
-                group.append(sock)
+        self._socks, self._uses = [], []
+        usable, problems = [], []
+        for host, port in self.nameservers:
+            group: list[socket.socket] = []
+            try:
+                for i in range(self.sockets_per_server):
+                    group.append(self._socket(len(usable), i, host, port))
+            except OSError as exc:
+                for sock in group:
+                    self._retire(sock)
+                problems.append(f"cannot use nameserver {server_text(host, port)}: {exc.strerror or exc}")
+                continue
+            usable.append((host, port))
             self._socks.append(group)
+            self._uses.append([0] * len(group))
+        if not usable:
+            self._loop = None
+            raise ResolverUnusable("; ".join(problems))
+        self.nameservers = usable
+
+    def _socket(self, server: int, sock_index: int, host: str, port: int) -> socket.socket:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_DGRAM)
+        try:
+            sock.setblocking(False)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, _RCVBUF)  # the kernel caps it
+            sock.connect((host, port))  # a new ephemeral source port
+        except OSError:
+            sock.close()
+            raise
+        self._loop.add_reader(sock.fileno(), self._on_readable, sock, server, sock_index)
+        return sock
+
+    def _rotate(self, server: int, sock_index: int) -> None:
+        """Replace a socket that has carried _ROTATE queries by one on a new source port.
+
+        The old one keeps listening until its queries can no longer be answered in time;
+        resends of them go out on the new socket under the same ID, which still matches.
+        """
+        old = self._socks[server][sock_index]
+        try:
+            self._socks[server][sock_index] = self._socket(server, sock_index, *self.nameservers[server])
+        except OSError:
+            return  # keep the old socket; try again after the next _ROTATE queries
+        self._retiring.add(old)
+        self._loop.call_later(self.timeout * self.attempts, self._retire, old)
+
+    def _retire(self, sock: socket.socket) -> None:
+        self._retiring.discard(sock)
+        if sock.fileno() >= 0:
+            self._loop.remove_reader(sock.fileno())
+            sock.close()
 
     def _pump(self) -> None:
         """Send waiting queries while the window has room, at most a burst at a time.
@@ -211,10 +277,15 @@ class Resolver:
         group = self._socks[server]
         self._next_sock = (self._next_sock + 1) % len(group)
         sock_index = self._next_sock
+        uses = self._uses[server]
+        uses[sock_index] += 1
+        if uses[sock_index] >= _ROTATE:
+            uses[sock_index] = 0
+            self._rotate(server, sock_index)
         base = (server << 20) | (sock_index << 16)
         inflight = self._inflight
         while True:
-            qid = random.getrandbits(16)  # noqa: S311 - an ID, not a secret; sockets are connected
+            qid = secrets.randbits(16)
             key = base | qid
             if key not in inflight:
                 break
@@ -238,8 +309,11 @@ class Resolver:
                 data = sock.recv(65535)
             except (BlockingIOError, InterruptedError):
                 break
+            except ConnectionRefusedError:
+                self.unreachable.add(server)  # ICMP port unreachable: nothing listens there
+                continue
             except OSError:
-                continue  # e.g. ICMP port unreachable on a connected socket
+                break
             try:
                 qid, rcode, truncated = wire.parse_header(data)
             except wire.WireError:
@@ -317,7 +391,7 @@ class Resolver:
 
     async def _ask_tcp(self, q: _Query) -> None:
         host, port = self.nameservers[q.attempt % len(self.nameservers)]
-        packet = wire.query_packet(random.getrandbits(16), q.qsection)  # noqa: S311
+        packet = wire.query_packet(secrets.randbits(16), q.qsection)
         self.sent += 1
         writer = None
         try:

@@ -4,9 +4,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .addresses import parse_address
+from .addresses import address_text, parse_address, shown
+from .errors import InvalidInput
 from .spfcheck import normalize_sender, validate_helo
-from .zones import validate_zone_name
+from .text import clean_text
+from .zones import resolve_zones
+
+LABEL_MAX = 100
+SETTINGS = ("sender", "helo", "label", "zones", "enabled")  # what a user sets on an item
+
+
+def validate_label(text: str) -> str:
+    """A label for people: at most LABEL_MAX characters, one line, no control characters."""
+    label = str(text).strip()
+    if len(label) > LABEL_MAX:
+        raise InvalidInput(f"label {shown(label, 30)} is {len(label)} characters long: at most {LABEL_MAX}")
+    if clean_text(label, LABEL_MAX + 1) != " ".join(label.split()):
+        raise InvalidInput(f"label {shown(label, 30)} contains control characters or escape sequences")
+    return label
+
+
+def validate_zones(zones, version: int) -> tuple[str, ...]:
+    """Zone names for an address of VERSION; at least one of them must rate that family."""
+    if not zones:
+        return ()
+    chosen = resolve_zones(list(zones))
+    if chosen and not any(version in zone.families for zone in chosen):
+        names = ", ".join(zone.zone for zone in chosen)
+        raise InvalidInput(
+            f"none of the zones {names} rates IPv{version} addresses: the address would never be checked"
+        )
+    return tuple(zone.zone for zone in chosen)
 
 
 @dataclass(frozen=True)
@@ -20,27 +48,34 @@ class Target:
 
     @classmethod
     def from_item(cls, item: dict) -> Target:
-        """Validate an item a person may have written by hand; ValueError says what is wrong."""
+        """Validate an item a person may have written by hand; InvalidInput says what is wrong."""
         if not isinstance(item.get("ip"), str):
-            raise ValueError("the item has no 'ip' string")
-        ip = str(parse_address(item["ip"]))
-        if ip != item["ip"].strip():
-            raise ValueError(f"write the address in its canonical form: {ip}")
+            raise InvalidInput("the item has no 'ip' string")
+        address = parse_address(item["ip"])
+        ip = address_text(address)
+        if ip != item["ip"]:
+            raise InvalidInput(f"write the address as {ip}: that is the key senderwatch looks for")
         for name in ("sender", "helo", "label"):
             if item.get(name) is not None and not isinstance(item[name], str):
-                raise ValueError(f"'{name}' must be a string")
+                raise InvalidInput(f"'{name}' must be a string")
         sender = normalize_sender(item["sender"]) if item.get("sender") else None
         helo = validate_helo(item["helo"]) if item.get("helo") else None
         zones = item.get("zones") or ()
         if isinstance(zones, str):
             zones = [z for z in zones.replace(",", " ").split() if z]
         if not isinstance(zones, (list, tuple, set)) or not all(isinstance(z, str) for z in zones):
-            raise ValueError("'zones' must be a list of DNSBL zone names")
+            raise InvalidInput("'zones' must be a list of DNSBL zone names")
         enabled = item.get("enabled", True)
         if not isinstance(enabled, bool):
-            raise ValueError("'enabled' must be true or false")
+            raise InvalidInput("'enabled' must be true or false")
+        # A label is for people: shown cleaned, never a reason not to check the address.
         return cls(
-            ip, sender, helo, str(item.get("label") or "")[:100], tuple(validate_zone_name(z) for z in zones), enabled
+            ip,
+            sender,
+            helo,
+            str(item.get("label") or ""),
+            validate_zones(sorted(zones) if isinstance(zones, set) else zones, address.version),
+            enabled,
         )
 
     def to_item(self) -> dict:

@@ -1,18 +1,34 @@
-"""Text that strangers wrote (DNS TXT reasons, SPF explanations), made safe to show."""
+"""Text that strangers wrote (DNS names and TXT reasons, SPF records, labels typed into a table),
+made safe to show on a terminal, in an email or an SMS, and in JSON."""
 
 from __future__ import annotations
 
+import json
 import re
 
 _ESCAPES = re.compile(r"\x1b\[[0-?]*[ -/]*[@-~]|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)?|\x1b.")
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]+")
+_SURROGATES = re.compile(r"[\ud800-\udfff]")  # bytes that were not UTF-8 (decoded with surrogateescape)
+# Characters JSON leaves raw that a terminal may act on: C1 controls, bidi overrides, line separators.
+_JSON_UNSAFE = re.compile(r"[\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff]")
 
 
 def clean_text(text: str, limit: int = 300) -> str:
     """Strip terminal escape sequences and control characters, fold spaces, cap the length."""
-    text = _ESCAPES.sub("", text)
+    text = _ESCAPES.sub("", str(text))
     text = _CONTROLS.sub(" ", text)
+    text = _SURROGATES.sub("\ufffd", text)
     text = " ".join(text.split())
     if len(text) > limit:
         text = text[: limit - 1].rstrip() + "…"
     return text
+
+
+def json_text(document, *, ascii_only: bool = False, indent: int | None = 2) -> str:
+    """JSON that carries strangers' text faithfully but can be printed on a terminal as is.
+
+    json.dumps escapes C0 controls; C1 controls, bidi overrides and undecodable bytes are
+    escaped here too (as \\uXXXX, so a JSON reader gets the same string back).
+    """
+    text = json.dumps(document, indent=indent, ensure_ascii=ascii_only, default=str)
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)

@@ -45,6 +45,8 @@ class Answer(NamedTuple):
 
 def encode_name(name: str) -> bytes:
     """Encode a domain name as length-prefixed labels; any byte is allowed in a label."""
+    if name in ("", "."):
+        return b"\x00"  # the root
     out = []
     for label in name.rstrip(".").split("."):
         raw = label.encode("utf-8", "surrogateescape")

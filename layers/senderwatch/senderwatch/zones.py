@@ -8,6 +8,9 @@ from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
 
+from .addresses import shown
+from .errors import InvalidInput
+
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
@@ -100,12 +103,12 @@ def resolve_zones(names: list[str] | None) -> list[Zone]:
 
 
 def validate_zone_name(text: str) -> str:
-    name = text.strip().lower().rstrip(".")
+    name = str(text).strip().lower().rstrip(".")
     labels = name.split(".")
     if len(labels) < 2 or any(not label or len(label) > 63 for label in labels) or len(name) > 200:
-        raise ValueError(f"invalid DNSBL zone {text!r}: expected a domain such as dnsbl.example.org")
-    if any(not (c.isalnum() or c in "-_") for label in labels for c in label):
-        raise ValueError(f"invalid DNSBL zone {text!r}: only letters, digits, '-' and '_' are allowed")
+        raise InvalidInput(f"invalid DNSBL zone {shown(text)}: expected a domain such as dnsbl.example.org")
+    if any(not (c.isascii() and c.isalnum() or c in "-_") for label in labels for c in label):
+        raise InvalidInput(f"invalid DNSBL zone {shown(text)}: only letters, digits, '-' and '_' are allowed")
     return name
 
 

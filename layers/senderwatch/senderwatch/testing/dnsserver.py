@@ -101,6 +101,8 @@ class Zone:
     def resolve(self, name: str, qtype: int) -> tuple[str, list] | None:
         """(rcode name, [(qtype, rdata)]) or None for "do not answer"."""
         key = _key(name)
+        if key == "" and key not in self.records:
+            return "NOERROR", []  # the root exists in every world (resolvers are asked for it)
         if key not in self.records:
             wild = "*." + key.partition(".")[2]
             while wild != "*." and wild not in self.records:
@@ -137,6 +139,7 @@ class DNSServer:
         self.zone = Zone(data or {})
         self.delay = delay
         self.queries = 0
+        self.ports: set[int] = set()  # the source ports queries came from (UDP)
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._udp: socket.socket | None = None
@@ -182,6 +185,7 @@ class DNSServer:
                 continue
             except OSError:
                 return
+            self.ports.add(peer[1])
             try:
                 wire = self.answer(packet, self._udp_limit(packet))
             except Exception:  # noqa: BLE001, S112 - a malformed query gets no answer

@@ -160,7 +160,8 @@ class LocalPipeline:
         self.dns = dns
         self.env: dict[str, str] = {}
         self._handlers: dict[str, ModuleType] = {}
-        self._iterators: list[str] = []
+        self._iterators: dict[str, list[str]] = {}  # per table with a stream: one iterator per shard
+        self._stream_arns: dict[str, str] = {}
         self.inboxes: dict[str, str] = {}
 
     # -- resources --------------------------------------------------------------------------
@@ -171,7 +172,7 @@ class LocalPipeline:
     def create(self) -> LocalPipeline:
         dynamodb, sqs, sns = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("sns")
         names = {}
-        for logical in ("TargetsTable", "HistoryTable", "IdempotencyTable"):
+        for logical in ("TargetsTable", "HistoryTable", "IdempotencyTable", "HealthTable"):
             props = self.resource(logical)
             name = f"senderwatch-{logical}-{uuid.uuid4().hex[:8]}"
             kwargs = {
@@ -208,15 +209,18 @@ class LocalPipeline:
         self.queue_url, self.dead_letter_url, self.topic_arn = queue, dlq, topic
         self.table_name, self.history_table_name = names["TargetsTable"], names["HistoryTable"]
         self.idempotency_table_name = names["IdempotencyTable"]
-        stream = dynamodb.describe_table(TableName=self.table_name)["Table"]["LatestStreamArn"]
+        self.health_table_name = names["HealthTable"]
         streams = boto3.client("dynamodbstreams")
-        for shard in streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]:
-            self._iterators.append(
+        for logical in ("TargetsTable", "HealthTable"):
+            stream = dynamodb.describe_table(TableName=names[logical])["Table"]["LatestStreamArn"]
+            self._stream_arns[logical] = stream
+            self._iterators[logical] = [
                 streams.get_shard_iterator(
                     StreamArn=stream, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
                 )["ShardIterator"]
-            )
-        self.stream_arn = stream
+                for shard in streams.describe_stream(StreamArn=stream)["StreamDescription"]["Shards"]
+            ]
+        self.stream_arn = self._stream_arns["TargetsTable"]
         globals_env = self.template["Globals"]["Function"]["Environment"]["Variables"]
         self.env = {
             "POWERTOOLS_SERVICE_NAME": globals_env["POWERTOOLS_SERVICE_NAME"],
@@ -225,6 +229,7 @@ class LocalPipeline:
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "TABLE_NAME": self.table_name,
             "HISTORY_TABLE_NAME": self.history_table_name,
+            "HEALTH_TABLE_NAME": self.health_table_name,
             "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
             "QUEUE_URL": queue,
             "TOPIC_ARN": topic,
@@ -298,22 +303,24 @@ class LocalPipeline:
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=message["ReceiptHandle"])
             delivered += len(got)
 
-    def stream_records(self) -> list[dict]:
+    def stream_records(self, table: str = "TargetsTable") -> list[dict]:
+        """What TABLE's stream holds since the last look, shaped as Lambda delivers it."""
         streams = boto3.client("dynamodbstreams")
         records = []
-        for index, iterator in enumerate(self._iterators):
+        iterators = self._iterators[table]
+        for index, iterator in enumerate(iterators):
             while iterator:
                 page = streams.get_records(ShardIterator=iterator)
                 iterator = page.get("NextShardIterator")
                 if not page["Records"]:
                     break
                 records += page["Records"]
-            self._iterators[index] = iterator
+            iterators[index] = iterator
         for record in records:
             created = record["dynamodb"].get("ApproximateCreationDateTime")
             if hasattr(created, "timestamp"):
                 record["dynamodb"]["ApproximateCreationDateTime"] = int(created.timestamp())
-            record["eventSourceARN"] = self.stream_arn
+            record["eventSourceARN"] = self._stream_arns[table]
         return records
 
     def deliver_stream(self, records: list[dict], function: str, event: str, attempts: int = 3) -> list[dict]:
@@ -350,7 +357,10 @@ class LocalPipeline:
             if records:
                 self.deliver_stream(records, "scheduler", "NewTargets")
                 self.deliver_stream(records, "notifier", "Changes")
-            if not checked and not records:
+            health = self.stream_records("HealthTable")
+            if health:
+                self.deliver_stream(health, "notifier", "HealthChanges")
+            if not checked and not records and not health:
                 return
 
     # -- what people received -----------------------------------------------------------------

@@ -1,0 +1,19 @@
+"""senderwatch's own errors: callers catch these by name, and the command maps each to an exit status."""
+
+from __future__ import annotations
+
+
+class SenderwatchError(Exception):
+    """Base of every error senderwatch raises on purpose; the message is one line for a person."""
+
+
+class InvalidInput(SenderwatchError, ValueError):
+    """Something a person typed or wrote (an address, a sender, a CSV row) is not usable."""
+
+
+class ResolverUnusable(SenderwatchError):
+    """The DNS resolver itself does not work: no verdict from it can be trusted this run."""
+
+
+class ServiceError(SenderwatchError):
+    """AWS (or the machine) failed us: credentials, a missing table, a throttled call, a full disk."""
