@@ -178,7 +178,17 @@ def run_console(*args, **options):
 
 def test_a_closed_pipe_or_a_full_disk_is_not_a_traceback(dns_world):
     server = dns_world(story_world())
-    args = ["check", IPV4, IPV6, "--sender", DOMAIN, "--nameserver", "{}:{}".format(*server.address), "--timeout", "0.3"]
+    args = [
+        "check",
+        IPV4,
+        IPV6,
+        "--sender",
+        DOMAIN,
+        "--nameserver",
+        "{}:{}".format(*server.address),
+        "--timeout",
+        "0.3",
+    ]
     reader, writer = os.pipe()
     os.close(reader)  # `| head -1` that has already gone away
     proc = subprocess.run(

@@ -112,3 +112,12 @@ def test_a_users_edit_sends_nothing(local, event):
     record["OldImage"] = dict(record["NewImage"], label={"S": "old name"})
     assert local.invoke("notifier", change) == {"batchItemFailures": []}
     assert local.inbox("email") == []
+
+
+def test_a_failed_record_is_one_error_line_with_its_reason(local, event, capsys):
+    good = event("sqs-check-batch.json")["Records"][0]
+    local.invoke("checker", {"Records": [dict(good, messageId="bad-json", body="{not json")]})
+    errors = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"level":"ERROR"' in line]
+    assert [(e["message"], e["record"], e["reason"]) for e in errors] == [
+        ("record failed", "bad-json", "InvalidInput: the message is not JSON")
+    ]

@@ -1,0 +1,209 @@
+"""Random arguments and files at every command: never a traceback, never exit 1 without a finding.
+
+`check` runs against the story's DNS world (or a closed port on 127.0.0.1); `targets` and
+`status` against a table on in-process moto. Whatever is thrown, the command ends in one of
+its documented exit statuses, a failure is one line on stderr, and exit 1 means it found
+something.
+"""
+
+import contextlib
+import io
+import json
+import os
+import socket
+import tempfile
+
+import boto3
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from moto import mock_aws
+
+from senderwatch.cli import main
+from senderwatch.testing.dnsserver import DNSServer
+from senderwatch.testing.localaws import load_template
+from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
+
+EXIT_STATUSES = {0, 1, 2, 3, 4, 130, 141}
+HOSTILE = st.sampled_from(
+    ["", " ", "\x1b]0;owned\x07", "\x1b[2J", "\x00", "\u202e", "x" * 5000, "--", "-", "::ffff:192.0.2.25", "é"]
+)
+ANY_TEXT = st.one_of(HOSTILE, st.text(max_size=30))
+
+
+def mostly(valid, odd=ANY_TEXT):
+    """VALID most of the time, so that most examples get past the parsing into the real work."""
+    return st.integers(0, 9).flatmap(lambda n: odd if n == 9 else valid)
+
+
+ADDRESSES = mostly(
+    st.sampled_from([IPV4, IPV6, f"::ffff:{IPV4}", "127.0.0.2", "198.51.100.7", "2001:db8::99"]),
+    st.one_of(
+        st.sampled_from(["10.0.0.1", "::1", "fe80::1%lo", "192.0.2.0/24", "mail.example.com"]),
+        st.ip_addresses().map(str),
+        ANY_TEXT,
+    ),
+)
+
+
+def closed_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def world():
+    """The story's DNS world and a targets table on moto, shared by every example."""
+    saved = dict(os.environ)
+    os.environ.update(
+        {
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+    )
+    for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "SPAMHAUS_DQS_KEY", "SENDERWATCH_TABLE"):
+        os.environ.pop(name, None)
+    with mock_aws(), DNSServer(story_world()) as dns, tempfile.TemporaryDirectory() as folder:
+        props = load_template()["Resources"]["TargetsTable"]["Properties"]
+        boto3.client("dynamodb").create_table(
+            TableName="targets",
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=props["AttributeDefinitions"],
+            KeySchema=props["KeySchema"],
+        )
+        yield {"dns": "{}:{}".format(*dns.address), "closed": f"127.0.0.1:{closed_port()}", "folder": folder}
+    os.environ.clear()
+    os.environ.update(saved)
+
+
+@st.composite
+def check_argv(draw, world):
+    argv = ["check", *draw(st.lists(ADDRESSES, min_size=draw(mostly(st.just(1), st.just(0))), max_size=3))]
+    for option, values in (
+        ("--sender", mostly(st.sampled_from([DOMAIN, f"bounce@{DOMAIN}", "nospf.example"]))),
+        ("--helo", mostly(st.just("mail.example.com"))),
+        ("--zone", mostly(st.sampled_from(["dnsbl.justspam.org", "bl.example.org", "zen.spamhaus.org"]))),
+        ("--timeout", mostly(st.just("0.2"), st.one_of(st.sampled_from(["0", "-1", "nan", "inf", "1e9"]), ANY_TEXT))),
+        ("--format", mostly(st.sampled_from(["table", "json"]))),
+    ):
+        if draw(st.booleans()):
+            argv += [option, draw(values)]
+    nameserver = draw(
+        mostly(
+            st.sampled_from([world["dns"], world["dns"], world["closed"]]),
+            st.one_of(st.sampled_from(["255.255.255.255", "[fe80::1]:53", "0.0.0.0", "127.0.0.1:0"]), ANY_TEXT),
+        )
+    )
+    argv += ["--nameserver", nameserver]
+    if nameserver in (world["dns"], world["closed"]) and "--timeout" not in argv:
+        argv += ["--timeout", "0.2"]
+    if draw(st.integers(0, 9)) == 9:
+        argv.append(draw(st.sampled_from(["--bogus", "-x", "--help"])))
+    elif draw(st.booleans()):
+        argv.append("--no-rdns")
+    return argv
+
+
+@st.composite
+def admin_argv(draw, world):
+    where = draw(
+        mostly(
+            st.just(["--table", "targets"]),
+            st.sampled_from([["--table", "no-such-table"], ["--stack", "no-such-stack"], [], ["--region", "x y"]]),
+        )
+    )
+    action = draw(st.sampled_from(["add", "add", "remove", "list", "import", "import", "status", "none"]))
+    if action == "status":
+        return [
+            "status",
+            *where,
+            *draw(mostly(st.sampled_from([[], ["--format", "json"]]), st.just(["--format", "x"]))),
+        ]
+    if action == "none":
+        return ["targets", *where]
+    if action == "list":
+        return ["targets", "list", *where]
+    if action in ("add", "remove"):
+        argv = ["targets", action, draw(ADDRESSES), *where]
+        if action == "add":
+            for option, value in (
+                ("--sender", DOMAIN),
+                ("--helo", "mail.example.com"),
+                ("--label", "relay 1"),
+                ("--zone", "dnsbl.justspam.org"),
+            ):
+                if draw(st.booleans()):
+                    argv += [option, draw(mostly(st.sampled_from([value, ""])))]
+            argv += draw(st.sampled_from([[], ["--disabled"], ["--enabled"]]))
+        return argv
+    row = st.builds(lambda a, s, lab: f"{a},{s},{lab}", ADDRESSES, mostly(st.just(DOMAIN)), mostly(st.just("x")))
+    odd = st.one_of(
+        st.sampled_from(["ip,sender,label", "label,ip", "# comment", "", f"{IPV4},{DOMAIN}", '"unclosed']), ANY_TEXT
+    )
+    lines = draw(st.lists(mostly(row, odd), max_size=6))
+    content = draw(
+        mostly(
+            st.just("\n".join(lines).encode("utf-8", "surrogatepass")),
+            st.one_of(st.just("\r\n".join(lines).encode("latin-1", "replace")), st.binary(max_size=200)),
+        )
+    )
+    path = os.path.join(world["folder"], "import.csv")
+    with open(path, "wb") as handle:
+        handle.write(content)
+    missing = os.path.join(world["folder"], "missing.csv")
+    return ["targets", "import", draw(mostly(st.just(path), st.just(missing))), *where]
+
+
+def run(argv):
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            status = main(argv)
+        except SystemExit as exit:  # --help, --version
+            status = exit.code
+    return status, out.getvalue(), err.getvalue()
+
+
+def found_something(out: str) -> bool:
+    """What exit 1 must mean: a listing or an SPF problem, in either output format."""
+    if out.lstrip().startswith("{"):
+        results = json.loads(out)["results"]
+        return (
+            any(v["status"] == "listed" for r in results for v in r["dnsbl"])
+            or any(r["spf"] and r["spf"]["result"] not in ("pass", "temperror") for r in results)
+            or any(r["helo_spf"] and r["helo_spf"]["result"] not in ("pass", "temperror", "none") for r in results)
+        )
+    return "listing(s)" in out and ("LISTED" in out or "SPF" in out)
+
+
+def assert_well_behaved(argv, status, out, err):
+    assert status in EXIT_STATUSES, (argv, status, err)
+    assert "Traceback" not in err, (argv, err)
+    if status in (2, 4) and argv:
+        assert err.count("\n") == 1 and err.startswith("senderwatch: error: "), (argv, err)
+        assert "\x1b" not in err and "\x07" not in err, (argv, err)
+    if status == 1:
+        assert argv[0] == "check" and found_something(out), (argv, out, err)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_check_with_anything(world, data):
+    argv = data.draw(check_argv(world))
+    assert_well_behaved(argv, *run(argv))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_targets_and_status_with_anything(world, data):
+    argv = data.draw(admin_argv(world))
+    assert_well_behaved(argv, *run(argv))
+
+
+@settings(max_examples=60, deadline=None)
+@given(argv=st.lists(ANY_TEXT, max_size=4))
+def test_any_words_at_all(world, argv):
+    assert_well_behaved(argv, *run(argv))
