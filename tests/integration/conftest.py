@@ -1,6 +1,7 @@
 """Handlers against in-process moto (mock_aws) and the story's DNS world."""
 
 import json
+import logging
 from pathlib import Path
 
 import boto3
@@ -29,3 +30,19 @@ def local(fake_aws):
         pipeline = LocalPipeline(dns=dns.address, env={"DQS_KEY_PARAMETER": "/senderwatch/dqs-key"}).create()
         pipeline.dns_server = dns
         yield pipeline
+
+
+@pytest.fixture
+def logs():
+    """What the functions and the package log (the "senderwatch" logger Powertools owns), as records."""
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append(record)
+
+    handler = Keep(level=logging.DEBUG)
+    logger = logging.getLogger("senderwatch")
+    logger.addHandler(handler)
+    yield records
+    logger.removeHandler(handler)

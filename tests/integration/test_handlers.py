@@ -45,13 +45,13 @@ def test_new_target_event_queues_that_target_at_once(local, event):
     assert message["scheduled"] is False  # a first check, not a scheduled run: failures do not count toward alerts
 
 
-def test_a_stream_record_without_an_ip_key_is_skipped_with_a_warning(local, event, caplog):
+def test_a_stream_record_without_an_ip_key_is_skipped_with_a_warning(local, event, logs):
     local.put_target({"ip": IPV6, "sender": DOMAIN})
     records = event("stream-new-target.json")["Records"]
     odd = {**records[0], "eventID": "odd", "dynamodb": {**records[0]["dynamodb"], "Keys": {"id": {"S": "x"}}}}
     result = local.invoke("scheduler", {"Records": [odd, *records]})
     assert result["targets"] == 1  # the good record is scheduled; the odd one does not fail the invocation
-    assert "without an 'ip' key" in caplog.text
+    assert [r.getMessage() for r in logs if r.levelname == "WARNING"] == ["stream record without an 'ip' key skipped"]
 
 
 def test_checker_writes_findings_beside_what_the_user_set(local, event):
@@ -114,10 +114,21 @@ def test_a_users_edit_sends_nothing(local, event):
     assert local.inbox("email") == []
 
 
-def test_a_failed_record_is_one_error_line_with_its_reason(local, event, capsys):
+def test_a_failed_record_is_one_error_line_with_its_reason(local, event, logs):
     good = event("sqs-check-batch.json")["Records"][0]
     local.invoke("checker", {"Records": [dict(good, messageId="bad-json", body="{not json")]})
-    errors = [json.loads(line) for line in capsys.readouterr().out.splitlines() if '"level":"ERROR"' in line]
-    assert [(e["message"], e["record"], e["reason"]) for e in errors] == [
+    errors = [r for r in logs if r.levelname == "ERROR"]
+    assert [(r.getMessage(), r.record, r.reason) for r in errors] == [
         ("record failed", "bad-json", "InvalidInput: the message is not JSON")
     ]
+
+
+def test_notifier_publishes_a_list_unusable_for_the_deployment_once(local, event):
+    """The health table's change: Spamhaus refused this deployment for the third run in a row."""
+    assert local.invoke("notifier", event("stream-list-unusable.json")) == {"batchItemFailures": []}
+    (alert,) = local.inbox("email")
+    assert (alert["event"], alert["zone"], "ip" in alert) == ("CHECK_FAILING", "zen.spamhaus.org", False)
+    assert alert["subject"] == "senderwatch cannot use the list zen.spamhaus.org: blocked"
+    assert "DqsKeyParameter" in alert["email"] and len(alert["sms"]) < 160
+    assert local.invoke("notifier", event("stream-list-unusable.json")) == {"batchItemFailures": []}
+    assert local.inbox("email") == []  # delivered again: sent once

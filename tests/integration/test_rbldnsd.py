@@ -1,6 +1,7 @@
 """Interop with rbldnsd, the server real DNSBLs run. CI installs it; a missing rbldnsd fails."""
 
 import ipaddress
+import time
 
 import pytest
 
@@ -85,3 +86,17 @@ def test_zone_rbldnsd_does_not_serve_is_refused(rbldnsd, run_with_resolver):
 def test_a_server_that_refuses_everything_is_named_as_the_problem(rbldnsd, run_with_resolver):
     with pytest.raises(ResolverUnusable, match="REFUSED to every query"):
         check(run_with_resolver, rbldnsd, ["unserved.example.org"], [LISTED_V4])
+
+
+def test_new_data_is_served_after_a_reload(run_with_resolver):
+    zones = {"bl.test": {"ip4set": [":127.0.0.2:", "127.0.0.2"]}}
+    with Rbldnsd(zones) as server:
+        ((before,),) = check(run_with_resolver, server, ["bl.test"], [LISTED_V4])
+        server.reload({"bl.test": {"ip4set": [":127.0.0.2:", "127.0.0.2", str(LISTED_V4)]}})
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            ((after,),) = check(run_with_resolver, server, ["bl.test"], [LISTED_V4])
+            if after.status == "listed":
+                break
+            time.sleep(0.05)
+    assert (before.status, after.status) == ("clean", "listed")

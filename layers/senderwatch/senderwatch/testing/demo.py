@@ -35,7 +35,7 @@ def _show_alerts(pipeline: LocalPipeline) -> None:
     for alert in sms:
         print(f"--- SMS: {alert['sms']}")
     if not sms:
-        print("--- SMS: nothing (SMS subscribers get only LISTED and SPF_FAILING)")
+        print("--- SMS: nothing (by default SMS subscribers get only LISTED, SPF_FAILING and RESOLVER_FAILING)")
 
 
 def run() -> int:

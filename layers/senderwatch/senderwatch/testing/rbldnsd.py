@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -35,6 +36,7 @@ class Rbldnsd:
         self.address = ("127.0.0.1", 0)
         self._dir = ""
         self._proc: subprocess.Popen | None = None
+        self._generation = 0
 
     def __enter__(self) -> Rbldnsd:
         binary = shutil.which("rbldnsd") or ("/usr/sbin/rbldnsd" if os.path.exists("/usr/sbin/rbldnsd") else None)
@@ -43,14 +45,7 @@ class Rbldnsd:
         self._dir = tempfile.mkdtemp(prefix="rbldnsd-")
         # rbldnsd drops to nobody and must read its data
         os.chmod(self._dir, 0o755)  # noqa: S103  # nosec B103
-        specs = []
-        for index, (zone, datasets) in enumerate(self.zones.items()):
-            for kind, lines in datasets.items():
-                path = os.path.join(self._dir, f"{index}-{kind}.zone")
-                with open(path, "w", encoding="utf-8") as handle:
-                    handle.write("\n".join(lines) + "\n")
-                os.chmod(path, 0o644)
-                specs.append(f"{zone}:{kind}:{os.path.basename(path)}")
+        specs = self._write(self.zones)
         for _ in range(5):
             port = _free_udp_port()
             command = [binary, "-n", "-q", "-b", f"127.0.0.1/{port}", "-w", self._dir, "-t", "60", *specs]
@@ -62,6 +57,28 @@ class Rbldnsd:
                 return self
             self._stop()
         raise RuntimeError("rbldnsd did not start: " + (self._proc.stderr.read().decode() if self._proc else ""))
+
+    def _write(self, zones: dict[str, dict[str, list[str]]]) -> list[str]:
+        specs = []
+        for index, (zone, datasets) in enumerate(zones.items()):
+            for kind, lines in datasets.items():
+                path = os.path.join(self._dir, f"{index}-{kind}.zone")
+                with open(path, "w", encoding="utf-8") as handle:
+                    handle.write("\n".join(lines) + "\n")
+                os.chmod(path, 0o644)
+                later = time.time() + 2 * (self._generation + 1)
+                os.utime(path, (later, later))  # rbldnsd compares whole seconds: make each version newer
+                specs.append(f"{zone}:{kind}:{os.path.basename(path)}")
+        self._generation += 1
+        return specs
+
+    def reload(self, zones: dict[str, dict[str, list[str]]]) -> None:
+        """Serve new data for the same zones and datasets (rbldnsd rereads its files on SIGHUP)."""
+        if [(z, list(d)) for z, d in zones.items()] != [(z, list(d)) for z, d in self.zones.items()]:
+            raise ValueError("reload() takes the same zones and datasets; start another Rbldnsd for others")
+        self.zones = zones
+        self._write(zones)
+        self._proc.send_signal(signal.SIGHUP)
 
     def _wait_ready(self, zone: str, seconds: float = 10.0) -> bool:
         packet = wire.query_packet(1, wire.question(f"ready.{zone}", wire.A))
