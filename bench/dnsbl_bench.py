@@ -11,10 +11,13 @@ import ipaddress
 import json
 import os
 import random
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
+from senderwatch.testing.dnsserver import DNSServer
 from senderwatch.testing.rbldnsd import Rbldnsd
 
 ADDRESSES = 1000
@@ -119,9 +122,48 @@ def main() -> int:
                 f"throughput {slow['qps']:,.0f} q/s = {slow['qps'] / ideal:.0%} of the ideal "
                 f"concurrency/latency = {ideal:,.0f} q/s (goal >= 80%)"
             )
+        dead_resolvers(work["addresses"])
     finally:
         os.unlink(work_path)
     return 0
+
+
+def dead_resolvers(addresses: list[str], timeout: float = 2.0) -> None:
+    """`senderwatch check` of every address with the default lists, through resolvers that do not work."""
+    print(f"\nA resolver that does not work: `senderwatch check` of {len(addresses):,} addresses, default lists,")
+    print(f"--timeout {timeout:g} (two tries: a query gives up after {2 * timeout:g} s)")
+
+    def run(label: str, nameserver: str) -> None:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "senderwatch",
+                "check",
+                *addresses,
+                "--nameserver",
+                nameserver,
+                "--timeout",
+                str(timeout),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        elapsed = time.perf_counter() - start
+        said = proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else "(nothing on stderr)"
+        print(f"  {label:<28} named in {elapsed:5.2f} s, exit {proc.returncode}: {said[:110]}")
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        run("answers nothing", f"127.0.0.1:{silent.getsockname()[1]}")
+    with DNSServer({}) as liar:
+        liar.zone.resolve = lambda name, qtype: ("NXDOMAIN", [])
+        run("answers NXDOMAIN to all", "{}:{}".format(*liar.address))
+    with DNSServer({}) as refusing:
+        refusing.zone.resolve = lambda name, qtype: ("REFUSED", [])
+        run("refuses everything", "{}:{}".format(*refusing.address))
 
 
 if __name__ == "__main__":
