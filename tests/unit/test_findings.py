@@ -5,7 +5,17 @@ from datetime import UTC, datetime
 
 from senderwatch.check import CheckResult
 from senderwatch.dnsbl import ZoneVerdict
-from senderwatch.findings import FAILING_RUNS, Run, decide, merge, reminder_due, reminders, significant
+from senderwatch.findings import (
+    FAILING_RUNS,
+    Run,
+    decide,
+    decide_health,
+    merge,
+    next_health,
+    reminder_due,
+    reminders,
+    significant,
+)
 from senderwatch.spfcheck import SpfResult
 
 IP = "192.0.2.25"
@@ -165,3 +175,29 @@ def test_alert_keys_name_the_change_so_a_retry_is_recognised():
     assert alert.key == again.key == f"LISTED|{IP}|dnsbl.justspam.org|{DAY1}|"
     relisted = merge(merge(first, run(clean()), DAY2), run(listed()), DAY3)
     assert decide(merge(first, run(clean()), DAY2), relisted, IP)[0].key != alert.key
+
+
+def test_a_list_unusable_for_the_deployment_is_one_alert_after_several_runs_and_one_when_it_works():
+    blocked = {"error": "blocked", "codes": ["127.255.255.254"], "detail": "use a DQS key"}
+    record, sent = None, []
+    runs = [Run(f"2026-11-{20 + day}T06:00:00.000000+00:00", scheduled=True) for day in range(6)]
+    for run_ in runs[:4]:
+        for _ in range(3):  # many checker invocations report the same run
+            new = next_health(record, blocked, run_, run_.id)
+            if new is not None:
+                sent += events(decide_health("zone", "zen.spamhaus.org", record, new))
+                record = new
+    assert sent == [("CHECK_FAILING", "zen.spamhaus.org")] and record["runs"] == 4
+    assert next_health(record, None, runs[2], runs[2].id) is None  # a late report of an older run counts for nothing
+    fixed = next_health(record, None, runs[4], runs[4].id)
+    assert events(decide_health("zone", "zen.spamhaus.org", record, fixed)) == [("CHECK_RECOVERED", "zen.spamhaus.org")]
+    assert next_health(fixed, None, runs[5], runs[5].id) is None  # working, and it was working: nothing to write
+
+
+def test_a_dead_resolver_is_reported_at_once_and_a_short_blip_of_a_list_not_at_all():
+    dead = next_health(None, {"error": "resolver", "detail": "no answer"}, RUN1, DAY1)
+    assert events(decide_health("resolver", "resolver", None, dead)) == [("RESOLVER_FAILING", "")]
+    blip = next_health(None, {"error": "timeout"}, RUN1, DAY1)
+    recovered = next_health(blip, None, RUN2, DAY2)
+    assert decide_health("zone", "bl.example", None, blip) == []
+    assert decide_health("zone", "bl.example", blip, recovered) == []  # never reported, so no recovery either

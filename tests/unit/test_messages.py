@@ -2,6 +2,7 @@
 
 import json
 
+from senderwatch import messages
 from senderwatch.findings import Alert
 from senderwatch.messages import render
 
@@ -82,7 +83,64 @@ def test_hostile_and_huge_input_keeps_limits_and_loses_escapes():
 
 
 def test_every_event_renders():
-    for event in ("LISTED", "DELISTED", "SPF_FAILING", "SPF_RECOVERED", "CHECK_FAILING"):
+    events = ("LISTED", "DELISTED", "SPF_FAILING", "SPF_RECOVERED", "CHECK_FAILING")
+    for event in events:
         details = dict(LISTING, **SPF, error="blocked", error_runs=3)
         message = render(Alert(event, "192.0.2.25", SINCE, "zen.spamhaus.org", details))
         assert message.attributes["event"] == event and message.email and message.sms
+    deployment = ("CHECK_FAILING", "CHECK_RECOVERED", "RESOLVER_FAILING", "RESOLVER_RECOVERED")
+    for event in deployment:
+        details = {"error": "blocked", "runs": 3, "failed_runs": 3, "detail": "no answer", "codes": ["127.255.255.254"]}
+        message = render(Alert(event, "", SINCE, "zen.spamhaus.org" if "CHECK" in event else "", details))
+        assert message.attributes["event"] == event and "ip" not in message.attributes
+        assert message.email and len(message.sms) < 160 and len(message.subject) < 100
+
+
+def listed(n: int) -> Alert:
+    ip = f"198.51.{n // 256}.{n % 256}"
+    return Alert("LISTED", ip, SINCE, "bl.spamcop.net", dict(LISTING, reason=f"trap hit {ip}"), label=f"relay {n}")
+
+
+def test_a_run_that_lists_thousands_is_one_message_within_every_limit():
+    alerts = [listed(n) for n in range(10_000)]
+    (group,) = groups = messages.group(alerts)
+    message = messages.render_group(group)
+    assert message.subject == "10000 addresses are listed on bl.spamcop.net"
+    assert message.sms.startswith("senderwatch: 10000 addresses LISTED on bl.spamcop.net: 198.51.0.0, 198.51.0.1 +9998")
+    assert len(message.sms) < 160
+    assert "198.51.0.1 (relay 1)  127.0.0.2 trap hit 198.51.0.1" in message.email
+    assert "... and 9,800 more: senderwatch status shows them all" in message.email
+    assert len(message.keys) == 10_000  # every alert is marked sent, listed in the email or not
+    args = message.sns_publish_args("arn:t")
+    assert len(json.dumps(args).encode()) < 256 * 1024  # SNS's limit for one publish
+    assert json.loads(args["MessageAttributes"]["ip"]["StringValue"])[:2] == ["198.51.0.0", "198.51.0.1"]
+    assert args["MessageAttributes"]["ip"]["DataType"] == "String.Array"
+    assert len(groups) == 1
+
+
+def test_alerts_are_grouped_by_event_and_list_and_one_is_rendered_alone():
+    alerts = [listed(1), listed(2), Alert("DELISTED", "192.0.2.9", SINCE, "bl.spamcop.net", LISTING)]
+    alerts.append(Alert("LISTED", "192.0.2.9", SINCE, "dnsbl.justspam.org", LISTING))
+    groups = messages.group(alerts)
+    assert [[a.ip for a in g] for g in groups] == [["198.51.0.1", "198.51.0.2"], ["192.0.2.9"], ["192.0.2.9"]]
+    assert messages.render_group(groups[1]) == render(groups[1][0])
+
+
+def test_spf_failing_for_many_addresses_suggests_one_record_with_all_of_them():
+    alerts = [Alert("SPF_FAILING", ip, SINCE, details=SPF) for ip in ("2001:db8::25", "2001:db8::26", "192.0.2.30")]
+    message = messages.render_group(alerts)
+    assert message.subject == "SPF softfail for 3 addresses sending as postmaster@example.com"
+    assert "e.g. v=spf1 ip4:192.0.2.25 ip4:192.0.2.30 ip6:2001:db8::25 ip6:2001:db8::26 ~all" in message.email
+
+
+def test_the_advice_fits_the_spf_result():
+    none = render(Alert("SPF_FAILING", "192.0.2.25", SINCE, details=dict(SPF, result="none", record=None)))
+    assert "example.com publishes no SPF record" in none.email and "v=spf1 ip4:192.0.2.25 ~all" in none.email
+    assert "before the 'all' mechanism" not in none.email and "publish TXT" in none.sms
+    record = "v=spf1 " + " ".join(f"include:s{n}.example" for n in range(12)) + " -all"
+    lookups = dict(SPF, result="permerror", record=record, explanation="SPF Permanent Error: Too many DNS lookups")
+    permerror = render(Alert("SPF_FAILING", "192.0.2.25", SINCE, details=lookups))
+    assert "more than 10 DNS lookups" in permerror.email and "flatten" in permerror.sms
+    assert "ip4:192.0.2.25" not in permerror.email.split("What to do:")[1]  # no record with 12 includes plus one
+    worse = render(Alert("SPF_FAILING", "192.0.2.25", SINCE, details=dict(SPF, result="fail", previous="softfail")))
+    assert "SPF now gives 'fail' (was softfail)" in worse.email

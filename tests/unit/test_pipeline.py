@@ -4,7 +4,7 @@ import pytest
 
 from senderwatch.config import Config, ConfigError
 from senderwatch.messages import render
-from senderwatch.pipeline import alerts_for_change, parse_message, plan_messages
+from senderwatch.pipeline import Change, alerts_for_change, notify, parse_message, plan_messages
 from senderwatch.targets import Target
 
 
@@ -94,3 +94,63 @@ def test_a_due_reminder_repeats_the_problems_still_present():
     assert message.subject.startswith("Reminder: 192.0.2.1 (relay) is listed on bl.example")
     assert message.attributes["reminder"] == "true"
     assert alerts_for_change(new, new) == []  # the same reminder is not sent twice
+
+
+class MemoryLog:
+    def __init__(self):
+        self.keys = set()
+
+    def sent(self, keys):
+        return set(keys) & self.keys
+
+    def mark(self, keys):
+        self.keys.update(keys)
+
+
+class Topic:
+    def __init__(self, fail_events=()):
+        self.fail_events = set(fail_events)
+        self.published = []
+
+    def publish(self, message):
+        if message.attributes["event"] in self.fail_events:
+            raise ConnectionError("SNS is down")
+        self.published.append(message)
+        return "id"
+
+
+def change(seq: str, ip: str, zones: dict, spf: str | None = None) -> Change:
+    listed = {z: {"status": "listed", "since": "2026-11-27T06:00:00+00:00", "codes": ["127.0.0.2"]} for z in zones}
+    findings = {"dnsbl": listed}
+    if spf:
+        findings["spf"] = {"sender": "postmaster@example.com", "result": spf, "since": "2026-11-27T06:00:00+00:00"}
+    return Change(seq, {"ip": ip, "findings": {"dnsbl": {}}}, {"ip": ip, "findings": findings})
+
+
+def test_one_message_per_event_and_list_however_many_changes():
+    changes = [change(str(n), f"192.0.2.{n}", {"bl.a": 1, "bl.b": 1}) for n in range(1, 51)]
+    topic = Topic()
+    outcome = notify(changes, MemoryLog(), topic)
+    assert (outcome.alerts, outcome.messages, outcome.failed) == (100, 2, [])
+    assert sorted(m.subject for m in topic.published) == [
+        "50 addresses are listed on bl.a",
+        "50 addresses are listed on bl.b",
+    ]
+
+
+def test_a_retry_cut_differently_sends_only_what_is_missing():
+    log, down = MemoryLog(), Topic(fail_events={"SPF_FAILING"})
+    changes = [change("1", "192.0.2.1", {"bl.a": 1}, spf="softfail"), change("2", "192.0.2.2", {"bl.a": 1})]
+    outcome = notify(changes, log, down)
+    assert outcome.failed == ["1"] and [m.subject for m in down.published] == ["2 addresses are listed on bl.a"]
+    up = Topic()
+    assert notify(changes[:1], log, up).failed == []  # the stream retries from the failed change, alone
+    assert [m.attributes["event"] for m in up.published] == ["SPF_FAILING"]
+    assert notify(changes, log, Topic()).messages == 0  # and delivered again later: nothing twice
+
+
+def test_a_change_that_cannot_be_read_fails_alone():
+    bad = Change("9", None, {"ip": "192.0.2.9", "findings": {"dnsbl": "not a map"}})
+    topic = Topic()
+    outcome = notify([bad, change("10", "192.0.2.10", {"bl.a": 1})], MemoryLog(), topic)
+    assert outcome.failed == ["9"] and len(topic.published) == 1
