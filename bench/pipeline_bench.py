@@ -132,10 +132,9 @@ def import_rows(rows: int) -> dict:
     """`senderwatch targets import` of ROWS rows against a moto server, as a user runs it."""
     import logging
 
-    import boto3
     from moto.server import ThreadedMotoServer
 
-    from senderwatch.testing.localaws import load_template
+    from senderwatch.testing.localaws import create_table
 
     fake_aws()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
@@ -144,14 +143,7 @@ def import_rows(rows: int) -> dict:
     env = {**os.environ, "AWS_ENDPOINT_URL": "http://{}:{}".format(*server.get_host_and_port())}
     os.environ.update(env)
     try:
-        props = load_template()["Resources"]["TargetsTable"]["Properties"]
-        boto3.client("dynamodb").create_table(
-            TableName="targets",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-            StreamSpecification={"StreamEnabled": True, **props["StreamSpecification"]},
-        )
+        create_table("TargetsTable", "targets")
         with tempfile.NamedTemporaryFile("w", suffix=".csv", delete=False) as handle:
             handle.write("ip,sender,label\n")
             handle.writelines(f"{ip},example.com,relay {n}\n" for n, ip in enumerate(addresses(rows)))

@@ -13,7 +13,6 @@ import os
 import socket
 import tempfile
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -21,7 +20,7 @@ from moto import mock_aws
 
 from senderwatch.cli import main
 from senderwatch.testing.dnsserver import DNSServer
-from senderwatch.testing.localaws import load_template
+from senderwatch.testing.localaws import create_table
 from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
 
 EXIT_STATUSES = {0, 1, 2, 3, 4, 130, 141}
@@ -67,13 +66,7 @@ def world():
     for name in ("AWS_ENDPOINT_URL", "AWS_PROFILE", "SPAMHAUS_DQS_KEY", "SENDERWATCH_TABLE"):
         os.environ.pop(name, None)
     with mock_aws(), DNSServer(story_world()) as dns, tempfile.TemporaryDirectory() as folder:
-        props = load_template()["Resources"]["TargetsTable"]["Properties"]
-        boto3.client("dynamodb").create_table(
-            TableName="targets",
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=props["AttributeDefinitions"],
-            KeySchema=props["KeySchema"],
-        )
+        create_table("TargetsTable", "targets")
         yield {"dns": "{}:{}".format(*dns.address), "closed": f"127.0.0.1:{closed_port()}", "folder": folder}
     os.environ.clear()
     os.environ.update(saved)

@@ -50,6 +50,21 @@ def load_template(path: Path = REPO / "template.yaml") -> dict:
         return yaml.load(handle, Loader=_CfnLoader)  # noqa: S506  # nosec B506
 
 
+def create_table(logical: str, name: str, template: dict | None = None) -> str:
+    """Create table NAME on moto as template.yaml defines LOGICAL (key schema, stream)."""
+    props = (template or load_template())["Resources"][logical]["Properties"]
+    kwargs = {
+        "TableName": name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": props["AttributeDefinitions"],
+        "KeySchema": props["KeySchema"],
+    }
+    if "StreamSpecification" in props:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
+    boto3.client("dynamodb").create_table(**kwargs)
+    return name
+
+
 def matches(pattern, data) -> bool:
     """Lambda event filtering, the part the template uses: value lists, nested keys, exists."""
     if isinstance(pattern, dict):
@@ -173,18 +188,7 @@ class LocalPipeline:
         dynamodb, sqs, sns = boto3.client("dynamodb"), boto3.client("sqs"), boto3.client("sns")
         names = {}
         for logical in ("TargetsTable", "HistoryTable", "IdempotencyTable", "HealthTable"):
-            props = self.resource(logical)
-            name = f"senderwatch-{logical}-{uuid.uuid4().hex[:8]}"
-            kwargs = {
-                "TableName": name,
-                "BillingMode": "PAY_PER_REQUEST",
-                "AttributeDefinitions": props["AttributeDefinitions"],
-                "KeySchema": props["KeySchema"],
-            }
-            if "StreamSpecification" in props:
-                kwargs["StreamSpecification"] = {"StreamEnabled": True, **props["StreamSpecification"]}
-            dynamodb.create_table(**kwargs)
-            names[logical] = name
+            names[logical] = create_table(logical, f"senderwatch-{logical}-{uuid.uuid4().hex[:8]}", self.template)
         dlq = sqs.create_queue(QueueName=f"senderwatch-dlq-{uuid.uuid4().hex[:8]}")["QueueUrl"]
         dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
         redrive = self.resource("CheckQueue")["RedrivePolicy"]
