@@ -5,6 +5,8 @@ import json
 import boto3
 import pytest
 
+from senderwatch import admin
+from senderwatch.aws import TargetStore
 from senderwatch.cli import main
 from senderwatch.testing.world import DOMAIN, IPV4, IPV6
 
@@ -223,3 +225,13 @@ def test_no_deployment_named_is_a_usage_error(local, capsys, monkeypatch):
     monkeypatch.delenv("SENDERWATCH_TABLE", raising=False)
     status, _, err = run(capsys, "status")
     assert status == 2 and "--stack NAME" in err
+
+
+def test_import_shows_its_progress(local, tmp_path):
+    path = tmp_path / "many.csv"
+    path.write_text("".join(f"198.51.100.{n}\n" for n in range(1, 121)))
+    seen = []
+    store = TargetStore(boto3.resource("dynamodb").Table(local.table_name))
+    summary = admin.import_targets(store, admin.read_import(str(path)), lambda done, total: seen.append((done, total)))
+    assert summary.startswith("120 added")
+    assert seen[-1] == (120, 120) and len(seen) > 3 and seen == sorted(seen)
