@@ -26,7 +26,12 @@ def test_add_list_remove(local, table, capsys):
     assert run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, "--label", "postfix-1", *table)[0] == 0
     assert run(capsys, "targets", "add", "2001:DB8:0::25", "--sender", f"bounce@{DOMAIN}", *table)[0] == 0
     status, out, _ = run(capsys, "targets", "list", *table)
-    assert out.splitlines() == [f"{IPV4}  postmaster@{DOMAIN}  postfix-1", f"{IPV6}  bounce@{DOMAIN}"]
+    header, *rows = out.splitlines()
+    assert header.split() == ["ADDRESS", "SENDER", "HELO", "LABEL", "ZONES", "CHECKED"]
+    assert [row.split() for row in rows] == [
+        [IPV4, f"postmaster@{DOMAIN}", "-", "postfix-1", "(default)", "yes"],
+        [IPV6, f"bounce@{DOMAIN}", "-", "-", "(default)", "yes"],
+    ]
     assert run(capsys, "targets", "remove", IPV6, *table)[:2] == (0, f"{IPV6} removed\n")
     status, _, err = run(capsys, "targets", "remove", IPV6, *table)
     assert status == 2 and "not watched" in err
@@ -49,6 +54,8 @@ def test_an_ipv4_mapped_address_is_watched_as_the_ipv4_address(local, table, cap
         ([IPV6, "--zone", "dnsbl.justspam.org"], "rates IPv6 addresses"),
         ([IPV4, "--label", "x" * 101], "at most 100"),
         ([IPV4, "--label", "evil\x1b]0;title\x07"], "control characters"),
+        ([IPV4, "--label", "tab\there"], "control characters"),
+        ([IPV4, "--label", "two\nlines"], "control characters"),
     ],
 )
 def test_add_refuses_bad_input_in_one_line(local, table, capsys, argv, says):
@@ -126,17 +133,22 @@ def test_status_is_sorted_by_address_value_and_shows_findings(local, table, caps
 def test_what_strangers_wrote_reaches_the_terminal_clean(local, table, capsys):
     """A label, a sender or a key written by hand with escapes: printed without them, rows intact."""
     local.put_target({"ip": IPV4, "label": "evil\x1b]0;pwned\x07 label\nsecond line " + "x" * 300})
-    local.put_target({"ip": "\x1b[2Jnot-an-address", "sender": "a@example.com"})
+    local.put_target({"ip": "\x1b[2Jnot-an-address", "sender": "a@example.com", "findings": "garbage"})
     for argv in (["status"], ["targets", "list"], ["status", "--format", "json"]):
         status, out, _ = run(capsys, *argv, *table)
-        assert status == 0
+        assert status == 0  # a garbage item does not take the others down
         assert "\x1b" not in out and "\x07" not in out
-    header, *rows = run(capsys, "status", *table)[1].splitlines()
+    header, *lines = run(capsys, "status", *table)[1].splitlines()
+    rows = [line for line in lines if not line.startswith(" ")]
     assert len(rows) == 2  # one line per target, however long or multi-line the label
+    assert any("invalid: the item's findings are not readable" in line for line in lines)
     column = header.index("LISTED ON")
     assert all(row[column - 2 : column] == "  " and row[column] != " " for row in rows)  # columns line up
     (evil,) = [row for row in rows if row.startswith(IPV4)]
-    assert "evil label second line xxx" in evil and "…" in evil
+    assert "evil\\x1b]0;pwned\\x07 label" in evil and evil.count("…") == 1  # odd, visibly so, and cut
+    # a key written by hand is shown as it is, and can be removed as shown
+    removed = run(capsys, "targets", "remove", "\x1b[2Jnot-an-address", *table)[:2]
+    assert removed == (0, "\\x1b[2Jnot-an-address removed\n")
 
 
 def test_import_reads_the_whole_file_first(local, table, capsys, tmp_path):
@@ -177,6 +189,10 @@ def test_import_takes_csv_as_people_make_it(local, table, capsys, tmp_path):
         (b"ip,sender,colour\n", "line 1: unknown column 'colour'"),
         (f"{IPV4},a,b,c,d,e,f\n".encode(), "line 1: 7 fields, but only 5 columns"),
         (b"\x00\x01\x02", "line 1:"),
+        (f'{IPV4},{DOMAIN},"unclosed\n198.51.100.7,{DOMAIN},x\n'.encode(), "line 1: a quoted field runs on to line 2"),
+        (f"{IPV4},{DOMAIN},a\u0085b\n".encode(), "line 1: label 'a\\x85b' contains control characters"),
+        (f"{IPV4},{DOMAIN},a\u2028b\n".encode(), "contains control characters, line breaks"),
+        (b"sender,label\nexample.com,x\n", "line 1: the header names no 'ip' column"),
         (b"# only a comment\n", "no targets in the file"),
     ],
 )
@@ -186,6 +202,28 @@ def test_import_refuses_bad_files_in_one_line_and_writes_nothing(local, table, c
     status, out, err = run(capsys, "targets", "import", str(path), *table)
     assert status == 2 and says in err and err.count("\n") == 1 and "Traceback" not in err
     assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
+
+
+def test_import_reads_spreadsheet_dialects(local, table, capsys, tmp_path):
+    """Semicolons (a spreadsheet in a decimal-comma locale), a header in words, a label that is 'ip'."""
+    path = tmp_path / "de.csv"
+    path.write_text(f"IP Address;Sender;Name\n{IPV4};{DOMAIN};ip\n{IPV6};{DOMAIN};v6\n")
+    status, out, _ = run(capsys, "targets", "import", str(path), *table)
+    assert (status, out.split(",")[0]) == (0, "2 added")
+    assert (local.item(IPV4)["sender"], local.item(IPV4)["label"]) == (f"postmaster@{DOMAIN}", "ip")
+
+
+def test_import_refuses_a_file_too_big_to_be_a_list_of_relays(local, table, capsys, tmp_path, monkeypatch):
+    monkeypatch.setattr(admin, "IMPORT_MAX_BYTES", 1000)
+    path = tmp_path / "huge.csv"
+    path.write_text(f"{IPV4}\n" * 200)
+    status, _, err = run(capsys, "targets", "import", str(path), *table)
+    assert status == 2 and "is larger than" in err and "split it" in err
+
+
+def test_a_new_disabled_target_is_not_promised_a_check(local, table, capsys):
+    out = run(capsys, "targets", "add", IPV4, "--disabled", *table)[1]
+    assert out == f"{IPV4} added, disabled: it is not checked until 'targets add {IPV4} --enabled'\n"
 
 
 def test_an_interrupted_import_is_finished_by_running_it_again(local, table, capsys, tmp_path):

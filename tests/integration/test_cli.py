@@ -1,5 +1,6 @@
 """`senderwatch check` against the story's DNS world: the JSON contract and the exit statuses."""
 
+import ipaddress
 import json
 import os
 import socket
@@ -7,6 +8,9 @@ import subprocess
 import sys
 import time
 
+import pytest
+
+from senderwatch.addresses import reverse_name
 from senderwatch.cli import main
 from senderwatch.testing.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
 
@@ -215,10 +219,44 @@ def test_a_terminal_that_is_not_utf8_gets_no_traceback(dns_world):
     assert proc.returncode == 1 and b"Traceback" not in proc.stderr and b"LISTED" in proc.stdout
 
 
-def test_names_from_dns_reach_the_terminal_clean(dns_world, capsys):
+def test_names_from_dns_reach_the_terminal_clean_and_visibly_odd(dns_world, capsys):
+    """A PTR name with an escape sequence in it is shown in DNS presentation format (\\DDD), so it
+    neither acts on the terminal nor passes for another, real name."""
     world = story_world(listed=False)
     world["25.2.0.192.in-addr.arpa"] = [{"PTR": "evil\x1b]0;pwned\x07.example"}]
+    shown = "evil\\027]0\\;pwned\\007.example"
     status, out, _ = run_check(capsys, dns_world(world), IPV4, "--zone", "dnsbl.justspam.org")
-    assert "\x1b]" not in out and "\x07" not in out and "evil" in out
+    assert "\x1b" not in out and "\x07" not in out and f"rDNS      {shown} " in out
     status, out, _ = run_check(capsys, dns_world(world), IPV4, "--zone", "dnsbl.justspam.org", "--format", "json")
-    assert "\x1b" not in out and json.loads(out)["results"][0]["rdns"]["ptr"] == ["evil\x1b]0;pwned\x07.example"]
+    assert "\x1b" not in out and json.loads(out)["results"][0]["rdns"]["ptr"] == [shown]
+
+
+@pytest.mark.parametrize(
+    ("args", "redirect", "status", "says"),
+    [
+        (["zones"], {"stdout": None, "close": 1}, 4, "standard output is closed"),
+        (["--help"], {"stdout": "/dev/full"}, 4, "No space left on device"),
+        (["--version"], {"stdout": "/dev/full"}, 4, "No space left on device"),
+        (["targets", "import", "-", "--table", "t"], {"stdin": None, "close": 0}, 2, "standard input is closed"),
+    ],
+)
+def test_closed_or_full_standard_streams_are_one_line(args, redirect, status, says):
+    command = [sys.executable, "-m", "senderwatch", *args]
+    if "close" in redirect:  # started with that descriptor closed, as `>&-` or `<&-` does
+        fd = redirect["close"]
+        proc = subprocess.run(
+            ["bash", "-c", f'"$@" {fd}>&-', "bash", *command], stderr=subprocess.PIPE, timeout=60, text=True
+        )
+    else:
+        with open(redirect["stdout"], "w") as out:
+            proc = subprocess.run(command, stdout=out, stderr=subprocess.PIPE, timeout=60, text=True)
+    assert proc.returncode == status and "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") == 1 and says in proc.stderr
+
+
+def test_an_address_a_list_failed_for_says_so(dns_world, capsys):
+    name = f"{reverse_name(ipaddress.ip_address(IPV4))}.dnsbl.justspam.org"
+    server = dns_world({**story_world(), name: ["SERVFAIL"]})
+    status, out, _ = run_check(capsys, server, IPV4, "--zone", "dnsbl.justspam.org", "--no-rdns")
+    assert status == 3 and "no list gave a verdict on this address this run (see the errors)" in out
+    assert "1 address checked: no problem found, but some checks could not be completed" in out

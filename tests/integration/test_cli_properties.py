@@ -153,10 +153,7 @@ def admin_argv(draw, world):
 def run(argv):
     out, err = io.StringIO(), io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            status = main(argv)
-        except SystemExit as exit:  # --help, --version
-            status = exit.code
+        status = main(argv)  # --help and --version return too: the command never raises SystemExit
     return status, out.getvalue(), err.getvalue()
 
 

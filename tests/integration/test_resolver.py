@@ -1,5 +1,6 @@
 """The DNS client against a real server on 127.0.0.1: faults come back as faults."""
 
+import contextlib
 import errno
 import socket
 
@@ -169,3 +170,32 @@ def test_a_nameserver_that_cannot_be_reached_at_all_is_one_clear_error(run_with_
     monkeypatch.setattr(resolver_module.socket, "socket", Unroutable)
     with pytest.raises(ResolverUnusable, match="cannot use nameserver \\[2001:db8::53\\]: Network is unreachable"):
         run_with_resolver([("2001:db8::53", 53)], lambda r: r.query("example.com", wire.A))
+
+
+def test_a_silent_first_nameserver_is_asked_last_after_a_few_timeouts(dns_world, run_with_resolver):
+    """A dead first entry of resolv.conf costs a few timeouts, not one per query."""
+    server = dns_world(WORLD)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as dead:
+        dead.bind(("127.0.0.1", 0))
+        dead.setblocking(False)
+        names = [(f"q{i}.many.example", wire.A) for i in range(2000)]
+        answers = run_with_resolver(
+            [dead.getsockname(), server], lambda r: r.query_many(names), timeout=0.2, concurrency=64
+        )
+        asked_dead = 0
+        with contextlib.suppress(BlockingIOError):
+            while dead.recv(512):
+                asked_dead += 1
+    assert all(a.rcode == wire.NOERROR for a in answers)
+    assert asked_dead < len(names) // 4  # the first window, not every query
+
+
+def test_a_nameserver_port_nothing_listens_on_is_left_at_once(dns_world, run_with_resolver):
+    server = dns_world(WORLD)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = probe.getsockname()
+    answers = run_with_resolver(
+        [closed, server], lambda r: r.query_many([("listed.example", wire.A)] * 50), timeout=30, attempts=2
+    )  # a 30 s timeout: this test would take minutes if it waited for the closed port
+    assert all(a.values(wire.A) == ["127.0.0.2"] for a in answers)

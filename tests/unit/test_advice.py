@@ -34,6 +34,7 @@ def test_no_record_gets_a_record_to_publish():
         ("SPF Permanent Error: Two or more type TXT spf records found.", "multiple-records", "Merge them"),
         ("SPF Permanent Error: No valid SPF record for included domain: x", "include-without-record", "includes"),
         ("SPF Permanent Error: Unknown mechanism found: moo", "syntax-error", "Unknown mechanism found: moo"),
+        ("SPF Permanent Error: Non-ascii characters found: b'v=spf1 \\xc3'", "syntax-error", "outside ASCII"),
     ],
 )
 def test_permerror_says_what_broke(explanation, code, says):

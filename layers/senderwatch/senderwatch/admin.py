@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import os
 import sys
 from collections.abc import Callable, Iterable
@@ -19,9 +20,11 @@ from .aws import TargetStore, aws_errors, client, region
 from .errors import InvalidInput, ServiceError
 from .spfcheck import normalize_sender, validate_helo
 from .targets import validate_label, validate_zones
-from .text import clean_text, json_text
+from .text import clean_text, json_text, visible
 
 COLUMNS = ("ip", "sender", "label", "helo", "zones")  # an import file's columns, in this order without a header
+_ALIASES = {"ipaddress": "ip", "address": "ip", "addr": "ip", "mailfrom": "sender", "zone": "zones", "name": "label"}
+IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
 
 def find_table(stack: str | None, table: str | None) -> str:
@@ -101,18 +104,25 @@ def add_target(store: TargetStore, address: str, given: dict) -> str:
     ip, changes = parse_settings(address, given)
     with aws_errors("cannot write the target"):
         old = store.update_target(ip, changes)
-    what = describe_change(old, changes)
     if old is None:
+        if changes.get("enabled") is False:
+            return f"{ip} added, disabled: it is not checked until 'targets add {ip} --enabled'"
         return f"{ip} added: its first check follows within a minute"
-    return f"{ip} {what}"
+    return f"{ip} {describe_change(old, changes)}"
 
 
-def remove_target(store: TargetStore, address: str) -> str:
-    ip = address_text(parse_address(address))
+def remove_target(store: TargetStore, key: str) -> str:
+    """Stop watching an address; a key written by hand that is not one (as `status` shows it) goes too."""
+    candidates = [str(key)]
+    try:
+        candidates.insert(0, address_text(parse_address(key)))
+    except InvalidInput:
+        pass
     with aws_errors("cannot remove the target"):
-        if not store.delete_target(ip):
-            raise InvalidInput(f"{ip} is not watched")
-    return f"{ip} removed"
+        for candidate in dict.fromkeys(candidates):
+            if store.delete_target(candidate):
+                return f"{visible(candidate)} removed"
+    raise InvalidInput(f"{visible(candidates[0])} is not watched")
 
 
 # -- many targets: import -----------------------------------------------------------------------
@@ -138,23 +148,25 @@ def read_import(path: str, stdin=None) -> ImportPlan:
         ) from None
     plan, problems = ImportPlan(), []
     columns: tuple[str, ...] = COLUMNS
-    reader = csv.reader(io.StringIO(text, newline=""))
-    first = True
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=_delimiter(text))
+    first, line = True, 0
     try:
         for row in reader:
-            line = reader.line_num
+            start, line = line + 1, reader.line_num
             cells = [c.strip() for c in row]
             if not any(cells) or cells[0].startswith("#"):
                 continue
-            if first and "ip" in (c.lower() for c in cells):  # a header names the columns, in any order
+            if first and _is_header(cells):
                 columns = _header(cells, path, line)
                 first = False
                 continue
             first = False
             try:
+                if line > start:
+                    raise InvalidInput(f"a quoted field runs on to line {line}: is a closing quote missing?")
                 _read_row(plan, cells, columns, line)
             except InvalidInput as exc:
-                problems.append(f"line {line}: {exc}")
+                problems.append(f"line {start}: {exc}")
     except csv.Error as exc:
         raise InvalidInput(f"{_name(path)} line {reader.line_num}: {exc}; nothing was added") from None
     if problems:
@@ -166,13 +178,48 @@ def read_import(path: str, stdin=None) -> ImportPlan:
 
 
 def _read_bytes(path: str, stdin) -> bytes:
-    if path == "-":
-        return (stdin or sys.stdin.buffer).read()
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
+        if path == "-":
+            source = stdin or (sys.stdin.buffer if sys.stdin is not None else None)
+            if source is None:
+                raise InvalidInput("standard input is closed: give a file, or pipe one in")
+            data = source.read(IMPORT_MAX_BYTES + 1)
+        else:
+            with open(path, "rb") as handle:
+                data = handle.read(IMPORT_MAX_BYTES + 1)
     except OSError as exc:
-        raise InvalidInput(f"cannot read {_name(path)}: {exc.strerror}") from None
+        raise InvalidInput(f"cannot read {_name(path)}: {exc.strerror or exc}") from None
+    if len(data) > IMPORT_MAX_BYTES:
+        raise InvalidInput(f"{_name(path)} is larger than {IMPORT_MAX_BYTES >> 20} MB: split it into several imports")
+    return data
+
+
+def _delimiter(text: str) -> str:
+    """',' unless the first line that is not a comment is plainly separated otherwise (';' from a
+    spreadsheet in a locale that writes decimal commas, or tabs)."""
+    first = next((line for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")), "")
+    return max((",", ";", "\t"), key=first.count) if any(c in first for c in ";\t") else ","
+
+
+def _is_header(cells: list[str]) -> bool:
+    """A first row that names columns: no address in it, and an 'ip' column or only known names."""
+    names = [_column(c) for c in cells if c]
+    if any(_looks_like_address(c) for c in cells):
+        return False
+    return "ip" in names or all(n in COLUMNS for n in names)
+
+
+def _looks_like_address(cell: str) -> bool:
+    try:
+        ipaddress.ip_address(cell.strip().strip("[]"))
+    except ValueError:
+        return False
+    return True
+
+
+def _column(cell: str) -> str:
+    name = cell.strip().lower().replace(" ", "").replace("_", "").replace("-", "")
+    return _ALIASES.get(name, name)
 
 
 def _name(path: str) -> str:
@@ -180,11 +227,15 @@ def _name(path: str) -> str:
 
 
 def _header(cells: list[str], path: str, line: int) -> tuple[str, ...]:
-    names = tuple(c.lower() for c in cells)
-    unknown = [n for n in names if n not in COLUMNS]
+    names = tuple(_column(c) for c in cells)
+    unknown = [cell for cell, name in zip(cells, names) if name not in COLUMNS]
     if unknown:
         raise InvalidInput(
-            f"{_name(path)} line {line}: unknown column {shown(unknown[0])} (known: {', '.join(COLUMNS)})"
+            f"{_name(path)} line {line}: unknown column {shown(unknown[0])} (columns: {', '.join(COLUMNS)})"
+        )
+    if "ip" not in names:
+        raise InvalidInput(
+            f"{_name(path)} line {line}: the header names no 'ip' column (columns: {', '.join(COLUMNS)})"
         )
     if len(set(names)) != len(names):
         raise InvalidInput(f"{_name(path)} line {line}: a column is named twice")
@@ -241,11 +292,11 @@ def import_targets(store: TargetStore, plan: ImportPlan, progress: Callable[[int
             store.write_targets(new, changed, tick)
     except ServiceError as exc:
         raise ServiceError(
-            f"{exc} after {written[0]:,} of {todo:,} writes; run the same import again to finish"
+            f"{exc} after about {written[0]:,} of {todo:,} writes; run the same import again to finish"
         ) from None
     except KeyboardInterrupt:
         raise ImportInterrupted(
-            f"interrupted after {written[0]:,} of {todo:,} writes; run the same import again to finish"
+            f"interrupted after about {written[0]:,} of {todo:,} writes; run the same import again to finish"
         ) from None
     summary = f"{len(new):,} added, {len(changed):,} updated, {unchanged:,} already up to date"
     return summary + (": first checks follow within a minute" if new else "")
@@ -259,34 +310,55 @@ class ImportInterrupted(KeyboardInterrupt):
 
 
 def status_rows(items: Iterable[dict]) -> list[dict]:
+    """One row per target, whatever was written on its item by hand (odd shapes are said, not fatal)."""
     rows = []
     for item in sorted(items, key=lambda i: sort_key(str(i.get("ip")))):
-        findings = item.get("findings") or {}
-        zones = findings.get("dnsbl", {})
+        raw = item.get("findings")
+        findings = _mapping(raw)
+        zones = {str(z): e for z, e in _mapping(findings.get("dnsbl")).items() if isinstance(e, dict)}
         listed = sorted(z for z, e in zones.items() if e.get("status") == "listed")
-        failing = sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if int(e.get("error_runs", 0)) >= 1)
-        spf = findings.get("spf") or {}
+        failing = sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if _count(e.get("error_runs")) >= 1)
+        spf = _mapping(findings.get("spf"))
         sender = _sender(item)
         if spf.get("sender") != sender:
             spf = {}  # found for another sender, before the target was changed: not this target's result
-        rdns = findings.get("rdns") or {}
+        rdns = _mapping(findings.get("rdns"))
+        ptr = rdns.get("ptr") if isinstance(rdns.get("ptr"), list) else []
+        problem = item.get("check_error")
+        if raw is not None and not isinstance(raw, dict):
+            problem = "the item's findings are not readable (written by hand?): the next check replaces them"
+        zone_names = item.get("zones")
         rows.append(
             {
                 "ip": str(item.get("ip")),
                 "label": str(item.get("label") or ""),
                 "enabled": item.get("enabled", True) is not False,
+                "checked": bool(findings),
+                "rated": any(e.get("status") in ("listed", "clean") for e in zones.values()),
                 "listed": listed,
-                "unchecked": bool(findings) and not zones,
                 "spf": spf.get("result"),
                 "sender": sender,
-                "rdns": ", ".join(rdns.get("ptr", [])) if rdns else None,
+                "helo": str(item.get("helo") or "") or None,
+                "zones": [str(z) for z in zone_names] if isinstance(zone_names, (list, set)) else [],
+                "rdns": ", ".join(map(str, ptr)) if rdns else None,
                 "forward_confirmed": rdns.get("forward_confirmed") if rdns else None,
                 "not_checked": failing,
                 "changed_at": item.get("findings_changed_at"),
-                "error": item.get("check_error"),
+                "error": problem,
             }
         )
     return rows
+
+
+def _mapping(value) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _count(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
 
 
 def _sender(item: dict) -> str | None:
@@ -306,10 +378,12 @@ def status_table(rows: list[dict]) -> str:
     for r in rows:
         if r["listed"]:
             listed = ", ".join(r["listed"])
-        elif r["unchecked"]:
-            listed = "not rated by any list"
+        elif not r["checked"]:
+            listed = "not checked yet"
+        elif not r["rated"]:
+            listed = "no list gave a verdict"
         else:
-            listed = "-" if r["changed_at"] else "not checked yet"
+            listed = "-"
         rdns = "-" if r["rdns"] is None else (r["rdns"] or "no PTR")
         if r["forward_confirmed"] is False:
             rdns += " (not confirmed)"
@@ -320,7 +394,7 @@ def status_table(rows: list[dict]) -> str:
             notes.append(f"invalid: {clean_text(r['error'], 200)}")
         if r["not_checked"]:
             notes.append(f"could not ask: {clean_text(', '.join(r['not_checked']), 200)}")
-        table.append((_cells((r["ip"], label, listed, r["spf"] or "-", rdns, changed)), notes))
+        table.append((_cells((r["ip"], label, listed, r["spf"] or "-", rdns, changed), _CELL.values()), notes))
     header = tuple(_CELL)
     widths = [max(len(cells[i]) for cells in [header, *(c for c, _ in table)]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths)).rstrip()]
@@ -330,22 +404,34 @@ def status_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
-def _cells(values: tuple) -> tuple[str, ...]:
-    """Each cell on one line and within its column's width, whatever a person or a DNS server wrote."""
-    return tuple(clean_text(str(v), limit) for v, limit in zip(values, _CELL.values()))
+def _cells(values: tuple, limits) -> tuple[str, ...]:
+    """Each cell on one line and within its column's width, whatever a person or a DNS server wrote:
+    anything a terminal would act on is written out as an escape, so an odd value looks odd."""
+    return tuple(visible(str(v), limit) for v, limit in zip(values, limits))
+
+
+_LIST = {"ADDRESS": 45, "SENDER": 40, "HELO": 30, "LABEL": 30, "ZONES": 40, "CHECKED": 8}
 
 
 def targets_lines(rows: list[dict]) -> str:
     if not rows:
         return "No targets yet: senderwatch targets add IP --sender DOMAIN"
-    return "\n".join(
-        "  ".join(
-            clean_text(x, 100)
-            for x in (r["ip"], r["sender"] or "", r["label"], "" if r["enabled"] else "(disabled)")
-            if x
+    table = [tuple(_LIST)] + [
+        _cells(
+            (
+                r["ip"],
+                r["sender"] or "-",
+                r["helo"] or "-",
+                r["label"] or "-",
+                " ".join(r["zones"]) or "(default)",
+                "yes" if r["enabled"] else "disabled",
+            ),
+            _LIST.values(),
         )
         for r in rows
-    )
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(_LIST))]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
 
 
 def status_json(rows: list[dict]) -> str:

@@ -37,6 +37,13 @@ _PERMERRORS = (
         "has several SPF records: merge them into one",
     ),
     (
+        ("non-ascii",),
+        "syntax-error",
+        "The record contains characters outside ASCII, which SPF does not allow (a pasted typographic "
+        "quote or non-breaking space is the usual cause): retype the record in plain ASCII.",
+        "has non-ASCII characters: retype it",
+    ),
+    (
         ("no valid spf record for included domain", "redirect domain has no spf record"),
         "include-without-record",
         "The record includes (or redirects to) a domain that publishes no SPF record. Remove that "

@@ -28,6 +28,7 @@ from .text import clean_text
 from .zones import catalogue, resolve_zones
 
 USAGE_ERROR, INCOMPLETE, FAILED, INTERRUPTED, CLOSED = 2, 3, 4, 130, 141
+MIN_TIMEOUT = 0.1  # seconds: less than this and a working resolver would be called dead
 _REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-\d{1,2}")
 
 
@@ -38,6 +39,11 @@ class UsageError(InvalidInput):
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str):
         raise UsageError(message)
+
+    def _print_message(self, message, file=None):
+        """As argparse prints help and version, but a failed write is an error, not silence."""
+        if message:
+            (file or sys.stderr).write(message)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -143,15 +149,28 @@ class OutputClosed(Exception):
 
 
 def _write(text: str) -> None:
+    """Write the output: all of it, or OutputClosed (the reader went away, the disk is full)."""
+    if sys.stdout is None:
+        raise OutputClosed(FAILED, "cannot write the output: standard output is closed")
     try:
-        sys.stdout.write(text + "\n")
+        try:
+            fd = sys.stdout.fileno()
+        except (AttributeError, OSError, ValueError):  # not a file (a test's StringIO)
+            sys.stdout.write(text + "\n")
+            sys.stdout.flush()
+            return
+        # Straight to the file descriptor: a short write to a pipe whose reader has gone
+        # is not taken for success, as a buffered text stream may take it.
         sys.stdout.flush()
+        data = memoryview((text + "\n").encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"))
+        while data:
+            data = data[os.write(fd, data) :]
     except BrokenPipeError:
         _silence_stdout()
         raise OutputClosed(CLOSED) from None
     except OSError as exc:
         _silence_stdout()
-        raise OutputClosed(FAILED, f"cannot write the output: {exc.strerror or exc}") from None
+        raise OutputClosed(FAILED, _cannot_write(exc)) from None
 
 
 def _silence_stdout() -> None:
@@ -171,8 +190,15 @@ def _utf8(stream) -> bool:
 def _error(message: str) -> None:
     try:
         print(f"senderwatch: error: {clean_text(message, 600)}", file=sys.stderr)
-    except OSError:
+    except (OSError, AttributeError):
         pass
+
+
+def _isatty(stream) -> bool:
+    try:
+        return bool(stream and stream.isatty())
+    except (OSError, ValueError):
+        return False
 
 
 # -- check ----------------------------------------------------------------------------------------
@@ -185,14 +211,17 @@ def _check(args) -> int:
     sender = normalize_sender(args.sender) if args.sender is not None else None
     helo = validate_helo(args.helo) if args.helo is not None else None
     nameservers = [parse_nameserver(ns) for ns in args.nameserver] or system_nameservers()
-    zones = resolve_zones(args.zone)
-    if not 0 < args.timeout <= 60:
-        raise UsageError(f"invalid --timeout {args.timeout}: expected seconds between 0 and 60")
+    names = [z for value in args.zone for z in value.replace(",", " ").split()]
+    if args.zone and not names:
+        raise UsageError("--zone needs a list's zone, e.g. --zone dnsbl.justspam.org")
+    zones = resolve_zones(names)
+    if not MIN_TIMEOUT <= args.timeout <= 60:
+        raise UsageError(f"invalid --timeout {args.timeout:g}: expected seconds from {MIN_TIMEOUT} to 60")
     dqs_key = os.environ.get("SPAMHAUS_DQS_KEY", "").strip() or None
     if dqs_key and not (dqs_key.isascii() and dqs_key.isalnum()):
         raise UsageError("invalid SPAMHAUS_DQS_KEY: expected the letters and digits of your DQS key")
 
-    progress = _progress_bar if len(addresses) > 1 and sys.stderr.isatty() else None
+    progress = _progress_bar if len(addresses) > 1 and _isatty(sys.stderr) else None
 
     async def run():
         async with Resolver(nameservers, timeout=args.timeout) as resolver:
@@ -220,7 +249,7 @@ def _check(args) -> int:
     if args.format == "json":
         _write(to_json(results, ascii_only=not _utf8(sys.stdout)))
     else:
-        colour = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+        colour = _isatty(sys.stdout) and not os.environ.get("NO_COLOR")
         _write(to_table(results, colour=colour))
     return overall(results)
 
@@ -247,6 +276,13 @@ def _zones() -> int:
 
 
 def _admin(args) -> int:
+    from .aws import aws_errors
+
+    with aws_errors("AWS"):  # the session itself: no region, a missing profile, a broken config file
+        return _deployment(args)
+
+
+def _deployment(args) -> int:
     from . import admin
     from .aws import TargetStore, aws_errors
 
@@ -278,7 +314,7 @@ def _admin(args) -> int:
     else:
         for note in plan.notes[:20]:
             print(f"senderwatch: note: {note}", file=sys.stderr)
-        progress = _import_progress if sys.stderr.isatty() else None
+        progress = _import_progress if _isatty(sys.stderr) else None
         try:
             _write(admin.import_targets(store, plan, progress))
         finally:
@@ -297,14 +333,26 @@ def _import_progress(done: int, total: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    if not _utf8(sys.stdout) and hasattr(sys.stdout, "reconfigure"):
+    if sys.stderr is None:  # started with stderr closed: errors go nowhere, but do not crash
+        sys.stderr = open(os.devnull, "w")  # noqa: SIM115 - for the life of the process
+    if sys.stdout is not None and not _utf8(sys.stdout) and hasattr(sys.stdout, "reconfigure"):
         sys.stdout.reconfigure(errors="replace")  # a non-UTF-8 terminal gets '?' rather than a traceback
     parser = build_parser()
     try:
         if not argv:
             parser.print_help(sys.stderr)
             return USAGE_ERROR
-        args, extra = parser.parse_known_args(argv)
+        for number, arg in enumerate(argv, 1):
+            if any("\udc80" <= c <= "\udcff" for c in arg):  # bytes that are not UTF-8, as Python passes them
+                raise UsageError(f"argument {number} is not valid text (not UTF-8): {shown(arg)}")
+        try:
+            args, extra = parser.parse_known_args(argv)
+        except SystemExit as done:  # --help, --version: printed; make sure it was
+            _flush_stdout()
+            return int(done.code or 0)
+        except OSError as exc:  # --help or --version could not be written
+            _silence_stdout()
+            raise OutputClosed(CLOSED if isinstance(exc, BrokenPipeError) else FAILED, _cannot_write(exc)) from None
         if extra:
             where = " ".join(filter(None, ("senderwatch", args.command, getattr(args, "action", None))))
             raise UsageError(f"unknown option or extra argument {shown(extra[0])}: see '{where} --help'")
@@ -329,6 +377,22 @@ def main(argv: list[str] | None = None) -> int:
         if str(exc):
             _error(str(exc))
         return INTERRUPTED
+
+
+def _flush_stdout() -> None:
+    try:
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        raise OutputClosed(CLOSED) from None
+    except OSError as exc:
+        _silence_stdout()
+        raise OutputClosed(FAILED, _cannot_write(exc)) from None
+
+
+def _cannot_write(exc: OSError) -> str:
+    return "" if isinstance(exc, BrokenPipeError) else f"cannot write the output: {exc.strerror or exc}"
 
 
 if __name__ == "__main__":

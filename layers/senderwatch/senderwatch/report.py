@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from .addresses import address_text
+from .addresses import TEST_ENTRIES, address_text
 from .advice import spf_advice
 from .check import INCOMPLETE, PROBLEM, UNCHECKED, CheckResult, overall
 from .dnsbl import CLEAN, ERROR, LISTED, UNHEALTHY, ZoneVerdict
@@ -49,6 +49,8 @@ def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
         lines.append("")
     for result in results:
         lines.append(f"{address_text(result.ip)}  (IPv{result.ip.version})")
+        if result.ip in TEST_ENTRIES:
+            lines.append("  (an RFC 5782 test entry: every working list lists the .2 entry and not the .1 one)")
         verdicts = sorted((v for v in result.dnsbl if not v.zone_failed), key=lambda v: _ORDER[v.status])
         width = max((len(v.zone) for v in verdicts), default=10)
         for v in verdicts:
@@ -104,9 +106,11 @@ def _detail(v: ZoneVerdict) -> list[str]:
 
 
 def _unchecked_reason(result: CheckResult) -> str:
-    if result.dnsbl:
-        return "no list could be asked about this address this run (see above)"
-    return f"none of the chosen lists rates IPv{result.ip.version} addresses: no list was asked"
+    if not result.dnsbl:
+        return f"none of the chosen lists rates IPv{result.ip.version} addresses: no list was asked"
+    if all(v.zone_failed for v in result.dnsbl):
+        return "no list could be used this run (see the top)"
+    return "no list gave a verdict on this address this run (see the errors)"
 
 
 def _spf_lines(label: str, spf, result: CheckResult, helo: bool, paint) -> list[str]:
@@ -149,7 +153,7 @@ def _summary(results: Sequence[CheckResult]) -> str:
     spf_bad = sum(len(r.spf_problems) for r in results)
     unchecked = sum(1 for r in results if r.status == UNCHECKED)
     state = overall(results)
-    not_rated = f", {unchecked} not rated by any list" if unchecked else ""
+    not_rated = f", {unchecked} without a verdict from any list" if unchecked else ""
     if state == PROBLEM:
         return f"{count}: {listed} listing(s), {spf_bad} SPF problem(s){not_rated}."
     if state == INCOMPLETE:

@@ -26,6 +26,7 @@ _RCVBUF = 1 << 20
 _MIN_RESEND = 0.1  # seconds: never resend sooner than this
 _BURST = 64  # queries sent per event at most
 _ROTATE = 256  # queries per socket before it is replaced: source ports change during a run (RFC 5452)
+_SILENT = 3  # attempts in a row a nameserver leaves unanswered before the others are asked first
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:
@@ -103,7 +104,7 @@ class _Batch:
 
 
 class _Query:
-    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key", "resends", "next_resend")
+    __slots__ = ("qsection", "only", "batch", "slot", "attempt", "deadline", "key", "resends", "next_resend", "tried")
 
     def __init__(self, qsection: bytes, only: int, batch: _Batch, slot: int):
         self.qsection = qsection
@@ -115,6 +116,7 @@ class _Query:
         self.key = 0
         self.resends = 0
         self.next_resend = 0.0
+        self.tried = 0  # the nameservers asked so far, as bits
 
 
 class Resolver:
@@ -148,6 +150,8 @@ class Resolver:
         self._socks: list[list[socket.socket]] = []
         self._uses: list[list[int]] = []
         self._retiring: set[socket.socket] = set()
+        self._order: list[int] = []  # which nameserver a first attempt goes to, then a retry, ...
+        self._silent: list[int] = []  # per nameserver: attempts unanswered since its last answer
         self._next_sock = 0
         self._inflight: dict[int, _Query] = {}
         self._waiting: deque[_Query] = deque()
@@ -225,6 +229,8 @@ class Resolver:
             self._loop = None
             raise ResolverUnusable("; ".join(problems))
         self.nameservers = usable
+        self._order = list(range(len(usable)))
+        self._silent = [0] * len(usable)
 
     def _socket(self, server: int, sock_index: int, host: str, port: int) -> socket.socket:
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -272,8 +278,16 @@ class Resolver:
         if self._inflight and self._timer is None:
             self._timer = self._loop.call_later(self._tick, self._on_tick)
 
+    def _server(self, q: _Query) -> int:
+        """The nameserver for Q's next attempt: one not asked yet, the silent ones last."""
+        for server in self._order:
+            if not q.tried >> server & 1:
+                return server
+        return self._order[q.attempt % len(self._order)]
+
     def _send(self, q: _Query) -> None:
-        server = q.attempt % len(self.nameservers)  # each retry goes to the next nameserver
+        server = self._server(q)
+        q.tried |= 1 << server
         group = self._socks[server]
         self._next_sock = (self._next_sock + 1) % len(group)
         sock_index = self._next_sock
@@ -309,8 +323,10 @@ class Resolver:
                 data = sock.recv(65535)
             except (BlockingIOError, InterruptedError):
                 break
-            except ConnectionRefusedError:
-                self.unreachable.add(server)  # ICMP port unreachable: nothing listens there
+            except ConnectionRefusedError:  # ICMP port unreachable: nothing listens on that port
+                self.unreachable.add(server)
+                for key in [k for k in inflight if k >> 20 == server]:
+                    self._attempt_failed(inflight.pop(key), server)  # no need to wait for any of these
                 continue
             except OSError:
                 break
@@ -327,6 +343,7 @@ class Resolver:
             if echoed != q.qsection and echoed.lower() != q.qsection.lower():
                 continue  # not the question we asked: ignore, keep waiting
             del inflight[key]
+            self._silent[server] = 0
             if not q.resends:
                 sample = time.monotonic() - (q.deadline - self.timeout)
                 self._srtt += (sample - self._srtt) / 8
@@ -381,16 +398,26 @@ class Resolver:
                 except OSError:
                     pass
         for key in expired:
-            q = self._inflight.pop(key)
-            q.attempt += 1
-            if q.attempt < self.attempts:
-                self._send(q)
-            else:
-                self._finish_batch_slot(q.batch, q.slot, Answer(wire.TIMEOUT))
+            self._attempt_failed(self._inflight.pop(key), key >> 20)
         self._pump()
 
+    def _attempt_failed(self, q: _Query, server: int) -> None:
+        """No answer from SERVER: ask again (the next nameserver), or give the query up as TIMEOUT.
+
+        A nameserver that leaves _SILENT attempts in a row unanswered goes to the end of the
+        order, so that a dead first entry of resolv.conf costs a few timeouts, not one per query.
+        """
+        self._silent[server] += 1
+        if self._silent[server] >= _SILENT and len(self._order) > 1 and self._order[0] == server:
+            self._order.append(self._order.pop(0))
+        q.attempt += 1
+        if q.attempt < self.attempts:
+            self._send(q)
+        else:
+            self._finish_batch_slot(q.batch, q.slot, Answer(wire.TIMEOUT))
+
     async def _ask_tcp(self, q: _Query) -> None:
-        host, port = self.nameservers[q.attempt % len(self.nameservers)]
+        host, port = self.nameservers[q.key >> 20]  # the nameserver whose answer was truncated
         packet = wire.query_packet(secrets.randbits(16), q.qsection)
         self.sent += 1
         writer = None

@@ -75,7 +75,13 @@ def _dns_lookup(name, qtype, strict=True, timeout=None):
         return []  # a name that cannot be asked: no data
     if answer.rcode not in (wire.NOERROR, wire.NXDOMAIN):
         raise spf.TempError(f"DNS error {answer.rcode} looking up {name} {qtype}")
-    return [((owner, wire.TYPE_NAMES.get(kind, str(kind))), value) for owner, kind, value in answer.records]
+    # Owners come back in presentation format (\\DDD escapes); pyspf files answers under the
+    # name as it asked, so an answer for that name is given back under its spelling.
+    asked = wire.name_text(name).lower()
+    return [
+        ((name if owner.lower() == asked else owner, wire.TYPE_NAMES.get(kind, str(kind))), value)
+        for owner, kind, value in answer.records
+    ]
 
 
 spf.DNSLookup = _dns_lookup

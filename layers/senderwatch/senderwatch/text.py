@@ -24,6 +24,18 @@ def clean_text(text: str, limit: int = 300) -> str:
     return text
 
 
+_INVISIBLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u2069\ufeff\ud800-\udfff]")
+
+
+def visible(text: str, limit: int = 60) -> str:
+    """A name or a key shown as written, with what a terminal would act on or hide written out
+    as an escape (\\x1b, \\u202e): an odd name must not pass for another, real one."""
+    text = _INVISIBLE.sub(
+        lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", str(text)
+    )
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def json_text(document, *, ascii_only: bool = False, indent: int | None = 2) -> str:
     """JSON that carries strangers' text faithfully but can be printed on a terminal as is.
 

@@ -6,6 +6,7 @@ hot path builds a query with a few byte joins and reads only the answer section.
 
 from __future__ import annotations
 
+import re
 import socket
 import struct
 from typing import NamedTuple
@@ -43,13 +44,56 @@ class Answer(NamedTuple):
         return [value for _, kind, value in self.records if kind == rtype]
 
 
+# DNS presentation format (RFC 1035 section 5.1): what a name looks like as text. Bytes that
+# are not printable ASCII are written \DDD, so a name from the network can carry no escape
+# sequence, no line break and nothing that is not text, and still goes back on the wire as it came.
+_SPECIAL = frozenset(b'"().;\\@$')
+_ESCAPE = re.compile(r"\\(\d{3}|.)", re.DOTALL)
+
+
+def _label_text(raw: bytes) -> str:
+    return "".join("\\" + chr(b) if b in _SPECIAL else chr(b) if 0x20 < b < 0x7F else f"\\{b:03d}" for b in raw)
+
+
+def _label_bytes(label: str) -> bytes:
+    if "\\" not in label:
+        return label.encode("utf-8", "surrogateescape")
+    out, pos = bytearray(), 0
+    for match in _ESCAPE.finditer(label):
+        out += label[pos : match.start()].encode("utf-8", "surrogateescape")
+        code = match.group(1)
+        if code.isdigit() and int(code) > 255:
+            raise WireError(f"invalid escape in DNS name: \\{code}")
+        out += bytes((int(code),)) if code.isdigit() else code.encode("utf-8", "surrogateescape")
+        pos = match.end()
+    return bytes(out + label[pos:].encode("utf-8", "surrogateescape"))
+
+
+def _split_labels(name: str) -> list[str]:
+    """Labels of a name in presentation format: '\\.' is a dot inside a label."""
+    labels, current, chars = [], [], iter(name)
+    for char in chars:
+        if char == "\\":
+            current.append(char + next(chars, ""))
+        elif char == ".":
+            labels.append("".join(current))
+            current = []
+        else:
+            current.append(char)
+    labels.append("".join(current))
+    return labels
+
+
 def encode_name(name: str) -> bytes:
-    """Encode a domain name as length-prefixed labels; any byte is allowed in a label."""
+    """Encode a domain name (presentation format, \\DDD escapes allowed) as length-prefixed labels."""
     if name in ("", "."):
         return b"\x00"  # the root
     out = []
-    for label in name.rstrip(".").split("."):
-        raw = label.encode("utf-8", "surrogateescape")
+    labels = _split_labels(name)
+    if labels[-1] == "":
+        labels.pop()  # a trailing dot: the name is absolute
+    for label in labels:
+        raw = _label_bytes(label)
         if not raw or len(raw) > 63:
             raise WireError(f"invalid DNS name: {name!r}")
         out.append(bytes((len(raw),)) + raw)
@@ -58,6 +102,14 @@ def encode_name(name: str) -> bytes:
     if len(wire) > 255:
         raise WireError(f"DNS name too long: {name!r}")
     return wire
+
+
+def name_text(name: str) -> str:
+    """NAME in presentation format, as names read from the network are written."""
+    try:
+        return read_name(encode_name(name), 0)[0]
+    except WireError:
+        return name
 
 
 def question(name: str, rtype: int) -> bytes:
@@ -88,7 +140,7 @@ def read_name(buf: bytes, off: int) -> tuple[str, int]:
         if length == 0:
             off += 1
             break
-        labels.append(buf[off + 1 : off + 1 + length].decode("utf-8", "surrogateescape"))
+        labels.append(_label_text(buf[off + 1 : off + 1 + length]))
         off += 1 + length
     return ".".join(labels), (end if end >= 0 else off)
 
