@@ -60,6 +60,8 @@ class ZoneVerdict:
 def classify(zone: Zone, answer: wire.Answer) -> ZoneVerdict:
     """The verdict of one A-record answer from ZONE (reason not yet fetched)."""
     rcode = answer.rcode
+    if answer.skipped:  # an answer with a record that does not parse is not trusted, either way
+        return ZoneVerdict(zone.zone, ERROR, error="bad-answer", meaning="the list's answer could not be read")
     if rcode == wire.NXDOMAIN:
         return ZoneVerdict(zone.zone, CLEAN)
     if rcode != wire.NOERROR:

@@ -28,6 +28,8 @@ class Rdns:
 
 
 def _error(answer: wire.Answer) -> str:
+    if answer.skipped:
+        return "bad-answer"  # records that did not parse: not "no PTR record"
     if answer.rcode in (wire.NOERROR, wire.NXDOMAIN):
         return ""
     return _ERRORS.get(answer.rcode, "servfail")

@@ -331,31 +331,29 @@ class Resolver:
             except OSError:
                 break
             try:
-                qid, rcode, truncated = wire.parse_header(data)
+                header = wire.parse_header(data)
             except wire.WireError:
                 continue
-            key = base | qid
+            key = base | header.id
             q = inflight.get(key)
             if q is None:
                 continue  # late answer to a retried query, or not ours
-            qlen = len(q.qsection)
-            echoed = data[12 : 12 + qlen]
-            if echoed != q.qsection and echoed.lower() != q.qsection.lower():
+            try:
+                answer = wire.read_answer(header, q.qsection, q.only)
+            except wire.WireError:
+                answer = Answer(wire.SERVFAIL)  # broken: a fault, never "no data"
+            if answer is None:
                 continue  # not the question we asked: ignore, keep waiting
             del inflight[key]
             self._silent[server] = 0
             if not q.resends:
                 sample = time.monotonic() - (q.deadline - self.timeout)
                 self._srtt += (sample - self._srtt) / 8
-            if truncated:
+            if header.truncated:
                 task = self._loop.create_task(self._ask_tcp(q))
                 self._tcp.add(task)
                 task.add_done_callback(self._tcp.discard)
                 continue
-            try:
-                answer = wire.parse_answer(data, qlen, q.only)
-            except wire.WireError:
-                answer = Answer(wire.SERVFAIL)
             if (
                 answer.rcode in (wire.SERVFAIL, wire.REFUSED)
                 and len(self.nameservers) > 1
@@ -427,7 +425,7 @@ class Resolver:
                 writer.write(len(packet).to_bytes(2, "big") + packet)
                 size = int.from_bytes(await reader.readexactly(2), "big")
                 data = await reader.readexactly(size)
-            answer = wire.parse_answer(data, len(q.qsection), q.only)
+            answer = wire.read_answer(wire.parse_header(data), q.qsection, q.only) or Answer(wire.SERVFAIL)
         except TimeoutError:
             answer = Answer(wire.TIMEOUT)
         except (OSError, asyncio.IncompleteReadError, wire.WireError):

@@ -1,33 +1,55 @@
-"""A small, fast DNS wire-format codec: exactly what senderwatch asks and reads.
+"""DNS on the wire: the queries senderwatch builds, and what comes back, read by dnspython.
 
-dnspython's message objects cost far more CPU than a DNSBL lookup is worth, so the
-hot path builds a query with a few byte joins and reads only the answer section.
+The bytes of a query are ours (a few joins on the hot path). Everything that comes off the
+network - the header, the echoed question, names and their compression, every record's data,
+the rcode - is parsed by dnspython's wire-level API (`dns.wire.Parser`, `dns.name`,
+`dns.rdata`); its message objects cost far more CPU than a DNSBL lookup is worth.
+
+A record whose data does not parse is skipped and counted (`Answer.skipped`); a response whose
+framing is broken (truncated, a count that runs past the end) is a WireError, never "no data".
 """
 
 from __future__ import annotations
 
 import re
-import socket
 import struct
 from typing import NamedTuple
 
-# Record types senderwatch asks for.
-A, NS, CNAME, PTR, MX, TXT, AAAA, SPF = 1, 2, 5, 12, 15, 16, 28, 99
+import dns.exception
+import dns.name
+import dns.rcode
+import dns.rdata
+import dns.rdataclass
+import dns.rdatatype
+import dns.wire
+
+# Record types senderwatch asks for (dnspython's numbers).
+A, NS, CNAME, PTR, MX, TXT, AAAA, SPF = (
+    int(dns.rdatatype.RdataType.make(t)) for t in ("A", "NS", "CNAME", "PTR", "MX", "TXT", "AAAA", "SPF")
+)
 TYPE_CODES = {"A": A, "NS": NS, "CNAME": CNAME, "PTR": PTR, "MX": MX, "TXT": TXT, "AAAA": AAAA, "SPF": SPF}
 TYPE_NAMES = {code: name for name, code in TYPE_CODES.items()}
 
-# Response codes, plus one of our own for "no answer at all".
-NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = 0, 1, 2, 3, 4, 5
+# Response codes (dnspython's), plus one of our own for "no answer at all".
+NOERROR, FORMERR, SERVFAIL, NXDOMAIN, NOTIMP, REFUSED = (
+    int(dns.rcode.NOERROR),
+    int(dns.rcode.FORMERR),
+    int(dns.rcode.SERVFAIL),
+    int(dns.rcode.NXDOMAIN),
+    int(dns.rcode.NOTIMP),
+    int(dns.rcode.REFUSED),
+)
 TIMEOUT = -1
 
 _HEADER = struct.Struct("!HHHHHH")
-_RR = struct.Struct("!HHIH")
+_IN = int(dns.rdataclass.IN)
 _U16 = struct.Struct("!H")
 # EDNS0 OPT record: root name, type 41, UDP payload 1232 (the DNS flag day size).
 _EDNS = b"\x00\x00\x29\x04\xd0\x00\x00\x00\x00\x00\x00"
 _RD = 0x0100
 _TC = 0x0200
 _QR = 0x8000
+_BROKEN = (dns.exception.DNSException, struct.error, ValueError, IndexError)
 
 
 class WireError(ValueError):
@@ -35,24 +57,21 @@ class WireError(ValueError):
 
 
 class Answer(NamedTuple):
-    """What a nameserver said: its rcode (or TIMEOUT) and the answer section."""
+    """What a nameserver said: its rcode (or TIMEOUT), the answer section, and how many
+    of its records did not parse (and were skipped)."""
 
     rcode: int
     records: tuple = ()  # ((owner, type, value), ...)
+    skipped: int = 0
 
     def values(self, rtype: int) -> list:
         return [value for _, kind, value in self.records if kind == rtype]
 
 
-# DNS presentation format (RFC 1035 section 5.1): what a name looks like as text. Bytes that
-# are not printable ASCII are written \DDD, so a name from the network can carry no escape
-# sequence, no line break and nothing that is not text, and still goes back on the wire as it came.
-_SPECIAL = frozenset(b'"().;\\@$')
+# Names as text are in DNS presentation format (RFC 1035 section 5.1), as dnspython writes them:
+# a byte that is not printable ASCII is \DDD. A name from the network (a PTR target) then
+# carries no escape sequence and no line break, and goes back on the wire as it came.
 _ESCAPE = re.compile(r"\\(\d{3}|.)", re.DOTALL)
-
-
-def _label_text(raw: bytes) -> str:
-    return "".join("\\" + chr(b) if b in _SPECIAL else chr(b) if 0x20 < b < 0x7F else f"\\{b:03d}" for b in raw)
 
 
 def _label_bytes(label: str) -> bytes:
@@ -89,7 +108,7 @@ def encode_name(name: str) -> bytes:
     if name in ("", "."):
         return b"\x00"  # the root
     out = []
-    labels = _split_labels(name)
+    labels = _split_labels(name) if "\\" in name else name.split(".")
     if labels[-1] == "":
         labels.pop()  # a trailing dot: the name is absolute
     for label in labels:
@@ -107,8 +126,8 @@ def encode_name(name: str) -> bytes:
 def name_text(name: str) -> str:
     """NAME in presentation format, as names read from the network are written."""
     try:
-        return read_name(encode_name(name), 0)[0]
-    except WireError:
+        return _name(dns.name.from_wire(encode_name(name), 0)[0])
+    except (WireError, *_BROKEN):
         return name
 
 
@@ -122,90 +141,92 @@ def query_packet(qid: int, qsection: bytes) -> bytes:
     return _HEADER.pack(qid, _RD, 1, 0, 0, 1) + qsection + _EDNS
 
 
-def read_name(buf: bytes, off: int) -> tuple[str, int]:
-    """Read a possibly compressed name at OFF; return it and the offset after it."""
-    labels = []
-    end = -1
-    hops = 0
-    while True:
-        length = buf[off]
-        if length >= 0xC0:
-            if end < 0:
-                end = off + 2
-            off = ((length & 0x3F) << 8) | buf[off + 1]
-            hops += 1
-            if hops > 64:
-                raise WireError("compression loop")
-            continue
-        if length == 0:
-            off += 1
-            break
-        labels.append(_label_text(buf[off + 1 : off + 1 + length]))
-        off += 1 + length
-    return ".".join(labels), (end if end >= 0 else off)
+class Header(NamedTuple):
+    """A response's header, and dnspython's parser standing after it."""
+
+    id: int
+    flags: int
+    questions: int
+    answers: int
+    others: int  # authority and additional records
+    parser: dns.wire.Parser
+
+    @property
+    def truncated(self) -> bool:
+        return bool(self.flags & _TC)
 
 
-def _skip_name(buf: bytes, off: int) -> int:
-    while True:
-        length = buf[off]
-        if length >= 0xC0:
-            return off + 2
-        if length == 0:
-            return off + 1
-        off += 1 + length
-
-
-def _rdata(buf: bytes, rtype: int, off: int, length: int):
-    if rtype == A:
-        return socket.inet_ntoa(buf[off : off + 4])
-    if rtype == AAAA:
-        return socket.inet_ntop(socket.AF_INET6, buf[off : off + 16])
-    if rtype in (TXT, SPF):
-        strings = []
-        end = off + length
-        while off < end:
-            n = buf[off]
-            strings.append(bytes(buf[off + 1 : off + 1 + n]))
-            off += 1 + n
-        return tuple(strings)
-    if rtype in (PTR, CNAME, NS):
-        return read_name(buf, off)[0]
-    if rtype == MX:
-        return (_U16.unpack_from(buf, off)[0], read_name(buf, off + 2)[0])
-    return bytes(buf[off : off + length])
-
-
-def parse_header(buf: bytes) -> tuple[int, int, int]:
-    """(id, rcode, truncated) of a response; raises WireError when it is not one."""
-    if len(buf) < 12:
-        raise WireError("short packet")
-    qid, flags = _HEADER.unpack_from(buf)[:2]
+def parse_header(data: bytes) -> Header:
+    """The header of a response; WireError when DATA is not one."""
+    parser = dns.wire.Parser(data)
+    try:
+        qid, flags, questions, answers, authority, additional = parser.get_struct("!HHHHHH")
+    except _BROKEN:
+        raise WireError("short packet") from None
     if not flags & _QR:
         raise WireError("not a response")
-    return qid, flags & 0x0F, bool(flags & _TC)
+    return Header(qid, flags, questions, answers, authority + additional, parser)
 
 
-def parse_answer(buf: bytes, qlen: int, only: int = 0) -> Answer:
-    """Read the answer section of a response whose question section is QLEN bytes.
+def read_answer(header: Header, qsection: bytes, only: int = 0) -> Answer | None:
+    """The answer to the question QSECTION (our own bytes), or None when the response echoes
+    another question (not ours: ignore it). With ONLY set, only records of that type are kept
+    (every record is still read: a broken one of another type is counted as skipped).
 
-    With ONLY set, records of other types are skipped without being decoded.
+    WireError when the response is broken; a record whose data alone is bad is skipped.
     """
+    parser = header.parser
+    data = parser.wire
     try:
-        _, flags, qdcount, ancount = _HEADER.unpack_from(buf)[:4]
-        off = 12 + qlen if qdcount == 1 else 12
-        if qdcount != 1:
-            for _ in range(qdcount):
-                off = _skip_name(buf, off) + 4
-        records = []
-        for _ in range(ancount):
-            start = off
-            off = _skip_name(buf, off)
-            rtype, _cls, _ttl, length = _RR.unpack_from(buf, off)
-            off += 10
+        if header.questions != 1:
+            return None
+        start = parser.current
+        if data[start : start + len(qsection)] == qsection:
+            parser.seek(start + len(qsection))  # our own bytes, echoed: nothing to read in them
+        else:  # another case (0x20), another name, or garbage: dnspython reads it
+            parser.get_name()  # no compression in a question: the first name of a message
+            parser.get_struct("!HH")
+            if data[start : parser.current].lower() != qsection.lower():
+                return None
+        rcode = int(dns.rcode.from_flags(header.flags, 0))
+        records, skipped = [], 0
+        for _ in range(header.answers):
+            owner = parser.get_name(decompress=True)
+            rtype, rclass, _ttl, length = parser.get_struct("!HHIH")
+            end = parser.current + length
+            if end > parser.end:
+                raise WireError("a record runs past the end of the response")
+            try:
+                if rclass != _IN:
+                    raise WireError("a record of another class than IN")
+                with parser.restrict_to(length):
+                    rdata = dns.rdata.from_wire_parser(rclass, rtype, parser)
+            except _BROKEN:
+                parser.seek(end)  # the framing is sound: only this record is bad
+                skipped += 1
+                continue
             if not only or rtype == only:
-                owner = read_name(buf, start)[0] if not only else ""
-                records.append((owner, rtype, _rdata(buf, rtype, off, length)))
-            off += length
-    except (IndexError, struct.error, UnicodeError, OSError, ValueError) as exc:
-        raise WireError(f"malformed response: {exc}") from None
-    return Answer(flags & 0x0F, tuple(records))
+                records.append(("" if only else owner.to_text(omit_final_dot=True), rtype, _value(rtype, rdata)))
+        for _ in range(header.others):  # authority, additional: not read, but they must be there
+            parser.get_name(decompress=True)
+            length = parser.get_struct("!HHIH")[3]
+            parser.seek(parser.current + length)  # past the end: FormError
+    except _BROKEN as exc:
+        raise WireError(f"malformed response: {type(exc).__name__}") from None
+    return Answer(rcode, tuple(records), skipped)
+
+
+def _value(rtype: int, rdata):
+    if rtype in (A, AAAA):
+        return rdata.address
+    if rtype in (TXT, SPF):
+        return tuple(rdata.strings)
+    if rtype in (PTR, CNAME, NS):
+        return _name(rdata.target)
+    if rtype == MX:
+        return (rdata.preference, _name(rdata.exchange))
+    return rdata.to_text()
+
+
+def _name(name: dns.name.Name) -> str:
+    return "" if name == dns.name.root else name.to_text(omit_final_dot=True)
