@@ -49,6 +49,7 @@ def record_handler(record: SQSRecord, lambda_context=None) -> dict:
         datetime.now(UTC),
         run=run,
         health=_health(),
+        delivery=int(record.attributes.approximate_receive_count or 1),
         reminder_days=CONFIG.reminder_days,
         history_days=CONFIG.history_days,
         time_left=(lambda: lambda_context.get_remaining_time_in_millis() / 1000) if lambda_context else None,

@@ -13,7 +13,8 @@ from botocore.awsrequest import AWSResponse
 
 from senderwatch.addresses import reverse_name
 from senderwatch.aws import CheckQueue, TargetStore
-from senderwatch.findings import FAILING_RUNS
+from senderwatch.errors import ResolverUnusable
+from senderwatch.findings import FAILING_RUNS, Run
 from senderwatch.pipeline import Engine, run_checks
 from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
 
@@ -259,3 +260,76 @@ def test_the_dqs_key_is_used_but_never_logged_or_put_in_the_environment(local, e
     out, err = capsys.readouterr()
     assert DQS_KEY not in out + err + caplog.text
     assert not any(DQS_KEY in value for value in os.environ.values())
+
+
+def test_a_list_that_fails_only_for_ipv6_is_reported_for_ipv6(local):
+    """Messages with only IPv4 addresses must not clear what the IPv6 ones found."""
+    os.environ["TARGETS_PER_MESSAGE"] = "1"
+    local._handlers.clear()
+    for n in range(3):
+        local.put_target({"ip": f"198.51.100.{n + 1}"})
+    for n in range(2):
+        local.put_target({"ip": f"2001:db8::{n + 1}"})
+    ipv6_entry = reverse_name(ip_address("::ffff:7f00:2"))
+    world = {k: v for k, v in story_world().items() if k != f"{ipv6_entry}.dnsbl.dronebl.org"}
+    local.dns_server.load(world)  # dronebl lists nothing for IPv6 now; IPv4 works
+    sent = []
+    for _ in range(FAILING_RUNS + 1):
+        local.run()
+        sent += local.inbox("email")
+    alerts = [(a["event"], a.get("zone"), a["subject"]) for a in sent]
+    assert alerts == [
+        (
+            "CHECK_FAILING",
+            "dnsbl.dronebl.org",
+            "senderwatch cannot use the list dnsbl.dronebl.org for IPv6 addresses: lists-nothing",
+        )
+    ]
+
+
+def test_a_resolver_blip_is_tried_again_before_it_is_news(local):
+    """The first delivery that meets a dead resolver fails quietly; the second one is recorded."""
+    local.put_target({"ip": IPV4})
+    recorded = []
+
+    class Health:
+        def record(self, run, states, now):
+            recorded.append(states)
+
+    store = TargetStore(boto3.resource("dynamodb").Table(local.table_name))
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
+        silent.bind(("127.0.0.1", 0))
+        engine = Engine((silent.getsockname(),), 0.2)
+        scheduled = Run("2026-11-28T06:00:00.000000+00:00", scheduled=True)
+        for delivery in (1, 2):
+            with pytest.raises(ResolverUnusable):
+                run_checks(
+                    [{"ip": IPV4}], store, engine, datetime.now(UTC), run=scheduled, health=Health(), delivery=delivery
+                )
+    assert [list(states) for states in recorded] == [["resolver"]]  # only the second delivery
+    assert recorded[0]["resolver"]["error"] == "no-answer"
+    assert "findings" not in local.item(IPV4)
+
+
+def test_findings_written_by_hand_do_not_stop_the_checks(local):
+    local.put_target({"ip": IPV4, "findings": "garbage"})
+    local.put_target({"ip": "198.51.100.7", "findings": {"dnsbl": "x", "spf": "pass"}})
+    local.put_target({"ip": "198.51.100.8"})
+    local.run()
+    assert local.item(IPV4)["findings"]["dnsbl"]["dnsbl.justspam.org"]["status"] == "listed"
+    assert all("dnsbl" in local.item(ip)["findings"] for ip in ("198.51.100.7", "198.51.100.8"))
+    assert events(local.inbox("email")) == [("LISTED", IPV4, "dnsbl.justspam.org")]
+    dead = boto3.client("sqs").receive_message(QueueUrl=local.dead_letter_url).get("Messages", [])
+    assert dead == []
+
+
+def test_a_helo_name_whose_spf_fails_is_an_alert(local):
+    world = story_world(listed=False) | {"relay.example.net": [{"TXT": "v=spf1 ip4:203.0.113.9 -all"}]}
+    local.dns_server.load(world)
+    local.put_target({"ip": IPV4, "sender": DOMAIN, "helo": "relay.example.net"})
+    local.put_target({"ip": "198.51.100.9", "helo": "mail.example.com"})  # no SPF for this HELO name: fine
+    local.settle()
+    (alert,) = local.inbox("email")
+    assert (alert["event"], alert["identity"]) == ("SPF_FAILING", "helo")
+    assert alert["subject"] == f"HELO SPF fail for {IPV4}"
+    assert f"Add ip4:{IPV4} to the SPF record of relay.example.net" in alert["email"]

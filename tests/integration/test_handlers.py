@@ -128,7 +128,7 @@ def test_notifier_publishes_a_list_unusable_for_the_deployment_once(local, event
     assert local.invoke("notifier", event("stream-list-unusable.json")) == {"batchItemFailures": []}
     (alert,) = local.inbox("email")
     assert (alert["event"], alert["zone"], "ip" in alert) == ("CHECK_FAILING", "zen.spamhaus.org", False)
-    assert alert["subject"] == "senderwatch cannot use the list zen.spamhaus.org: blocked"
+    assert alert["subject"] == "senderwatch cannot use the list zen.spamhaus.org for IPv4 addresses: blocked"
     assert "DqsKeyParameter" in alert["email"] and len(alert["sms"]) < 160
     assert local.invoke("notifier", event("stream-list-unusable.json")) == {"batchItemFailures": []}
     assert local.inbox("email") == []  # delivered again: sent once

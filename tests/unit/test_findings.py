@@ -201,3 +201,40 @@ def test_a_dead_resolver_is_reported_at_once_and_a_short_blip_of_a_list_not_at_a
     recovered = next_health(blip, None, RUN2, DAY2)
     assert decide_health("zone", "bl.example", None, blip) == []
     assert decide_health("zone", "bl.example", blip, recovered) == []  # never reported, so no recovery either
+
+
+def test_spf_failing_another_way_is_news():
+    """fail -> permerror (the record broke) and softfail -> none (the record went) need other fixes."""
+    fail = merge(None, run(spf_result="fail"), DAY1)
+    broken = merge(fail, run(spf_result="permerror"), DAY2)
+    assert events(decide(fail, broken, IP)) == [("SPF_FAILING", "")]
+    softfail = merge(None, run(spf_result="softfail"), DAY1)
+    gone = merge(softfail, run(spf_result="none"), DAY2)
+    assert events(decide(softfail, gone, IP)) == [("SPF_FAILING", "")]
+    assert decide(fail, merge(fail, run(spf_result="neutral"), DAY2), IP) == []  # better, the same fix
+
+
+def test_helo_spf_is_watched_too_and_none_is_fine_for_it():
+    def helo_run(result):
+        helo = SpfResult("postmaster@mail.example.com", result, "-all", "", 0, "v=spf1 a -all")
+        return CheckResult(ipaddress.ip_address(IP), [], None, helo)
+
+    none = merge(None, helo_run("none"), DAY1)
+    assert decide(None, none, IP) == []
+    failing = merge(none, helo_run("fail"), DAY2)
+    (alert,) = decide(none, failing, IP)
+    assert (alert.event, alert.zone, alert.details["identity"]) == ("SPF_FAILING", "helo", "helo")
+    assert events(decide(failing, merge(failing, helo_run("pass"), DAY3), IP)) == [("SPF_RECOVERED", "helo")]
+
+
+def test_a_newer_problem_does_not_put_off_the_reminder_of_an_older_one():
+    state = merge(None, run(listed()), DAY1)
+    state = merge(state, run(listed(), spf_result="softfail"), DAY3)  # a new problem two days later
+    assert reminder_due(state, datetime(2026, 11, 23, 6, tzinfo=UTC), days=3)  # three days after the listing
+
+
+def test_findings_written_by_hand_are_read_as_none_and_replaced():
+    new = merge("garbage", run(listed()), DAY1)
+    assert new["dnsbl"]["dnsbl.justspam.org"]["status"] == "listed"
+    odd = {"dnsbl": {"dnsbl.justspam.org": "listed", "bl.x": {"status": "listed", "error_runs": "many"}}}
+    assert merge(odd, run(error(zone="bl.x")), DAY2, RUN2)["dnsbl"]["bl.x"]["error_runs"] == 1

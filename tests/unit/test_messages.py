@@ -144,3 +144,41 @@ def test_the_advice_fits_the_spf_result():
     assert "ip4:192.0.2.25" not in permerror.email.split("What to do:")[1]  # no record with 12 includes plus one
     worse = render(Alert("SPF_FAILING", "192.0.2.25", SINCE, details=dict(SPF, result="fail", previous="softfail")))
     assert "SPF now gives 'fail' (was softfail)" in worse.email
+
+
+def test_an_sms_too_long_drops_the_advice_rather_than_cutting_an_address():
+    details = dict(SPF, sender="bounces-for-newsletters@" + "very-long-subdomain." * 2 + "example.com")
+    message = render(Alert("SPF_FAILING", "2a01:4f8:c17:b8f3:1234:5678:9abc:def0", SINCE, details=details))
+    assert len(message.sms) < 160 and "…" not in message.sms  # GSM has no "…": it would cost three SMS
+    assert "ip6:2a01:4f8:c17:b8f3:1234:5678:9abc:def0" in message.sms or "Add" not in message.sms
+    long_label = render(
+        Alert("LISTED", "2a01:4f8:c17:b8f3:1234:5678:9abc:def0", SINCE, "dnsbl.justspam.org", LISTING), label="x" * 40
+    )
+    assert long_label.subject.endswith("is listed on dnsbl.justspam.org")  # the list is never cut off
+
+
+def test_a_reminder_says_so_on_the_phone_too():
+    message = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, reminder="due"))
+    assert message.sms.startswith("senderwatch reminder: 192.0.2.25 LISTED")
+    again = [Alert("LISTED", f"198.51.0.{n}", SINCE, "bl.spamcop.net", LISTING, reminder="due") for n in (1, 2)]
+    grouped = messages.render_group(again)
+    assert grouped.sms.startswith("senderwatch reminder: 2 addresses LISTED on bl.spamcop.net")
+    assert grouped.email.startswith("Reminder: 2 of your addresses are listed")
+
+
+def test_grouped_addresses_are_in_address_order():
+    alerts = [listed(n) for n in (11, 2, 10, 1)]
+    message = messages.render_group(alerts)
+    assert json.loads(message.sns_publish_args("t")["MessageAttributes"]["ip"]["StringValue"]) == [
+        "198.51.0.1",
+        "198.51.0.2",
+        "198.51.0.10",
+        "198.51.0.11",
+    ]
+
+
+def test_a_blocked_list_gets_the_fix_for_that_list():
+    details = {"error": "blocked", "runs": 3, "codes": ["127.255.255.254"]}
+    spamhaus = render(Alert("CHECK_FAILING", "", SINCE, "zen.spamhaus.org", details))
+    other = render(Alert("CHECK_FAILING", "", SINCE, "dnsbl.justspam.org", details))
+    assert "DqsKeyParameter" in spamhaus.email and "DQS" not in other.email and "Register" in other.email

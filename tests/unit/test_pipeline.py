@@ -149,8 +149,31 @@ def test_a_retry_cut_differently_sends_only_what_is_missing():
     assert notify(changes, log, Topic()).messages == 0  # and delivered again later: nothing twice
 
 
-def test_a_change_that_cannot_be_read_fails_alone():
-    bad = Change("9", None, {"ip": "192.0.2.9", "findings": {"dnsbl": "not a map"}})
+def test_findings_written_by_hand_send_nothing_and_block_nothing():
+    """Garbage on an item (a hand edit) is read as no findings: the stream is never held up by it."""
     topic = Topic()
-    outcome = notify([bad, change("10", "192.0.2.10", {"bl.a": 1})], MemoryLog(), topic)
+    bad = [
+        Change("7", None, {"ip": "192.0.2.7", "findings": "garbage"}),
+        Change("8", None, {"ip": "192.0.2.8", "findings": {"dnsbl": "x", "spf": "pass"}}),
+        Change("9", None, {"ip": "192.0.2.9", "findings": {"dnsbl": {"bl.a": "listed"}, "spf": {"result": 5}}}),
+    ]
+    outcome = notify([*bad, change("10", "192.0.2.10", {"bl.a": 1})], MemoryLog(), topic)
+    assert outcome.failed == [] and [m.attributes["ip"] for m in topic.published] == ["192.0.2.10"]
+
+
+def test_a_change_that_breaks_the_notifier_fails_alone(monkeypatch):
+    import senderwatch.pipeline as pipeline
+
+    real = pipeline.alerts_for_change
+
+    def fragile(old, new):
+        if new["ip"] == "192.0.2.9":
+            raise RuntimeError("a bug")
+        return real(old, new)
+
+    monkeypatch.setattr(pipeline, "alerts_for_change", fragile)
+    topic = Topic()
+    outcome = notify(
+        [change("9", "192.0.2.9", {"bl.a": 1}), change("10", "192.0.2.10", {"bl.a": 1})], MemoryLog(), topic
+    )
     assert outcome.failed == ["9"] and len(topic.published) == 1

@@ -119,7 +119,7 @@ ROOT = wire.Answer(wire.NOERROR)
     ],
 )
 def test_a_resolver_that_is_the_problem_is_named(canary, probes, lists_nothing, probed, says):
-    assert says in resolver_problem(canary, probes, lists_nothing, probed)
+    assert says in resolver_problem(canary, probes, lists_nothing, probed)[1]
 
 
 @pytest.mark.parametrize(
@@ -133,7 +133,7 @@ def test_a_resolver_that_is_the_problem_is_named(canary, probes, lists_nothing, 
     ],
 )
 def test_a_working_resolver_is_not_blamed(canary, probes, lists_nothing, probed):
-    assert resolver_problem(canary, probes, lists_nothing, probed) == ""
+    assert resolver_problem(canary, probes, lists_nothing, probed) == ("", "")
 
 
 def test_json_shape_of_each_status():

@@ -112,6 +112,13 @@ def suggest_record(record: str, mechanisms: list[str]) -> str:
     return " ".join([*parts, *mechanisms])
 
 
+def problem_kind(result: str | None) -> str:
+    """What kind of fix a result needs: a record to publish, an address to add, or a record to repair."""
+    return {"none": "missing", "neutral": "unlisted", "softfail": "unlisted", "fail": "unlisted"}.get(
+        result or "", "broken" if result == "permerror" else ""
+    )
+
+
 def worse(before: str | None, after: str) -> bool:
     """True when AFTER is a worse SPF result than BEFORE (softfail -> fail, pass -> anything)."""
     return RANK.get(after, 3) > RANK.get(before or "pass", 0)

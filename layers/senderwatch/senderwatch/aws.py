@@ -289,15 +289,18 @@ class HealthStore:
                 item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
 
     def _write(self, item_id: str, seen: dict, health: dict, now: str) -> bool:
-        kind, _, name = item_id.partition(":")
+        kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, or resolver
+        name, _, family = rest.rpartition(":") if rest.count(":") else (rest, "", "")
         try:
             self.table.update_item(
                 Key={"id": item_id},
-                UpdateExpression="SET #kind = :kind, #name = :name, #health = :health, #run = :run, #at = :now",
+                UpdateExpression="SET #kind = :kind, #name = :name, #family = :family, #health = :health, "
+                "#run = :run, #at = :now",
                 ConditionExpression="attribute_not_exists(#run) OR #run = :seen",
                 ExpressionAttributeNames={
                     "#kind": "kind",
                     "#name": "name",
+                    "#family": "family",
                     "#health": "health",
                     "#run": "run",
                     "#at": "changed_at",
@@ -305,6 +308,7 @@ class HealthStore:
                 ExpressionAttributeValues={
                     ":kind": kind,
                     ":name": name or kind,
+                    ":family": int(family) if family.isdigit() else 0,
                     ":health": health,
                     ":run": health["run"],
                     ":seen": seen.get("run", ""),

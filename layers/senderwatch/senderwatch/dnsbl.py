@@ -110,29 +110,31 @@ def zone_failure(zone: Zone, listed_probe: wire.Answer | None, clean_probe: wire
     return None
 
 
-def resolver_problem(canary: wire.Answer, probes: Sequence[wire.Answer], lists_nothing: int, probed: int) -> str:
+def resolver_problem(
+    canary: wire.Answer, probes: Sequence[wire.Answer], lists_nothing: int, probed: int
+) -> tuple[str, str]:
     """Why the resolver itself cannot be trusted, from the first queries of a run; '' when it can.
 
     CANARY is the answer for the DNS root's NS records, which every working resolver has;
     PROBES the answers for the zones' test entries; LISTS_NOTHING how many of the PROBED
-    zones said their listed test entry (127.0.0.2) is not listed.
+    zones said their listed test entry (127.0.0.2) is not listed. Returns (kind, what) or ("", "").
     """
     answers = [canary, *probes]
     if all(a.rcode == wire.TIMEOUT for a in answers):
-        return f"no answer to any of {len(answers)} queries"
+        return "no-answer", f"no answer to any of {len(answers)} queries"
     if canary.rcode in (wire.REFUSED, wire.SERVFAIL) and all(
         a.rcode in (wire.REFUSED, wire.SERVFAIL, wire.TIMEOUT) for a in answers
     ):
-        kind = "REFUSED" if canary.rcode == wire.REFUSED else "SERVFAIL"
-        return f"it answers {kind} to every query: it does not resolve names for this machine"
+        rcode = "REFUSED" if canary.rcode == wire.REFUSED else "SERVFAIL"
+        return "refuses", f"it answers {rcode} to every query: it does not resolve names for this machine"
     if canary.rcode == wire.NXDOMAIN:
-        return "it says the root of the DNS does not exist: it is not a working resolver"
+        return "nothing-exists", "it says the root of the DNS does not exist: it is not a working resolver"
     if probed >= 2 and lists_nothing == probed:
-        return (
+        return "hides-lists", (
             f"all {probed} lists say their test entry 127.0.0.2 is not listed: "
             "the resolver (or a filter on the way) hides DNSBL answers"
         )
-    return ""
+    return "", ""
 
 
 class DnsblChecker:
@@ -190,12 +192,12 @@ class DnsblChecker:
                 lists_nothing += failure is not None and failure.error == "lists-nothing"
         if canary:
             self._resolver_checked = True
-            problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed)
+            kind, problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed)
             if problem:
                 self.failed.clear()
                 self._probed.clear()
                 self._resolver_checked = False
-                raise ResolverUnusable(self._describe(problem))
+                raise ResolverUnusable(self._describe(problem), kind)
 
     def _describe(self, problem: str) -> str:
         servers = ", ".join(server_text(host, port) for host, port in self.resolver.nameservers)

@@ -12,7 +12,14 @@ class InvalidInput(SenderwatchError, ValueError):
 
 
 class ResolverUnusable(SenderwatchError):
-    """The DNS resolver itself does not work: no verdict from it can be trusted this run."""
+    """The DNS resolver itself does not work: no verdict from it can be trusted this run.
+
+    kind, for people in a hurry (an SMS): no-answer, refuses, nothing-exists, hides-lists, unreachable.
+    """
+
+    def __init__(self, message: str, kind: str = "unreachable"):
+        super().__init__(message)
+        self.kind = kind
 
 
 class ServiceError(SenderwatchError):

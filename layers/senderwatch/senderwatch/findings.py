@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from .advice import worse
+from .advice import problem_kind, worse
 from .check import CheckResult
 from .dnsbl import CLEAN, LISTED
 
@@ -58,9 +58,44 @@ class Run:
 MANUAL = Run()  # a check outside any run (a message sent by hand): it never counts toward CHECK_FAILING
 
 
+SPF_IDENTITIES = ("spf", "helo_spf")  # MAIL FROM, and the HELO name when the target has one
+
+
+def readable(findings) -> dict:
+    """Findings as senderwatch writes them; anything else on the item (written by hand, say) is
+    left out, so that a check starts afresh instead of failing on it."""
+    if not isinstance(findings, dict):
+        return {}
+    out: dict = {}
+    zones = findings.get("dnsbl")
+    if isinstance(zones, dict):
+        out["dnsbl"] = {
+            str(zone): dict(entry)
+            for zone, entry in zones.items()
+            if isinstance(entry, dict) and isinstance(entry.get("status"), str)
+        }
+    for key in SPF_IDENTITIES:
+        spf = findings.get(key)
+        if isinstance(spf, dict) and isinstance(spf.get("result"), str) and isinstance(spf.get("sender"), str):
+            out[key] = dict(spf)
+    rdns = findings.get("rdns")
+    if isinstance(rdns, dict) and isinstance(rdns.get("ptr"), list):
+        out["rdns"] = dict(rdns)
+    if isinstance(findings.get("reminded_at"), str):
+        out["reminded_at"] = findings["reminded_at"]
+    return out
+
+
+def _count(value) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
 def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUAL) -> dict:
     """New findings from the previous ones and one run's result (pure; NOW is ISO 8601)."""
-    old = previous or {}
+    old = readable(previous)
     new: dict = {"dnsbl": {}, "rdns": old.get("rdns"), "reminded_at": old.get("reminded_at")}
     old_zones = old.get("dnsbl", {})
     for verdict in result.dnsbl:
@@ -90,24 +125,26 @@ def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUA
             entry["error"] = verdict.error
             entry["error_since"] = before.get("error_since", now)
             counted = run.scheduled and before.get("error_run") != run.id
-            entry["error_runs"] = int(before.get("error_runs", 0)) + counted
+            entry["error_runs"] = _count(before.get("error_runs")) + counted
             if counted or "error_run" in before:
                 entry["error_run"] = run.id if counted else before["error_run"]
         new["dnsbl"][verdict.zone] = entry
-    if result.spf is not None:
-        before = old.get("spf") or {}
-        if before.get("sender") != result.spf.sender:
+    for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
+        if spf is None:
+            continue  # no sender (no HELO name): no finding for it
+        before = old.get(key) or {}
+        if before.get("sender") != spf.sender:
             before = {}  # found for another sender: this one starts afresh
-        if result.spf.result == "temperror":
-            new["spf"] = dict(before, error="temperror") if before else None
+        if spf.result == "temperror":
+            new[key] = dict(before, error="temperror") if before else None
         else:
-            same = before.get("result") == result.spf.result
-            new["spf"] = {
-                "sender": result.spf.sender,
-                "result": result.spf.result,
-                "mechanism": result.spf.mechanism,
-                "record": result.spf.record,
-                "explanation": result.spf.explanation,
+            same = before.get("result") == spf.result
+            new[key] = {
+                "sender": spf.sender,
+                "result": spf.result,
+                "mechanism": spf.mechanism,
+                "record": spf.record,
+                "explanation": spf.explanation,
                 "since": before.get("since", now) if same else now,
             }
     if result.rdns is not None and not result.rdns.error:
@@ -123,7 +160,7 @@ def significant(findings: dict | None) -> dict:
     """The part of findings whose change is worth a write (and so a stream record)."""
     if not findings:
         return {}
-    out = copy.deepcopy(findings)
+    out = copy.deepcopy(readable(findings))
     for entry in out.get("dnsbl", {}).values():
         entry.pop("reason", None)  # a list rewording its TXT is not news
     return out
@@ -151,7 +188,7 @@ class Alert:
 
 def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]:
     """The alerts a change of findings deserves (pure). Errors never raise or clear one."""
-    old = old or {}
+    old, new = readable(old), readable(new)
     alerts: list[Alert] = []
     old_zones, new_zones = old.get("dnsbl", {}), new.get("dnsbl", {})
     for zone, entry in new_zones.items():
@@ -161,49 +198,70 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]
             alerts.append(Alert(LISTED_EVENT, ip, entry.get("since", ""), zone, entry, label=label))
         elif now_status == CLEAN and was == LISTED:
             alerts.append(Alert(DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label))
-        if entry.get("error_runs", 0) >= FAILING_RUNS > before.get("error_runs", 0):
+        if _count(entry.get("error_runs")) >= FAILING_RUNS > _count(before.get("error_runs")):
             alerts.append(Alert(CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label))
-    old_spf, new_spf = old.get("spf") or {}, new.get("spf") or {}
-    if new_spf and "result" in new_spf:
+    for key in SPF_IDENTITIES:
+        old_spf, new_spf = old.get(key) or {}, new.get(key) or {}
+        if "result" not in new_spf:
+            continue
+        helo = key == "helo_spf"
+        fine = HELO_FINE if helo else MAIL_FINE
         was = old_spf.get("result") if old_spf.get("sender") == new_spf.get("sender") else None
         result = new_spf["result"]
-        details = dict(new_spf, previous=was)
-        if result != "pass" and worse(was, result):
-            alerts.append(Alert(SPF_FAILING, ip, new_spf.get("since", ""), details=details, label=label))
-        elif result == "pass" and was not in (None, "pass"):
-            alerts.append(Alert(SPF_RECOVERED, ip, new_spf.get("since", ""), details=details, label=label))
+        # An alert about the HELO identity is its own alert (its key names it), not the sender's.
+        about = "helo" if helo else ""
+        details = dict(new_spf, previous=was, identity="helo" if helo else "mailfrom")
+        if result not in fine and news(was, result, fine):
+            alerts.append(Alert(SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label))
+        elif result in fine and was not in (None, *fine):
+            alerts.append(Alert(SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label))
     return alerts
 
 
+MAIL_FINE = ("pass",)
+HELO_FINE = ("pass", "none")  # a HELO name without an SPF record is not a problem by itself
+
+
+def news(before: str | None, after: str, fine=MAIL_FINE) -> bool:
+    """Whether a failing SPF result AFTER is worth telling, after BEFORE: it newly fails, it got
+    worse (softfail to fail), or it fails in another way that needs another fix (fail to none)."""
+    return before is None or before in fine or worse(before, after) or problem_kind(before) != problem_kind(after)
+
+
+def _problems(findings: dict) -> list[tuple[str, str, dict]]:
+    """(event, zone, details) of every problem present: listings, and failing SPF."""
+    found = [(LISTED_EVENT, z, e) for z, e in findings.get("dnsbl", {}).items() if e.get("status") == LISTED]
+    for key, fine in zip(SPF_IDENTITIES, (MAIL_FINE, HELO_FINE)):
+        spf = findings.get(key) or {}
+        if spf.get("result") not in (None, *fine):
+            found.append((SPF_FAILING, "helo" if key == "helo_spf" else "", spf))
+    return found
+
+
 def reminder_due(findings: dict, now: datetime, days: int) -> bool:
-    """True when a problem has gone unmentioned for DAYS days (0: reminders are off)."""
+    """True when a problem has lasted DAYS days since it began, or since the last reminder
+    (0: reminders are off). A newer problem does not put off the reminder of an older one."""
+    findings = readable(findings)
     if days <= 0:
         return False
-    problems = [e.get("since", "") for e in findings.get("dnsbl", {}).values() if e.get("status") == LISTED]
-    spf = findings.get("spf") or {}
-    if spf.get("result") not in (None, "pass"):
-        problems.append(spf.get("since", ""))
-    if not problems:
-        return False
-    last = max([*problems, findings.get("reminded_at", "")])
     try:
-        return now - datetime.fromisoformat(last) >= timedelta(days=days)
+        oldest = min((datetime.fromisoformat(d.get("since", "")) for _, _, d in _problems(findings)), default=None)
+        last = datetime.fromisoformat(findings["reminded_at"]) if findings.get("reminded_at") else None
     except ValueError:
         return False
+    if oldest is None:
+        return False
+    return now - max(oldest, last or oldest) >= timedelta(days=days)
 
 
 def reminders(findings: dict, ip: str, label: str = "") -> list[Alert]:
     """Alerts for problems still present (sent every N days when reminders are on)."""
+    findings = readable(findings)
     due = str(findings.get("reminded_at") or "due")
-    out = [
-        Alert(LISTED_EVENT, ip, e.get("since", ""), zone, e, reminder=due, label=label)
-        for zone, e in findings.get("dnsbl", {}).items()
-        if e.get("status") == LISTED
+    return [
+        Alert(event, ip, d.get("since", ""), zone, d, reminder=due, label=label)
+        for event, zone, d in _problems(findings)
     ]
-    spf = findings.get("spf") or {}
-    if spf.get("result") not in (None, "pass"):
-        out.append(Alert(SPF_FAILING, ip, spf.get("since", ""), details=spf, reminder=due, label=label))
-    return out
 
 
 # -- the deployment's own health: a list it cannot use, a resolver that does not work ----------------

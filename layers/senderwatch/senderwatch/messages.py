@@ -13,6 +13,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .addresses import sort_key
 from .advice import mechanism_for, spf_advice, suggest_record
 from .findings import (
     CHECK_FAILING,
@@ -26,6 +27,7 @@ from .findings import (
     Alert,
 )
 from .text import clean_text
+from .zones import catalogue
 
 SUBJECT_MAX, SMS_MAX = 99, 159
 EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are counted
@@ -41,8 +43,7 @@ _LISTED_STEPS = [
     "senderwatch checks again every run and will tell you when the listing is gone.",
 ]
 _UNUSABLE = {
-    "blocked": "the list refuses queries from this deployment's resolver"
-    " (Spamhaus from AWS needs a DQS key: see DqsKeyParameter)",
+    "blocked": "the list refuses queries from this deployment's resolver",
     "timeout": "the list does not answer: it may be down, or gone",
     "servfail": "the list fails to answer: it may be down, or gone",
     "refused": "the list refuses to answer",
@@ -89,9 +90,22 @@ class Message:
         }
 
 
-def _cap(text: str, limit: int) -> str:
+def _cap(text: str, limit: int, ellipsis: str = "…") -> str:
     text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - len(ellipsis)].rstrip() + ellipsis
+
+
+def _fit(options: str | Sequence[str], limit: int, ellipsis: str) -> str:
+    """The first of OPTIONS (the fullest first) that fits in LIMIT; else the last, cut short.
+
+    Cutting is the last resort: an address or a mechanism cut in half is worse than one left out.
+    """
+    options = [options] if isinstance(options, str) else list(options)
+    for option in options:
+        text = " ".join(option.split())
+        if len(text) <= limit:
+            return text
+    return _cap(options[-1], limit, ellipsis)
 
 
 def _who(ip: str, label: str) -> str:
@@ -110,7 +124,14 @@ def _clean(details: dict) -> dict:
     return d
 
 
-def _message(alerts: Sequence[Alert], subject: str, body: list[str], sms: str, data: dict | None = None) -> Message:
+def _message(
+    alerts: Sequence[Alert],
+    subject: str | Sequence[str],
+    body: list[str],
+    sms: str | Sequence[str],
+    data: dict | None = None,
+) -> Message:
+    """SUBJECT and SMS may be alternatives, fullest first: the first that fits is sent."""
     first = alerts[0]
     ips = [a.ip for a in alerts if a.ip]
     attributes: dict[str, str | list[str]] = {"event": first.event, "severity": first.severity}
@@ -119,14 +140,16 @@ def _message(alerts: Sequence[Alert], subject: str, body: list[str], sms: str, d
     elif ips:
         attributes["ip"] = ips[:ATTRIBUTE_ADDRESSES]
         attributes["count"] = str(len(ips))
-    if first.zone:
+    if first.event in (SPF_FAILING, SPF_RECOVERED):
+        attributes["identity"] = first.details.get("identity", "mailfrom")
+    elif first.zone:
         attributes["zone"] = first.zone
     if first.reminder:
         attributes["reminder"] = "true"
     return Message(
-        subject=_cap(subject, SUBJECT_MAX),
+        subject=_fit(subject, SUBJECT_MAX, "…"),
         email="\n".join(body) + "\n",
-        sms=_cap(sms, SMS_MAX),
+        sms=_fit(sms, SMS_MAX, "..."),  # GSM has no "…": one would make the SMS three times dearer
         attributes=attributes,
         keys=tuple(a.key for a in alerts),
         data=data,
@@ -139,16 +162,16 @@ def _message(alerts: Sequence[Alert], subject: str, body: list[str], sms: str, d
 def render(alert: Alert, label: str = "") -> Message:
     """The message for one alert (LABEL overrides the alert's own)."""
     d = _clean(alert.details)
-    who = _who(alert.ip, label or alert.label)
+    ip, who = alert.ip, _who(alert.ip, label or alert.label)
     again = "Reminder: " if alert.reminder else ""
+    prefix = "senderwatch reminder:" if alert.reminder else "senderwatch:"
     record = d.get("record") or ""
     if alert.event == LISTED_EVENT:
-        subject = f"{again}{who} is listed on {alert.zone}"
-        sms = f"senderwatch: {alert.ip} LISTED on {alert.zone}."
-        if d.get("delist_url") and len(sms) + len(d["delist_url"]) + 9 <= SMS_MAX:
-            sms += f" Delist: {d['delist_url']}"
+        subject = [f"{again}{who} is listed on {alert.zone}", f"{again}{ip} is listed on {alert.zone}"]
+        sms = f"{prefix} {ip} LISTED on {alert.zone}."
+        sms = [f"{sms} Delist: {d['delist_url']}", sms] if d.get("delist_url") else sms
         body = [
-            f"{alert.ip} is listed on the DNS blocklist {alert.zone}.",
+            f"{again}{ip} is listed on the DNS blocklist {alert.zone}.",
             "",
             f"Address:    {who}",
             f"List:       {alert.zone}",
@@ -160,27 +183,32 @@ def render(alert: Alert, label: str = "") -> Message:
             *_LISTED_STEPS,
         ]
     elif alert.event == DELISTED:
-        subject = f"{who} is no longer listed on {alert.zone}"
-        sms = f"senderwatch: {alert.ip} DELISTED from {alert.zone}."
+        subject = [f"{who} is no longer listed on {alert.zone}", f"{ip} is no longer listed on {alert.zone}"]
+        sms = f"{prefix} {ip} DELISTED from {alert.zone}."
         body = [
-            f"{alert.ip} is no longer listed on {alert.zone} (clean since {_date(alert.since)}).",
+            f"{ip} is no longer listed on {alert.zone} (clean since {_date(alert.since)}).",
             "",
             f"Address: {who}",
             "Nothing to do. senderwatch keeps watching.",
         ]
     elif alert.event == SPF_FAILING:
         result, sender = d.get("result", "?"), d.get("sender", "")
+        helo = d.get("identity") == "helo"
         domain = sender.rpartition("@")[2]
-        advice = spf_advice(result, alert.ip, domain, record, d.get("explanation", ""))
+        spf = "HELO SPF" if helo else "SPF"
+        advice = spf_advice(result, ip, domain, record, d.get("explanation", ""), helo=helo)
         was = f" (was {d['previous']})" if d.get("previous") else ""
-        subject = f"{again}SPF {result} for {who}"
-        sms = f"senderwatch: SPF {result} for {alert.ip} sending as {sender}." + (f" {advice.sms}" if advice else "")
+        as_what = f"with the HELO name {domain}" if helo else f"sent as {sender}"
+        subject = [f"{again}{spf} {result} for {who}", f"{again}{spf} {result} for {ip}"]
+        base = f"{prefix} {spf} {result} for {ip}"
+        hint = f" {advice.sms}" if advice else ""
+        sms = [f"{base} sending as {sender}.{hint}", f"{base}.{hint}", f"{base} sending as {sender}.", f"{base}."]
         body = [
-            f"SPF now gives '{result}'{was} for mail from {alert.ip} sent as {sender}.",
+            f"{again}{spf} now gives '{result}'{was} for mail from {ip} {as_what}.",
             "Receivers such as Office 365 and Gmail may reject or junk this mail.",
             "",
             f"Address:     {who}",
-            f"Sender:      {sender}",
+            f"{'HELO name' if helo else 'Sender'}:{' ' * (3 if helo else 6)}{domain if helo else sender}",
             f"Result:      {result}{was}",
             f"Matched:     {d.get('mechanism') or '(no mechanism matched)'}",
             f"Since:       {_date(alert.since)}",
@@ -192,66 +220,83 @@ def render(alert: Alert, label: str = "") -> Message:
             "",
             "What to do:",
             *(advice.lines if advice else []),
-            "senderwatch will tell you when SPF passes again.",
+            f"senderwatch will tell you when {spf} passes again.",
         ]
     elif alert.event == SPF_RECOVERED:
-        subject = f"SPF passes again for {who}"
-        sms = f"senderwatch: SPF passes again for {alert.ip}."
+        spf = "HELO SPF" if d.get("identity") == "helo" else "SPF"
+        subject = [f"{spf} passes again for {who}", f"{spf} passes again for {ip}"]
+        sms = f"{prefix} {spf} passes again for {ip}."
         body = [
-            f"SPF passes again for mail from {alert.ip} sent as {d.get('sender', '')}.",
+            f"{spf} passes again for mail from {ip} sent as {d.get('sender', '')}.",
             f"Record: {record}",
             "Nothing to do.",
         ]
     elif alert.event == CHECK_FAILING and alert.ip:
-        subject = f"Cannot check {who} on {alert.zone}"
-        sms = (
-            f"senderwatch: cannot check {alert.ip} on {alert.zone} ({d.get('error', '?')}) "
-            f"for {d.get('error_runs')} runs."
-        )
+        error, runs = d.get("error", "?"), d.get("error_runs")
+        subject = [f"Cannot check {who} on {alert.zone}", f"Cannot check {ip} on {alert.zone}"]
+        sms = [f"{prefix} cannot check {ip} on {alert.zone} ({error}) for {runs} runs.", f"{prefix} cannot check {ip}."]
         body = [
-            f"senderwatch could not check {alert.ip} on {alert.zone} for {d.get('error_runs')} runs in a row "
-            f"(since {_date(alert.since)}): {d.get('error', '?')}.",
+            f"senderwatch could not check {ip} on {alert.zone} for {runs} runs in a row "
+            f"(since {_date(alert.since)}): {error}.",
             "The list answers for other addresses; for this one it did not. The last known verdict is kept;",
             "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
         ]
     elif alert.event in (CHECK_FAILING, RESOLVER_FAILING):
         return _deployment_failing(alert, d)
     elif alert.event in (CHECK_RECOVERED, RESOLVER_RECOVERED):
-        what = f"the list {alert.zone}" if alert.zone else "the DNS resolver"
+        what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
         subject = f"senderwatch can use {what} again"
         sms = f"senderwatch: {what} works again."
         body = [
             f"senderwatch can use {what} again (since {_date(alert.since)}), after "
             f"{d.get('failed_runs')} failing runs since {_date(d.get('failed_since', ''))}.",
-            "Nothing to do.",
+            "Nothing to do for the checks to go on.",
         ]
+        if alert.event == RESOLVER_RECOVERED:
+            body += [
+                "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
+                "so); the next daily run checks every address again. To check them now, move them back:",
+                "  aws sqs start-message-move-task --source-arn <CheckDeadLetterQueue ARN>",
+            ]
     else:  # pragma: no cover - every event is handled above
         raise ValueError(alert.event)
     return _message([alert], subject, body, sms)
 
 
+def _family(details: dict) -> str:
+    return f" for IPv{details['family']} addresses" if details.get("family") else ""
+
+
 def _deployment_failing(alert: Alert, d: dict) -> Message:
     if alert.event == RESOLVER_FAILING:
-        subject = "senderwatch cannot check anything: its DNS resolver does not work"
-        sms = f"senderwatch: DNS resolver not working, nothing was checked ({d.get('error', '?')})."
+        kind = d.get("error", "?")
+        subject = "senderwatch could not check addresses: its DNS resolver does not work"
+        sms = f"senderwatch: DNS resolver not working ({kind}): addresses could not be checked, twice in a row."
         body = [
-            "senderwatch could not check any address in its run: the DNS resolver it uses does not work.",
+            "senderwatch could not check addresses in its run: the DNS resolver it uses does not work,",
+            "and did not when the checks were tried again half an hour later.",
             "",
             f"Since:    {_date(alert.since)}",
-            f"Problem:  {d.get('detail') or d.get('error', '?')}",
+            f"Problem:  {d.get('detail') or kind}",
             "",
             "What to do:",
             "- With the Nameservers parameter set: check that those resolvers answer from AWS Lambda.",
-            "- Without it: the VPC resolver failed; the checks are retried from the queue.",
+            "- Without it: the VPC resolver failed; the checks are tried once more, then kept in the",
+            "  check dead-letter queue.",
             "No finding changes while this lasts, and nothing is reported as clean.",
         ]
         return _message([alert], subject, body, sms)
     error = d.get("error", "?")
+    family = _family(d)
     codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
-    subject = f"senderwatch cannot use the list {alert.zone}: {error}"
-    sms = f"senderwatch: list {alert.zone} unusable for {d.get('runs')} runs ({error}). No address checked on it."
+    subject = [f"senderwatch cannot use the list {alert.zone}{family}: {error}", f"senderwatch cannot use {alert.zone}"]
+    sms = [
+        f"senderwatch: list {alert.zone} unusable{family} for {d.get('runs')} runs ({error}). "
+        "No address checked on it.",
+        f"senderwatch: list {alert.zone} unusable ({error}).",
+    ]
     body = [
-        f"senderwatch could not use the DNS blocklist {alert.zone} for {d.get('runs')} runs in a row "
+        f"senderwatch could not use the DNS blocklist {alert.zone}{family} for {d.get('runs')} runs in a row "
         f"(since {_date(alert.since)}): {error}{codes}.",
         f"Why: {_UNUSABLE.get(error, d.get('detail') or error)}.",
         "",
@@ -260,9 +305,11 @@ def _deployment_failing(alert: Alert, d: dict) -> Message:
         "",
         "What to do:",
     ]
-    if error == "blocked":
-        body.append("- Spamhaus: store a free DQS key in SSM and set DqsKeyParameter (see the README).")
-        body.append("- Other lists: register this deployment's resolver with the list, or remove the list.")
+    zone = catalogue().get(alert.zone)
+    if error == "blocked" and zone is not None and zone.dqs:
+        body.append("- Store a free Spamhaus DQS key in SSM and set DqsKeyParameter (see the README).")
+    elif error == "blocked":
+        body.append(f"- Register this deployment's resolver with {alert.zone} (see its terms), or remove the list.")
     else:
         body.append(f"- If it stays so, remove {alert.zone} from the Zones parameter.")
     return _message([alert], subject, body, sms)
@@ -293,19 +340,20 @@ def render_group(alerts: Sequence[Alert]) -> Message:
     """One message for alerts of one group (see group_key); a group of one is `render`'s message."""
     if len(alerts) == 1:
         return render(alerts[0])
-    alerts = sorted(alerts, key=lambda a: a.ip)
+    alerts = sorted(alerts, key=lambda a: sort_key(a.ip))
     first, count = alerts[0], len(alerts)
     d = _clean(first.details)
     again = "Reminder: " if first.reminder else ""
+    prefix = "senderwatch reminder:" if first.reminder else "senderwatch:"
     since = min(a.since for a in alerts)
     ips = [a.ip for a in alerts]
     shown = ", ".join(ips[:2]) + (f" +{count - 2} more" if count > 2 else "")
     if first.event == LISTED_EVENT:
-        subject = f"{again}{count} addresses are listed on {first.zone}"
-        sms = f"senderwatch: {count} addresses LISTED on {first.zone}: {shown}."
+        subject = [f"{again}{count} addresses are listed on {first.zone}", f"{again}{count} addresses listed"]
+        sms = [f"{prefix} {count} addresses LISTED on {first.zone}: {shown}.", f"{prefix} {count} LISTED."]
         rows = [_address_row(a, _listing_note(a)) for a in alerts]
         body = [
-            f"{count} of your addresses are listed on the DNS blocklist {first.zone}.",
+            f"{again}{count} of your addresses are listed on the DNS blocklist {first.zone}.",
             "",
             f"List:       {first.zone}",
             f"Since:      {_date(since)} (first seen listed by senderwatch)",
@@ -317,8 +365,8 @@ def render_group(alerts: Sequence[Alert]) -> Message:
             *_LISTED_STEPS,
         ]
     elif first.event == DELISTED:
-        subject = f"{count} addresses are no longer listed on {first.zone}"
-        sms = f"senderwatch: {count} addresses DELISTED from {first.zone}: {shown}."
+        subject = [f"{count} addresses are no longer listed on {first.zone}", f"{count} addresses delisted"]
+        sms = [f"{prefix} {count} addresses DELISTED from {first.zone}: {shown}.", f"{prefix} {count} DELISTED."]
         body = [
             f"{count} of your addresses are no longer listed on {first.zone} (since {_date(since)}).",
             "",
@@ -331,10 +379,17 @@ def render_group(alerts: Sequence[Alert]) -> Message:
         result, sender = d.get("result", "?"), d.get("sender", "")
         domain = sender.rpartition("@")[2]
         mechanisms = [mechanism_for(ip) for ip in ips]
-        subject = f"{again}SPF {result} for {count} addresses sending as {sender}"
-        sms = f"senderwatch: SPF {result} for {count} addresses sending as {sender}: {shown}."
+        spf = "HELO SPF" if d.get("identity") == "helo" else "SPF"
+        subject = [
+            f"{again}{spf} {result} for {count} addresses sending as {sender}",
+            f"{again}{spf} {result}: {count}",
+        ]
+        sms = [
+            f"{prefix} {spf} {result} for {count} addresses sending as {sender}: {shown}.",
+            f"{prefix} {spf} {result}.",
+        ]
         body = [
-            f"SPF gives '{result}' for mail sent as {sender} from {count} of your addresses.",
+            f"{again}{spf} gives '{result}' for mail sent as {sender} from {count} of your addresses.",
             "Receivers such as Office 365 and Gmail may reject or junk this mail.",
             "",
             f"Sender:      {sender}",
@@ -347,11 +402,11 @@ def render_group(alerts: Sequence[Alert]) -> Message:
             "",
             "What to do:",
             *_group_spf_advice(result, domain, d, mechanisms),
-            "senderwatch will tell you when SPF passes again.",
+            f"senderwatch will tell you when {spf} passes again.",
         ]
     elif first.event == SPF_RECOVERED:
-        subject = f"SPF passes again for {count} addresses sending as {d.get('sender', '')}"
-        sms = f"senderwatch: SPF passes again for {count} addresses: {shown}."
+        subject = [f"SPF passes again for {count} addresses sending as {d.get('sender', '')}", "SPF passes again"]
+        sms = [f"{prefix} SPF passes again for {count} addresses: {shown}.", f"{prefix} SPF passes again."]
         body = [
             f"SPF passes again for mail sent as {d.get('sender', '')} from {count} of your addresses.",
             f"Record: {d.get('record') or ''}",
@@ -363,8 +418,11 @@ def render_group(alerts: Sequence[Alert]) -> Message:
         ]
     else:  # CHECK_FAILING for addresses
         error = d.get("error", "?")
-        subject = f"Cannot check {count} addresses on {first.zone} ({error})"
-        sms = f"senderwatch: cannot check {count} addresses on {first.zone} ({error}): {shown}."
+        subject = [f"Cannot check {count} addresses on {first.zone} ({error})", f"Cannot check {count} addresses"]
+        sms = [
+            f"{prefix} cannot check {count} addresses on {first.zone} ({error}): {shown}.",
+            f"{prefix} cannot check.",
+        ]
         body = [
             f"senderwatch could not check {count} of your addresses on {first.zone} for "
             f"{d.get('error_runs')} runs in a row (since {_date(since)}): {error}.",

@@ -30,6 +30,7 @@ from .findings import (
     decide,
     decide_health,
     merge,
+    readable,
     reminder_due,
     reminders,
     significant,
@@ -121,8 +122,10 @@ class Session:
     async def __aexit__(self, *exc) -> None:
         await self.resolver.close()
 
-    async def probe(self, targets: Sequence[Target]) -> dict[str, dict | None]:
-        """Probe every list these targets use; what failed, by list (None: it works).
+    async def probe(self, targets: Sequence[Target]) -> dict[tuple[str, int], dict | None]:
+        """Probe every list these targets use, for the address families they have; what failed,
+        by (list, family) - None: it works. A list is judged per family: one that fails only for
+        IPv6 is reported, however many messages hold only IPv4 addresses.
 
         Raises ResolverUnusable when the resolver itself is the problem.
         """
@@ -132,9 +135,17 @@ class Session:
             zones.update({z.zone: z for z in self.engine.zones_for(target)})
             families.add(parse_address(target.ip).version)
         await self.dnsbl.probe(families, list(zones.values()))
-        failures: dict[str, dict | None] = dict.fromkeys(zones)
-        for (zone, _family), verdict in self.dnsbl.failed.items():
-            failures[zone] = {"error": verdict.error, "codes": list(verdict.codes), "detail": verdict.meaning}
+        failures: dict[tuple[str, int], dict | None] = {
+            (zone.zone, family): None for zone in zones.values() for family in families & set(zone.families)
+        }
+        for (zone, family), verdict in self.dnsbl.failed.items():
+            if (zone, family) in failures:
+                failures[(zone, family)] = {
+                    "error": verdict.error,
+                    "codes": list(verdict.codes),
+                    "detail": verdict.meaning,
+                    "family": family,
+                }
         return failures
 
     async def check(self, targets: Sequence[Target]) -> dict[str, CheckResult]:
@@ -198,6 +209,7 @@ def run_checks(
     *,
     run: Run = MANUAL,
     health: HealthLog | None = None,
+    delivery: int = 1,
     reminder_days: int = 0,
     history_days: int = 90,
     time_left: Callable[[], float] | None = None,
@@ -210,9 +222,10 @@ def run_checks(
     checked and saved a slice at a time; when TIME_LEFT (seconds) drops under MARGIN, the
     rest go back to the queue through REQUEUE, so a run near the timeout loses nothing.
     A scheduled run also records the deployment's health in HEALTH. ResolverUnusable is
-    raised (after it is recorded) when no address could be asked at all.
+    raised when no address could be asked at all: the queue tries again; from the second
+    DELIVERY of the same message on, the resolver is recorded as failing (a blip is not news).
     """
-    checks = _Checks(store, engine, now, run, health, reminder_days, history_days)
+    checks = _Checks(store, engine, now, run, health, reminder_days, history_days, delivery)
     ips = list(dict.fromkeys(str(item.get("ip")) for item in items))
     current = store.get_many(ips)
     targets: list[Target] = []
@@ -245,6 +258,7 @@ class _Checks:
     health: HealthLog | None
     reminder_days: int
     history_days: int
+    delivery: int = 1
     summary: CheckSummary = field(default_factory=CheckSummary)
 
     @property
@@ -256,14 +270,19 @@ class _Checks:
             try:
                 failures = await session.probe(targets)
             except ResolverUnusable as exc:
-                log.error("resolver unusable: nothing checked", extra={"problem": str(exc), "targets": len(targets)})
-                self._record_health({RESOLVER: {"error": "resolver", "detail": str(exc)}})
+                log.error(
+                    "resolver unusable: nothing checked",
+                    extra={"problem": str(exc), "targets": len(targets), "delivery": self.delivery},
+                )
+                if self.delivery >= 2:  # it did not work half an hour ago either
+                    self._record_health({RESOLVER: {"error": exc.kind, "detail": str(exc)}})
                 raise
-            for zone, failure in failures.items():
+            for (zone, _family), failure in failures.items():
                 if failure:
                     self.summary.unusable_lists += 1
                     log.warning("list unusable this run", extra={"zone": zone, **failure})
-            self._record_health({RESOLVER: None, **{f"{ZONE}:{z}": f for z, f in failures.items()}})
+            states = {f"{ZONE}:{zone}:{family}": failure for (zone, family), failure in failures.items()}
+            self._record_health({RESOLVER: None, **states})
             for start in range(0, len(targets), SLICE):
                 if start and time_left is not None and requeue is not None and time_left() < MARGIN:
                     rest = targets[start:]
@@ -287,6 +306,8 @@ class _Checks:
         for target in targets:
             result = results[target.ip]
             old = current[target.ip].get("findings")
+            if old is not None and readable(old) != old:
+                log.warning("findings not readable: starting afresh", extra={"ip": target.ip})
             new = merge(old, result, self.stamp, self.run)
             if reminder_due(new, self.now, self.reminder_days):
                 new["reminded_at"] = self.stamp
@@ -310,11 +331,12 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
         return []
     if "kind" in new_item and "health" in new_item:  # the health table: a list, or the resolver
         old = (old_item or {}).get("health")
-        return decide_health(str(new_item["kind"]), str(new_item.get("name", "")), old, new_item["health"])
+        new = dict(new_item["health"], **({"family": new_item["family"]} if new_item.get("family") else {}))
+        return decide_health(str(new_item["kind"]), str(new_item.get("name", "")), old, new)
     if "findings" not in new_item:
         return []
-    old_findings = (old_item or {}).get("findings")
-    new_findings = new_item["findings"]
+    old_findings = readable((old_item or {}).get("findings"))
+    new_findings = readable(new_item["findings"])
     ip, label = str(new_item.get("ip", "")), str(new_item.get("label") or "")
     alerts = decide(old_findings, new_findings, ip, label)
     reminded = new_findings.get("reminded_at")
