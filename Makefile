@@ -69,7 +69,7 @@ bench-pipeline: $(STAMP) rbldnsd
 	$(BIN)/python -m bench.pipeline_bench
 
 demo: $(STAMP)
-	$(BIN)/python -m senderwatch.testing.demo
+	$(BIN)/python -m tests.support.demo
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .ruff_cache build *.egg-info

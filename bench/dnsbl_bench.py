@@ -17,8 +17,8 @@ import sys
 import tempfile
 import time
 
-from senderwatch.testing.dnsserver import DNSServer
-from senderwatch.testing.rbldnsd import Rbldnsd
+from tests.support.dnsserver import DNSServer
+from tests.support.rbldnsd import Rbldnsd
 
 ADDRESSES = 1000
 ZONES = 20

@@ -78,8 +78,8 @@ def one_size(count: int) -> dict:
     import boto3
     from moto import mock_aws
 
-    from senderwatch.testing.localaws import LocalPipeline
-    from senderwatch.testing.rbldnsd import Rbldnsd
+    from tests.support.localaws import LocalPipeline
+    from tests.support.rbldnsd import Rbldnsd
 
     fake_aws()
     calls: dict[str, int] = {}
@@ -134,7 +134,7 @@ def import_rows(rows: int) -> dict:
 
     from moto.server import ThreadedMotoServer
 
-    from senderwatch.testing.localaws import create_table
+    from tests.support.localaws import create_table
 
     fake_aws()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -10,9 +10,9 @@ import pytest
 from moto.server import ThreadedMotoServer
 
 from senderwatch.resolver import Resolver
-from senderwatch.testing.dnsserver import DNSServer
-from senderwatch.testing.localaws import LocalPipeline
-from senderwatch.testing.world import DQS_KEY, story_world
+from tests.support.dnsserver import DNSServer
+from tests.support.localaws import LocalPipeline
+from tests.support.world import DQS_KEY, story_world
 
 
 @pytest.fixture

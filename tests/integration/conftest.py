@@ -8,9 +8,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from senderwatch.testing.dnsserver import DNSServer
-from senderwatch.testing.localaws import LocalPipeline
-from senderwatch.testing.world import DQS_KEY, story_world
+from tests.support.dnsserver import DNSServer
+from tests.support.localaws import LocalPipeline
+from tests.support.world import DQS_KEY, story_world
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

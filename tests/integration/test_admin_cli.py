@@ -8,7 +8,7 @@ import pytest
 from senderwatch import admin
 from senderwatch.aws import TargetStore
 from senderwatch.cli import main
-from senderwatch.testing.world import DOMAIN, IPV4, IPV6
+from tests.support.world import DOMAIN, IPV4, IPV6
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ import pytest
 
 from senderwatch.addresses import reverse_name
 from senderwatch.cli import main
-from senderwatch.testing.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
+from tests.support.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
 
 
 def run_check(capsys, server, *extra):

@@ -19,9 +19,9 @@ from hypothesis import strategies as st
 from moto import mock_aws
 
 from senderwatch.cli import main
-from senderwatch.testing.dnsserver import DNSServer
-from senderwatch.testing.localaws import create_table
-from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
+from tests.support.dnsserver import DNSServer
+from tests.support.localaws import create_table
+from tests.support.world import DOMAIN, IPV4, IPV6, story_world
 
 EXIT_STATUSES = {0, 1, 2, 3, 4, 130, 141}
 HOSTILE = st.sampled_from(

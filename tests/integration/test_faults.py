@@ -16,7 +16,7 @@ from senderwatch.aws import CheckQueue, TargetStore
 from senderwatch.errors import ResolverUnusable
 from senderwatch.findings import FAILING_RUNS, Run
 from senderwatch.pipeline import Engine, run_checks
-from senderwatch.testing.world import DOMAIN, IPV4, IPV6, story_world
+from tests.support.world import DOMAIN, IPV4, IPV6, story_world
 
 
 def events(alerts):
@@ -248,7 +248,7 @@ def test_near_the_timeout_what_was_checked_is_saved_and_the_rest_requeued(local)
 
 
 def test_the_dqs_key_is_used_but_never_logged_or_put_in_the_environment(local, event, capsys, caplog, monkeypatch):
-    from senderwatch.testing.world import DQS_KEY
+    from tests.support.world import DQS_KEY
 
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     caplog.set_level("DEBUG", logger="senderwatch")  # our own logs, at their most talkative

@@ -7,8 +7,8 @@ import pytest
 
 from senderwatch.dnsbl import DnsblChecker
 from senderwatch.errors import ResolverUnusable
-from senderwatch.testing.rbldnsd import Rbldnsd
 from senderwatch.zones import resolve_zones
+from tests.support.rbldnsd import Rbldnsd
 
 pytestmark = pytest.mark.rbldnsd
 

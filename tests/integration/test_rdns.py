@@ -3,7 +3,7 @@ import ipaddress
 
 from senderwatch.rdns import check_rdns
 from senderwatch.resolver import Resolver
-from senderwatch.testing.world import IPV4, IPV6, story_world
+from tests.support.world import IPV4, IPV6, story_world
 
 
 def rdns(server, *ips):

@@ -5,7 +5,7 @@ import ipaddress
 
 from senderwatch.resolver import Resolver
 from senderwatch.spfcheck import check_spf
-from senderwatch.testing.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
+from tests.support.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
 
 
 def spf(server, ip, sender="", helo="", timeout=0.2):

@@ -12,7 +12,7 @@ import yaml
 
 from senderwatch.resolver import Resolver
 from senderwatch.spfcheck import check_spf
-from senderwatch.testing.dnsserver import DNSServer
+from tests.support.dnsserver import DNSServer
 
 # The suite and its licence travel with the project (tests/conformance/spf/).
 SUITE = Path(__file__).resolve().parents[1] / "conformance" / "spf" / "rfc7208-tests.yml"

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from senderwatch.testing.localaws import REPO, BuiltFunctions, LocalPipeline
-from senderwatch.testing.world import DOMAIN, IPV4, IPV6
+from tests.support.localaws import REPO, BuiltFunctions, LocalPipeline
+from tests.support.world import DOMAIN, IPV4, IPV6
 
 BUILD = REPO / ".aws-sam" / "build"
 

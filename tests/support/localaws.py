@@ -25,7 +25,7 @@ from types import ModuleType
 import boto3
 import yaml
 
-REPO = Path(__file__).resolve().parents[4]
+REPO = Path(__file__).resolve().parents[2]
 FUNCTIONS = {"scheduler": "SchedulerFunction", "checker": "CheckerFunction", "notifier": "NotifierFunction"}
 
 
@@ -382,7 +382,7 @@ class LocalPipeline:
                 sqs.delete_message(QueueUrl=self.inboxes[name], ReceiptHandle=message["ReceiptHandle"])
 
     def item(self, ip: str) -> dict | None:
-        from .. import aws
+        from senderwatch import aws
 
         return aws.TargetStore(boto3.resource("dynamodb").Table(self.table_name)).get_many([ip]).get(ip)
 

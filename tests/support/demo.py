@@ -15,7 +15,8 @@ import textwrap
 import boto3
 from moto.server import ThreadedMotoServer
 
-from ..cli import main
+from senderwatch.cli import main
+
 from .dnsserver import DNSServer
 from .localaws import LocalPipeline
 from .world import DOMAIN, DQS_KEY, IPV4, IPV6, story_world

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import ipaddress
 
-from ..addresses import reverse_name
-from ..zones import catalogue
+from senderwatch.addresses import reverse_name
+from senderwatch.zones import catalogue
 
 IPV4 = "192.0.2.25"
 IPV6 = "2001:db8::25"

@@ -17,7 +17,7 @@ import subprocess
 import tempfile
 import time
 
-from .. import wire
+from senderwatch import wire
 
 
 class RbldnsdMissing(RuntimeError):
