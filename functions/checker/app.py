@@ -1,17 +1,18 @@
 """Checker: one queue message of targets -> DNSBL, SPF and rDNS checks -> findings."""
 
 from datetime import UTC, datetime
-from functools import cache
+from functools import cache, partial
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities import parameters
 from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from senderwatch.aws import CheckQueue, HealthStore, TargetStore, client
+from senderwatch.aws import CheckQueue, HealthStore, History, TargetStore, client
+from senderwatch.checker import DnsChecks, run_checks
 from senderwatch.config import Config
 from senderwatch.observability import LoggedBatchProcessor, logger, metrics, tracer
-from senderwatch.pipeline import Engine, parse_message, run_checks
+from senderwatch.runs import parse_message
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
 processor = LoggedBatchProcessor(EventType.SQS)
@@ -19,7 +20,12 @@ processor = LoggedBatchProcessor(EventType.SQS)
 
 @cache
 def _store() -> TargetStore:
-    return TargetStore.named(CONFIG.table_name, CONFIG.history_table_name)
+    return TargetStore.named(CONFIG.table_name)
+
+
+@cache
+def _history() -> History | None:
+    return History.named(CONFIG.history_table_name) if CONFIG.history_table_name else None
 
 
 @cache
@@ -32,22 +38,24 @@ def _queue() -> CheckQueue:
     return CheckQueue(client("sqs"), CONFIG.queue_url)
 
 
-def _engine() -> Engine:
+def _checks() -> DnsChecks:
+    """How to check, for one invocation: its messages share one probe of the lists."""
     dqs_key = None
     if CONFIG.dqs_parameter:  # SecureString in SSM, cached for 5 minutes, never logged
         dqs_key = parameters.get_parameter(CONFIG.dqs_parameter, decrypt=True, max_age=300).strip() or None
-    return Engine(CONFIG.nameservers, CONFIG.dns_timeout, CONFIG.zones, dqs_key)
+    return DnsChecks(CONFIG.nameservers, CONFIG.dns_timeout, CONFIG.zones, dqs_key)
 
 
 @tracer.capture_method
-def record_handler(record: SQSRecord, lambda_context=None) -> dict:
+def record_handler(record: SQSRecord, checks: DnsChecks, lambda_context=None) -> dict:
     run, items = parse_message(record.body)
     summary = run_checks(
         items,
         _store(),
-        _engine(),
+        checks,
         datetime.now(UTC),
         run=run,
+        history=_history(),
         health=_health(),
         delivery=int(record.attributes.approximate_receive_count or 1),
         reminder_days=CONFIG.reminder_days,
@@ -67,4 +75,5 @@ def record_handler(record: SQSRecord, lambda_context=None) -> dict:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor, context=context)
+    handler = partial(record_handler, checks=_checks())
+    return process_partial_response(event=event, record_handler=handler, processor=processor, context=context)

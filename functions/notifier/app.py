@@ -10,8 +10,8 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from senderwatch.aws import AlertLog, AlertTopic, client
 from senderwatch.config import Config
+from senderwatch.notifier import Change, notify
 from senderwatch.observability import logger, metrics, tracer
-from senderwatch.pipeline import Change, notify
 
 CONFIG = Config.from_env(need=("topic_arn", "idempotency_table_name"))
 

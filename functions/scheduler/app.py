@@ -8,9 +8,9 @@ from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
 from senderwatch.aws import CheckQueue, TargetStore, client
 from senderwatch.config import Config
-from senderwatch.findings import Run
 from senderwatch.observability import logger, metrics, tracer
-from senderwatch.pipeline import now_iso, plan_messages
+from senderwatch.runs import Run
+from senderwatch.scheduler import now_iso, plan_messages
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
 
@@ -49,7 +49,6 @@ def lambda_handler(event: dict, context) -> dict:
         run = Run(run_id, scheduled=True)
     plan = plan_messages(items, CONFIG.targets_per_message, run)
     for ip, problem in plan.invalid:
-        logger.warning("target skipped", extra={"ip": ip, "problem": problem})
         store.mark_invalid(ip, problem, now)
     sent = queue.send(plan.messages)
     metrics.add_metric(name="TargetsScheduled", unit=MetricUnit.Count, value=plan.targets)

@@ -119,7 +119,7 @@ def test_a_failed_record_is_one_error_line_with_its_reason(local, event, logs):
     local.invoke("checker", {"Records": [dict(good, messageId="bad-json", body="{not json")]})
     errors = [r for r in logs if r.levelname == "ERROR"]
     assert [(r.getMessage(), r.record, r.reason) for r in errors] == [
-        ("record failed", "bad-json", "InvalidInput: the message is not JSON")
+        ("record failed", "bad-json", "InvalidMessage: the message is not JSON")
     ]
 
 

@@ -7,7 +7,6 @@ from senderwatch.check import CheckResult
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.findings import (
     FAILING_RUNS,
-    Run,
     decide,
     decide_health,
     merge,
@@ -16,6 +15,7 @@ from senderwatch.findings import (
     reminders,
     significant,
 )
+from senderwatch.runs import Run
 from senderwatch.spfcheck import SpfResult
 
 IP = "192.0.2.25"

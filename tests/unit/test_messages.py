@@ -2,9 +2,10 @@
 
 import json
 
-from senderwatch import messages
+from senderwatch import alerttext as messages
+from senderwatch.alerttext import render
+from senderwatch.aws import publish_args
 from senderwatch.findings import Alert
-from senderwatch.messages import render
 
 SINCE = "2026-11-20T06:00:00+00:00"
 LISTING = {
@@ -54,7 +55,7 @@ def test_spf_email_shows_the_record_and_the_mechanism_to_add():
 
 
 def test_sns_publish_carries_email_and_sms_variants_and_filterable_attributes():
-    args = render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING)).sns_publish_args("arn:t")
+    args = publish_args(render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING)), "arn:t")
     assert args["MessageStructure"] == "json"
     variants = json.loads(args["Message"])
     assert set(variants) == {"default", "email", "sms", "sqs", "lambda"}
@@ -111,7 +112,7 @@ def test_a_run_that_lists_thousands_is_one_message_within_every_limit():
     assert "198.51.0.1 (relay 1)  127.0.0.2 trap hit 198.51.0.1" in message.email
     assert "... and 9,800 more: senderwatch status shows them all" in message.email
     assert len(message.keys) == 10_000  # every alert is marked sent, listed in the email or not
-    args = message.sns_publish_args("arn:t")
+    args = publish_args(message, "arn:t")
     assert len(json.dumps(args).encode()) < 256 * 1024  # SNS's limit for one publish
     assert json.loads(args["MessageAttributes"]["ip"]["StringValue"])[:2] == ["198.51.0.0", "198.51.0.1"]
     assert args["MessageAttributes"]["ip"]["DataType"] == "String.Array"
@@ -169,7 +170,7 @@ def test_a_reminder_says_so_on_the_phone_too():
 def test_grouped_addresses_are_in_address_order():
     alerts = [listed(n) for n in (11, 2, 10, 1)]
     message = messages.render_group(alerts)
-    assert json.loads(message.sns_publish_args("t")["MessageAttributes"]["ip"]["StringValue"]) == [
+    assert json.loads(publish_args(message, "t")["MessageAttributes"]["ip"]["StringValue"]) == [
         "198.51.0.1",
         "198.51.0.2",
         "198.51.0.10",

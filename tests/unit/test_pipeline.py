@@ -2,9 +2,11 @@
 
 import pytest
 
+from senderwatch.alerttext import render
 from senderwatch.config import Config, ConfigError
-from senderwatch.messages import render
-from senderwatch.pipeline import Change, alerts_for_change, notify, parse_message, plan_messages
+from senderwatch.notifier import Change, alerts_for_change, notify
+from senderwatch.runs import parse_message
+from senderwatch.scheduler import plan_messages
 from senderwatch.targets import Target
 
 
@@ -162,7 +164,7 @@ def test_findings_written_by_hand_send_nothing_and_block_nothing():
 
 
 def test_a_change_that_breaks_the_notifier_fails_alone(monkeypatch):
-    import senderwatch.pipeline as pipeline
+    import senderwatch.notifier as pipeline
 
     real = pipeline.alerts_for_change
 

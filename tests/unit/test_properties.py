@@ -14,10 +14,10 @@ from hypothesis import strategies as st
 
 from senderwatch import wire
 from senderwatch.addresses import TEST_ENTRIES, address_text, parse_address, reverse_name, unrateable
+from senderwatch.alerttext import render
 from senderwatch.dnsbl import classify
 from senderwatch.errors import InvalidInput
 from senderwatch.findings import Alert
-from senderwatch.messages import render
 from senderwatch.text import clean_text
 from senderwatch.zones import resolve_zones
 

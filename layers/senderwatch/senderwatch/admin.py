@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 from .addresses import address_text, parse_address, shown, sort_key
 from .aws import TargetStore, aws_errors, client, region
+from .domains import normalize_sender, validate_helo
 from .errors import InvalidInput, ServiceError
-from .spfcheck import normalize_sender, validate_helo
 from .targets import validate_label, validate_zones
 from .text import clean_text, json_text, visible
 

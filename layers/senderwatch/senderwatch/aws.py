@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import TYPE_CHECKING, TypeVar
 
 import boto3
 from boto3.dynamodb.conditions import Attr
@@ -19,9 +20,13 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, ServiceError
-from .findings import Run, next_health
-from .messages import Message
+from .findings import next_health
+from .runs import Run
 
+if TYPE_CHECKING:
+    from .alerttext import AlertText
+
+T = TypeVar("T")
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
 _WRITERS = 8  # parallel update calls when many existing targets change at once
 
@@ -60,37 +65,45 @@ def aws_errors(doing: str):
         raise ServiceError(f"{doing}: {exc}") from None
 
 
+def until_done(call: Callable[[T], T | None], request: T, what: str) -> None:
+    """Call CALL with REQUEST, then with what it gives back as left over (backing off), until
+    nothing is left: the one retry loop for batch calls that succeed in part (botocore retries
+    whole calls, not the items a batch call leaves unprocessed). ServiceError when it never is."""
+    pending: T | None = request
+    for attempt in range(8):
+        pending = call(pending)
+        if not pending:
+            return
+        time.sleep(min(2.0, 0.05 * 2**attempt))
+    raise ServiceError(f"{what} kept being refused in part; it will be tried again")
+
+
 def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
-    """Consistent reads of many items by key, 100 a request; what DynamoDB leaves unprocessed is asked again."""
+    """Consistent reads of many items by key, 100 a request."""
     keys = [{key: value} for value in dict.fromkeys(ids)]
     found: dict[str, dict] = {}
     dynamodb = table.meta.client
+
+    def get(request: dict) -> dict:
+        reply = dynamodb.batch_get_item(RequestItems=request)
+        for item in reply.get("Responses", {}).get(table.name, []):  # the resource's client decodes
+            found[item[key]] = item
+        return reply.get("UnprocessedKeys") or {}
+
     for start in range(0, len(keys), 100):
-        request = {table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}
-        for attempt in range(8):
-            reply = dynamodb.batch_get_item(RequestItems=request)
-            for item in reply.get("Responses", {}).get(table.name, []):  # the resource's client decodes
-                found[item[key]] = item
-            request = reply.get("UnprocessedKeys") or {}
-            if not request:
-                break
-            time.sleep(min(2.0, 0.05 * 2**attempt))
-        if request:
-            raise RuntimeError("DynamoDB kept some keys unprocessed; the batch will be retried")
+        until_done(get, {table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}, "DynamoDB")
     return found
 
 
 class TargetStore:
     """Watched targets and their findings (one item per address), plus per-run history."""
 
-    def __init__(self, table, history_table=None):
+    def __init__(self, table):
         self.table = table
-        self.history = history_table
 
     @classmethod
-    def named(cls, table_name: str, history_table_name: str = "") -> TargetStore:
-        dynamodb = resource("dynamodb")
-        return cls(dynamodb.Table(table_name), dynamodb.Table(history_table_name) if history_table_name else None)
+    def named(cls, table_name: str) -> TargetStore:
+        return cls(resource("dynamodb").Table(table_name))
 
     def scan(self) -> Iterator[dict]:
         kwargs: dict = {}
@@ -186,10 +199,19 @@ class TargetStore:
             raise
         return True
 
-    def record_runs(self, runs: list[dict], expires_at: int) -> None:
-        if self.history is None:
-            return
-        with self.history.batch_writer() as batch:
+
+class History:
+    """Each run's full results per address, kept for a while (the table's TTL deletes them)."""
+
+    def __init__(self, table):
+        self.table = table
+
+    @classmethod
+    def named(cls, table_name: str) -> History:
+        return cls(resource("dynamodb").Table(table_name))
+
+    def record(self, runs: list[dict], expires_at: int) -> None:
+        with self.table.batch_writer() as batch:
             for run in runs:
                 batch.put_item(Item={**run, "expires_at": expires_at})
 
@@ -203,20 +225,19 @@ class CheckQueue:
 
     def send(self, bodies: list[dict]) -> int:
         sent = 0
+
+        def send(entries: list[dict]) -> list[dict]:
+            nonlocal sent
+            reply = self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
+            sent += len(reply.get("Successful", []))
+            failed = {f["Id"] for f in reply.get("Failed", [])}
+            return [e for e in entries if e["Id"] in failed]
+
         for start in range(0, len(bodies), 10):
             entries = [
                 {"Id": str(i), "MessageBody": json.dumps(body)} for i, body in enumerate(bodies[start : start + 10])
             ]
-            for attempt in range(8):
-                reply = self.sqs.send_message_batch(QueueUrl=self.url, Entries=entries)
-                sent += len(reply.get("Successful", []))
-                failed = {f["Id"] for f in reply.get("Failed", [])}
-                entries = [e for e in entries if e["Id"] in failed]
-                if not entries:
-                    break
-                time.sleep(min(2.0, 0.05 * 2**attempt))
-            if entries:
-                raise RuntimeError(f"SQS refused {len(entries)} message(s); the run will be retried")
+            until_done(send, entries, "SQS")
         return sent
 
 
@@ -227,8 +248,32 @@ class AlertTopic:
         self.sns = sns_client
         self.topic_arn = topic_arn
 
-    def publish(self, message: Message) -> str:
-        return self.sns.publish(**message.sns_publish_args(self.topic_arn))["MessageId"]
+    def publish(self, text: AlertText) -> str:
+        return self.sns.publish(**publish_args(text, self.topic_arn))["MessageId"]
+
+
+def publish_args(text: AlertText, topic_arn: str) -> dict:
+    """Keyword arguments for SNS Publish: one message, a variant per protocol.
+
+    People get text (email, sms); programs (sqs, lambda) get the alert as JSON. A list-valued
+    attribute (the addresses of a grouped alert) is a String.Array, which subscription filter
+    policies match element by element.
+    """
+    data = json.dumps(text.document())
+    return {
+        "TopicArn": topic_arn,
+        "Subject": text.subject,
+        "MessageStructure": "json",
+        "Message": json.dumps(
+            {"default": text.email, "email": text.email, "sms": text.sms, "sqs": data, "lambda": data}
+        ),
+        "MessageAttributes": {
+            k: {"DataType": "String.Array", "StringValue": json.dumps(v)}
+            if isinstance(v, list)
+            else {"DataType": "String", "StringValue": v}
+            for k, v in text.attributes.items()
+        },
+    }
 
 
 class AlertLog:

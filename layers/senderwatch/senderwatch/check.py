@@ -7,22 +7,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from .addresses import IPAddress, address_text
-from .dnsbl import CLEAN, ERROR, LISTED, UNHEALTHY, DnsblChecker, ZoneVerdict
+from .dnsbl import DnsblChecker, ZoneVerdict
 from .rdns import Rdns, check_rdns
 from .resolver import Resolver
 from .spfcheck import SpfResult, check_spf
+from .verdicts import Rating, Spf, Verdict
 from .zones import Zone
 
 OK, PROBLEM, INCOMPLETE = 0, 1, 3  # also the command's exit statuses
 CHUNK = 250  # addresses per round: bounds memory and paces the progress bar
 SPF_PARALLEL = 8
-# What the lists together say of one address:
-# listed: at least one lists it; clean: every list asked answered and none lists it;
-# incomplete: none of those that answered lists it, but some could not answer;
-# unchecked: no list could say anything (none serves its family, or none answered).
-INCOMPLETE_STATUS, UNCHECKED = "incomplete", "unchecked"
-SPF_FINE = {"pass", "temperror"}  # temperror is a fault of DNS, not a verdict
-HELO_SPF_FINE = SPF_FINE | {"none"}  # many HELO names publish no SPF record; that is allowed
+SPF_FINE = {Spf.PASS, Spf.TEMPERROR}  # temperror is a fault of DNS, not a verdict
+HELO_SPF_FINE = SPF_FINE | {Spf.NONE}  # many HELO names publish no SPF record; that is allowed
 
 
 @dataclass
@@ -35,16 +31,18 @@ class CheckResult:
 
     @property
     def listed(self) -> list[ZoneVerdict]:
-        return [v for v in self.dnsbl if v.status == LISTED]
+        return [v for v in self.dnsbl if v.status == Verdict.LISTED]
 
     @property
-    def status(self) -> str:
-        """What the lists together say: listed, clean, incomplete or unchecked."""
+    def status(self) -> Rating:
+        """What the lists together say of this address."""
         if self.listed:
-            return LISTED
-        if not any(v.status == CLEAN for v in self.dnsbl):
-            return UNCHECKED
-        return INCOMPLETE_STATUS if any(v.status in (ERROR, UNHEALTHY) for v in self.dnsbl) else CLEAN
+            return Rating.LISTED
+        if not any(v.status == Verdict.CLEAN for v in self.dnsbl):
+            return Rating.UNCHECKED
+        if any(v.status in (Verdict.ERROR, Verdict.UNHEALTHY) for v in self.dnsbl):
+            return Rating.INCOMPLETE
+        return Rating.CLEAN
 
     @property
     def spf_problems(self) -> list[SpfResult]:
@@ -58,8 +56,8 @@ class CheckResult:
         if self.listed or self.spf_problems:
             return PROBLEM
         if (
-            self.status != CLEAN
-            or any(s and s.result == "temperror" for s in (self.spf, self.helo_spf))
+            self.status != Rating.CLEAN
+            or any(s and s.result == Spf.TEMPERROR for s in (self.spf, self.helo_spf))
             or (self.rdns is not None and self.rdns.error)
         ):
             return INCOMPLETE

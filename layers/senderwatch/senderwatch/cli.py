@@ -20,10 +20,11 @@ import sys
 from . import __version__
 from .addresses import parse_address, shown
 from .check import CheckResult, check_addresses, overall
+from .domains import normalize_sender, validate_helo
 from .errors import InvalidInput, ResolverUnusable, ServiceError
+from .nameservers import parse_nameserver, system_nameservers
 from .report import to_json, to_table
-from .resolver import Resolver, parse_nameserver, system_nameservers
-from .spfcheck import normalize_sender, validate_helo
+from .resolver import Resolver
 from .text import clean_text
 from .zones import catalogue, resolve_zones
 

@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .resolver import parse_nameserver
+from .nameservers import parse_nameserver
 from .zones import validate_zone_name
 
 

@@ -20,23 +20,24 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from . import wire
 from .addresses import IPAddress, reverse_name
 from .errors import ResolverUnusable
-from .resolver import Resolver, server_text
+from .nameservers import server_text
+from .resolver import Resolver
 from .text import clean_text
+from .verdicts import Verdict
 from .zones import Zone, in_loopback
 
-LISTED, CLEAN, ERROR, UNHEALTHY = "listed", "clean", "error", "unhealthy"
 _RCODE_ERRORS = {wire.TIMEOUT: "timeout", wire.SERVFAIL: "servfail", wire.REFUSED: "refused"}
 
 
 @dataclass(frozen=True)
 class ZoneVerdict:
     zone: str
-    status: str
+    status: Verdict
     codes: tuple[str, ...] = ()
     error: str = ""
     meaning: str = ""
@@ -46,9 +47,9 @@ class ZoneVerdict:
 
     def to_dict(self) -> dict:
         out: dict = {"zone": self.zone, "status": self.status}
-        if self.status == LISTED:
+        if self.status == Verdict.LISTED:
             out.update(codes=list(self.codes), meaning=self.meaning, reason=self.reason, delist_url=self.delist_url)
-        elif self.status in (ERROR, UNHEALTHY):
+        elif self.status in (Verdict.ERROR, Verdict.UNHEALTHY):
             out["error"] = self.error
             if self.codes:
                 out["codes"] = list(self.codes)
@@ -61,21 +62,21 @@ def classify(zone: Zone, answer: wire.Answer) -> ZoneVerdict:
     """The verdict of one A-record answer from ZONE (reason not yet fetched)."""
     rcode = answer.rcode
     if answer.skipped:  # an answer with a record that does not parse is not trusted, either way
-        return ZoneVerdict(zone.zone, ERROR, error="bad-answer", meaning="the list's answer could not be read")
+        return ZoneVerdict(zone.zone, Verdict.ERROR, error="bad-answer", meaning="the list's answer could not be read")
     if rcode == wire.NXDOMAIN:
-        return ZoneVerdict(zone.zone, CLEAN)
+        return ZoneVerdict(zone.zone, Verdict.CLEAN)
     if rcode != wire.NOERROR:
-        return ZoneVerdict(zone.zone, ERROR, error=_RCODE_ERRORS.get(rcode, "servfail"))
+        return ZoneVerdict(zone.zone, Verdict.ERROR, error=_RCODE_ERRORS.get(rcode, "servfail"))
     codes = tuple(
         sorted({value for _, rtype, value in answer.records if rtype == wire.A}, key=lambda c: ipaddress.IPv4Address(c))
     )
     if not codes:
-        return ZoneVerdict(zone.zone, CLEAN)
+        return ZoneVerdict(zone.zone, Verdict.CLEAN)
     parsed = [ipaddress.IPv4Address(code) for code in codes]
     if not all(in_loopback(code) for code in parsed):
         return ZoneVerdict(
             zone.zone,
-            ERROR,
+            Verdict.ERROR,
             codes,
             error="bad-answer",
             meaning="answer outside 127.0.0.0/8: the resolver rewrote it or the list is gone",
@@ -83,7 +84,7 @@ def classify(zone: Zone, answer: wire.Answer) -> ZoneVerdict:
     blocked = [str(code) for code in parsed if zone.is_blocked(code)]
     if blocked:
         meaning = zone.meaning(blocked[0]) or "the list refused to answer this resolver"
-        return ZoneVerdict(zone.zone, ERROR, codes, error="blocked", meaning=meaning)
+        return ZoneVerdict(zone.zone, Verdict.ERROR, codes, error="blocked", meaning=meaning)
     meanings = []
     for code in codes:
         text = zone.codes.get(code) or (
@@ -91,7 +92,7 @@ def classify(zone: Zone, answer: wire.Answer) -> ZoneVerdict:
         )
         if text not in meanings:
             meanings.append(text)
-    return ZoneVerdict(zone.zone, LISTED, codes, meaning="; ".join(meanings), delist_url=zone.delist_url)
+    return ZoneVerdict(zone.zone, Verdict.LISTED, codes, meaning="; ".join(meanings), delist_url=zone.delist_url)
 
 
 def zone_failure(zone: Zone, listed_probe: wire.Answer | None, clean_probe: wire.Answer | None) -> ZoneVerdict | None:
@@ -100,12 +101,12 @@ def zone_failure(zone: Zone, listed_probe: wire.Answer | None, clean_probe: wire
     unhealthy: the zone lists its clean test entry (lists-everything) or not its listed one
     (lists-nothing). error: no probe got a verdict (blocked, timeout, servfail, ...).
     """
-    if clean_probe is not None and classify(zone, clean_probe).status == LISTED:
-        return ZoneVerdict(zone.zone, UNHEALTHY, error="lists-everything", zone_failed=True)
+    if clean_probe is not None and classify(zone, clean_probe).status == Verdict.LISTED:
+        return ZoneVerdict(zone.zone, Verdict.UNHEALTHY, error="lists-everything", zone_failed=True)
     verdicts = [classify(zone, a) for a in (listed_probe, clean_probe) if a is not None]
-    if listed_probe is not None and verdicts[0].status == CLEAN:
-        return ZoneVerdict(zone.zone, UNHEALTHY, error="lists-nothing", zone_failed=True)
-    if verdicts and all(v.status == ERROR for v in verdicts):
+    if listed_probe is not None and verdicts[0].status == Verdict.CLEAN:
+        return ZoneVerdict(zone.zone, Verdict.UNHEALTHY, error="lists-nothing", zone_failed=True)
+    if verdicts and all(v.status == Verdict.ERROR for v in verdicts):
         return replace(verdicts[0], zone_failed=True)
     return None
 
@@ -137,16 +138,34 @@ def resolver_problem(
     return "", ""
 
 
+@dataclass
+class ProbeCache:
+    """What a run's probes found: kept for every check of the run (in the pipeline: of one
+    invocation), so that each list's test entries and the resolver are asked once."""
+
+    failed: dict[tuple[str, int], ZoneVerdict] = field(default_factory=dict)  # lists unusable this run
+    probed: set[tuple[str, int]] = field(default_factory=set)
+    resolver_checked: bool = False
+
+
 class DnsblChecker:
     """Checks addresses against zones; the zones' test entries are asked once, by `probe`."""
 
-    def __init__(self, resolver: Resolver, zones: Sequence[Zone], dqs_key: str | None = None):
+    def __init__(
+        self,
+        resolver: Resolver,
+        zones: Sequence[Zone],
+        dqs_key: str | None = None,
+        probes: ProbeCache | None = None,
+    ):
         self.resolver = resolver
         self.zones = list(zones)
         self.dqs_key = dqs_key
-        self.failed: dict[tuple[str, int], ZoneVerdict] = {}  # zones that cannot be used this run
-        self._probed: set[tuple[str, int]] = set()
-        self._resolver_checked = False
+        self.probes = probes if probes is not None else ProbeCache()
+
+    @property
+    def failed(self) -> dict[tuple[str, int], ZoneVerdict]:
+        return self.probes.failed
 
     def _suffix(self, zone: Zone) -> str:
         return zone.query_suffix(self.dqs_key)
@@ -160,9 +179,9 @@ class DnsblChecker:
         plan, questions = [], []
         for zone in self.zones if zones is None else zones:
             for family in sorted(families & set(zone.families)):
-                if (zone.zone, family) in self._probed:
+                if (zone.zone, family) in self.probes.probed:
                     continue
-                self._probed.add((zone.zone, family))
+                self.probes.probed.add((zone.zone, family))
                 probes = []
                 for entry in (zone.test_listed.get(family), zone.test_clean.get(family)):
                     if entry:
@@ -172,7 +191,7 @@ class DnsblChecker:
                     else:
                         probes.append(None)
                 plan.append((zone, family, probes))
-        canary = not self._resolver_checked
+        canary = not self.probes.resolver_checked
         if canary:
             questions.append((".", wire.NS))
         if not questions:
@@ -186,17 +205,17 @@ class DnsblChecker:
                 answers[clean_at] if clean_at is not None else None,
             )
             if failure:
-                self.failed[(zone.zone, family)] = failure
+                self.probes.failed[(zone.zone, family)] = failure
             if listed_at is not None:
                 probed += 1
                 lists_nothing += failure is not None and failure.error == "lists-nothing"
         if canary:
-            self._resolver_checked = True
+            self.probes.resolver_checked = True
             kind, problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed)
             if problem:
-                self.failed.clear()
-                self._probed.clear()
-                self._resolver_checked = False
+                self.probes.failed.clear()
+                self.probes.probed.clear()
+                self.probes.resolver_checked = False
                 raise ResolverUnusable(self._describe(problem), kind)
 
     def _describe(self, problem: str) -> str:
@@ -229,7 +248,7 @@ class DnsblChecker:
         for (index, zone, slot), (name, _), answer in zip(asked, questions, answers):
             verdict = classify(zone, answer)
             results[index][slot] = verdict
-            if verdict.status == LISTED:
+            if verdict.status == Verdict.LISTED:
                 listed.append((index, slot, name))
         await self._add_reasons(results, listed)
         return results

@@ -11,6 +11,14 @@ class InvalidInput(SenderwatchError, ValueError):
     """Something a person typed or wrote (an address, a sender, a CSV row) is not usable."""
 
 
+class InvalidTarget(InvalidInput):
+    """A watched item that cannot be checked as written (a bad key, sender, zones): it gets a check_error."""
+
+
+class InvalidMessage(InvalidInput):
+    """A queue message that is not one of ours (not JSON, no targets): it fails alone."""
+
+
 class ResolverUnusable(SenderwatchError):
     """The DNS resolver itself does not work: no verdict from it can be trusted this run.
 

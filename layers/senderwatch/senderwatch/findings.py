@@ -19,43 +19,42 @@ from __future__ import annotations
 import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from .advice import problem_kind, worse
-from .check import CheckResult
-from .dnsbl import CLEAN, LISTED
+from .runs import MANUAL, Run
+from .verdicts import Verdict
+
+if TYPE_CHECKING:
+    from .check import CheckResult
 
 FAILING_RUNS = 3  # scheduled runs in a row a list must fail before it is reported
 
-LISTED_EVENT, DELISTED, SPF_FAILING, SPF_RECOVERED, CHECK_FAILING = (
-    "LISTED",
-    "DELISTED",
-    "SPF_FAILING",
-    "SPF_RECOVERED",
-    "CHECK_FAILING",
-)
-CHECK_RECOVERED, RESOLVER_FAILING, RESOLVER_RECOVERED = "CHECK_RECOVERED", "RESOLVER_FAILING", "RESOLVER_RECOVERED"
+
+class Event(StrEnum):
+    """What an alert is about; each problem has its clearing twin."""
+
+    LISTED = "LISTED"
+    DELISTED = "DELISTED"
+    SPF_FAILING = "SPF_FAILING"
+    SPF_RECOVERED = "SPF_RECOVERED"
+    CHECK_FAILING = "CHECK_FAILING"
+    CHECK_RECOVERED = "CHECK_RECOVERED"
+    RESOLVER_FAILING = "RESOLVER_FAILING"
+    RESOLVER_RECOVERED = "RESOLVER_RECOVERED"
+
+
 SEVERITY = {
-    LISTED_EVENT: "high",
-    SPF_FAILING: "high",
-    RESOLVER_FAILING: "high",
-    CHECK_FAILING: "warning",
-    DELISTED: "info",
-    SPF_RECOVERED: "info",
-    CHECK_RECOVERED: "info",
-    RESOLVER_RECOVERED: "info",
+    Event.LISTED: "high",
+    Event.SPF_FAILING: "high",
+    Event.RESOLVER_FAILING: "high",
+    Event.CHECK_FAILING: "warning",
+    Event.DELISTED: "info",
+    Event.SPF_RECOVERED: "info",
+    Event.CHECK_RECOVERED: "info",
+    Event.RESOLVER_RECOVERED: "info",
 }
-
-
-@dataclass(frozen=True)
-class Run:
-    """One run of checks: when it began (the same for every message of it), and whether it
-    is a scheduled run (which counts toward CHECK_FAILING) or the first check of new targets."""
-
-    id: str = ""
-    scheduled: bool = False
-
-
-MANUAL = Run()  # a check outside any run (a message sent by hand): it never counts toward CHECK_FAILING
 
 
 SPF_IDENTITIES = ("spf", "helo_spf")  # MAIL FROM, and the HELO name when the target has one
@@ -100,9 +99,9 @@ def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUA
     old_zones = old.get("dnsbl", {})
     for verdict in result.dnsbl:
         before = old_zones.get(verdict.zone, {})
-        if verdict.status in (LISTED, CLEAN):
+        if verdict.status in (Verdict.LISTED, Verdict.CLEAN):
             entry = {"status": verdict.status}
-            if verdict.status == LISTED:
+            if verdict.status == Verdict.LISTED:
                 entry.update(
                     codes=list(verdict.codes),
                     meaning=verdict.meaning,
@@ -194,12 +193,12 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]
     for zone, entry in new_zones.items():
         before = old_zones.get(zone, {})
         was, now_status = before.get("status"), entry.get("status")
-        if now_status == LISTED and was != LISTED:
-            alerts.append(Alert(LISTED_EVENT, ip, entry.get("since", ""), zone, entry, label=label))
-        elif now_status == CLEAN and was == LISTED:
-            alerts.append(Alert(DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label))
+        if now_status == Verdict.LISTED and was != Verdict.LISTED:
+            alerts.append(Alert(Event.LISTED, ip, entry.get("since", ""), zone, entry, label=label))
+        elif now_status == Verdict.CLEAN and was == Verdict.LISTED:
+            alerts.append(Alert(Event.DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label))
         if _count(entry.get("error_runs")) >= FAILING_RUNS > _count(before.get("error_runs")):
-            alerts.append(Alert(CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label))
+            alerts.append(Alert(Event.CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label))
     for key in SPF_IDENTITIES:
         old_spf, new_spf = old.get(key) or {}, new.get(key) or {}
         if "result" not in new_spf:
@@ -212,9 +211,9 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]
         about = "helo" if helo else ""
         details = dict(new_spf, previous=was, identity="helo" if helo else "mailfrom")
         if result not in fine and news(was, result, fine):
-            alerts.append(Alert(SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label))
+            alerts.append(Alert(Event.SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label))
         elif result in fine and was not in (None, *fine):
-            alerts.append(Alert(SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label))
+            alerts.append(Alert(Event.SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label))
     return alerts
 
 
@@ -230,11 +229,11 @@ def news(before: str | None, after: str, fine=MAIL_FINE) -> bool:
 
 def _problems(findings: dict) -> list[tuple[str, str, dict]]:
     """(event, zone, details) of every problem present: listings, and failing SPF."""
-    found = [(LISTED_EVENT, z, e) for z, e in findings.get("dnsbl", {}).items() if e.get("status") == LISTED]
+    found = [(Event.LISTED, z, e) for z, e in findings.get("dnsbl", {}).items() if e.get("status") == Verdict.LISTED]
     for key, fine in zip(SPF_IDENTITIES, (MAIL_FINE, HELO_FINE)):
         spf = findings.get(key) or {}
         if spf.get("result") not in (None, *fine):
-            found.append((SPF_FAILING, "helo" if key == "helo_spf" else "", spf))
+            found.append((Event.SPF_FAILING, "helo" if key == "helo_spf" else "", spf))
     return found
 
 
@@ -297,9 +296,10 @@ def decide_health(kind: str, name: str, old: dict | None, new: dict) -> list[Ale
     resolver: at once), and one when it works again after that."""
     old = old or {}
     threshold = 1 if kind == RESOLVER else FAILING_RUNS
-    failing, recovered = (
-        (RESOLVER_FAILING, RESOLVER_RECOVERED) if kind == RESOLVER else (CHECK_FAILING, CHECK_RECOVERED)
-    )
+    if kind == RESOLVER:
+        failing, recovered = Event.RESOLVER_FAILING, Event.RESOLVER_RECOVERED
+    else:
+        failing, recovered = Event.CHECK_FAILING, Event.CHECK_RECOVERED
     zone = name if kind == ZONE else ""
     if new.get("status") == "failing" and int(new.get("runs", 0)) >= threshold > int(old.get("runs", 0)):
         return [Alert(failing, "", new.get("since", ""), zone, new)]

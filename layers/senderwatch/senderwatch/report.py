@@ -10,12 +10,21 @@ from collections.abc import Sequence
 
 from .addresses import TEST_ENTRIES, address_text
 from .advice import spf_advice
-from .check import INCOMPLETE, PROBLEM, UNCHECKED, CheckResult, overall
-from .dnsbl import CLEAN, ERROR, LISTED, UNHEALTHY, ZoneVerdict
+from .check import INCOMPLETE, PROBLEM, CheckResult, overall
+from .dnsbl import ZoneVerdict
 from .text import clean_text, json_text
+from .verdicts import Rating, Verdict
 
-_ORDER = {LISTED: 0, ERROR: 1, UNHEALTHY: 2, CLEAN: 3}
-_COLOURS = {LISTED: "31;1", ERROR: "33", UNHEALTHY: "35", CLEAN: "32", "pass": "32", "bad": "31;1", "warn": "33"}
+_ORDER = {Verdict.LISTED: 0, Verdict.ERROR: 1, Verdict.UNHEALTHY: 2, Verdict.CLEAN: 3}
+_COLOURS = {
+    Verdict.LISTED: "31;1",
+    Verdict.ERROR: "33",
+    Verdict.UNHEALTHY: "35",
+    Verdict.CLEAN: "32",
+    "pass": "32",
+    "bad": "31;1",
+    "warn": "33",
+}
 _INDENT = " " * 12
 _WHY_UNUSABLE = {
     "timeout": "the list did not answer its test entries: it may be down, or gone",
@@ -58,7 +67,7 @@ def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
             first, *more = _detail(v) or [""]
             lines.append(f"  {status} {clean_text(v.zone, 80):<{width}}  {first}".rstrip())
             lines.extend(f"{_INDENT}{line}" for line in more)
-        if result.status == UNCHECKED:
+        if result.status == Rating.UNCHECKED:
             lines.append(f"  {paint('NOT CHECKED', 'warn')} {_unchecked_reason(result)}")
         for label, spf, helo in (("SPF", result.spf, False), ("HELO SPF", result.helo_spf, True)):
             if spf is not None:
@@ -86,21 +95,21 @@ def _unusable_detail(v: ZoneVerdict) -> str:
 
 
 def _detail(v: ZoneVerdict) -> list[str]:
-    if v.status == LISTED:
+    if v.status == Verdict.LISTED:
         lines = [clean_text(f"{', '.join(v.codes)}: {v.meaning}", 200)]
         if v.reason:
             lines.append(f"reason: {clean_text(v.reason)}")
         if v.delist_url:
             lines.append(f"delist: {clean_text(v.delist_url, 200)}")
         return lines
-    if v.status == ERROR:
+    if v.status == Verdict.ERROR:
         codes = f" {', '.join(v.codes)}" if v.codes else ""
         meaning = f": {v.meaning}" if v.meaning else ""
         return [
             clean_text(f"{v.error}{codes}{meaning}", 200),
             "not a verdict: this list could not say whether the address is listed",
         ]
-    if v.status == UNHEALTHY:
+    if v.status == Verdict.UNHEALTHY:
         return [f"{v.error}: the list failed its RFC 5782 test entries; its answers are ignored this run"]
     return []
 
@@ -151,7 +160,7 @@ def _summary(results: Sequence[CheckResult]) -> str:
     count = f"{len(results)} address{'es' if len(results) != 1 else ''} checked"
     listed = sum(len(r.listed) for r in results)
     spf_bad = sum(len(r.spf_problems) for r in results)
-    unchecked = sum(1 for r in results if r.status == UNCHECKED)
+    unchecked = sum(1 for r in results if r.status == Rating.UNCHECKED)
     state = overall(results)
     not_rated = f", {unchecked} without a verdict from any list" if unchecked else ""
     if state == PROBLEM:

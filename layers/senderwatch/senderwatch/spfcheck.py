@@ -11,22 +11,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import spf
 
 from . import wire
-from .addresses import IPAddress, shown
-from .errors import InvalidInput
+from .addresses import IPAddress
 from .resolver import Resolver
 from .text import clean_text
 
 Lookup = Callable[[str, int], wire.Answer]
 _current_lookup: contextvars.ContextVar[Lookup] = contextvars.ContextVar("senderwatch_spf_lookup")
-_LOCAL = re.compile(r"[^\s@\x00-\x1f\x7f-\x9f]{1,64}")
-_DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$")
 
 
 @dataclass(frozen=True)
@@ -40,24 +36,6 @@ class SpfResult:
 
     def to_dict(self) -> dict:
         return asdict(self)
-
-
-def normalize_sender(text: str) -> str:
-    """'user@domain' stays; a bare domain means postmaster@domain. InvalidInput when invalid."""
-    raw = str(text).strip()
-    local, at, domain = raw.rpartition("@")
-    if not at:
-        local, domain = "postmaster", raw
-    if not _LOCAL.fullmatch(local) or not _DOMAIN.match(domain):
-        raise InvalidInput(f"invalid sender {shown(text)}: expected user@example.com or example.com")
-    return f"{local}@{domain.rstrip('.').lower()}"
-
-
-def validate_helo(text: str) -> str:
-    name = str(text).strip().rstrip(".").lower()
-    if not _DOMAIN.match(name):
-        raise InvalidInput(f"invalid HELO name {shown(text)}: expected a host name such as mail.example.com")
-    return name
 
 
 def _dns_lookup(name, qtype, strict=True, timeout=None):

@@ -6,8 +6,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from .addresses import address_text, parse_address, shown
-from .errors import InvalidInput
-from .spfcheck import normalize_sender, validate_helo
+from .domains import normalize_sender, validate_helo
+from .errors import InvalidInput, InvalidTarget
 from .zones import resolve_zones
 
 LABEL_MAX = 100
@@ -49,9 +49,18 @@ class Target:
 
     @classmethod
     def from_item(cls, item: dict) -> Target:
-        """Validate an item a person may have written by hand; InvalidInput says what is wrong."""
+        """Validate an item a person may have written by hand; InvalidTarget says what is wrong."""
+        try:
+            return cls._from_item(item)
+        except InvalidTarget:
+            raise
+        except InvalidInput as exc:
+            raise InvalidTarget(str(exc)) from None
+
+    @classmethod
+    def _from_item(cls, item: dict) -> Target:
         if not isinstance(item.get("ip"), str):
-            raise InvalidInput("the item has no 'ip' string")
+            raise InvalidTarget("the item has no 'ip' string")
         address = parse_address(item["ip"])
         ip = address_text(address)
         if ip != item["ip"]:

@@ -1,4 +1,4 @@
-"""Alert messages a person acts on: an email with the steps, an SMS of one line.
+"""Alert texts a person acts on: an email with the steps, an SMS of one line.
 
 Everything from outside (list reasons, SPF records and explanations, labels) passes
 through clean_text; the subject stays under 100 characters, the SMS under 160, and the
@@ -9,23 +9,12 @@ listing 500 addresses is one email, not 500.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .addresses import sort_key
 from .advice import mechanism_for, spf_advice, suggest_record
-from .findings import (
-    CHECK_FAILING,
-    CHECK_RECOVERED,
-    DELISTED,
-    LISTED_EVENT,
-    RESOLVER_FAILING,
-    RESOLVER_RECOVERED,
-    SPF_FAILING,
-    SPF_RECOVERED,
-    Alert,
-)
+from .findings import Alert, Event
 from .text import clean_text
 from .zones import catalogue
 
@@ -54,40 +43,19 @@ _UNUSABLE = {
 
 
 @dataclass(frozen=True)
-class Message:
+class AlertText:
+    """One alert (or a group of alerts of one kind) as people read it, and as programs get it."""
+
     subject: str
     email: str
     sms: str
-    attributes: dict[str, str | list[str]]
+    attributes: dict[str, str | list[str]]  # event, severity, ip (a list when grouped), zone...
     keys: tuple[str, ...] = ()  # the alerts it carries: each is published once
     data: dict | None = None  # more for programs: every address, counts
 
     def document(self) -> dict:
         """The whole alert as data: what programs subscribed to the topic receive."""
         return {**self.attributes, **(self.data or {}), "subject": self.subject, "email": self.email, "sms": self.sms}
-
-    def sns_publish_args(self, topic_arn: str) -> dict:
-        """Keyword arguments for SNS Publish: one message, a variant per protocol.
-
-        People get text (email, sms); programs (sqs, lambda) get the alert as JSON. A
-        list-valued attribute (the addresses of a grouped alert) is a String.Array, which
-        subscription filter policies match element by element.
-        """
-        data = json.dumps(self.document())
-        return {
-            "TopicArn": topic_arn,
-            "Subject": self.subject,
-            "MessageStructure": "json",
-            "Message": json.dumps(
-                {"default": self.email, "email": self.email, "sms": self.sms, "sqs": data, "lambda": data}
-            ),
-            "MessageAttributes": {
-                k: {"DataType": "String.Array", "StringValue": json.dumps(v)}
-                if isinstance(v, list)
-                else {"DataType": "String", "StringValue": v}
-                for k, v in self.attributes.items()
-            },
-        }
 
 
 def _cap(text: str, limit: int, ellipsis: str = "…") -> str:
@@ -130,7 +98,7 @@ def _message(
     body: list[str],
     sms: str | Sequence[str],
     data: dict | None = None,
-) -> Message:
+) -> AlertText:
     """SUBJECT and SMS may be alternatives, fullest first: the first that fits is sent."""
     first = alerts[0]
     ips = [a.ip for a in alerts if a.ip]
@@ -140,13 +108,13 @@ def _message(
     elif ips:
         attributes["ip"] = ips[:ATTRIBUTE_ADDRESSES]
         attributes["count"] = str(len(ips))
-    if first.event in (SPF_FAILING, SPF_RECOVERED):
+    if first.event in (Event.SPF_FAILING, Event.SPF_RECOVERED):
         attributes["identity"] = first.details.get("identity", "mailfrom")
     elif first.zone:
         attributes["zone"] = first.zone
     if first.reminder:
         attributes["reminder"] = "true"
-    return Message(
+    return AlertText(
         subject=_fit(subject, SUBJECT_MAX, "…"),
         email="\n".join(body) + "\n",
         sms=_fit(sms, SMS_MAX, "..."),  # GSM has no "…": one would make the SMS three times dearer
@@ -159,14 +127,14 @@ def _message(
 # -- one alert --------------------------------------------------------------------------------------
 
 
-def render(alert: Alert, label: str = "") -> Message:
+def render(alert: Alert, label: str = "") -> AlertText:
     """The message for one alert (LABEL overrides the alert's own)."""
     d = _clean(alert.details)
     ip, who = alert.ip, _who(alert.ip, label or alert.label)
     again = "Reminder: " if alert.reminder else ""
     prefix = "senderwatch reminder:" if alert.reminder else "senderwatch:"
     record = d.get("record") or ""
-    if alert.event == LISTED_EVENT:
+    if alert.event == Event.LISTED:
         subject = [f"{again}{who} is listed on {alert.zone}", f"{again}{ip} is listed on {alert.zone}"]
         sms = f"{prefix} {ip} LISTED on {alert.zone}."
         sms = [f"{sms} Delist: {d['delist_url']}", sms] if d.get("delist_url") else sms
@@ -182,16 +150,16 @@ def render(alert: Alert, label: str = "") -> Message:
             "",
             *_LISTED_STEPS,
         ]
-    elif alert.event == DELISTED:
+    elif alert.event == Event.DELISTED:
         subject = [f"{who} is no longer listed on {alert.zone}", f"{ip} is no longer listed on {alert.zone}"]
-        sms = f"{prefix} {ip} DELISTED from {alert.zone}."
+        sms = f"{prefix} {ip} Event.DELISTED from {alert.zone}."
         body = [
             f"{ip} is no longer listed on {alert.zone} (clean since {_date(alert.since)}).",
             "",
             f"Address: {who}",
             "Nothing to do. senderwatch keeps watching.",
         ]
-    elif alert.event == SPF_FAILING:
+    elif alert.event == Event.SPF_FAILING:
         result, sender = d.get("result", "?"), d.get("sender", "")
         helo = d.get("identity") == "helo"
         domain = sender.rpartition("@")[2]
@@ -222,7 +190,7 @@ def render(alert: Alert, label: str = "") -> Message:
             *(advice.lines if advice else []),
             f"senderwatch will tell you when {spf} passes again.",
         ]
-    elif alert.event == SPF_RECOVERED:
+    elif alert.event == Event.SPF_RECOVERED:
         spf = "HELO SPF" if d.get("identity") == "helo" else "SPF"
         subject = [f"{spf} passes again for {who}", f"{spf} passes again for {ip}"]
         sms = f"{prefix} {spf} passes again for {ip}."
@@ -231,7 +199,7 @@ def render(alert: Alert, label: str = "") -> Message:
             f"Record: {record}",
             "Nothing to do.",
         ]
-    elif alert.event == CHECK_FAILING and alert.ip:
+    elif alert.event == Event.CHECK_FAILING and alert.ip:
         error, runs = d.get("error", "?"), d.get("error_runs")
         subject = [f"Cannot check {who} on {alert.zone}", f"Cannot check {ip} on {alert.zone}"]
         sms = [f"{prefix} cannot check {ip} on {alert.zone} ({error}) for {runs} runs.", f"{prefix} cannot check {ip}."]
@@ -241,9 +209,9 @@ def render(alert: Alert, label: str = "") -> Message:
             "The list answers for other addresses; for this one it did not. The last known verdict is kept;",
             "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
         ]
-    elif alert.event in (CHECK_FAILING, RESOLVER_FAILING):
+    elif alert.event in (Event.CHECK_FAILING, Event.RESOLVER_FAILING):
         return _deployment_failing(alert, d)
-    elif alert.event in (CHECK_RECOVERED, RESOLVER_RECOVERED):
+    elif alert.event in (Event.CHECK_RECOVERED, Event.RESOLVER_RECOVERED):
         what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
         subject = f"senderwatch can use {what} again"
         sms = f"senderwatch: {what} works again."
@@ -252,7 +220,7 @@ def render(alert: Alert, label: str = "") -> Message:
             f"{d.get('failed_runs')} failing runs since {_date(d.get('failed_since', ''))}.",
             "Nothing to do for the checks to go on.",
         ]
-        if alert.event == RESOLVER_RECOVERED:
+        if alert.event == Event.RESOLVER_RECOVERED:
             body += [
                 "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
                 "so); the next daily run checks every address again. To check them now, move them back:",
@@ -267,8 +235,8 @@ def _family(details: dict) -> str:
     return f" for IPv{details['family']} addresses" if details.get("family") else ""
 
 
-def _deployment_failing(alert: Alert, d: dict) -> Message:
-    if alert.event == RESOLVER_FAILING:
+def _deployment_failing(alert: Alert, d: dict) -> AlertText:
+    if alert.event == Event.RESOLVER_FAILING:
         kind = d.get("error", "?")
         subject = "senderwatch could not check addresses: its DNS resolver does not work"
         sms = f"senderwatch: DNS resolver not working ({kind}): addresses could not be checked, twice in a row."
@@ -322,9 +290,9 @@ def group_key(alert: Alert) -> tuple:
     """Alerts with the same key go into one message."""
     if not alert.ip:
         return (alert.event, alert.zone, alert.key)  # about the deployment: each alone
-    if alert.event in (SPF_FAILING, SPF_RECOVERED):
+    if alert.event in (Event.SPF_FAILING, Event.SPF_RECOVERED):
         return (alert.event, alert.details.get("result"), alert.details.get("sender"), bool(alert.reminder))
-    if alert.event == CHECK_FAILING:
+    if alert.event == Event.CHECK_FAILING:
         return (alert.event, alert.zone, alert.details.get("error"), bool(alert.reminder))
     return (alert.event, alert.zone, bool(alert.reminder))
 
@@ -336,7 +304,7 @@ def group(alerts: Sequence[Alert]) -> list[list[Alert]]:
     return list(groups.values())
 
 
-def render_group(alerts: Sequence[Alert]) -> Message:
+def render_group(alerts: Sequence[Alert]) -> AlertText:
     """One message for alerts of one group (see group_key); a group of one is `render`'s message."""
     if len(alerts) == 1:
         return render(alerts[0])
@@ -348,7 +316,7 @@ def render_group(alerts: Sequence[Alert]) -> Message:
     since = min(a.since for a in alerts)
     ips = [a.ip for a in alerts]
     shown = ", ".join(ips[:2]) + (f" +{count - 2} more" if count > 2 else "")
-    if first.event == LISTED_EVENT:
+    if first.event == Event.LISTED:
         subject = [f"{again}{count} addresses are listed on {first.zone}", f"{again}{count} addresses listed"]
         sms = [f"{prefix} {count} addresses LISTED on {first.zone}: {shown}.", f"{prefix} {count} LISTED."]
         rows = [_address_row(a, _listing_note(a)) for a in alerts]
@@ -364,9 +332,12 @@ def render_group(alerts: Sequence[Alert]) -> Message:
             "",
             *_LISTED_STEPS,
         ]
-    elif first.event == DELISTED:
+    elif first.event == Event.DELISTED:
         subject = [f"{count} addresses are no longer listed on {first.zone}", f"{count} addresses delisted"]
-        sms = [f"{prefix} {count} addresses DELISTED from {first.zone}: {shown}.", f"{prefix} {count} DELISTED."]
+        sms = [
+            f"{prefix} {count} addresses Event.DELISTED from {first.zone}: {shown}.",
+            f"{prefix} {count} Event.DELISTED.",
+        ]
         body = [
             f"{count} of your addresses are no longer listed on {first.zone} (since {_date(since)}).",
             "",
@@ -375,7 +346,7 @@ def render_group(alerts: Sequence[Alert]) -> Message:
             "",
             "Nothing to do. senderwatch keeps watching.",
         ]
-    elif first.event == SPF_FAILING:
+    elif first.event == Event.SPF_FAILING:
         result, sender = d.get("result", "?"), d.get("sender", "")
         domain = sender.rpartition("@")[2]
         mechanisms = [mechanism_for(ip) for ip in ips]
@@ -404,7 +375,7 @@ def render_group(alerts: Sequence[Alert]) -> Message:
             *_group_spf_advice(result, domain, d, mechanisms),
             f"senderwatch will tell you when {spf} passes again.",
         ]
-    elif first.event == SPF_RECOVERED:
+    elif first.event == Event.SPF_RECOVERED:
         subject = [f"SPF passes again for {count} addresses sending as {d.get('sender', '')}", "SPF passes again"]
         sms = [f"{prefix} SPF passes again for {count} addresses: {shown}.", f"{prefix} SPF passes again."]
         body = [
@@ -416,7 +387,7 @@ def render_group(alerts: Sequence[Alert]) -> Message:
             "",
             "Nothing to do.",
         ]
-    else:  # CHECK_FAILING for addresses
+    else:  # Event.CHECK_FAILING for addresses
         error = d.get("error", "?")
         subject = [f"Cannot check {count} addresses on {first.zone} ({error})", f"Cannot check {count} addresses"]
         sms = [

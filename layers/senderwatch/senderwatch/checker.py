@@ -1,0 +1,240 @@
+"""The checker stage: one queue message -> checks -> findings written back (only when they change),
+each run kept as history, and the deployment's health (lists it cannot use, its resolver) once per run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+from .addresses import parse_address
+from .check import CheckResult, check_addresses
+from .dnsbl import DnsblChecker, ProbeCache
+from .errors import InvalidTarget, ResolverUnusable
+from .findings import RESOLVER, ZONE, merge, readable, reminder_due, significant
+from .ports import Checks, Health, History, Targets
+from .resolver import Resolver
+from .runs import MANUAL, Run, message_body
+from .scheduler import now_iso
+from .targets import Target
+from .verdicts import Verdict
+from .zones import Zone, resolve_zones
+
+log = logging.getLogger(__name__)
+
+SLICE = 10  # targets checked (and saved) at a time
+MARGIN = 60.0  # seconds a slice may need, at worst: stop and hand the rest back before that
+
+
+@dataclass(frozen=True)
+class DnsChecks:
+    """How to check, for one invocation: resolvers, timeout, zones when a target names none,
+    the Spamhaus DQS key. Every message of the invocation shares one probe of the lists."""
+
+    nameservers: tuple[tuple[str, int], ...] = ()
+    timeout: float = 2.0
+    zones: tuple[str, ...] = ()
+    dqs_key: str | None = None
+    probes: ProbeCache = field(default_factory=ProbeCache, compare=False)
+
+    def zones_for(self, target: Target) -> list[Zone]:
+        return resolve_zones(list(target.zones or self.zones))
+
+    def session(self) -> DnsSession:
+        return DnsSession(self)
+
+
+class DnsSession:
+    """One resolver for a whole message, however many slices it takes."""
+
+    def __init__(self, checks: DnsChecks):
+        self.checks = checks
+        self.resolver = Resolver(list(checks.nameservers) or None, timeout=checks.timeout)
+        self.dnsbl = DnsblChecker(self.resolver, [], checks.dqs_key, checks.probes)
+
+    async def __aenter__(self) -> DnsSession:
+        await self.resolver.__aenter__()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.resolver.close()
+
+    async def probe(self, targets: Sequence[Target]) -> dict[tuple[str, int], dict | None]:
+        """Probe every list these targets use, for the address families they have; what failed,
+        by (list, family) - None: it works. A list is judged per family: one that fails only for
+        IPv6 is reported, however many messages hold only IPv4 addresses.
+
+        Raises ResolverUnusable when the resolver itself is the problem.
+        """
+        zones: dict[str, Zone] = {}
+        families = set()
+        for target in targets:
+            zones.update({z.zone: z for z in self.checks.zones_for(target)})
+            families.add(parse_address(target.ip).version)
+        await self.dnsbl.probe(families, list(zones.values()))
+        failures: dict[tuple[str, int], dict | None] = {
+            (zone.zone, family): None for zone in zones.values() for family in families & set(zone.families)
+        }
+        for (zone, family), verdict in self.dnsbl.failed.items():
+            if (zone, family) in failures:
+                failures[(zone, family)] = {
+                    "error": verdict.error,
+                    "codes": list(verdict.codes),
+                    "detail": verdict.meaning,
+                    "family": family,
+                }
+        return failures
+
+    async def check(self, targets: Sequence[Target]) -> dict[str, CheckResult]:
+        groups: dict[tuple, list[Target]] = {}
+        for target in targets:
+            groups.setdefault((target.sender, target.helo, target.zones or self.checks.zones), []).append(target)
+        results: dict[str, CheckResult] = {}
+        for (sender, helo, _), members in groups.items():
+            checked = await check_addresses(
+                self.resolver,
+                [parse_address(t.ip) for t in members],
+                self.checks.zones_for(members[0]),
+                sender=sender,
+                helo=helo,
+                dnsbl=self.dnsbl,
+            )
+            results.update({t.ip: r for t, r in zip(members, checked)})
+        return results
+
+
+@dataclass
+class CheckSummary:
+    checked: int = 0
+    changed: int = 0
+    listed: int = 0
+    errors: int = 0
+    invalid: int = 0
+    requeued: int = 0
+    unusable_lists: int = 0
+
+
+def run_checks(
+    items: list[dict],
+    store: Targets,
+    checks: Checks,
+    now: datetime,
+    *,
+    run: Run = MANUAL,
+    history: History | None = None,
+    health: Health | None = None,
+    delivery: int = 1,
+    reminder_days: int = 0,
+    history_days: int = 90,
+    time_left: Callable[[], float] | None = None,
+    requeue: Callable[[list[dict]], object] | None = None,
+) -> CheckSummary:
+    """Check targets, write changed findings onto their items, keep each run as history.
+
+    Each target is checked as its item says now (not as the message says: it may have been
+    changed since it was scheduled); removed and disabled targets are skipped. Targets are
+    checked and saved a slice at a time; when TIME_LEFT (seconds) drops under MARGIN, the
+    rest go back to the queue through REQUEUE, so a run near the timeout loses nothing.
+    A scheduled run also records the deployment's health in HEALTH. ResolverUnusable is
+    raised when no address could be asked at all: the queue tries again; from the second
+    DELIVERY of the same message on, the resolver is recorded as failing (a blip is not news).
+    """
+    work = _Checks(store, checks, now, run, history, health, reminder_days, history_days, delivery)
+    ips = list(dict.fromkeys(str(item.get("ip")) for item in items))
+    current = store.get_many(ips)
+    targets: list[Target] = []
+    for ip in ips:
+        item = current.get(ip)
+        if item is None:
+            continue  # removed since it was scheduled: not brought back
+        try:
+            target = Target.from_item(item)
+        except InvalidTarget as exc:
+            work.summary.invalid += 1
+            log.warning("target skipped", extra={"ip": ip, "problem": str(exc)})
+            store.mark_invalid(ip, str(exc), work.stamp)
+            continue
+        if target.enabled:
+            targets.append(target)
+    if targets:
+        asyncio.run(work.check(targets, current, time_left, requeue))
+    return work.summary
+
+
+@dataclass
+class _Checks:
+    """One message's checks: what it needs to save findings, history and the deployment's health."""
+
+    store: Targets
+    checks: Checks
+    now: datetime
+    run: Run
+    history: History | None
+    health: Health | None
+    reminder_days: int
+    history_days: int
+    delivery: int = 1
+    summary: CheckSummary = field(default_factory=CheckSummary)
+
+    @property
+    def stamp(self) -> str:
+        return now_iso(self.now)
+
+    async def check(self, targets: list[Target], current: dict, time_left, requeue) -> None:
+        async with self.checks.session() as session:
+            try:
+                failures = await session.probe(targets)
+            except ResolverUnusable as exc:
+                log.error(
+                    "resolver unusable: nothing checked",
+                    extra={"problem": str(exc), "targets": len(targets), "delivery": self.delivery},
+                )
+                if self.delivery >= 2:  # it did not work half an hour ago either
+                    self._record_health({RESOLVER: {"error": exc.kind, "detail": str(exc)}})
+                raise
+            for (zone, _family), failure in failures.items():
+                if failure:
+                    self.summary.unusable_lists += 1
+                    log.warning("list unusable this run", extra={"zone": zone, **failure})
+            states = {f"{ZONE}:{zone}:{family}": failure for (zone, family), failure in failures.items()}
+            self._record_health({RESOLVER: None, **states})
+            for start in range(0, len(targets), SLICE):
+                if start and time_left is not None and requeue is not None and time_left() < MARGIN:
+                    rest = targets[start:]
+                    requeue([message_body(self.run, [t.to_item() for t in rest])])
+                    self.summary.requeued = len(rest)
+                    log.info("requeued near the timeout", extra={"targets": len(rest)})
+                    return
+                chunk = targets[start : start + SLICE]
+                self._save(chunk, await session.check(chunk), current)
+
+    def _record_health(self, states: dict[str, dict | None]) -> None:
+        """Only scheduled runs count: a first check of a new target at noon is not a run of the list."""
+        if self.health is not None and self.run.scheduled:
+            self.health.record(self.run, states, self.stamp)
+
+    def _save(self, targets: list[Target], results: dict[str, CheckResult], current: dict) -> None:
+        run_key = datetime.now(UTC).isoformat(timespec="microseconds")  # two runs may share a second
+        runs = []
+        for target in targets:
+            result = results[target.ip]
+            old = current[target.ip].get("findings")
+            if old is not None and readable(old) != old:
+                log.warning("findings not readable: starting afresh", extra={"ip": target.ip})
+            new = merge(old, result, self.stamp, self.run)
+            if reminder_due(new, self.now, self.reminder_days):
+                new["reminded_at"] = self.stamp
+            self.summary.checked += 1
+            self.summary.listed += len(result.listed)
+            self.summary.errors += sum(
+                1 for v in result.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
+            )
+            if significant(new) != significant(old) and self.store.save_findings(target.ip, new, self.stamp):
+                self.summary.changed += 1
+            runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(result.to_dict())})
+        if self.history is not None:
+            self.history.record(runs, int((self.now + timedelta(days=self.history_days)).timestamp()))

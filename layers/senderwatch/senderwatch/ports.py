@@ -1,0 +1,62 @@
+"""The small objects the stages are given: what each needs of AWS and of DNS, as Protocols.
+
+`aws.py` implements them over boto3; the tests give in-memory fakes (tests/support/fakes.py),
+so the stages' logic runs in unit tests without a socket.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractAsyncContextManager
+from typing import TYPE_CHECKING, Protocol
+
+if TYPE_CHECKING:
+    from .alerttext import AlertText
+    from .check import CheckResult
+    from .runs import Run
+    from .targets import Target
+
+
+class Targets(Protocol):
+    """The watched targets and their findings (the targets table)."""
+
+    def scan(self) -> Iterator[dict]: ...
+    def get_many(self, ips: Iterable[str]) -> dict[str, dict]: ...
+    def save_findings(self, ip: str, findings: dict, now: str) -> bool: ...
+    def mark_invalid(self, ip: str, problem: str, now: str) -> None: ...
+
+
+class History(Protocol):
+    def record(self, runs: list[dict], expires_at: int) -> None: ...
+
+
+class Health(Protocol):
+    """The deployment's own health: one record per list and address family, one for the resolver."""
+
+    def record(self, run: Run, states: dict[str, dict | None], now: str) -> None: ...
+
+
+class Queue(Protocol):
+    def send(self, bodies: list[dict]) -> int: ...
+
+
+class SentLog(Protocol):
+    """Which alerts were published already."""
+
+    def sent(self, keys: Iterable[str]) -> set[str]: ...
+    def mark(self, keys: Iterable[str]) -> None: ...
+
+
+class Publisher(Protocol):
+    def publish(self, text: AlertText) -> str: ...
+
+
+class CheckSession(Protocol):
+    """The DNS side of one message: probe the lists once, then check targets slice by slice."""
+
+    async def probe(self, targets: Sequence[Target]) -> dict[tuple[str, int], dict | None]: ...
+    async def check(self, targets: Sequence[Target]) -> dict[str, CheckResult]: ...
+
+
+class Checks(Protocol):
+    def session(self) -> AbstractAsyncContextManager[CheckSession]: ...

@@ -1,0 +1,52 @@
+"""The scheduler stage: watched targets -> queue messages of N targets each, stamped with the run."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from .errors import InvalidTarget
+from .runs import MANUAL, Run, message_body
+from .targets import Target
+
+log = logging.getLogger(__name__)
+
+
+def now_iso(now: datetime) -> str:
+    return now.astimezone(UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class Plan:
+    messages: list[dict] = field(default_factory=list)
+    targets: int = 0
+    invalid: list[tuple[str, str]] = field(default_factory=list)  # (ip as written, problem)
+    disabled: int = 0
+
+
+def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL) -> Plan:
+    """Validate watched items and pack the enabled ones into queue messages (each address once)."""
+    plan, batch, seen = Plan(), [], set()
+    for item in items:
+        try:
+            target = Target.from_item(item)
+        except InvalidTarget as exc:
+            plan.invalid.append((str(item.get("ip", "?")), str(exc)))
+            log.warning("target skipped", extra={"ip": str(item.get("ip", "?")), "problem": str(exc)})
+            continue
+        if not target.enabled:
+            plan.disabled += 1
+            continue
+        if target.ip in seen:
+            continue
+        seen.add(target.ip)
+        batch.append(target.to_item())
+        plan.targets += 1
+        if len(batch) == per_message:
+            plan.messages.append(message_body(run, batch))
+            batch = []
+    if batch:
+        plan.messages.append(message_body(run, batch))
+    return plan
