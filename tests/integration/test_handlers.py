@@ -132,3 +132,15 @@ def test_notifier_publishes_a_list_unusable_for_the_deployment_once(local, event
     assert "DqsKeyParameter" in alert["email"] and len(alert["sms"]) < 160
     assert local.invoke("notifier", event("stream-list-unusable.json")) == {"batchItemFailures": []}
     assert local.inbox("email") == []  # delivered again: sent once
+
+
+def test_the_lists_are_probed_once_per_invocation_however_many_senders(local, event):
+    """Ten targets with ten senders are checked in ten groups, but each list's test entry is asked once."""
+    ips = [f"198.51.100.{n}" for n in range(1, 11)]
+    for n, ip in enumerate(ips):
+        local.put_target({"ip": ip, "sender": f"bounce{n}@{DOMAIN}"})
+    record = dict(event("sqs-check-batch.json")["Records"][0], body=json.dumps({"targets": [{"ip": ip} for ip in ips]}))
+    local.dns_server.asked.clear()
+    assert local.invoke("checker", {"Records": [record, dict(record, messageId="second")]}) == {"batchItemFailures": []}
+    probes = {name: n for name, n in local.dns_server.asked.items() if name.startswith("2.0.0.127.")}
+    assert probes and set(probes.values()) == {1}  # two messages, ten groups each: one probe per list

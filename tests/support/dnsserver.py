@@ -18,6 +18,7 @@ conformance scenarios and senderwatch's own worlds:
 
 from __future__ import annotations
 
+import collections
 import socket
 import socketserver
 import struct
@@ -140,6 +141,7 @@ class DNSServer:
         self.delay = delay
         self.queries = 0
         self.ports: set[int] = set()  # the source ports queries came from (UDP)
+        self.asked: collections.Counter[str] = collections.Counter()  # how often each name was asked
         self._lock = threading.Lock()
         self._stopped = threading.Event()
         self._udp: socket.socket | None = None
@@ -156,6 +158,8 @@ class DNSServer:
             self.queries += 1
         reply = request.reply()
         qname = b".".join(request.q.qname.label).decode("utf-8", "surrogateescape")
+        with self._lock:
+            self.asked[qname.lower()] += 1
         found = self.zone.resolve(qname, request.q.qtype)
         if found is None:
             return None

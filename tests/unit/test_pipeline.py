@@ -8,6 +8,7 @@ from senderwatch.notifier import Change, alerts_for_change, notify
 from senderwatch.runs import parse_message
 from senderwatch.scheduler import plan_messages
 from senderwatch.targets import Target
+from tests.support.fakes import MemoryLog, Topic
 
 
 def test_config_reads_and_validates_the_environment():
@@ -96,29 +97,6 @@ def test_a_due_reminder_repeats_the_problems_still_present():
     assert message.subject.startswith("Reminder: 192.0.2.1 (relay) is listed on bl.example")
     assert message.attributes["reminder"] == "true"
     assert alerts_for_change(new, new) == []  # the same reminder is not sent twice
-
-
-class MemoryLog:
-    def __init__(self):
-        self.keys = set()
-
-    def sent(self, keys):
-        return set(keys) & self.keys
-
-    def mark(self, keys):
-        self.keys.update(keys)
-
-
-class Topic:
-    def __init__(self, fail_events=()):
-        self.fail_events = set(fail_events)
-        self.published = []
-
-    def publish(self, message):
-        if message.attributes["event"] in self.fail_events:
-            raise ConnectionError("SNS is down")
-        self.published.append(message)
-        return "id"
 
 
 def change(seq: str, ip: str, zones: dict, spf: str | None = None) -> Change:
