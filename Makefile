@@ -6,9 +6,10 @@ STAMP  := $(VENV)/.installed
 # SAM CLI pins many libraries of its own: it lives in a venv apart from the app's.
 SAM_VENV := .venv-sam
 SAM      := $(SAM_VENV)/bin/sam
+LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline demo clean
+.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline bench-coldstart demo clean
 
 install: $(STAMP)
 
@@ -33,8 +34,14 @@ validate: sam
 	$(SAM_VENV)/bin/cfn-lint template.yaml
 
 # The deployable artifacts (.aws-sam/build): layer wheels for arm64/python3.13, no Docker.
-build: sam
+# Beside them, what the Lambda Python runtime brings itself (boto3), for running them here.
+build: sam $(LAMBDA_RUNTIME)/.installed
 	$(SAM) build
+
+$(LAMBDA_RUNTIME)/.installed:
+	$(PYTHON) -m pip install --quiet --target $(LAMBDA_RUNTIME) --python-version 3.13 \
+		--only-binary=:all: --platform manylinux2014_aarch64 --implementation cp boto3
+	touch $@
 
 test: $(STAMP) rbldnsd build
 	$(BIN)/pytest -q
@@ -67,6 +74,10 @@ bench: $(STAMP) rbldnsd
 
 bench-pipeline: $(STAMP) rbldnsd
 	$(BIN)/python -m bench.pipeline_bench
+
+# Each built function's init (its imports, Python 3.13, no site-packages) against `import boto3`.
+bench-coldstart: $(STAMP) build
+	$(BIN)/python -m bench.coldstart_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m tests.support.demo

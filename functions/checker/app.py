@@ -1,21 +1,17 @@
 """Checker: one queue message of targets -> DNSBL, SPF and rDNS checks -> findings."""
 
 from datetime import UTC, datetime
-from functools import cache, partial
+from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities import parameters
-from aws_lambda_powertools.utilities.batch import EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from senderwatch.aws import CheckQueue, HealthStore, History, TargetStore, client
+from senderwatch.aws import CheckQueue, HealthStore, History, SecretParameter, TargetStore, client
 from senderwatch.checker import DnsChecks, run_checks
 from senderwatch.config import Config
-from senderwatch.observability import LoggedBatchProcessor, logger, metrics, tracer
+from senderwatch.observability import logger, metrics, partial_batch
 from senderwatch.runs import parse_message
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
-processor = LoggedBatchProcessor(EventType.SQS)
 
 
 @cache
@@ -38,17 +34,20 @@ def _queue() -> CheckQueue:
     return CheckQueue(client("sqs"), CONFIG.queue_url)
 
 
+@cache
+def _dqs_key() -> SecretParameter | None:
+    return SecretParameter(CONFIG.dqs_parameter) if CONFIG.dqs_parameter else None
+
+
 def _checks() -> DnsChecks:
     """How to check, for one invocation: its messages share one probe of the lists."""
-    dqs_key = None
-    if CONFIG.dqs_parameter:  # SecureString in SSM, cached for 5 minutes, never logged
-        dqs_key = parameters.get_parameter(CONFIG.dqs_parameter, decrypt=True, max_age=300).strip() or None
+    secret = _dqs_key()  # the Spamhaus DQS key: SecureString in SSM, cached for 5 minutes, never logged
+    dqs_key = (secret.get().strip() or None) if secret else None
     return DnsChecks(CONFIG.nameservers, CONFIG.dns_timeout, CONFIG.zones, dqs_key)
 
 
-@tracer.capture_method
-def record_handler(record: SQSRecord, checks: DnsChecks, lambda_context=None) -> dict:
-    run, items = parse_message(record.body)
+def check_message(record: dict, checks: DnsChecks, context) -> dict:
+    run, items = parse_message(record.get("body", ""))
     summary = run_checks(
         items,
         _store(),
@@ -57,10 +56,10 @@ def record_handler(record: SQSRecord, checks: DnsChecks, lambda_context=None) ->
         run=run,
         history=_history(),
         health=_health(),
-        delivery=int(record.attributes.approximate_receive_count or 1),
+        delivery=int(record.get("attributes", {}).get("ApproximateReceiveCount") or 1),
         reminder_days=CONFIG.reminder_days,
         history_days=CONFIG.history_days,
-        time_left=(lambda: lambda_context.get_remaining_time_in_millis() / 1000) if lambda_context else None,
+        time_left=(lambda: context.get_remaining_time_in_millis() / 1000) if context else None,
         requeue=_queue().send,  # near the timeout, the targets not yet checked go back to the queue
     )
     metrics.add_metric(name="TargetsChecked", unit=MetricUnit.Count, value=summary.checked)
@@ -72,8 +71,8 @@ def record_handler(record: SQSRecord, checks: DnsChecks, lambda_context=None) ->
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    handler = partial(record_handler, checks=_checks())
-    return process_partial_response(event=event, record_handler=handler, processor=processor, context=context)
+    """Each message alone: a failed one is retried by the queue, the others are kept."""
+    checks = _checks()
+    return partial_batch(event.get("Records", []), lambda record: check_message(record, checks, context))

@@ -6,12 +6,11 @@ The whole batch is one decision: alerts of one kind from many changes become one
 from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from senderwatch.aws import AlertLog, AlertTopic, client
+from senderwatch.aws import AlertLog, AlertTopic, client, stream_changes
 from senderwatch.config import Config
 from senderwatch.notifier import Change, notify
-from senderwatch.observability import logger, metrics, tracer
+from senderwatch.observability import logger, metrics
 
 CONFIG = Config.from_env(need=("topic_arn", "idempotency_table_name"))
 
@@ -27,14 +26,9 @@ def _log() -> AlertLog:
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    changes = [
-        Change(r.dynamodb.sequence_number, r.dynamodb.old_image, r.dynamodb.new_image)
-        for r in DynamoDBStreamEvent(event).records
-        if r.dynamodb
-    ]
+    changes = [Change(sequence, old, new) for sequence, old, new, _keys in stream_changes(event)]
     outcome = notify(changes, _log(), _topic())
     metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=len(changes))
     metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=outcome.alerts)

@@ -4,11 +4,10 @@ from datetime import UTC, datetime
 from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import DynamoDBStreamEvent
 
-from senderwatch.aws import CheckQueue, TargetStore, client
+from senderwatch.aws import CheckQueue, TargetStore, client, stream_changes
 from senderwatch.config import Config
-from senderwatch.observability import logger, metrics, tracer
+from senderwatch.observability import logger, metrics
 from senderwatch.runs import Run
 from senderwatch.scheduler import now_iso, plan_messages
 
@@ -23,17 +22,15 @@ def _deps() -> tuple[TargetStore, CheckQueue]:
 def _new_target_keys(event: dict) -> list[str]:
     """The keys of the targets a stream batch inserted; a record without one is skipped, with a warning."""
     keys = []
-    for record in DynamoDBStreamEvent(event).records:
-        key = (record.dynamodb.keys or {}).get("ip") if record.dynamodb else None
-        if isinstance(key, str):
-            keys.append(key)
+    for sequence, _old, _new, key in stream_changes(event):
+        if isinstance(key.get("ip"), str):
+            keys.append(key["ip"])
         else:
-            logger.warning("stream record without an 'ip' key skipped", extra={"event_id": record.event_id})
+            logger.warning("stream record without an 'ip' key skipped", extra={"sequence": sequence})
     return keys
 
 
 @logger.inject_lambda_context
-@tracer.capture_lambda_handler
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     store, queue = _deps()

@@ -2,10 +2,11 @@
 else, against moto: a dependency missing from the layer fails here, not in the user's account."""
 
 import shutil
+import subprocess
 
 import pytest
 
-from tests.support.localaws import REPO, BuiltFunctions, LocalPipeline
+from tests.support.localaws import REPO, BuiltFunctions, LocalPipeline, built_paths
 from tests.support.world import DOMAIN, IPV4, IPV6
 
 BUILD = REPO / ".aws-sam" / "build"
@@ -37,3 +38,19 @@ def test_a_dependency_missing_from_the_layer_fails(aws_env, story, built, tmp_pa
     pipeline = LocalPipeline(dns=story.address, runner=BuiltFunctions(tmp_path, built.python)).create()
     with pytest.raises(RuntimeError, match="No module named 'dns'"):
         pipeline.invoke("checker", {"Records": []})
+
+
+@pytest.mark.parametrize("function", ["SchedulerFunction", "CheckerFunction", "NotifierFunction"])
+def test_a_cold_start_prints_nothing_and_loads_no_xray_sdk(built, function):
+    """Every daily run starts cold: no warning in every log, and no SDK that costs 100 ms to load."""
+    code = "import sys; sys.path[:0] = sys.argv[1:]; import app; print(sorted(m for m in sys.modules if 'xray' in m))"
+    env = {"PATH": "/usr/bin:/bin", "AWS_DEFAULT_REGION": "eu-central-1", "TABLE_NAME": "t", "QUEUE_URL": "q"}
+    env |= {"TOPIC_ARN": "arn:aws:sns:eu-central-1:123456789012:t", "IDEMPOTENCY_TABLE_NAME": "i"}
+    proc = subprocess.run(
+        [built.python, "-S", "-W", "default", "-c", code, *built_paths(BUILD, function)],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=True,
+    )
+    assert (proc.stderr, proc.stdout.strip()) == ("", "[]")

@@ -96,8 +96,7 @@ class LambdaContext:
 
 _RUNNER = """
 import json, sys
-function_dir, layer = sys.argv[1], sys.argv[2]
-sys.path[:0] = [function_dir, layer]
+sys.path[:0] = sys.argv[1:]  # the function, the layer, the runtime's own boto3: Lambda's order
 import app
 
 class Context:
@@ -125,19 +124,25 @@ def lambda_python() -> str:
     return sys.executable
 
 
+LAMBDA_RUNTIME = REPO / ".aws-sam" / "lambda-runtime"  # boto3, as the Lambda Python runtime has it
+
+
+def built_paths(build: Path, function: str) -> list[str]:
+    """What a built function sees in Lambda, in Lambda's order: /var/task, /opt/python, /var/runtime."""
+    return [str(build / function), str(build / "SenderwatchLayer" / "python"), str(LAMBDA_RUNTIME)]
+
+
 class BuiltFunctions:
     """Runs handlers from `sam build` output in a fresh interpreter without site-packages:
-    it sees the standard library, the function and the layer, as Lambda would."""
+    it sees the standard library, the function, the layer and the runtime's boto3, as Lambda would."""
 
     def __init__(self, build: Path, python: str | None = None):
         self.build = build
         self.python = python or lambda_python()
 
     def __call__(self, name: str, event: dict) -> dict:
-        function_dir = self.build / FUNCTIONS[name]
-        layer = self.build / "SenderwatchLayer" / "python"
         proc = subprocess.run(  # noqa: S603 - our own interpreter and files
-            [self.python, "-S", "-c", _RUNNER, str(function_dir), str(layer)],
+            [self.python, "-S", "-c", _RUNNER, *built_paths(self.build, FUNCTIONS[name])],
             input=json.dumps(event),
             capture_output=True,
             text=True,

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 import boto3
 from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
@@ -93,6 +94,45 @@ def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
     for start in range(0, len(keys), 100):
         until_done(get, {table.name: {"Keys": keys[start : start + 100], "ConsistentRead": True}}, "DynamoDB")
     return found
+
+
+_DESERIALIZE = TypeDeserializer()
+
+
+def stream_changes(event: dict) -> list[tuple[str, dict | None, dict | None, dict]]:
+    """The records of a DynamoDB stream event as (sequence number, old item, new item, keys)."""
+    out = []
+    for record in event.get("Records", []):
+        change = record.get("dynamodb") or {}
+
+        def item(image: dict | None) -> dict | None:
+            return {k: _DESERIALIZE.deserialize(v) for k, v in image.items()} if image else None
+
+        out.append(
+            (
+                str(change.get("SequenceNumber", "")),
+                item(change.get("OldImage")),
+                item(change.get("NewImage")),
+                item(change.get("Keys")) or {},
+            )
+        )
+    return out
+
+
+class SecretParameter:
+    """A SecureString in SSM Parameter Store, decrypted, cached for MAX_AGE seconds, never logged."""
+
+    def __init__(self, name: str, max_age: float = 300):
+        self.name = name
+        self.max_age = max_age
+        self._value: str | None = None
+        self._read_at = 0.0
+
+    def get(self) -> str:
+        if self._value is None or time.monotonic() - self._read_at > self.max_age:
+            reply = client("ssm").get_parameter(Name=self.name, WithDecryption=True)
+            self._value, self._read_at = reply["Parameter"]["Value"], time.monotonic()
+        return self._value
 
 
 class TargetStore:
