@@ -9,7 +9,8 @@ SAM      := $(SAM_VENV)/bin/sam
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline bench-coldstart demo clean
+.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline bench-coldstart demo \
+	local-stack invoke clean
 
 install: $(STAMP)
 
@@ -35,8 +36,14 @@ validate: sam
 
 # The deployable artifacts (.aws-sam/build): layer wheels for arm64/python3.13, no Docker.
 # Beside them, what the Lambda Python runtime brings itself (boto3), for running them here.
-build: sam $(LAMBDA_RUNTIME)/.installed
+BUILT := .aws-sam/build/.built
+SOURCES := template.yaml $(wildcard functions/*/app.py functions/*/Makefile layers/senderwatch/Makefile \
+	layers/senderwatch/requirements.txt layers/senderwatch/senderwatch/*.py layers/senderwatch/senderwatch/*.json)
+build: $(BUILT) $(LAMBDA_RUNTIME)/.installed
+
+$(BUILT): $(SOURCES) | sam
 	$(SAM) build
+	touch $@
 
 $(LAMBDA_RUNTIME)/.installed:
 	$(PYTHON) -m pip install --quiet --target $(LAMBDA_RUNTIME) --python-version 3.13 \
@@ -82,5 +89,16 @@ bench-coldstart: $(STAMP) build
 demo: $(STAMP)
 	$(BIN)/python -m tests.support.demo
 
+# The stack on a moto server and the demo's DNS world, for `sam local invoke --env-vars
+# .local-stack/env.json` or `make invoke`; runs until Ctrl-C.
+local-stack: $(STAMP)
+	$(BIN)/python -m tests.support.localstack serve
+
+# What `sam local invoke FUNCTION -e EVENT` does, without Docker (see README, "Trying the functions").
+FUNCTION ?= CheckerFunction
+EVENT ?= events/sqs-check-batch.json
+invoke: $(STAMP) build
+	$(BIN)/python -m tests.support.localstack invoke $(FUNCTION) $(EVENT)
+
 clean:
-	rm -rf $(VENV) .venv-* .aws-sam .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-* .aws-sam .local-stack .pytest_cache .ruff_cache build *.egg-info

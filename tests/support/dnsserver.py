@@ -136,8 +136,9 @@ class DNSServer:
     `delay` (seconds) holds every answer back; `queries` counts what was asked.
     """
 
-    def __init__(self, data: dict | None = None, *, delay: float = 0.0):
+    def __init__(self, data: dict | None = None, *, delay: float = 0.0, host: str = "127.0.0.1"):
         self.zone = Zone(data or {})
+        self.host = host  # 0.0.0.0 for a local stack that containers (sam local invoke) must reach
         self.delay = delay
         self.queries = 0
         self.ports: set[int] = set()  # the source ports queries came from (UDP)
@@ -233,7 +234,7 @@ class DNSServer:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         for attempt in range(20):  # a free UDP port may be taken for TCP: try another
             self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._udp.bind(("127.0.0.1", 0))
+            self._udp.bind((self.host, 0))
             self._udp.settimeout(0.1)
             self.address = self._udp.getsockname()
             try:

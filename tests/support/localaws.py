@@ -141,20 +141,26 @@ class BuiltFunctions:
         self.python = python or lambda_python()
 
     def __call__(self, name: str, event: dict) -> dict:
+        return self.invoke(FUNCTIONS[name], event)[0]
+
+    def invoke(self, function: str, event: dict, env: dict | None = None) -> tuple[dict, list[str]]:
+        """Run FUNCTION (a logical id) on EVENT: its response, and what it logged."""
         proc = subprocess.run(  # noqa: S603 - our own interpreter and files
-            [self.python, "-S", "-c", _RUNNER, *built_paths(self.build, FUNCTIONS[name])],
+            [self.python, "-S", "-c", _RUNNER, *built_paths(self.build, function)],
             input=json.dumps(event),
             capture_output=True,
             text=True,
             timeout=300,
-            env=dict(os.environ),
+            env=dict(os.environ) if env is None else env,
         )
         if proc.returncode != 0:
-            raise RuntimeError(f"built {name} failed:\n{proc.stderr[-3000:]}")
-        for line in reversed(proc.stdout.splitlines()):
+            raise RuntimeError(f"built {function} failed:\n{proc.stderr[-3000:]}")
+        logs = [line for line in proc.stdout.splitlines() + proc.stderr.splitlines() if line.strip()]
+        for line in reversed(logs):
             if line.startswith("SENDERWATCH-RESULT "):
-                return json.loads(line.split(" ", 1)[1])
-        raise RuntimeError(f"built {name} printed no result:\n{proc.stdout[-2000:]}")
+                logs.remove(line)
+                return json.loads(line.split(" ", 1)[1]), logs
+        raise RuntimeError(f"built {function} printed no result:\n{proc.stdout[-2000:]}")
 
 
 class LocalPipeline:
@@ -234,7 +240,6 @@ class LocalPipeline:
         self.env = {
             "POWERTOOLS_SERVICE_NAME": globals_env["POWERTOOLS_SERVICE_NAME"],
             "POWERTOOLS_METRICS_NAMESPACE": globals_env["POWERTOOLS_METRICS_NAMESPACE"],
-            "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": "WARNING",
             "TABLE_NAME": self.table_name,
             "HISTORY_TABLE_NAME": self.history_table_name,

@@ -1,6 +1,7 @@
 """Property tests: for any input, parsing, query names and messages keep their promises."""
 
 import ipaddress
+import os
 import string
 
 import dns.flags
@@ -146,7 +147,7 @@ def mutated(draw):
     return bytes(data)
 
 
-@settings(max_examples=1500)
+@settings(max_examples=int(os.environ.get("SENDERWATCH_FUZZ_EXAMPLES", "1500")))
 @given(mutated())
 def test_a_mutated_answer_is_read_right_or_as_an_error_never_as_a_false_clean(data):
     mine, truth = ours(data), oracle(data)

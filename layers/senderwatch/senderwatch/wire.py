@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import dns.exception
 import dns.name
+import dns.opcode
 import dns.rcode
 import dns.rdata
 import dns.rdataclass
@@ -165,6 +166,8 @@ def parse_header(data: bytes) -> Header:
         raise WireError("short packet") from None
     if not flags & _QR:
         raise WireError("not a response")
+    if dns.opcode.from_flags(flags) != dns.opcode.QUERY:
+        raise WireError("not a response to a query (another opcode)")
     return Header(qid, flags, questions, answers, authority + additional, parser)
 
 
