@@ -75,6 +75,7 @@ audit: $(SEC_VENV)/.installed $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 bench: $(STAMP) rbldnsd
 	$(BIN)/python -m bench.dnsbl_bench

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+from typing import Any
 
 from .addresses import address_text, parse_address, shown, sort_key
 from .aws import TargetStore, aws_errors, client, region
@@ -248,7 +249,7 @@ def _read_row(plan: ImportPlan, cells: list[str], columns: tuple[str, ...], line
     named = dict(zip(columns, cells))
     address = named.pop("ip", "")
     # An empty cell leaves that setting as it is; it never removes one (`targets add` does that).
-    given = {name: value for name, value in named.items() if value}
+    given: dict[str, Any] = {name: value for name, value in named.items() if value}
     if "zones" in given:
         given["zones"] = given["zones"].replace(",", " ").split()
     ip, changes = parse_settings(address, given)
@@ -323,7 +324,7 @@ def status_rows(items: Iterable[dict]) -> list[dict]:
         if spf.get("sender") != sender:
             spf = {}  # found for another sender, before the target was changed: not this target's result
         rdns = _mapping(findings.get("rdns"))
-        ptr = rdns.get("ptr") if isinstance(rdns.get("ptr"), list) else []
+        ptr: list = rdns["ptr"] if isinstance(rdns.get("ptr"), list) else []
         problem = item.get("check_error")
         if raw is not None and not isinstance(raw, dict):
             problem = "the item's findings are not readable (written by hand?): the next check replaces them"

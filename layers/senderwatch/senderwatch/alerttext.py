@@ -129,6 +129,8 @@ def _message(
 
 def render(alert: Alert, label: str = "") -> AlertText:
     """The message for one alert (LABEL overrides the alert's own)."""
+    subject: str | list[str]
+    sms: str | list[str]
     d = _clean(alert.details)
     ip, who = alert.ip, _who(alert.ip, label or alert.label)
     again = "Reminder: " if alert.reminder else ""
@@ -257,8 +259,11 @@ def _deployment_failing(alert: Alert, d: dict) -> AlertText:
     error = d.get("error", "?")
     family = _family(d)
     codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
-    subject = [f"senderwatch cannot use the list {alert.zone}{family}: {error}", f"senderwatch cannot use {alert.zone}"]
-    sms = [
+    subjects = [
+        f"senderwatch cannot use the list {alert.zone}{family}: {error}",
+        f"senderwatch cannot use {alert.zone}",
+    ]
+    texts = [
         f"senderwatch: list {alert.zone} unusable{family} for {d.get('runs')} runs ({error}). "
         "No address checked on it.",
         f"senderwatch: list {alert.zone} unusable ({error}).",
@@ -280,7 +285,7 @@ def _deployment_failing(alert: Alert, d: dict) -> AlertText:
         body.append(f"- Register this deployment's resolver with {alert.zone} (see its terms), or remove the list.")
     else:
         body.append(f"- If it stays so, remove {alert.zone} from the Zones parameter.")
-    return _message([alert], subject, body, sms)
+    return _message([alert], subjects, body, texts)
 
 
 # -- many alerts of one kind ------------------------------------------------------------------------
@@ -309,6 +314,8 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
     if len(alerts) == 1:
         return render(alerts[0])
     alerts = sorted(alerts, key=lambda a: sort_key(a.ip))
+    subject: str | list[str]
+    sms: str | list[str]
     first, count = alerts[0], len(alerts)
     d = _clean(first.details)
     again = "Reminder: " if first.reminder else ""

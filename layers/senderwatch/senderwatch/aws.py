@@ -70,11 +70,12 @@ def until_done(call: Callable[[T], T | None], request: T, what: str) -> None:
     """Call CALL with REQUEST, then with what it gives back as left over (backing off), until
     nothing is left: the one retry loop for batch calls that succeed in part (botocore retries
     whole calls, not the items a batch call leaves unprocessed). ServiceError when it never is."""
-    pending: T | None = request
+    pending = request
     for attempt in range(8):
-        pending = call(pending)
-        if not pending:
+        left = call(pending)
+        if not left:
             return
+        pending = left
         time.sleep(min(2.0, 0.05 * 2**attempt))
     raise ServiceError(f"{what} kept being refused in part; it will be tried again")
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from .addresses import IPAddress, address_text
 from .dnsbl import DnsblChecker, ZoneVerdict
@@ -110,12 +111,15 @@ async def check_addresses(
     results: list[CheckResult] = []
     for start in range(0, len(addresses), CHUNK):
         chunk = list(addresses[start : start + CHUNK])
-        jobs = [dnsbl.check(chunk, zones), check_rdns(resolver, chunk) if rdns else _nothing(len(chunk))]
+        jobs: list[Awaitable[Any]] = [
+            dnsbl.check(chunk, zones),
+            check_rdns(resolver, chunk) if rdns else _nothing(len(chunk)),
+        ]
         if sender:
             jobs.append(asyncio.gather(*(spf_for(ip, sender, helo or "") for ip in chunk)))
         if helo:
             jobs.append(asyncio.gather(*(spf_for(ip, "", helo) for ip in chunk)))
-        done = await asyncio.gather(*jobs)
+        done: list[Any] = list(await asyncio.gather(*jobs))
         verdicts, reverse = done[0], done[1]
         mail_spf = done[2] if sender else [None] * len(chunk)
         helo_spf = done[-1] if helo else [None] * len(chunk)

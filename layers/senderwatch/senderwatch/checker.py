@@ -71,7 +71,7 @@ class DnsSession:
         Raises ResolverUnusable when the resolver itself is the problem.
         """
         zones: dict[str, Zone] = {}
-        families = set()
+        families: set[int] = set()
         for target in targets:
             zones.update({z.zone: z for z in self.checks.zones_for(target)})
             families.add(parse_address(target.ip).version)

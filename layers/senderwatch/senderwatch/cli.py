@@ -89,7 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     commands.add_parser("zones", help="list the DNSBL catalogue")
 
-    where = argparse.ArgumentParser(add_help=False)
+    where = _Parser(add_help=False)
     which = where.add_mutually_exclusive_group()
     which.add_argument("--stack", help="the deployed senderwatch stack (its outputs name the table)")
     which.add_argument("--table", help="the targets table, instead of --stack (or set SENDERWATCH_TABLE)")
@@ -294,6 +294,7 @@ def _deployment(args) -> int:
             raise UsageError(f"invalid --region {shown(args.region)}: expected a region such as eu-central-1")
         os.environ["AWS_DEFAULT_REGION"] = args.region
     plan = admin.read_import(args.file) if args.command == "targets" and args.action == "import" else None
+    given: dict = {}
     if args.command == "targets" and args.action == "add":
         given = {name: getattr(args, name) for name in ("sender", "helo", "label", "enabled")}
         given = {name: value for name, value in given.items() if value is not None}
@@ -312,7 +313,7 @@ def _deployment(args) -> int:
         _write(admin.add_target(store, args.ip, given))
     elif args.action == "remove":
         _write(admin.remove_target(store, args.ip))
-    else:
+    elif plan is not None:
         for note in plan.notes[:20]:
             print(f"senderwatch: note: {note}", file=sys.stderr)
         progress = _import_progress if _isatty(sys.stderr) else None

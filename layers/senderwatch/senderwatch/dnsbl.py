@@ -176,13 +176,14 @@ class DnsblChecker:
         The first probe also asks for the DNS root: ResolverUnusable when the resolver
         itself is the problem, so that no address is asked through it.
         """
-        plan, questions = [], []
+        plan: list[tuple[Zone, int, list[int | None]]] = []
+        questions: list[tuple[str, int]] = []
         for zone in self.zones if zones is None else zones:
             for family in sorted(families & set(zone.families)):
                 if (zone.zone, family) in self.probes.probed:
                     continue
                 self.probes.probed.add((zone.zone, family))
-                probes = []
+                probes: list[int | None] = []
                 for entry in (zone.test_listed.get(family), zone.test_clean.get(family)):
                     if entry:
                         name = f"{reverse_name(ipaddress.ip_address(entry))}.{self._suffix(zone)}"
@@ -230,6 +231,7 @@ class DnsblChecker:
         zones = self.zones if zones is None else list(zones)
         await self.probe({ip.version for ip in addresses}, zones)
         results: list[list[ZoneVerdict]] = [[] for _ in addresses]
+        unanswered = ZoneVerdict("", Verdict.ERROR, error="timeout")  # a place kept for an answer
         asked, questions = [], []
         for index, ip in enumerate(addresses):
             label = reverse_name(ip)
@@ -241,7 +243,7 @@ class DnsblChecker:
                     results[index].append(failure)
                     continue
                 asked.append((index, zone, len(results[index])))
-                results[index].append(None)
+                results[index].append(unanswered)
                 questions.append((f"{label}.{self._suffix(zone)}", wire.A))
         answers = await self.resolver.query_many(questions, only=wire.A)
         listed = []

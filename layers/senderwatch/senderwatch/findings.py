@@ -20,7 +20,7 @@ import copy
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .advice import problem_kind, worse
 from .runs import MANUAL, Run
@@ -45,7 +45,7 @@ class Event(StrEnum):
     RESOLVER_RECOVERED = "RESOLVER_RECOVERED"
 
 
-SEVERITY = {
+SEVERITY: dict[str, str] = {
     Event.LISTED: "high",
     Event.SPF_FAILING: "high",
     Event.RESOLVER_FAILING: "high",
@@ -100,7 +100,7 @@ def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUA
     for verdict in result.dnsbl:
         before = old_zones.get(verdict.zone, {})
         if verdict.status in (Verdict.LISTED, Verdict.CLEAN):
-            entry = {"status": verdict.status}
+            entry: dict[str, Any] = {"status": verdict.status}
             if verdict.status == Verdict.LISTED:
                 entry.update(
                     codes=list(verdict.codes),
@@ -227,7 +227,7 @@ def news(before: str | None, after: str, fine=MAIL_FINE) -> bool:
     return before is None or before in fine or worse(before, after) or problem_kind(before) != problem_kind(after)
 
 
-def _problems(findings: dict) -> list[tuple[str, str, dict]]:
+def _problems(findings: dict) -> list[tuple[Event, str, dict]]:
     """(event, zone, details) of every problem present: listings, and failing SPF."""
     found = [(Event.LISTED, z, e) for z, e in findings.get("dnsbl", {}).items() if e.get("status") == Verdict.LISTED]
     for key, fine in zip(SPF_IDENTITIES, (MAIL_FINE, HELO_FINE)):

@@ -21,7 +21,7 @@ class Rdns:
     error: str = ""
 
     def to_dict(self) -> dict:
-        out = {"ptr": list(self.ptr), "forward_confirmed": self.forward_confirmed}
+        out: dict[str, object] = {"ptr": list(self.ptr), "forward_confirmed": self.forward_confirmed}
         if self.error:
             out["error"] = self.error
         return out

@@ -12,6 +12,7 @@ from .addresses import TEST_ENTRIES, address_text
 from .advice import spf_advice
 from .check import INCOMPLETE, PROBLEM, CheckResult, overall
 from .dnsbl import ZoneVerdict
+from .rdns import Rdns
 from .text import clean_text, json_text
 from .verdicts import Rating, Verdict
 
@@ -73,7 +74,7 @@ def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
             if spf is not None:
                 lines.extend(_spf_lines(label, spf, result, helo, paint))
         if result.rdns is not None:
-            lines.append(f"  rDNS      {_rdns(result, paint)}")
+            lines.append(f"  rDNS      {_rdns(result.rdns, paint)}")
         lines.append("")
     lines.append(_summary(results))
     return "\n".join(lines)
@@ -144,8 +145,7 @@ def _spf_lines(label: str, spf, result: CheckResult, helo: bool, paint) -> list[
     return lines
 
 
-def _rdns(result: CheckResult, paint) -> str:
-    rdns = result.rdns
+def _rdns(rdns: Rdns, paint) -> str:
     if rdns.error:
         return paint(f"could not check ({rdns.error})", "warn")
     if not rdns.ptr:

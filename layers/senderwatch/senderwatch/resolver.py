@@ -107,7 +107,7 @@ class Resolver:
         if self._loop is None:
             self._open()
         questions = list(questions)
-        batch = _Batch(len(questions), self._loop.create_future())
+        batch = _Batch(len(questions), self.loop.create_future())
         if not questions:
             return []
         for slot, (name, rtype) in enumerate(questions):
@@ -140,11 +140,18 @@ class Resolver:
 
     # -- machinery ----------------------------------------------------------------
 
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        if self._loop is None:
+            raise RuntimeError("the resolver is not open")
+        return self._loop
+
     def _open(self) -> None:
         """A group of connected sockets per nameserver; one that cannot be reached at all is left out."""
         self._loop = asyncio.get_running_loop()
         self._socks, self._uses = [], []
-        usable, problems = [], []
+        usable: list[tuple[str, int]] = []
+        problems: list[str] = []
         for host, port in self.nameservers:
             group: list[socket.socket] = []
             try:
@@ -175,7 +182,7 @@ class Resolver:
         except OSError:
             sock.close()
             raise
-        self._loop.add_reader(sock.fileno(), self._on_readable, sock, server, sock_index)
+        self.loop.add_reader(sock.fileno(), self._on_readable, sock, server, sock_index)
         return sock
 
     def _rotate(self, server: int, sock_index: int) -> None:
@@ -190,12 +197,12 @@ class Resolver:
         except OSError:
             return  # keep the old socket; try again after the next _ROTATE queries
         self._retiring.add(old)
-        self._loop.call_later(self.timeout * self.attempts, self._retire, old)
+        self.loop.call_later(self.timeout * self.attempts, self._retire, old)
 
     def _retire(self, sock: socket.socket) -> None:
         self._retiring.discard(sock)
         if sock.fileno() >= 0:
-            self._loop.remove_reader(sock.fileno())
+            self.loop.remove_reader(sock.fileno())
             sock.close()
 
     def _pump(self) -> None:
@@ -209,7 +216,7 @@ class Resolver:
             self._send(self._waiting.popleft())
             room -= 1
         if self._inflight and self._timer is None:
-            self._timer = self._loop.call_later(self._tick, self._on_tick)
+            self._timer = self.loop.call_later(self._tick, self._on_tick)
 
     def _server(self, q: _Query) -> int:
         """The nameserver for Q's next attempt: one not asked yet, the silent ones last."""
@@ -283,7 +290,7 @@ class Resolver:
                 sample = time.monotonic() - (q.deadline - self.timeout)
                 self._srtt += (sample - self._srtt) / 8
             if header.truncated:
-                task = self._loop.create_task(self._ask_tcp(q))
+                task = self.loop.create_task(self._ask_tcp(q))
                 self._tcp.add(task)
                 task.add_done_callback(self._tcp.discard)
                 continue

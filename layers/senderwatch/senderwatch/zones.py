@@ -23,7 +23,7 @@ class Zone:
     families: tuple[int, ...] = (4, 6)
     default: bool = False
     codes: dict[str, str] = field(default_factory=dict)
-    blocked: tuple[ipaddress.IPv4Network, ...] = (ipaddress.ip_network("127.255.255.0/24"),)
+    blocked: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = (ipaddress.ip_network("127.255.255.0/24"),)
     blocked_meaning: dict[str, str] = field(default_factory=dict)
     test_listed: dict[int, str | None] = field(default_factory=dict)
     test_clean: dict[int, str | None] = field(default_factory=dict)
