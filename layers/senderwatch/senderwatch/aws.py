@@ -406,6 +406,3 @@ class HealthStore:
                 return False
             raise
         return True
-
-    def scan(self) -> list[dict]:
-        return list(TargetStore(self.table).scan())

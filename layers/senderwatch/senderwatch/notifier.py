@@ -29,7 +29,7 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
     ip, label = str(new_item.get("ip", "")), str(new_item.get("label") or "")
     alerts = decide(old_findings, new_findings, ip, label)
     reminded = new_findings.get("reminded_at")
-    if reminded and reminded != (old_findings or {}).get("reminded_at"):
+    if reminded and reminded != old_findings.get("reminded_at"):
         fresh = {(a.event, a.zone) for a in alerts}
         alerts += [a for a in reminders(new_findings, ip, label) if (a.event, a.zone) not in fresh]
     return alerts
