@@ -41,13 +41,17 @@ SOURCES := template.yaml $(wildcard functions/*/app.py functions/*/Makefile laye
 	layers/senderwatch/requirements.txt layers/senderwatch/senderwatch/*.py layers/senderwatch/senderwatch/*.json)
 build: $(BUILT) $(LAMBDA_RUNTIME)/.installed
 
-$(BUILT): $(SOURCES) | sam
-	$(SAM) build
+# The layer's Makefile fetches wheels with pip: the project venv's, not whatever python3 is around.
+$(BUILT): $(SOURCES) | sam $(STAMP)
+	BUILD_PYTHON="$(abspath $(BIN)/python)" $(SAM) build
 	touch $@
 
-$(LAMBDA_RUNTIME)/.installed:
-	$(PYTHON) -m pip install --quiet --target $(LAMBDA_RUNTIME) --python-version 3.13 \
+# boto3 from PyPI, standing in for the one the Lambda runtime has (compiled, as the runtime's is).
+$(LAMBDA_RUNTIME)/.installed: | $(STAMP)
+	$(BIN)/python -m pip install --quiet --target $(LAMBDA_RUNTIME) --python-version 3.13 \
 		--only-binary=:all: --platform manylinux2014_aarch64 --implementation cp boto3
+	$(BIN)/python -c "from tests.support.localaws import lambda_python; print(lambda_python())" > $(LAMBDA_RUNTIME)/.python
+	"$$(cat $(LAMBDA_RUNTIME)/.python)" -m compileall -q -j 0 $(LAMBDA_RUNTIME) >/dev/null
 	touch $@
 
 test: $(STAMP) rbldnsd build
@@ -102,4 +106,5 @@ invoke: $(STAMP) build
 	$(BIN)/python -m tests.support.localstack invoke $(FUNCTION) $(EVENT)
 
 clean:
-	rm -rf $(VENV) .venv-* .aws-sam .local-stack .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .venv-* .aws-sam .local-stack .pytest_cache .ruff_cache .mypy_cache .hypothesis build \
+		*.egg-info layers/senderwatch/*.egg-info

@@ -1,4 +1,4 @@
-"""Fixtures shared by every layer: local DNS worlds on 127.0.0.1 and a way to run the engine."""
+"""Fixtures shared by every layer: local DNS worlds on 127.0.0.1, a resolver on them, AWS on moto."""
 
 from __future__ import annotations
 

@@ -75,4 +75,6 @@ def check_message(record: dict, checks: DnsChecks, context) -> dict:
 def lambda_handler(event: dict, context) -> dict:
     """Each message alone: a failed one is retried by the queue, the others are kept."""
     checks = _checks()
-    return partial_batch(event.get("Records", []), lambda record: check_message(record, checks, context))
+    response = partial_batch(event.get("Records", []), lambda record: check_message(record, checks, context))
+    metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"]))
+    return response

@@ -28,7 +28,7 @@ def _log() -> AlertLog:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    changes = [Change(sequence, old, new) for sequence, old, new, _keys in stream_changes(event)]
+    changes = [Change(sequence, old, new) for sequence, old, new in stream_changes(event)]
     outcome = notify(changes, _log(), _topic())
     metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=len(changes))
     metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=outcome.alerts)

@@ -5,7 +5,7 @@ from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from senderwatch.aws import CheckQueue, TargetStore, client, stream_changes
+from senderwatch.aws import CheckQueue, TargetStore, client, stream_inserts
 from senderwatch.config import Config
 from senderwatch.observability import logger, metrics
 from senderwatch.runs import Run
@@ -22,8 +22,10 @@ def _deps() -> tuple[TargetStore, CheckQueue]:
 def _new_target_keys(event: dict) -> list[str]:
     """The keys of the targets a stream batch inserted; a record without one is skipped, with a warning."""
     keys = []
-    for sequence, _old, _new, key in stream_changes(event):
-        if isinstance(key.get("ip"), str):
+    for sequence, name, key in stream_inserts(event):
+        if name != "INSERT":  # the event source's filter lets only INSERT through; anything else is not new
+            logger.warning("stream record that is not an INSERT skipped", extra={"sequence": sequence, "event": name})
+        elif isinstance(key.get("ip"), str):
             keys.append(key["ip"])
         else:
             logger.warning("stream record without an 'ip' key skipped", extra={"sequence": sequence})

@@ -300,12 +300,12 @@ def test_a_resolver_blip_is_tried_again_before_it_is_news(local):
     store = TargetStore(boto3.resource("dynamodb").Table(local.table_name))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
-        engine = DnsChecks((silent.getsockname(),), 0.2)
+        checks = DnsChecks((silent.getsockname(),), 0.2)
         scheduled = Run("2026-11-28T06:00:00.000000+00:00", scheduled=True)
         for delivery in (1, 2):
             with pytest.raises(ResolverUnusable):
                 run_checks(
-                    [{"ip": IPV4}], store, engine, datetime.now(UTC), run=scheduled, health=Health(), delivery=delivery
+                    [{"ip": IPV4}], store, checks, datetime.now(UTC), run=scheduled, health=Health(), delivery=delivery
                 )
     assert [list(states) for states in recorded] == [["resolver"]]  # only the second delivery
     assert recorded[0]["resolver"]["error"] == "no-answer"

@@ -10,7 +10,7 @@ import boto3
 import pytest
 
 from tests.support.localaws import REPO, BuiltFunctions
-from tests.support.localstack import BUILD, LocalStack
+from tests.support.localstack import BUILD, CREDENTIALS, LocalStack, declared
 
 EVENTS = REPO / "events"
 GENERATED = Path(__file__).resolve().parents[1] / "data" / "generate-event"
@@ -37,7 +37,8 @@ def stack():
 
 @pytest.mark.parametrize(("event", "function"), SAMPLES.items())
 def test_each_sample_event_runs_on_the_built_function(stack, event, function):
-    response, logs = BuiltFunctions(BUILD).invoke(function, json.loads((EVENTS / event).read_text()), stack.env())
+    env = {**stack.env(), **CREDENTIALS}  # the env file, and what sam takes from --region and your profile
+    response, logs = BuiltFunctions(BUILD).invoke(function, json.loads((EVENTS / event).read_text()), env)
     assert not [line for line in logs if '"level":"ERROR"' in line]
     if function == "SchedulerFunction":
         assert response["targets"] >= 1 and response["messages"] >= 1
@@ -59,12 +60,14 @@ def test_each_sample_event_runs_on_the_built_function(stack, event, function):
 )
 def test_the_handlers_take_the_events_sam_local_generate_event_writes(stack, event, function, expected):
     raw = json.loads((GENERATED / event).read_text())
-    response, logs = BuiltFunctions(BUILD).invoke(function, raw, stack.env())
+    response, logs = BuiltFunctions(BUILD).invoke(function, raw, {**stack.env(), **CREDENTIALS})
     if function == "CheckerFunction":  # "Hello from SQS!" is not a message of ours
         assert response == {"batchItemFailures": [{"itemIdentifier": raw["Records"][0]["messageId"]}]}
         assert any("InvalidMessage: the message is not JSON" in line for line in logs)
     elif event == "dynamodb-update.json" and function == "SchedulerFunction":
-        assert response["targets"] == 0 and sum("without an 'ip' key" in line for line in logs) == 3
+        assert response["targets"] == 0
+        assert sum("without an 'ip' key" in line for line in logs) == 1  # the INSERT
+        assert sum("not an INSERT" in line for line in logs) == 2  # the MODIFY and the REMOVE
     elif function == "NotifierFunction":
         assert response == {"batchItemFailures": []}
     else:
@@ -82,4 +85,45 @@ def test_make_invoke_prints_the_logs_and_the_response():
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout
     assert out.index("--- logs") < out.index('"message":"alert sent"') < out.index("--- response")
-    assert json.loads(out.split("--- response", 1)[1].split("\n", 1)[1]) == {"batchItemFailures": []}
+    response = out.split("--- response", 1)[1].split("\n", 1)[1].split("--- published", 1)[0]
+    assert json.loads(response) == {"batchItemFailures": []}
+    assert "subject: 192.0.2.25 (postfix-1) is listed on dnsbl.justspam.org" in out  # what reached the topic
+
+
+def test_the_env_file_sets_only_what_sam_local_invoke_passes_on(stack):
+    """SAM applies --env-vars only to the variables the template declares; the rest would be lost."""
+    stack.write_files()
+    try:
+        container = json.loads((REPO / ".local-stack" / "env.json").read_text())["Parameters"]
+        local = json.loads((REPO / ".local-stack" / "env-local.json").read_text())["Parameters"]
+    finally:
+        stack.remove_files()
+    assert list(container) == list(local) == declared()
+    assert container["LOCAL_AWS_ENDPOINT"].startswith("http://172.17.0.1:")
+    assert container["NAMESERVERS"].startswith("172.17.0.1:") and "127.0.0.1" not in json.dumps(container)
+
+
+@pytest.mark.parametrize(
+    ("function", "event", "says"),
+    [
+        ("NoSuchFunction", "events/schedule.json", "the functions are SchedulerFunction"),
+        ("CheckerFunction", "events/no-such-event.json", "cannot read the event"),
+        ("CheckerFunction", "README.md", "cannot read the event"),
+    ],
+)
+def test_make_invoke_refuses_bad_input_in_one_line(function, event, says):
+    proc = subprocess.run(
+        [sys.executable, "-m", "tests.support.localstack", "invoke", function, event],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 2 and says in proc.stderr and proc.stderr.count("\n") == 1
+
+
+def test_an_event_for_another_function_is_an_error_lambda_would_report(stack):
+    response, logs = BuiltFunctions(BUILD).invoke(
+        "CheckerFunction", json.loads((EVENTS / "stream-listed.json").read_text()), {**stack.env(), **CREDENTIALS}
+    )
+    assert response == {"errorType": "ValueError", "errorMessage": "not an SQS event: every record needs a 'messageId'"}

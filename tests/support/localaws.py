@@ -107,8 +107,15 @@ class Context:
     def get_remaining_time_in_millis(self):
         return 300000
 
-result = app.lambda_handler(json.load(sys.stdin), Context())
-print("SENDERWATCH-RESULT " + json.dumps(result))
+try:
+    result = app.lambda_handler(json.load(sys.stdin), Context())
+except Exception as exc:  # as Lambda answers when a handler raises: the error, its type, the stack
+    import traceback
+    traceback.print_exc()
+    error = {"errorType": type(exc).__name__, "errorMessage": str(exc)}
+    print("SENDERWATCH-ERROR " + json.dumps(error))
+else:
+    print("SENDERWATCH-RESULT " + json.dumps(result))
 """
 
 
@@ -124,7 +131,7 @@ def lambda_python() -> str:
     return sys.executable
 
 
-LAMBDA_RUNTIME = REPO / ".aws-sam" / "lambda-runtime"  # boto3, as the Lambda Python runtime has it
+LAMBDA_RUNTIME = REPO / ".aws-sam" / "lambda-runtime"  # boto3 from PyPI, standing in for the runtime's
 
 
 def built_paths(build: Path, function: str) -> list[str]:
@@ -141,12 +148,17 @@ class BuiltFunctions:
         self.python = python or lambda_python()
 
     def __call__(self, name: str, event: dict) -> dict:
-        return self.invoke(FUNCTIONS[name], event)[0]
+        response, logs = self.invoke(FUNCTIONS[name], event)
+        if "errorType" in response:
+            raise RuntimeError(f"built {name} failed: {response}\n" + "\n".join(logs[-30:]))
+        return response
 
     def invoke(self, function: str, event: dict, env: dict | None = None) -> tuple[dict, list[str]]:
-        """Run FUNCTION (a logical id) on EVENT: its response, and what it logged."""
+        """Run FUNCTION (a logical id) on EVENT: its response (or Lambda's error document, with
+        errorType, when the handler raised), and what it logged. Nothing is written into the build
+        (-B): a deployed function has no bytecode cache either."""
         proc = subprocess.run(  # noqa: S603 - our own interpreter and files
-            [self.python, "-S", "-c", _RUNNER, *built_paths(self.build, function)],
+            [self.python, "-S", "-B", "-c", _RUNNER, *built_paths(self.build, function)],
             input=json.dumps(event),
             capture_output=True,
             text=True,
@@ -157,7 +169,7 @@ class BuiltFunctions:
             raise RuntimeError(f"built {function} failed:\n{proc.stderr[-3000:]}")
         logs = [line for line in proc.stdout.splitlines() + proc.stderr.splitlines() if line.strip()]
         for line in reversed(logs):
-            if line.startswith("SENDERWATCH-RESULT "):
+            if line.startswith(("SENDERWATCH-RESULT ", "SENDERWATCH-ERROR ")):
                 logs.remove(line)
                 return json.loads(line.split(" ", 1)[1]), logs
         raise RuntimeError(f"built {function} printed no result:\n{proc.stdout[-2000:]}")

@@ -5,12 +5,14 @@
     make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json
                           what `sam local invoke` does, without Docker: the built function and
                           layer (.aws-sam/build), Python 3.13, no site-packages, the env file, the
-                          event, a Lambda context; prints the logs and the response. Uses the
-                          running local stack, or starts one for the invocation.
+                          event, a Lambda context; prints the logs, the response and what reached
+                          the alert topic. Uses the running local stack, or starts one for the call.
 
-The env files (.local-stack/): env.json for `sam local invoke --env-vars` (endpoints a container
-reaches: the Docker host, LOCAL_STACK_CONTAINER_HOST, 172.17.0.1 by default on Linux), and
-env-local.json (the same names, endpoints on 127.0.0.1) for a process on this machine.
+The env files (.local-stack/) hold the variables template.yaml declares, which are all that
+`sam local invoke --env-vars` passes on: env.json with endpoints a container reaches (the
+Docker host: LOCAL_STACK_CONTAINER_HOST, 172.17.0.1 by default, Docker on Linux), env-local.json
+with the same names on 127.0.0.1. The region (eu-central-1) and credentials are not among them:
+SAM takes those from `--region` and your AWS configuration (moto accepts any credentials).
 """
 
 from __future__ import annotations
@@ -29,20 +31,25 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from .dnsserver import DNSServer
-from .localaws import REPO, BuiltFunctions, LocalPipeline, lambda_python
+from .localaws import REPO, BuiltFunctions, LocalPipeline, lambda_python, load_template
 from .world import DOMAIN, DQS_KEY, IPV4, IPV6, story_world
 
 STATE = REPO / ".local-stack"
 BUILD = REPO / ".aws-sam" / "build"
-CREDENTIALS = {
+REGION = "eu-central-1"
+CREDENTIALS = {  # what sam local invoke passes from --region and your AWS configuration
     "AWS_ACCESS_KEY_ID": "local",
     "AWS_SECRET_ACCESS_KEY": "local",
     "AWS_SESSION_TOKEN": "local",
-    "AWS_DEFAULT_REGION": "eu-central-1",
-    "AWS_REGION": "eu-central-1",
-    "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
 }
 DQS_PARAMETER = "/senderwatch/dqs-key"
+
+
+def declared() -> list[str]:
+    """The variables template.yaml gives every function: what --env-vars can set."""
+    return list(load_template()["Globals"]["Function"]["Environment"]["Variables"])
 
 
 class LocalStack:
@@ -56,17 +63,22 @@ class LocalStack:
 
     def __enter__(self) -> LocalStack:
         self._saved_env = dict(os.environ)
-        os.environ.update(CREDENTIALS)
+        os.environ.update(CREDENTIALS, AWS_ACCOUNT_ID_ENDPOINT_MODE="disabled")
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
-        self.moto = ThreadedMotoServer(ip_address=self.bind, port=0, verbose=False)
-        self.moto.start()
-        os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.moto.get_host_and_port()[1]}"
-        self.dns = DNSServer(story_world(), host=self.bind).__enter__()
-        boto3.client("ssm").put_parameter(Name=DQS_PARAMETER, Value=DQS_KEY, Type="SecureString")
-        self.pipeline = LocalPipeline(dns=("127.0.0.1", self.dns.address[1]), env={"DQS_KEY_PARAMETER": DQS_PARAMETER})
-        self.pipeline.create()
-        for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)")):
-            self.pipeline.put_target({"ip": ip, "sender": DOMAIN, "label": label, "enabled": True})
+        try:
+            self.moto = ThreadedMotoServer(ip_address=self.bind, port=0, verbose=False)
+            self.moto.start()
+            os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.moto.get_host_and_port()[1]}"
+            self.dns = DNSServer(story_world(), host=self.bind).__enter__()
+            boto3.client("ssm").put_parameter(Name=DQS_PARAMETER, Value=DQS_KEY, Type="SecureString")
+            self.pipeline = LocalPipeline(
+                dns=("127.0.0.1", self.dns.address[1]), env={"DQS_KEY_PARAMETER": DQS_PARAMETER}
+            ).create()
+            for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)")):
+                self.pipeline.put_target({"ip": ip, "sender": DOMAIN, "label": label, "enabled": True})
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
         return self
 
     def __exit__(self, *exc) -> None:
@@ -78,87 +90,129 @@ class LocalStack:
         os.environ.update(self._saved_env)
 
     def env(self, host: str = "127.0.0.1") -> dict[str, str]:
-        """What the functions need to run against this stack, reached at HOST."""
-        names = {k: v for k, v in self.pipeline.env.items() if k not in ("NAMESERVERS", "POWERTOOLS_LOG_LEVEL")}
-        return {
-            **CREDENTIALS,
-            **names,
+        """The declared variables, set for this stack reached at HOST."""
+        endpoint = f"http://{host}:{self.moto.get_host_and_port()[1]}"
+        values = {
+            **self.pipeline.env,
             "POWERTOOLS_LOG_LEVEL": "INFO",
-            "AWS_ENDPOINT_URL": f"http://{host}:{self.moto.get_host_and_port()[1]}",
+            "QUEUE_URL": self.pipeline.queue_url.replace("127.0.0.1", host),
             "NAMESERVERS": f"{host}:{self.dns.address[1]}",
+            "LOCAL_AWS_ENDPOINT": endpoint,
         }
+        return {name: values.get(name, "") for name in declared()}
 
-    def write_env_files(self) -> None:
+    def write_files(self) -> None:
         STATE.mkdir(exist_ok=True)
         container = os.environ.get("LOCAL_STACK_CONTAINER_HOST", "172.17.0.1")
         (STATE / "env.json").write_text(json.dumps({"Parameters": self.env(container)}, indent=2) + "\n")
         (STATE / "env-local.json").write_text(json.dumps({"Parameters": self.env()}, indent=2) + "\n")
-        (STATE / "state.json").write_text(json.dumps({"pid": os.getpid()}) + "\n")
+        (STATE / "state.json").write_text(json.dumps({"pid": os.getpid(), "inbox": self.pipeline.inboxes}) + "\n")
+
+    def remove_files(self) -> None:
+        for name in ("state.json", "env.json", "env-local.json"):
+            (STATE / name).unlink(missing_ok=True)
 
 
-def _running() -> dict | None:
-    """The env of a local stack another process runs (make local-stack), if one answers."""
+def _running() -> tuple[dict, dict] | None:
+    """The env and the inboxes of a local stack another process runs (make local-stack), if one answers."""
     try:
-        pid = json.loads((STATE / "state.json").read_text())["pid"]
-        os.kill(pid, 0)
+        state = json.loads((STATE / "state.json").read_text())
+        os.kill(state["pid"], 0)
         env = json.loads((STATE / "env-local.json").read_text())["Parameters"]
-        urllib.request.urlopen(env["AWS_ENDPOINT_URL"] + "/moto-api/", timeout=2).close()  # noqa: S310 - loopback
+        urllib.request.urlopen(env["LOCAL_AWS_ENDPOINT"] + "/moto-api/", timeout=2).close()  # noqa: S310 - loopback
     except (OSError, ValueError, KeyError):
         return None
-    return env
+    return env, state["inbox"]
 
 
 def serve() -> int:
-    with LocalStack(bind="0.0.0.0") as stack:  # noqa: S104 - sam local invoke's containers must reach it
-        stack.write_env_files()
-        env = stack.env()
-        print(f"moto (AWS):  {env['AWS_ENDPOINT_URL']}    DNS world: {env['NAMESERVERS']}")
-        print(f"tables, queues and topic from template.yaml; targets {IPV4} and {IPV6}")
-        print(f"env files:   {STATE / 'env.json'} (for containers), {STATE / 'env-local.json'}")
-        print("\nIn another terminal:")
-        print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
-        print("  sam local invoke CheckerFunction -e events/sqs-check-batch.json --env-vars .local-stack/env.json")
-        print("\nListening on every interface, so that containers reach it. Ctrl-C stops it.", flush=True)
-        stopping = []
-        signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
-        try:
-            while not stopping:
-                time.sleep(0.5)
-        except KeyboardInterrupt:
-            pass
-        finally:
-            (STATE / "state.json").unlink(missing_ok=True)
+    if _running() is not None:
+        print("a local stack already runs (.local-stack/state.json): stop it first", file=sys.stderr)
+        return 2
+    stopping: list[bool] = []
+    signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    try:
+        with LocalStack(bind="0.0.0.0") as stack:  # noqa: S104 - sam local invoke's containers must reach it
+            stack.write_files()
+            env = stack.env()
+            print(f"moto (AWS):  {env['LOCAL_AWS_ENDPOINT']}    DNS world: {env['NAMESERVERS']}")
+            print(f"tables, queues and topic from template.yaml; targets {IPV4} and {IPV6}")
+            print("env files:   .local-stack/env.json (for containers), .local-stack/env-local.json")
+            print("\nIn another terminal:")
+            print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
+            print(
+                "  sam local invoke CheckerFunction -e events/sqs-check-batch.json"
+                f" --env-vars .local-stack/env.json --region {REGION}"
+            )
+            print("\nListening on every interface, so that containers reach it. Ctrl-C stops it.", flush=True)
+            try:
+                while not stopping:
+                    time.sleep(0.5)
+            finally:
+                stack.remove_files()
+    except KeyboardInterrupt:
+        pass
     return 0
 
 
 def invoke(function: str, event_path: str) -> int:
     if not (BUILD / function / "app.py").is_file():
         print(
-            f"no built {function} in .aws-sam/build: is the name right (SchedulerFunction, CheckerFunction,"
-            " NotifierFunction), and was `make build` run?",
+            f"no built {function!r} in .aws-sam/build: the functions are SchedulerFunction, CheckerFunction and"
+            " NotifierFunction (make build builds them)",
             file=sys.stderr,
         )
         return 2
-    event = json.loads(Path(event_path).read_text())
-    env = _running()
-    if env is not None:
-        return _run(function, event_path, event, env, "the running local stack")
+    try:
+        event = json.loads(Path(event_path).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        print(f"cannot read the event {event_path!r}: {getattr(exc, 'strerror', None) or exc}", file=sys.stderr)
+        return 2
+    running = _running()
+    if running is not None:
+        return _run(function, event_path, event, *running, "the running local stack")
     with LocalStack() as stack:
-        return _run(function, event_path, event, stack.env(), "a local stack started for this invocation")
+        return _run(function, event_path, event, stack.env(), stack.pipeline.inboxes, "a local stack started for it")
 
 
-def _run(function: str, event_path: str, event: dict, env: dict, where: str) -> int:
-    runner = BuiltFunctions(BUILD)
-    python = lambda_python()
-    print(f"--- {function} from .aws-sam/build, {Path(python).name} -S, event {event_path}, on {where}")
+def _run(function: str, event_path: str, event: dict, env: dict, inboxes: dict, where: str) -> int:
+    print(f"--- {function} from .aws-sam/build, {Path(lambda_python()).name} -S, event {event_path}, on {where}")
     started = time.perf_counter()
-    response, logs = runner.invoke(function, event, {"PATH": os.environ.get("PATH", ""), **env})
+    try:
+        response, logs = BuiltFunctions(BUILD).invoke(function, event, {**env, **CREDENTIALS})
+    except RuntimeError as exc:  # it did not even start (an import failed)
+        print(f"--- the function did not start\n{exc}")
+        return 1
     took = (time.perf_counter() - started) * 1000
     print("--- logs")
     print("\n".join(logs) if logs else "(none)")
     print(f"--- response ({took:.0f} ms, interpreter start included)")
     print(json.dumps(response, indent=2))
-    return 0
+    published = _published(env["LOCAL_AWS_ENDPOINT"], inboxes)
+    if published:
+        print("--- published to the alert topic (as the email and SMS subscribers get it)")
+        for alert in published:
+            print(f"subject: {alert['subject']}\nsms:     {alert['sms']}\n" + alert["email"].rstrip())
+    return 1 if "errorType" in response else 0
+
+
+def _published(endpoint: str, inboxes: dict) -> list[dict]:
+    """What reached the topic's email subscriber during the call (the local stack's inbox queue)."""
+    sqs = boto3.client("sqs", endpoint_url=endpoint, **_session())
+    out = []
+    while got := sqs.receive_message(QueueUrl=inboxes["email"], MaxNumberOfMessages=10).get("Messages", []):
+        for message in got:
+            out.append(json.loads(json.loads(message["Body"])["Message"]))
+            sqs.delete_message(QueueUrl=inboxes["email"], ReceiptHandle=message["ReceiptHandle"])
+    return out
+
+
+def _session() -> dict:
+    return {
+        "region_name": REGION,
+        "aws_access_key_id": CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        "aws_secret_access_key": CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+    }
 
 
 def main() -> int:

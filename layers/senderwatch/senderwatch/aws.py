@@ -1,13 +1,17 @@
-"""The AWS side, behind small objects: the target table, the queue, the alert topic.
+"""The AWS side, behind small objects: the targets, history, health and sent-alerts tables, the
+check queue, the alert topic, the DQS key in SSM; and AWS's own formats (stream records, SNS
+publish arguments, errors as one line).
 
-Each wraps one boto3 client or table, so the pipeline is tested against fakes or moto
-and a throttled call is retried by botocore's standard retry mode, not by hand.
+Each wraps one boto3 client or table, so the stages are tested against fakes or moto; a
+throttled call is retried by botocore's standard retry mode, and what a batch call leaves
+unprocessed by one loop (`until_done`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import os
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -29,15 +33,18 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
+# A local stack's endpoint, for `sam local invoke` (the functions' environment declares it, empty in
+# AWS). The command line honours AWS_ENDPOINT_URL, as every boto3 program does.
+_ENDPOINT = os.environ.get("LOCAL_AWS_ENDPOINT") or None
 _WRITERS = 8  # parallel update calls when many existing targets change at once
 
 
 def resource(name: str):
-    return boto3.resource(name, config=BOTO)
+    return boto3.resource(name, config=BOTO, endpoint_url=_ENDPOINT)
 
 
 def client(name: str):
-    return boto3.client(name, config=BOTO)
+    return boto3.client(name, config=BOTO, endpoint_url=_ENDPOINT)
 
 
 def region() -> str:
@@ -100,24 +107,38 @@ def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
 _DESERIALIZE = TypeDeserializer()
 
 
-def stream_changes(event: dict) -> list[tuple[str, dict | None, dict | None, dict]]:
-    """The records of a DynamoDB stream event as (sequence number, old item, new item, keys)."""
+def _item(image: dict | None) -> dict | None:
+    return {k: _DESERIALIZE.deserialize(v) for k, v in image.items()} if image else None
+
+
+def _stream_records(event: dict) -> list[dict]:
+    records = event.get("Records", []) if isinstance(event, dict) else []
+    if not all(isinstance(r, dict) and r.get("eventSource") == "aws:dynamodb" for r in records):
+        raise ValueError("not a DynamoDB stream event: every record needs eventSource aws:dynamodb")
+    return records
+
+
+def stream_changes(event: dict) -> list[tuple[str, dict | None, dict | None]]:
+    """The records of a DynamoDB stream event as (sequence number, old item, new item)."""
     out = []
-    for record in event.get("Records", []):
+    for record in _stream_records(event):
         change = record.get("dynamodb") or {}
-
-        def item(image: dict | None) -> dict | None:
-            return {k: _DESERIALIZE.deserialize(v) for k, v in image.items()} if image else None
-
         out.append(
-            (
-                str(change.get("SequenceNumber", "")),
-                item(change.get("OldImage")),
-                item(change.get("NewImage")),
-                item(change.get("Keys")) or {},
-            )
+            (str(change.get("SequenceNumber", "")), _item(change.get("OldImage")), _item(change.get("NewImage")))
         )
     return out
+
+
+def stream_inserts(event: dict) -> list[tuple[str, str, dict]]:
+    """The records of a DynamoDB stream event as (sequence number, event name, keys)."""
+    return [
+        (
+            str((record.get("dynamodb") or {}).get("SequenceNumber", "")),
+            str(record.get("eventName", "")),
+            _item((record.get("dynamodb") or {}).get("Keys")) or {},
+        )
+        for record in _stream_records(event)
+    ]
 
 
 class SecretParameter:

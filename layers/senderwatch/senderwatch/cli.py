@@ -314,14 +314,15 @@ def _deployment(args) -> int:
     elif args.action == "remove":
         _write(admin.remove_target(store, args.ip))
     elif plan is not None:
-        for note in plan.notes[:20]:
-            print(f"senderwatch: note: {note}", file=sys.stderr)
         progress = _import_progress if _isatty(sys.stderr) else None
         try:
-            _write(admin.import_targets(store, plan, progress))
+            summary = admin.import_targets(store, plan, progress)
         finally:
             if progress:
                 sys.stderr.write("\r\x1b[K")
+        for note in plan.notes[:20]:  # after the import: a failed one is one line, and nothing else
+            print(f"senderwatch: note: {note}", file=sys.stderr)
+        _write(summary)
     return 0
 
 

@@ -69,6 +69,8 @@ def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher) -> No
             failed.add(change.id)
     if pending:
         done = sent_log.sent(a.key for _, a in pending)
+        if done:
+            log.info("alerts sent before, not again", extra={"alerts": len(done)})
         todo = [(cid, a) for cid, a in pending if a.key not in done]
         origin: dict[str, set[str]] = {}
         for cid, alert in todo:

@@ -36,10 +36,6 @@ class Health(Protocol):
     def record(self, run: Run, states: dict[str, dict | None], now: str) -> None: ...
 
 
-class Queue(Protocol):
-    def send(self, bodies: list[dict]) -> int: ...
-
-
 class SentLog(Protocol):
     """Which alerts were published already."""
 

@@ -1,4 +1,4 @@
-"""Config, target validation and the scheduler's packing: pure, no AWS."""
+"""The stages' pure parts: configuration, target validation, the scheduler's packing, the notifier with fakes."""
 
 import pytest
 

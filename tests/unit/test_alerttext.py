@@ -2,7 +2,7 @@
 
 import json
 
-from senderwatch import alerttext as messages
+from senderwatch import alerttext
 from senderwatch.alerttext import render
 from senderwatch.aws import publish_args
 from senderwatch.findings import Alert
@@ -104,8 +104,8 @@ def listed(n: int) -> Alert:
 
 def test_a_run_that_lists_thousands_is_one_message_within_every_limit():
     alerts = [listed(n) for n in range(10_000)]
-    (group,) = groups = messages.group(alerts)
-    message = messages.render_group(group)
+    (group,) = groups = alerttext.group(alerts)
+    message = alerttext.render_group(group)
     assert message.subject == "10000 addresses are listed on bl.spamcop.net"
     assert message.sms.startswith("senderwatch: 10000 addresses LISTED on bl.spamcop.net: 198.51.0.0, 198.51.0.1 +9998")
     assert len(message.sms) < 160
@@ -122,14 +122,14 @@ def test_a_run_that_lists_thousands_is_one_message_within_every_limit():
 def test_alerts_are_grouped_by_event_and_list_and_one_is_rendered_alone():
     alerts = [listed(1), listed(2), Alert("DELISTED", "192.0.2.9", SINCE, "bl.spamcop.net", LISTING)]
     alerts.append(Alert("LISTED", "192.0.2.9", SINCE, "dnsbl.justspam.org", LISTING))
-    groups = messages.group(alerts)
+    groups = alerttext.group(alerts)
     assert [[a.ip for a in g] for g in groups] == [["198.51.0.1", "198.51.0.2"], ["192.0.2.9"], ["192.0.2.9"]]
-    assert messages.render_group(groups[1]) == render(groups[1][0])
+    assert alerttext.render_group(groups[1]) == render(groups[1][0])
 
 
 def test_spf_failing_for_many_addresses_suggests_one_record_with_all_of_them():
     alerts = [Alert("SPF_FAILING", ip, SINCE, details=SPF) for ip in ("2001:db8::25", "2001:db8::26", "192.0.2.30")]
-    message = messages.render_group(alerts)
+    message = alerttext.render_group(alerts)
     assert message.subject == "SPF softfail for 3 addresses sending as postmaster@example.com"
     assert "e.g. v=spf1 ip4:192.0.2.25 ip4:192.0.2.30 ip6:2001:db8::25 ip6:2001:db8::26 ~all" in message.email
 
@@ -162,14 +162,14 @@ def test_a_reminder_says_so_on_the_phone_too():
     message = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, reminder="due"))
     assert message.sms.startswith("senderwatch reminder: 192.0.2.25 LISTED")
     again = [Alert("LISTED", f"198.51.0.{n}", SINCE, "bl.spamcop.net", LISTING, reminder="due") for n in (1, 2)]
-    grouped = messages.render_group(again)
+    grouped = alerttext.render_group(again)
     assert grouped.sms.startswith("senderwatch reminder: 2 addresses LISTED on bl.spamcop.net")
     assert grouped.email.startswith("Reminder: 2 of your addresses are listed")
 
 
 def test_grouped_addresses_are_in_address_order():
     alerts = [listed(n) for n in (11, 2, 10, 1)]
-    message = messages.render_group(alerts)
+    message = alerttext.render_group(alerts)
     assert json.loads(publish_args(message, "t")["MessageAttributes"]["ip"]["StringValue"]) == [
         "198.51.0.1",
         "198.51.0.2",
