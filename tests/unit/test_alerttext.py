@@ -183,3 +183,13 @@ def test_a_blocked_list_gets_the_fix_for_that_list():
     spamhaus = render(Alert("CHECK_FAILING", "", SINCE, "zen.spamhaus.org", details))
     other = render(Alert("CHECK_FAILING", "", SINCE, "dnsbl.justspam.org", details))
     assert "DqsKeyParameter" in spamhaus.email and "DQS" not in other.email and "Register" in other.email
+
+
+def test_delisted_sms_names_the_event_as_people_read_it():
+    one = render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING))
+    assert one.sms == "senderwatch: 192.0.2.25 DELISTED from dnsbl.justspam.org."
+    two = alerttext.render_group(
+        [Alert("DELISTED", ip, SINCE, "dnsbl.justspam.org", LISTING) for ip in ("192.0.2.25", "192.0.2.26")]
+    )
+    assert two.sms.startswith("senderwatch: 2 addresses DELISTED from dnsbl.justspam.org: 192.0.2.25, 192.0.2.26")
+    assert "Event." not in one.email + one.sms + two.email + two.sms + two.subject

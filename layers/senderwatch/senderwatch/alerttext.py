@@ -154,7 +154,7 @@ def render(alert: Alert, label: str = "") -> AlertText:
         ]
     elif alert.event == Event.DELISTED:
         subject = [f"{who} is no longer listed on {alert.zone}", f"{ip} is no longer listed on {alert.zone}"]
-        sms = f"{prefix} {ip} Event.DELISTED from {alert.zone}."
+        sms = f"{prefix} {ip} DELISTED from {alert.zone}."
         body = [
             f"{ip} is no longer listed on {alert.zone} (clean since {_date(alert.since)}).",
             "",
@@ -342,8 +342,8 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
     elif first.event == Event.DELISTED:
         subject = [f"{count} addresses are no longer listed on {first.zone}", f"{count} addresses delisted"]
         sms = [
-            f"{prefix} {count} addresses Event.DELISTED from {first.zone}: {shown}.",
-            f"{prefix} {count} Event.DELISTED.",
+            f"{prefix} {count} addresses DELISTED from {first.zone}: {shown}.",
+            f"{prefix} {count} DELISTED.",
         ]
         body = [
             f"{count} of your addresses are no longer listed on {first.zone} (since {_date(since)}).",
