@@ -6,10 +6,12 @@ import copy
 import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import replace
 
 from senderwatch.check import CheckResult
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.errors import ResolverUnusable
+from senderwatch.spfcheck import SpfResult
 from senderwatch.targets import Target
 
 
@@ -77,12 +79,23 @@ class Topic:
 
 
 class FakeChecks:
-    """DNS as a function: VERDICTS(ip) -> the lists' verdicts for it. Records each slice it checks."""
+    """DNS as a function: VERDICTS(ip) -> the lists' verdicts for it; HOSTS: each host's addresses
+    (a host missing there does not resolve this run: it keeps what it had). Records each slice."""
 
-    def __init__(self, verdicts: Callable[[str], list[ZoneVerdict]], *, failures=None, resolver_dead=False):
+    def __init__(
+        self,
+        verdicts: Callable[[str], list[ZoneVerdict]],
+        *,
+        failures=None,
+        resolver_dead=False,
+        hosts: dict[str, list[str]] | None = None,
+        spf: Callable[[str], SpfResult | None] | None = None,
+    ):
         self.verdicts = verdicts
         self.failures = failures or {}
         self.resolver_dead = resolver_dead
+        self.hosts = hosts if hosts is not None else {}
+        self.spf = spf or (lambda ip: None)
         self.slices: list[list[str]] = []
         self.probes = 0
 
@@ -96,6 +109,19 @@ class FakeChecks:
             raise ResolverUnusable("the DNS resolver 192.0.2.53 cannot be used: no answer", "no-answer")
         return dict(self.failures)
 
-    async def check(self, targets: Sequence[Target]) -> dict[str, CheckResult]:
+    async def check(self, targets: Sequence[Target], known=None) -> dict[str, CheckResult | list[CheckResult]]:
         self.slices.append([t.ip for t in targets])
-        return {t.ip: CheckResult(ipaddress.ip_address(t.ip), self.verdicts(t.ip)) for t in targets}
+        out: dict[str, CheckResult | list[CheckResult]] = {}
+        for target in targets:
+            name = target.name
+            if name.kind == "address":
+                out[target.ip] = self._result(str(name.value))
+            elif name.kind == "network":
+                out[target.ip] = [replace(self._result(str(ip)), network=target.ip) for ip in name.addresses()]
+            else:
+                found = self.hosts.get(target.ip, (known or {}).get(target.ip, []))
+                out[target.ip] = [replace(self._result(ip), host=target.ip) for ip in found]
+        return out
+
+    def _result(self, ip: str) -> CheckResult:
+        return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))

@@ -8,6 +8,8 @@ import re
 from .errors import InvalidInput
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+SMALLEST_PREFIX = {4: 24, 6: 120}  # a network target holds at most 256 addresses
 _HOSTNAME = re.compile(r"[A-Za-z0-9_.-]+")
 
 # Addresses no blocklist rates: they never appear as the source of mail on the internet.
@@ -77,6 +79,39 @@ def parse_address(text: str) -> IPAddress:
             "give the public address your server sends mail from"
         )
     return ip
+
+
+def parse_network(text: str) -> IPNetwork | IPAddress:
+    """A small network a blocklist can rate (IPv4 /24 or longer, IPv6 /120 or longer), or
+    InvalidInput. A /32 (/128) is its one address; ::ffff:192.0.2.0/120 is 192.0.2.0/24."""
+    raw = str(text).strip()
+    try:
+        network = ipaddress.ip_network(raw)
+    except ValueError:
+        try:
+            loose = ipaddress.ip_network(raw, strict=False)
+        except ValueError:
+            raise InvalidInput(f"{shown(raw)} is not a valid network: expected one such as 192.0.2.0/28") from None
+        address = raw.partition("/")[0]
+        raise InvalidInput(
+            f"{shown(raw)} is an address with its prefix length: give {address} to watch that address, "
+            f"or {loose} to watch the network"
+        ) from None
+    if network.version == 6 and network.prefixlen >= 96 and network.network_address.ipv4_mapped:
+        network = ipaddress.ip_network(f"{network.network_address.ipv4_mapped}/{network.prefixlen - 96}")
+    if network.num_addresses == 1:
+        return parse_address(str(network.network_address))
+    smallest = SMALLEST_PREFIX[network.version]
+    if network.prefixlen < smallest:
+        raise InvalidInput(
+            f"{network} holds {network.num_addresses:,} addresses: a network target is a /{smallest} or "
+            f"longer (at most 256 addresses); give a larger network as several /{smallest}s"
+        )
+    for edge in (network.network_address, network.broadcast_address):
+        problem = unrateable(edge)  # every range refused is larger than a /24: its edges tell
+        if problem:
+            raise InvalidInput(f"{network} holds {problem}: blocklists only rate public addresses")
+    return network
 
 
 def unrateable(ip: IPAddress) -> str:

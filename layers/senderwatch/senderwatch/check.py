@@ -1,17 +1,23 @@
-"""One check of addresses: DNSBLs, SPF and reverse DNS, with the verdict a person acts on."""
+"""One check of targets: DNSBLs, SPF and reverse DNS for every address, with the verdict a person acts on.
+
+A target is an address, a network (every address of it) or a host name (every address it
+resolves to, found at check time); each result says which target it came from.
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .addresses import IPAddress, address_text
 from .dnsbl import DnsblChecker, ZoneVerdict
+from .hosts import HostAddresses, resolve_hosts
 from .rdns import Rdns, check_rdns
 from .resolver import Resolver
 from .spfcheck import SpfResult, check_spf
+from .targets import HOST, NETWORK, TargetName
 from .verdicts import Rating, Spf, Verdict
 from .zones import Zone
 
@@ -29,6 +35,8 @@ class CheckResult:
     spf: SpfResult | None = None
     helo_spf: SpfResult | None = None
     rdns: Rdns | None = None
+    host: str = ""  # the host name it was found under
+    network: str = ""  # the network it belongs to
 
     @property
     def listed(self) -> list[ZoneVerdict]:
@@ -64,19 +72,84 @@ class CheckResult:
             return INCOMPLETE
         return OK
 
+    @property
+    def matches_host(self) -> bool | None:
+        """For an address found under a host name: whether its PTR names that host."""
+        if not self.host or self.rdns is None or self.rdns.error:
+            return None
+        return self.host in self.rdns.ptr
+
     def to_dict(self) -> dict:
-        return {
-            "ip": address_text(self.ip),
-            "version": self.ip.version,
+        out: dict[str, Any] = {"ip": address_text(self.ip), "version": self.ip.version}
+        if self.host:
+            out["host"] = self.host
+        if self.network:
+            out["network"] = self.network
+        rdns = self.rdns.to_dict() if self.rdns else None
+        if rdns is not None and self.matches_host is not None:
+            rdns["matches_host"] = self.matches_host
+        return out | {
             "status": self.status,
             "dnsbl": [v.to_dict() for v in self.dnsbl],
             "spf": self.spf.to_dict() if self.spf else None,
             "helo_spf": self.helo_spf.to_dict() if self.helo_spf else None,
-            "rdns": self.rdns.to_dict() if self.rdns else None,
+            "rdns": rdns,
         }
 
 
-def overall(results: Sequence[CheckResult]) -> int:
+@dataclass(frozen=True)
+class HostProblem:
+    """A host name whose addresses (of one family, or of both) could not be found: nothing to check.
+
+    error: no-such-host (NXDOMAIN), no-address (neither A nor AAAA), timeout, servfail, refused,
+    bad-answer (that family could not be resolved), not-public (it resolves only to addresses no
+    list rates). It is never a verdict on the addresses: the check is incomplete (exit 3).
+    """
+
+    host: str
+    error: str
+    version: int | None = None  # the family that could not be resolved; None: the host as a whole
+    detail: str = ""
+
+    @property
+    def status(self) -> Rating:
+        return Rating.UNCHECKED
+
+    @property
+    def listed(self) -> list[ZoneVerdict]:
+        return []
+
+    @property
+    def spf_problems(self) -> list[SpfResult]:
+        return []
+
+    def outcome(self) -> int:
+        return INCOMPLETE
+
+    def to_dict(self) -> dict:
+        out = {"ip": None, "version": self.version, "host": self.host, "status": self.status, "error": self.error}
+        return out | {"detail": self.detail, "dnsbl": [], "spf": None, "helo_spf": None, "rdns": None}
+
+
+def host_problems(found: HostAddresses) -> list[HostProblem]:
+    """What a person needs to know about a host's resolution: only what stands in the way."""
+    host = found.host
+    if not found.exists:
+        return [HostProblem(host, "no-such-host", None, f"{host} does not exist in DNS (NXDOMAIN)")]
+    problems = [
+        HostProblem(host, error, family, f"the IPv{family} addresses of {host} could not be found ({error})")
+        for family, error in sorted(found.errors.items())
+    ]
+    if not found.all and not problems:
+        if found.set_aside:
+            detail = f"{host} resolves only to addresses no list rates: {', '.join(found.set_aside[:4])}"
+            problems.append(HostProblem(host, "not-public", None, detail))
+        else:
+            problems.append(HostProblem(host, "no-address", None, f"{host} has no A or AAAA record"))
+    return problems
+
+
+def overall(results: Sequence[CheckResult | HostProblem]) -> int:
     outcomes = {r.outcome() for r in results}
     return PROBLEM if PROBLEM in outcomes else INCOMPLETE if INCOMPLETE in outcomes else OK
 
@@ -128,6 +201,62 @@ async def check_addresses(
         if progress:
             progress(len(results), len(addresses))
     return results
+
+
+async def check_targets(
+    resolver: Resolver,
+    names: Sequence[TargetName],
+    zones: Sequence[Zone],
+    *,
+    sender: str | None = None,
+    helo: str | None = None,
+    dqs_key: str | None = None,
+    rdns: bool = True,
+    progress: Callable[[int, int], None] | None = None,
+    dnsbl: DnsblChecker | None = None,
+) -> list[CheckResult | HostProblem]:
+    """Check every address of NAMES (an address found twice is checked once, under the first
+    target that names it), in the order given; a host that could not be resolved is a HostProblem.
+
+    The lists and the resolver are probed before any host is resolved: a dead resolver is
+    named (ResolverUnusable) within its probes' time, not after every host has timed out.
+    """
+    zones = list(zones)
+    dnsbl = dnsbl or DnsblChecker(resolver, zones, dqs_key)
+    await dnsbl.probe({family for name in names for family in name.families}, zones)
+    hosts = await resolve_hosts(resolver, [str(n.value) for n in names if n.kind == HOST])
+    origin: dict[IPAddress, tuple[str, str]] = {}  # address -> (host, network)
+    problems: dict[int, list[HostProblem]] = {}
+    for index, name in enumerate(names):
+        if name.kind == HOST:
+            found = hosts[name.key]
+            problems[index] = host_problems(found)
+            members = found.all
+        else:
+            members = name.addresses()
+        for ip in members:
+            origin.setdefault(ip, (name.key if name.kind == HOST else "", name.key if name.kind == NETWORK else ""))
+    checked = await check_addresses(
+        resolver,
+        list(origin),
+        zones,
+        sender=sender,
+        helo=helo,
+        rdns=rdns,
+        progress=progress,
+        dnsbl=dnsbl,
+    )
+    by_address = {r.ip: replace(r, host=origin[r.ip][0], network=origin[r.ip][1]) for r in checked}
+    out: list[CheckResult | HostProblem] = []
+    seen: set[IPAddress] = set()
+    for index, name in enumerate(names):
+        members = hosts[name.key].all if name.kind == HOST else name.addresses()
+        for ip in members:
+            if ip not in seen:
+                seen.add(ip)
+                out.append(by_address[ip])
+        out.extend(problems.get(index, ()))
+    return out
 
 
 async def _nothing(n: int) -> list[None]:

@@ -5,28 +5,40 @@ each run kept as history, and the deployment's health (lists it cannot use, its 
 from __future__ import annotations
 
 import asyncio
+import ipaddress
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
-from .addresses import parse_address
-from .check import CheckResult, check_addresses
+from .addresses import IPAddress
+from .check import CheckResult, check_addresses, host_problems
 from .dnsbl import DnsblChecker, ProbeCache
 from .errors import InvalidTarget, ResolverUnusable
-from .findings import RESOLVER, ZONE, merge, readable, reminder_due, significant
+from .findings import (
+    RESOLVER,
+    ZONE,
+    is_many,
+    merge,
+    merge_many,
+    readable,
+    readable_many,
+    reminder_due,
+    significant,
+)
+from .hosts import resolve_hosts
 from .ports import Checks, Health, History, Targets
 from .resolver import Resolver
 from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
-from .targets import Target
+from .targets import ADDRESS, HOST, NETWORK, Target
 from .verdicts import Verdict
 from .zones import Zone, resolve_zones
 
 log = logging.getLogger(__name__)
 
-SLICE = 10  # targets checked (and saved) at a time
+SLICE = 10  # addresses checked (and saved) at a time: a network (up to 256) is a slice of its own
 MARGIN = 60.0  # seconds a slice may need, at worst: stop and hand the rest back before that
 
 
@@ -74,7 +86,7 @@ class DnsSession:
         families: set[int] = set()
         for target in targets:
             zones.update({z.zone: z for z in self.checks.zones_for(target)})
-            families.add(parse_address(target.ip).version)
+            families |= target.name.families
         await self.dnsbl.probe(families, list(zones.values()))
         failures: dict[tuple[str, int], dict | None] = {
             (zone.zone, family): None for zone in zones.values() for family in families & set(zone.families)
@@ -89,21 +101,54 @@ class DnsSession:
                 }
         return failures
 
-    async def check(self, targets: Sequence[Target]) -> dict[str, CheckResult]:
+    async def check(
+        self, targets: Sequence[Target], known: dict[str, list[str]] | None = None
+    ) -> dict[str, CheckResult | list[CheckResult]]:
+        """Each target's results: an address's one result, a host's or a network's list (one per
+        address). KNOWN holds the addresses each host had: a family that cannot be resolved this
+        run keeps them (and their findings), as an address keeps its verdict through a timeout."""
+        known = known or {}
+        hosts = await resolve_hosts(self.resolver, [t.ip for t in targets if t.name.kind == HOST])
         groups: dict[tuple, list[Target]] = {}
         for target in targets:
             groups.setdefault((target.sender, target.helo, target.zones or self.checks.zones), []).append(target)
-        results: dict[str, CheckResult] = {}
+        results: dict[str, CheckResult | list[CheckResult]] = {}
         for (sender, helo, _), members in groups.items():
+            addresses: dict[str, list[IPAddress]] = {}
+            for target in members:
+                name = target.name
+                if name.kind != HOST:
+                    addresses[target.ip] = name.addresses()
+                    continue
+                found = hosts[target.ip]
+                for problem in host_problems(found):
+                    log.warning("host not resolved", extra={"ip": target.ip, "problem": problem.detail})
+                kept = [ip for ip in map(ipaddress.ip_address, known.get(target.ip, ())) if ip.version in found.errors]
+                if set(found.errors) == {4, 6} and not kept:
+                    continue  # nothing learned: its first addresses are not "added" when they come
+                addresses[target.ip] = sorted(found.all + kept, key=lambda ip: (ip.version, ip))
             checked = await check_addresses(
                 self.resolver,
-                [parse_address(t.ip) for t in members],
+                list(dict.fromkeys(ip for ips in addresses.values() for ip in ips)),
                 self.checks.zones_for(members[0]),
                 sender=sender,
                 helo=helo,
                 dnsbl=self.dnsbl,
             )
-            results.update({t.ip: r for t, r in zip(members, checked)})
+            by_address = {r.ip: r for r in checked}
+            for target in (t for t in members if t.ip in addresses):
+                kind = target.name.kind
+                if kind == ADDRESS:
+                    results[target.ip] = by_address[addresses[target.ip][0]]
+                else:
+                    results[target.ip] = [
+                        replace(
+                            by_address[ip],
+                            host=target.ip if kind == HOST else "",
+                            network=target.ip if kind == NETWORK else "",
+                        )
+                        for ip in addresses[target.ip]
+                    ]
         return results
 
 
@@ -202,39 +247,69 @@ class _Checks:
                     log.warning("list unusable this run", extra={"zone": zone, **failure})
             states = {f"{ZONE}:{zone}:{family}": failure for (zone, family), failure in failures.items()}
             self._record_health({RESOLVER: None, **states})
-            for start in range(0, len(targets), SLICE):
+            start = 0
+            for chunk in _slices(targets):
                 if start and time_left is not None and requeue is not None and time_left() < MARGIN:
                     rest = targets[start:]
                     requeue([message_body(self.run, [t.to_item() for t in rest])])
                     self.summary.requeued = len(rest)
                     log.info("requeued near the timeout", extra={"targets": len(rest)})
                     return
-                chunk = targets[start : start + SLICE]
-                self._save(chunk, await session.check(chunk), current)
+                start += len(chunk)
+                known = {t.ip: list(readable_many(current[t.ip].get("findings"))["addresses"]) for t in chunk}
+                self._save(chunk, await session.check(chunk, known), current)
 
     def _record_health(self, states: dict[str, dict | None]) -> None:
         """Only scheduled runs count: a first check of a new target at noon is not a run of the list."""
         if self.health is not None and self.run.scheduled:
             self.health.record(self.run, states, self.stamp)
 
-    def _save(self, targets: list[Target], results: dict[str, CheckResult], current: dict) -> None:
+    def _save(self, targets: list[Target], results: dict[str, CheckResult | list[CheckResult]], current: dict) -> None:
         run_key = datetime.now(UTC).isoformat(timespec="microseconds")  # two runs may share a second
         runs = []
-        for target in targets:
+        for target in (t for t in targets if t.ip in results):
             result = results[target.ip]
             old = current[target.ip].get("findings")
-            if old is not None and readable(old) != old:
+            many = isinstance(result, list)
+            if old is not None and (readable_many(old) if many else readable(old)) != old:
                 log.warning("findings not readable: starting afresh", extra={"ip": target.ip})
-            new = merge(old, result, self.stamp, self.run)
+            if isinstance(result, list):
+                new = merge_many(old if is_many(old) else None, result, self.stamp, self.run)
+                record = {"results": [_brief(r.to_dict()) for r in result]}
+            else:
+                new = merge(old, result, self.stamp, self.run)
+                record = result.to_dict()
             if reminder_due(new, self.now, self.reminder_days):
                 new["reminded_at"] = self.stamp
-            self.summary.checked += 1
-            self.summary.listed += len(result.listed)
-            self.summary.errors += sum(
-                1 for v in result.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
-            )
+            for each in result if isinstance(result, list) else [result]:
+                self.summary.checked += 1
+                self.summary.listed += len(each.listed)
+                self.summary.errors += sum(
+                    1 for v in each.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
+                )
             if significant(new) != significant(old) and self.store.save_findings(target.ip, new, self.stamp):
                 self.summary.changed += 1
-            runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(result.to_dict())})
+            runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record)})
         if self.history is not None:
             self.history.record(runs, int((self.now + timedelta(days=self.history_days)).timestamp()))
+
+
+def _brief(result: dict) -> dict:
+    """A network's address in its history: the lists that did not answer clean (a /24 is 256 of them)."""
+    return dict(result, dnsbl=[v for v in result["dnsbl"] if v.get("status") != Verdict.CLEAN])
+
+
+def _slices(targets: list[Target]) -> list[list[Target]]:
+    """Targets in slices of about SLICE addresses (a host counts two); a network is a slice of its own."""
+    slices: list[list[Target]] = []
+    current: list[Target] = []
+    weight = 0
+    for target in targets:
+        kind = target.name.kind
+        size = 2 if kind == HOST else len(target.name.addresses())
+        if current and weight + size > SLICE:
+            slices.append(current)
+            current, weight = [], 0
+        current.append(target)
+        weight += size
+    return [*slices, current] if current else slices

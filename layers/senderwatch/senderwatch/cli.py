@@ -18,13 +18,14 @@ import re
 import sys
 
 from . import __version__
-from .addresses import parse_address, shown
-from .check import CheckResult, check_addresses, overall
+from .addresses import shown
+from .check import CheckResult, HostProblem, check_targets, overall
 from .domains import normalize_sender, validate_helo
 from .errors import InvalidInput, ResolverUnusable, ServiceError
 from .nameservers import parse_nameserver, system_nameservers
 from .report import to_json, to_table
 from .resolver import Resolver
+from .targets import HOST, NETWORK, parse_target
 from .text import clean_text
 from .zones import catalogue, resolve_zones
 
@@ -57,8 +58,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"senderwatch {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    check = commands.add_parser("check", help="check addresses against DNSBLs, SPF and reverse DNS")
-    check.add_argument("targets", nargs="*", metavar="TARGET", help="an IPv4 or IPv6 address the server sends from")
+    check = commands.add_parser("check", help="check addresses, hosts or networks against DNSBLs, SPF and reverse DNS")
+    check.add_argument(
+        "targets",
+        nargs="*",
+        metavar="TARGET",
+        help="an IPv4 or IPv6 address the server sends from, a host name (every address it resolves to) "
+        "or a network (IPv4 /24 or longer, IPv6 /120 or longer)",
+    )
     check.add_argument("--sender", help="MAIL FROM for SPF: user@domain, or a domain (postmaster@domain)")
     check.add_argument("--helo", help="HELO/EHLO name, to check SPF for the HELO identity too")
     check.add_argument(
@@ -207,28 +214,29 @@ def _isatty(stream) -> bool:
 
 def _check(args) -> int:
     if not args.targets:
-        raise UsageError("give at least one address to check, e.g. senderwatch check 192.0.2.25")
-    addresses = list(dict.fromkeys(parse_address(target) for target in args.targets))
+        raise UsageError("give at least one address, host or network to check, e.g. senderwatch check 192.0.2.25")
+    names = list(dict.fromkeys(parse_target(target) for target in args.targets))
     sender = normalize_sender(args.sender) if args.sender is not None else None
     helo = validate_helo(args.helo) if args.helo is not None else None
     nameservers = [parse_nameserver(ns) for ns in args.nameserver] or system_nameservers()
-    names = [z for value in args.zone for z in value.replace(",", " ").split()]
-    if args.zone and not names:
+    zone_names = [z for value in args.zone for z in value.replace(",", " ").split()]
+    if args.zone and not zone_names:
         raise UsageError("--zone needs a list's zone, e.g. --zone dnsbl.justspam.org")
-    zones = resolve_zones(names)
+    zones = resolve_zones(zone_names)
     if not MIN_TIMEOUT <= args.timeout <= 60:
         raise UsageError(f"invalid --timeout {args.timeout:g}: expected seconds from {MIN_TIMEOUT} to 60")
     dqs_key = os.environ.get("SPAMHAUS_DQS_KEY", "").strip() or None
     if dqs_key and not (dqs_key.isascii() and dqs_key.isalnum()):
         raise UsageError("invalid SPAMHAUS_DQS_KEY: expected the letters and digits of your DQS key")
 
-    progress = _progress_bar if len(addresses) > 1 and _isatty(sys.stderr) else None
+    many = len(names) > 1 or any(name.kind != "address" for name in names)
+    progress = _progress_bar if many and _isatty(sys.stderr) else None
 
     async def run():
         async with Resolver(nameservers, timeout=args.timeout) as resolver:
-            return await check_addresses(
+            return await check_targets(
                 resolver,
-                addresses,
+                names,
                 zones,
                 sender=sender,
                 helo=helo,
@@ -241,7 +249,14 @@ def _check(args) -> int:
         results = asyncio.run(run())
     except ResolverUnusable as exc:
         if args.format == "json":
-            _write(to_json([CheckResult(ip) for ip in addresses], error=str(exc), ascii_only=not _utf8(sys.stdout)))
+            unchecked: list[CheckResult | HostProblem] = [
+                HostProblem(name.key, "resolver-unusable", None, "the DNS resolver could not be used")
+                if name.kind == HOST
+                else CheckResult(ip, network=name.key if name.kind == NETWORK else "")
+                for name in names
+                for ip in (name.addresses() or [None])
+            ]
+            _write(to_json(unchecked, error=str(exc), ascii_only=not _utf8(sys.stdout)))
         _error(str(exc))
         return INCOMPLETE
     finally:

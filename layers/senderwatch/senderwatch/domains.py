@@ -1,4 +1,4 @@
-"""Mail identities people type: a sender (MAIL FROM) and a HELO name."""
+"""Mail identities people type: a sender (MAIL FROM), a HELO name, a mail host's name."""
 
 from __future__ import annotations
 
@@ -23,7 +23,28 @@ def normalize_sender(text: str) -> str:
 
 
 def validate_helo(text: str) -> str:
-    name = str(text).strip().rstrip(".").lower()
+    name = _ascii_name(text)
     if not _DOMAIN.match(name):
         raise InvalidInput(f"invalid HELO name {shown(text)}: expected a host name such as mail.example.com")
     return name
+
+
+def parse_host(text: str) -> str:
+    """A mail host's name as DNS spells it (lower case, no final dot, an IDN as xn--), or InvalidInput."""
+    name = _ascii_name(text)
+    if not _DOMAIN.match(name):
+        raise InvalidInput(
+            f"{shown(text)} is not an IPv4 or IPv6 address, a network (192.0.2.0/24) or a host name (mail.example.com)"
+        )
+    return name
+
+
+def _ascii_name(text: str) -> str:
+    """NAME with an internationalised label written as DNS has it (bücher.de is xn--bcher-kva.de)."""
+    name = str(text).strip().rstrip(".").lower()
+    if name.isascii():
+        return name
+    try:
+        return name.encode("idna").decode("ascii")
+    except UnicodeError:
+        return name  # not a name DNS can hold: the caller's check refuses it

@@ -17,11 +17,13 @@ changes, so the table's stream carries exactly the changes worth looking at.
 from __future__ import annotations
 
 import copy
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from .addresses import address_text
 from .advice import problem_kind, worse
 from .runs import MANUAL, Run
 from .verdicts import Verdict
@@ -43,6 +45,8 @@ class Event(StrEnum):
     CHECK_RECOVERED = "CHECK_RECOVERED"
     RESOLVER_FAILING = "RESOLVER_FAILING"
     RESOLVER_RECOVERED = "RESOLVER_RECOVERED"
+    ADDRESS_ADDED = "ADDRESS_ADDED"
+    ADDRESS_REMOVED = "ADDRESS_REMOVED"
 
 
 SEVERITY: dict[str, str] = {
@@ -54,6 +58,8 @@ SEVERITY: dict[str, str] = {
     Event.SPF_RECOVERED: "info",
     Event.CHECK_RECOVERED: "info",
     Event.RESOLVER_RECOVERED: "info",
+    Event.ADDRESS_ADDED: "info",  # "warning" when the new address is listed or fails SPF
+    Event.ADDRESS_REMOVED: "info",
 }
 
 
@@ -159,10 +165,134 @@ def significant(findings: dict | None) -> dict:
     """The part of findings whose change is worth a write (and so a stream record)."""
     if not findings:
         return {}
-    out = copy.deepcopy(readable(findings))
-    for entry in out.get("dnsbl", {}).values():
-        entry.pop("reason", None)  # a list rewording its TXT is not news
+    if is_many(findings):
+        out = copy.deepcopy(readable_many(findings))
+        parts = list(out[MANY].values())
+    else:
+        out = copy.deepcopy(readable(findings))
+        parts = [out]
+    for part in parts:
+        for entry in part.get("dnsbl", {}).values():
+            entry.pop("reason", None)  # a list rewording its TXT is not news
     return out
+
+
+# -- a host or a network: findings per address ----------------------------------------------------
+#
+# {"addresses": {ADDRESS: findings, ...}, "zones": {"4": [...], "6": [...]},
+#  "addresses_since": when the set of addresses last changed, "reminded_at": ...}
+# Each address's findings are as an address target's, kept small (a /24 has 256 addresses, and an
+# item holds at most 400 KB): a list that answered "clean" is left out ("zones" names the lists asked
+# for each family, so a missing one is clean), and SPF keeps its result without the record.
+
+MANY = "addresses"
+_SPF_KEPT = ("sender", "result", "mechanism", "since", "error")
+
+
+def is_many(findings) -> bool:
+    return isinstance(findings, dict) and isinstance(findings.get(MANY), dict)
+
+
+def _family(address: str) -> str:
+    return "6" if ":" in address else "4"
+
+
+def compact(findings: dict) -> dict:
+    """An address's findings as a host or network item keeps them."""
+    out = {key: value for key, value in findings.items() if key not in ("dnsbl", "reminded_at")}
+    out["dnsbl"] = {
+        zone: entry
+        for zone, entry in findings.get("dnsbl", {}).items()
+        if entry.get("status") != Verdict.CLEAN or "error" in entry or "error_runs" in entry
+    }
+    for key in SPF_IDENTITIES:
+        if isinstance(out.get(key), dict):
+            out[key] = {k: v for k, v in out[key].items() if k in _SPF_KEPT}
+    return out
+
+
+def expand(findings: dict | None, zones: dict, address: str) -> dict:
+    """An address's findings from a host or network item, as an address target's: every list asked
+    for its family that is not named answered clean."""
+    out = readable(findings)
+    dnsbl = out.setdefault("dnsbl", {})
+    for zone in zones.get(_family(address), ()):
+        dnsbl.setdefault(zone, {"status": Verdict.CLEAN})
+    return out
+
+
+def readable_many(findings) -> dict:
+    """A host's or a network's findings as senderwatch writes them (see readable)."""
+    if not is_many(findings):
+        return {MANY: {}, "zones": {}}
+    zones = findings.get("zones")
+    out: dict = {
+        MANY: {str(a): readable(f) for a, f in findings[MANY].items() if isinstance(f, dict)},
+        "zones": {
+            str(family): [str(z) for z in names]
+            for family, names in (zones.items() if isinstance(zones, dict) else ())
+            if isinstance(names, (list, tuple, set))
+        },
+    }
+    for key in ("reminded_at", "addresses_since"):
+        if isinstance(findings.get(key), str):
+            out[key] = findings[key]
+    return out
+
+
+def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, run: Run = MANUAL) -> dict:
+    """New findings of a host or a network from the previous ones and its addresses' results (pure).
+
+    An address no longer among RESULTS is gone from the target (the host no longer resolves to it).
+    """
+    old = readable_many(previous)
+    addresses: dict = {}
+    zones: dict[str, set[str]] = {}
+    for result in results:
+        address = address_text(result.ip)
+        before = expand(old[MANY][address], old["zones"], address) if address in old[MANY] else None
+        addresses[address] = compact(merge(before, result, now, run))
+        zones.setdefault(str(result.ip.version), set()).update(v.zone for v in result.dnsbl)
+    out: dict = {MANY: addresses, "zones": {family: sorted(names) for family, names in sorted(zones.items())}}
+    same = is_many(previous) and set(addresses) == set(old[MANY])
+    out["addresses_since"] = old.get("addresses_since", now) if same else now
+    if old.get("reminded_at"):
+        out["reminded_at"] = old["reminded_at"]
+    return out
+
+
+def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> list[Alert]:
+    """The alerts a change of a host's or a network's findings deserves: each address's own (as
+    `decide`), and ADDRESS_ADDED / ADDRESS_REMOVED when the host gained or lost one after its
+    first check. A new address's alert says whether it is listed and whether SPF passes for it."""
+    before, after = readable_many(old), readable_many(new)
+    first = not is_many(old)
+    alerts: list[Alert] = []
+    for address, entry in after[MANY].items():
+        now_state = expand(entry, after["zones"], address)
+        was = expand(before[MANY][address], before["zones"], address) if address in before[MANY] else None
+        alerts += decide(was, now_state, address, label, target)
+        if was is None and not first:
+            spf = now_state.get("spf") or {}
+            details = {
+                "host": target,
+                "listed": sorted(z for z, e in now_state["dnsbl"].items() if e.get("status") == Verdict.LISTED),
+                "lists": len(now_state["dnsbl"]),
+                "spf": spf.get("result"),
+                "sender": spf.get("sender"),
+                "spf_problem": bool(spf.get("result")) and spf.get("result") not in MAIL_FINE,
+                "ptr": (now_state.get("rdns") or {}).get("ptr", []),
+            }
+            since = after.get("addresses_since", "")
+            alerts.append(Alert(Event.ADDRESS_ADDED, address, since, "", details, label=label, target=target))
+    for address, entry in before[MANY].items():
+        if address not in after[MANY]:
+            was = expand(entry, before["zones"], address)
+            listed = sorted(z for z, e in was["dnsbl"].items() if e.get("status") == Verdict.LISTED)
+            details = {"host": target, "listed": listed}
+            since = after.get("addresses_since", "")
+            alerts.append(Alert(Event.ADDRESS_REMOVED, address, since, "", details, label=label, target=target))
+    return alerts
 
 
 @dataclass(frozen=True)
@@ -174,19 +304,28 @@ class Alert:
     details: dict = field(default_factory=dict)
     reminder: str = ""  # for a reminder: when it was due (each reminder is its own alert)
     label: str = field(default="", compare=False)
+    target: str = ""  # the host or network the address belongs to ("" for an address target)
 
     @property
     def key(self) -> str:
         """What the alert is about: the same change always has the same key (for idempotency)."""
-        return "|".join((self.event, self.ip, self.zone, self.since, self.reminder))
+        key = "|".join((self.event, self.ip, self.zone, self.since, self.reminder))
+        return f"{key}|{self.target}" if self.target else key
 
     @property
     def severity(self) -> str:
+        if self.event == Event.ADDRESS_ADDED and (self.details.get("listed") or self.details.get("spf_problem")):
+            return "warning"
         return SEVERITY[self.event]
 
 
-def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]:
-    """The alerts a change of findings deserves (pure). Errors never raise or clear one."""
+def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = "") -> list[Alert]:
+    """The alerts a change of findings deserves (pure). Errors never raise or clear one.
+
+    For a host or a network (findings per address), see `decide_many`.
+    """
+    if is_many(new) or is_many(old):
+        return decide_many(old, new, target or ip, label)
     old, new = readable(old), readable(new)
     alerts: list[Alert] = []
     old_zones, new_zones = old.get("dnsbl", {}), new.get("dnsbl", {})
@@ -194,11 +333,17 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]
         before = old_zones.get(zone, {})
         was, now_status = before.get("status"), entry.get("status")
         if now_status == Verdict.LISTED and was != Verdict.LISTED:
-            alerts.append(Alert(Event.LISTED, ip, entry.get("since", ""), zone, entry, label=label))
+            alerts.append(Alert(Event.LISTED, ip, entry.get("since", ""), zone, entry, label=label, target=target))
         elif now_status == Verdict.CLEAN and was == Verdict.LISTED:
-            alerts.append(Alert(Event.DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label))
+            alerts.append(
+                Alert(
+                    Event.DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label, target=target
+                )
+            )
         if _count(entry.get("error_runs")) >= FAILING_RUNS > _count(before.get("error_runs")):
-            alerts.append(Alert(Event.CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label))
+            alerts.append(
+                Alert(Event.CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label, target=target)
+            )
     for key in SPF_IDENTITIES:
         old_spf, new_spf = old.get(key) or {}, new.get(key) or {}
         if "result" not in new_spf:
@@ -211,9 +356,13 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "") -> list[Alert]
         about = "helo" if helo else ""
         details = dict(new_spf, previous=was, identity="helo" if helo else "mailfrom")
         if result not in fine and news(was, result, fine):
-            alerts.append(Alert(Event.SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label))
+            alerts.append(
+                Alert(Event.SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label, target=target)
+            )
         elif result in fine and was not in (None, *fine):
-            alerts.append(Alert(Event.SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label))
+            alerts.append(
+                Alert(Event.SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label, target=target)
+            )
     return alerts
 
 
@@ -240,11 +389,19 @@ def _problems(findings: dict) -> list[tuple[Event, str, dict]]:
 def reminder_due(findings: dict, now: datetime, days: int) -> bool:
     """True when a problem has lasted DAYS days since it began, or since the last reminder
     (0: reminders are off). A newer problem does not put off the reminder of an older one."""
-    findings = readable(findings)
+    if is_many(findings):
+        many = readable_many(findings)
+        problems = [
+            d for ip, entry in many["addresses"].items() for _, _, d in _problems(expand(entry, many["zones"], ip))
+        ]
+        findings = {"reminded_at": many.get("reminded_at"), "dnsbl": {}, "_problems": problems}
+    else:
+        findings = readable(findings)
     if days <= 0:
         return False
     try:
-        oldest = min((datetime.fromisoformat(d.get("since", "")) for _, _, d in _problems(findings)), default=None)
+        found = findings.get("_problems") or [d for _, _, d in _problems(findings)]
+        oldest = min((datetime.fromisoformat(d.get("since", "")) for d in found), default=None)
         last = datetime.fromisoformat(findings["reminded_at"]) if findings.get("reminded_at") else None
     except ValueError:
         return False
@@ -254,7 +411,16 @@ def reminder_due(findings: dict, now: datetime, days: int) -> bool:
 
 
 def reminders(findings: dict, ip: str, label: str = "") -> list[Alert]:
-    """Alerts for problems still present (sent every N days when reminders are on)."""
+    """Alerts for problems still present (sent every N days when reminders are on); IP is the
+    item's key (a host's or a network's: one reminder per address with a problem)."""
+    if is_many(findings):
+        many = readable_many(findings)
+        due = str(many.get("reminded_at") or "due")
+        return [
+            Alert(event, address, d.get("since", ""), zone, d, reminder=due, label=label, target=ip)
+            for address, entry in many["addresses"].items()
+            for event, zone, d in _problems(expand(entry, many["zones"], address))
+        ]
     findings = readable(findings)
     due = str(findings.get("reminded_at") or "due")
     return [

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .alerttext import group, render_group
-from .findings import Alert, decide, decide_health, readable, reminders
+from .findings import Alert, decide, decide_health, is_many, readable, readable_many, reminders
 from .ports import Publisher, SentLog
 
 log = logging.getLogger(__name__)
@@ -24,14 +24,17 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
         return decide_health(str(new_item["kind"]), str(new_item.get("name", "")), old, new)
     if "findings" not in new_item:
         return []
-    old_findings = readable((old_item or {}).get("findings"))
-    new_findings = readable(new_item["findings"])
     ip, label = str(new_item.get("ip", "")), str(new_item.get("label") or "")
-    alerts = decide(old_findings, new_findings, ip, label)
+    if is_many(new_item["findings"]):  # a host or a network: findings per address
+        old_findings, new_findings = readable_many((old_item or {}).get("findings")), new_item["findings"]
+        alerts = decide((old_item or {}).get("findings"), new_findings, ip, label, target=ip)
+    else:
+        old_findings, new_findings = readable((old_item or {}).get("findings")), readable(new_item["findings"])
+        alerts = decide(old_findings, new_findings, ip, label)
     reminded = new_findings.get("reminded_at")
     if reminded and reminded != old_findings.get("reminded_at"):
-        fresh = {(a.event, a.zone) for a in alerts}
-        alerts += [a for a in reminders(new_findings, ip, label) if (a.event, a.zone) not in fresh]
+        fresh = {(a.event, a.ip, a.zone) for a in alerts}
+        alerts += [a for a in reminders(new_findings, ip, label) if (a.event, a.ip, a.zone) not in fresh]
     return alerts
 
 

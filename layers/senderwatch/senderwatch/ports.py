@@ -51,7 +51,12 @@ class CheckSession(Protocol):
     """The DNS side of one message: probe the lists once, then check targets slice by slice."""
 
     async def probe(self, targets: Sequence[Target]) -> dict[tuple[str, int], dict | None]: ...
-    async def check(self, targets: Sequence[Target]) -> dict[str, CheckResult]: ...
+    async def check(
+        self, targets: Sequence[Target], known: dict[str, list[str]]
+    ) -> dict[str, CheckResult | list[CheckResult]]:
+        """An address's result, or a host's or a network's (one per address); KNOWN: the
+        addresses each host had, kept for a family that cannot be resolved this run."""
+        ...
 
 
 class Checks(Protocol):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from .addresses import TEST_ENTRIES, address_text
 from .advice import spf_advice
-from .check import INCOMPLETE, PROBLEM, CheckResult, overall
+from .check import INCOMPLETE, PROBLEM, CheckResult, HostProblem, overall
 from .dnsbl import ZoneVerdict
 from .rdns import Rdns
 from .text import clean_text, json_text
@@ -37,14 +37,17 @@ _WHY_UNUSABLE = {
 }
 
 
-def to_json(results: Sequence[CheckResult], *, error: str = "", ascii_only: bool = False) -> str:
+Results = Sequence[CheckResult | HostProblem]
+
+
+def to_json(results: Results, *, error: str = "", ascii_only: bool = False) -> str:
     document: dict = {"results": [r.to_dict() for r in results]}
     if error:
         document["error"] = error
     return json_text(document, ascii_only=ascii_only)
 
 
-def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
+def to_table(results: Results, colour: bool = False) -> str:
     def paint(text: str, kind: str) -> str:
         return f"\x1b[{_COLOURS[kind]}m{text}\x1b[0m" if colour and kind in _COLOURS else text
 
@@ -57,33 +60,126 @@ def to_table(results: Sequence[CheckResult], colour: bool = False) -> str:
             status = paint(f"{(v.error if v.error == 'blocked' else v.status).upper():<9}", v.status)
             lines.append(f"  {status} {clean_text(v.zone, 80):<{width}}  {_unusable_detail(v)}".rstrip())
         lines.append("")
+    heading = ""
+    network: list[CheckResult] = []  # a network's addresses: shown together
     for result in results:
-        lines.append(f"{address_text(result.ip)}  (IPv{result.ip.version})")
-        if result.ip in TEST_ENTRIES:
-            lines.append("  (an RFC 5782 test entry: every working list lists the .2 entry and not the .1 one)")
-        verdicts = sorted((v for v in result.dnsbl if not v.zone_failed), key=lambda v: _ORDER[v.status])
-        width = max((len(v.zone) for v in verdicts), default=10)
-        for v in verdicts:
-            status = paint(f"{v.status.upper():<9}", v.status)
-            first, *more = _detail(v) or [""]
-            lines.append(f"  {status} {clean_text(v.zone, 80):<{width}}  {first}".rstrip())
-            lines.extend(f"{_INDENT}{line}" for line in more)
-        if result.status == Rating.UNCHECKED:
-            lines.append(f"  {paint('NOT CHECKED', 'warn')} {_unchecked_reason(result)}")
-        for label, spf, helo in (("SPF", result.spf, False), ("HELO SPF", result.helo_spf, True)):
-            if spf is not None:
-                lines.extend(_spf_lines(label, spf, result, helo, paint))
-        if result.rdns is not None:
-            lines.append(f"  rDNS      {_rdns(result.rdns, paint)}")
-        lines.append("")
+        source = result.host if isinstance(result, HostProblem) else result.host or result.network
+        if source != heading:
+            lines.extend(_network_lines(network, paint))
+            network, heading = [], source
+            if source:
+                lines.extend(_heading(source, results))
+        if isinstance(result, HostProblem):
+            lines.extend([f"  {paint('NOT CHECKED', 'warn')} {clean_text(result.detail, 400)}", ""])
+        elif result.network:
+            network.append(result)
+        else:
+            lines.extend(_address_lines(result, paint))
+    lines.extend(_network_lines(network, paint))
     lines.append(_summary(results))
     return "\n".join(lines)
 
 
-def _unusable_zones(results: Sequence[CheckResult]) -> list[ZoneVerdict]:
+def _address_lines(result: CheckResult, paint) -> list[str]:
+    lines = [f"{address_text(result.ip)}  (IPv{result.ip.version})"]
+    if result.ip in TEST_ENTRIES:
+        lines.append("  (an RFC 5782 test entry: every working list lists the .2 entry and not the .1 one)")
+    verdicts = sorted((v for v in result.dnsbl if not v.zone_failed), key=lambda v: _ORDER[v.status])
+    width = max((len(v.zone) for v in verdicts), default=10)
+    for v in verdicts:
+        status = paint(f"{v.status.upper():<9}", v.status)
+        first, *more = _detail(v) or [""]
+        lines.append(f"  {status} {clean_text(v.zone, 80):<{width}}  {first}".rstrip())
+        lines.extend(f"{_INDENT}{line}" for line in more)
+    if result.status == Rating.UNCHECKED:
+        lines.append(f"  {paint('NOT CHECKED', 'warn')} {_unchecked_reason(result)}")
+    for label, spf, helo in (("SPF", result.spf, False), ("HELO SPF", result.helo_spf, True)):
+        if spf is not None:
+            lines.extend(_spf_lines(label, spf, result, helo, paint))
+    if result.rdns is not None:
+        lines.append(f"  rDNS      {_rdns(result.rdns, paint)}")
+        if result.matches_host is False:
+            host = clean_text(result.host, 255)
+            lines.append(f"{_INDENT}{paint(f'not {host}', 'warn')}: receivers compare the PTR name with the HELO")
+            lines.append(f"{_INDENT}name; if {host} is the HELO name, set the PTR of {address_text(result.ip)} to it")
+    lines.append("")
+    return lines
+
+
+def _heading(source: str, results: Results) -> list[str]:
+    """The line that opens a host's or a network's addresses."""
+    members = [r for r in results if isinstance(r, CheckResult) and source in (r.host, r.network)]
+    name = clean_text(source, 255)
+    if "/" in source:
+        return [f"== network {name}: {len(members)} addresses", ""]
+    shown = ", ".join(address_text(r.ip) for r in members[:8]) + (" ..." if len(members) > 8 else "")
+    count = f"{len(members)} address{'es' if len(members) != 1 else ''}"
+    return [f"== host {name}: {count}{': ' + shown if members else ''}", ""]
+
+
+def _network_lines(members: list[CheckResult], paint) -> list[str]:
+    """A network's addresses in a few lines: each listing or error on its own line, SPF and
+    reverse DNS summed up, and the fix for the whole range where it is the same for all."""
+    if not members:
+        return []
+    lines: list[str] = []
+    width = max(len(address_text(r.ip)) for r in members)
+    for result in members:
+        ip = address_text(result.ip)
+        for v in sorted((v for v in result.dnsbl if not v.zone_failed), key=lambda v: _ORDER[v.status]):
+            if v.status != Verdict.CLEAN:
+                first, *_ = _detail(v) or [""]
+                lines.append(
+                    f"  {ip:<{width}}  {paint(f'{v.status.upper():<9}', v.status)} {clean_text(v.zone, 80)}  {first}"
+                )
+        if result.status == Rating.UNCHECKED:
+            lines.append(f"  {ip:<{width}}  {paint('NOT CHECKED', 'warn')} {_unchecked_reason(result)}")
+    clean = sum(1 for r in members if r.status in (Rating.CLEAN, Rating.INCOMPLETE))
+    lines.append(f"  {clean} of {len(members)} addresses not listed on any list that answered")
+    network = members[0].network
+    for label, helo in (("SPF", False), ("HELO SPF", True)):
+        by_result: dict[str, list[CheckResult]] = {}
+        for r in members:
+            spf = r.helo_spf if helo else r.spf
+            if spf is not None:
+                by_result.setdefault(spf.result, []).append(r)
+        for result, group in by_result.items():
+            spf = group[0].helo_spf if helo else group[0].spf
+            assert spf is not None
+            fine = result == "pass" or (helo and result == "none")
+            kind = "pass" if fine else "warn" if result == "temperror" else "bad"
+            who = "all addresses" if len(group) == len(members) else f"{len(group)} addresses: {_few(group)}"
+            lines.append(f"  {label:<9} {paint(result, kind)} for {clean_text(spf.sender, 120)} from {who}")
+            where = network if len(group) == len(members) else address_text(group[0].ip)
+            domain = clean_text(spf.sender.rpartition("@")[2], 120)
+            advice = spf_advice(result, where, domain, clean_text(spf.record or "", 450), spf.explanation, helo)
+            if advice is not None:
+                if spf.record:
+                    lines.append(f"{_INDENT}record: {clean_text(spf.record, 450)}")
+                lines.extend(f"{_INDENT}{line}" for line in advice.lines)
+    checked = [r for r in members if r.rdns is not None]
+    if checked:
+        confirmed = [r for r in checked if r.rdns and r.rdns.forward_confirmed]
+        missing = [r for r in checked if r.rdns and not r.rdns.error and not r.rdns.ptr]
+        other = [r for r in checked if r not in confirmed and r not in missing]
+        parts = [f"{len(confirmed)} forward-confirmed"]
+        if missing:
+            parts.append(paint(f"{len(missing)} without a PTR record ({_few(missing)})", "bad"))
+        if other:
+            parts.append(paint(f"{len(other)} not confirmed or not checked ({_few(other)})", "warn"))
+        lines.append(f"  rDNS      {', '.join(parts)}")
+    return [*lines, ""]
+
+
+def _few(results: list[CheckResult], limit: int = 6) -> str:
+    shown = ", ".join(address_text(r.ip) for r in results[:limit])
+    return shown + (f" and {len(results) - limit} more" if len(results) > limit else "")
+
+
+def _unusable_zones(results: Results) -> list[ZoneVerdict]:
     seen: dict[tuple[str, str], ZoneVerdict] = {}
     for result in results:
-        for v in result.dnsbl:
+        for v in result.dnsbl if isinstance(result, CheckResult) else ():
             if v.zone_failed:
                 seen.setdefault((v.zone, v.error), v)
     return list(seen.values())
@@ -156,13 +252,16 @@ def _rdns(rdns: Rdns, paint) -> str:
     return f"{names} {paint('(does not resolve back to this address)', 'bad')}"
 
 
-def _summary(results: Sequence[CheckResult]) -> str:
-    count = f"{len(results)} address{'es' if len(results) != 1 else ''} checked"
+def _summary(results: Results) -> str:
+    checked = sum(isinstance(r, CheckResult) for r in results)
+    count = f"{checked} address{'es' if checked != 1 else ''} checked"
     listed = sum(len(r.listed) for r in results)
     spf_bad = sum(len(r.spf_problems) for r in results)
-    unchecked = sum(1 for r in results if r.status == Rating.UNCHECKED)
-    state = overall(results)
+    unchecked = sum(1 for r in results if isinstance(r, CheckResult) and r.status == Rating.UNCHECKED)
+    unresolved = sum(1 for r in results if isinstance(r, HostProblem))
     not_rated = f", {unchecked} without a verdict from any list" if unchecked else ""
+    not_rated += f", {unresolved} host problem(s)" if unresolved else ""
+    state = overall(results)
     if state == PROBLEM:
         return f"{count}: {listed} listing(s), {spf_bad} SPF problem(s){not_rated}."
     if state == INCOMPLETE:

@@ -1,14 +1,69 @@
-"""A watched target: what the user wrote on the DynamoDB item, validated."""
+"""A watched target: what the user wrote on the DynamoDB item, validated.
+
+A target is an address, a host name (its A and AAAA records, resolved every run) or a small
+network (expanded every run); its key, the item's `ip`, is written the one way `parse_target` does.
+"""
 
 from __future__ import annotations
 
+import ipaddress
 import unicodedata
 from dataclasses import dataclass
 
-from .addresses import address_text, parse_address, shown
-from .domains import normalize_sender, validate_helo
+from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_network, shown
+from .domains import normalize_sender, parse_host, validate_helo
 from .errors import InvalidInput, InvalidTarget
 from .zones import resolve_zones
+
+ADDRESS, HOST, NETWORK = "address", "host", "network"
+
+
+@dataclass(frozen=True)
+class TargetName:
+    """What a target names: KEY is its canonical text (the item's key), KIND says how to read it."""
+
+    key: str
+    kind: str
+    value: IPAddress | IPNetwork | str
+
+    @property
+    def families(self) -> frozenset[int]:
+        """The address families it may hold: a host may have both."""
+        if isinstance(self.value, str):
+            return frozenset((4, 6))
+        return frozenset((self.value.version,))
+
+    def addresses(self) -> list[IPAddress]:
+        """An address's one address, a network's every address; a host's are found in DNS."""
+        if isinstance(self.value, str):
+            return []
+        if isinstance(self.value, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return list(self.value)
+        return [self.value]
+
+
+def parse_target(text: str) -> TargetName:
+    """An address, a network (192.0.2.0/28) or a host name (mail.example.com); InvalidInput else."""
+    raw = str(text).strip()
+    if "/" in raw:
+        network = parse_network(raw)
+        if isinstance(network, (ipaddress.IPv4Network, ipaddress.IPv6Network)):
+            return TargetName(str(network), NETWORK, network)
+        return TargetName(address_text(network), ADDRESS, network)
+    try:
+        address = parse_address(raw)
+    except InvalidInput:
+        if not _maybe_host(raw):
+            raise
+        name = parse_host(raw)
+        return TargetName(name, HOST, name)
+    return TargetName(address_text(address), ADDRESS, address)
+
+
+def _maybe_host(raw: str) -> bool:
+    """A name rather than a mistyped address (192.0.2.256, 2001:db8::zz)."""
+    return ":" not in raw and not all(c.isdigit() or c == "." for c in raw)
+
 
 LABEL_MAX = 100
 _NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # controls, format (bidi, zero-width), line breaks
@@ -25,16 +80,16 @@ def validate_label(text: str) -> str:
     return label
 
 
-def validate_zones(zones, version: int) -> tuple[str, ...]:
-    """Zone names for an address of VERSION; at least one of them must rate that family."""
+def validate_zones(zones, families: frozenset[int] | int) -> tuple[str, ...]:
+    """Zone names for a target whose addresses are of FAMILIES; at least one must rate one of them."""
     if not zones:
         return ()
+    families = frozenset((families,)) if isinstance(families, int) else families
     chosen = resolve_zones(list(zones))
-    if chosen and not any(version in zone.families for zone in chosen):
+    if chosen and not any(families & set(zone.families) for zone in chosen):
         names = ", ".join(zone.zone for zone in chosen)
-        raise InvalidInput(
-            f"none of the zones {names} rates IPv{version} addresses: the address would never be checked"
-        )
+        family = "/".join(f"IPv{f}" for f in sorted(families))
+        raise InvalidInput(f"none of the zones {names} rates {family} addresses: the target would never be checked")
     return tuple(zone.zone for zone in chosen)
 
 
@@ -61,10 +116,10 @@ class Target:
     def _from_item(cls, item: dict) -> Target:
         if not isinstance(item.get("ip"), str):
             raise InvalidTarget("the item has no 'ip' string")
-        address = parse_address(item["ip"])
-        ip = address_text(address)
+        what = parse_target(item["ip"])
+        ip = what.key
         if ip != item["ip"]:
-            raise InvalidInput(f"write the address as {ip}: that is the key senderwatch looks for")
+            raise InvalidInput(f"write the {what.kind} as {ip}: that is the key senderwatch looks for")
         for name in ("sender", "helo", "label"):
             if item.get(name) is not None and not isinstance(item[name], str):
                 raise InvalidInput(f"'{name}' must be a string")
@@ -84,9 +139,13 @@ class Target:
             sender,
             helo,
             str(item.get("label") or ""),
-            validate_zones(sorted(zones) if isinstance(zones, set) else zones, address.version),
+            validate_zones(sorted(zones) if isinstance(zones, set) else zones, what.families),
             enabled,
         )
+
+    @property
+    def name(self) -> TargetName:
+        return parse_target(self.ip)
 
     def to_item(self) -> dict:
         item: dict = {"ip": self.ip, "enabled": self.enabled}

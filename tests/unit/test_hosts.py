@@ -1,0 +1,185 @@
+"""Host and network targets: what they name, their findings per address, and the news when a host
+gains or loses an address - through the checker and the notifier's decisions, without I/O."""
+
+import ipaddress
+import json
+from datetime import UTC, datetime
+
+import pytest
+
+from senderwatch.check import CheckResult
+from senderwatch.checker import run_checks
+from senderwatch.dnsbl import ZoneVerdict
+from senderwatch.errors import InvalidInput
+from senderwatch.findings import decide, merge_many, reminders, significant
+from senderwatch.notifier import alerts_for_change
+from senderwatch.runs import Run
+from senderwatch.spfcheck import SpfResult
+from senderwatch.targets import HOST, NETWORK, Target, parse_target
+from tests.support.fakes import FakeChecks, MemoryTargets
+
+V4, V6, NEW = "192.0.2.25", "2001:db8::25", "192.0.2.26"
+HOSTNAME = "mail.example.com"
+DAY1, DAY2, DAY3 = (f"2026-11-{d:02d}T06:00:00+00:00" for d in (20, 21, 22))
+ZONES = ("dnsbl.justspam.org", "bl.spamcop.net")
+
+
+def verdicts(ip, listed_on=()):
+    family = ipaddress.ip_address(ip).version
+    zones = ZONES if family == 4 else ZONES[1:]
+    return [
+        ZoneVerdict(z, "listed", ("127.0.0.2",), meaning="spam") if z in listed_on else ZoneVerdict(z, "clean")
+        for z in zones
+    ]
+
+
+def spf(ip, result=None):
+    result = result or ("pass" if ip.startswith("192.0.2.2") and ip != NEW else "softfail")
+    return SpfResult("postmaster@example.com", result, "~all" if result != "pass" else f"ip4:{ip}", "", 1)
+
+
+def host_result(*ips, listed=()):
+    return [
+        CheckResult(ipaddress.ip_address(ip), verdicts(ip, listed if ip == V4 else ()), spf(ip), host=HOSTNAME)
+        for ip in ips
+    ]
+
+
+def events(alerts):
+    return sorted((a.event, a.ip, a.zone) for a in alerts)
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "kind"),
+    [
+        ("Mail.Example.COM.", HOSTNAME, HOST),
+        ("192.0.2.0/24", "192.0.2.0/24", NETWORK),
+        ("2001:db8::100/120", "2001:db8::100/120", NETWORK),
+        ("::ffff:192.0.2.0/124", "192.0.2.0/28", NETWORK),
+        ("192.0.2.25/32", V4, "address"),
+        ("bücher.example", "xn--bcher-kva.example", HOST),
+    ],
+)
+def test_a_target_is_written_one_way_whatever_way_it_was_typed(text, key, kind):
+    name = parse_target(text)
+    assert (name.key, name.kind) == (key, kind)
+    assert parse_target(name.key) == name  # the key reads back as itself
+
+
+@pytest.mark.parametrize(
+    ("text", "says"),
+    [
+        ("192.0.2.0/23", "a /24 or longer"),
+        ("2001:db8::/64", "a /120 or longer"),
+        ("192.0.2.9/24", "give 192.0.2.9 to watch that address, or 192.0.2.0/24"),
+        ("10.0.0.0/24", "private"),
+        ("fd00::/120", "unique local"),
+        ("localhost", "or a host name (mail.example.com)"),
+    ],
+)
+def test_networks_too_large_or_private_and_names_that_are_not_hosts_are_refused(text, says):
+    with pytest.raises(InvalidInput, match=says.replace("(", r"\(").replace(")", r"\)")):
+        parse_target(text)
+
+
+def test_the_story_with_a_host_target_alerts_on_the_ipv6_softfail_nobody_typed():
+    first = merge_many(None, host_result(V4, V6), DAY1)
+    alerts = decide(None, first, HOSTNAME)
+    assert events(alerts) == [("SPF_FAILING", V6, "")]  # no ADDRESS_ADDED on a host's first check
+    assert alerts[0].target == HOSTNAME and alerts[0].details["result"] == "softfail"
+    second = merge_many(first, host_result(V4, V6), DAY2)
+    assert significant(second) == significant(first) and decide(first, second, HOSTNAME) == []
+
+
+def test_a_new_address_is_news_that_says_whether_spf_passes_for_it_and_a_vanished_one_too():
+    before = merge_many(None, host_result(V4, V6), DAY1)
+    after = merge_many(before, host_result(V4, V6, NEW), DAY2)
+    alerts = decide(before, after, HOSTNAME, "postfix")
+    assert events(alerts) == [("ADDRESS_ADDED", NEW, ""), ("SPF_FAILING", NEW, "")]
+    added = next(a for a in alerts if a.event == "ADDRESS_ADDED")
+    assert added.details["spf"] == "softfail" and added.details["spf_problem"] and added.severity == "warning"
+    assert added.label == "postfix" and added.since == DAY2
+    gone = merge_many(after, host_result(V4, NEW), DAY3)
+    (removed,) = decide(after, gone, HOSTNAME)
+    assert (removed.event, removed.ip, removed.since) == ("ADDRESS_REMOVED", V6, DAY3)
+
+
+def test_an_address_that_leaves_while_listed_is_removed_not_delisted():
+    before = merge_many(None, host_result(V4, V6, listed=("dnsbl.justspam.org",)), DAY1)
+    assert events(decide(None, before, HOSTNAME)) == [("LISTED", V4, "dnsbl.justspam.org"), ("SPF_FAILING", V6, "")]
+    after = merge_many(before, host_result(V6), DAY2)
+    (alert,) = decide(before, after, HOSTNAME)
+    assert alert.event == "ADDRESS_REMOVED" and alert.details["listed"] == ["dnsbl.justspam.org"]
+
+
+def test_a_listing_and_its_clearing_on_a_hosts_address_alert_once_each():
+    before = merge_many(None, host_result(V4, V6), DAY1)
+    listed = merge_many(before, host_result(V4, V6, listed=("bl.spamcop.net",)), DAY2)
+    assert events(decide(before, listed, HOSTNAME)) == [("LISTED", V4, "bl.spamcop.net")]
+    cleared = merge_many(listed, host_result(V4, V6), DAY3)
+    assert events(decide(listed, cleared, HOSTNAME)) == [("DELISTED", V4, "bl.spamcop.net")]
+    assert events(reminders(listed, HOSTNAME)) == [("LISTED", V4, "bl.spamcop.net"), ("SPF_FAILING", V6, "")]
+
+
+def test_the_same_address_added_again_after_leaving_is_news_again():
+    one = merge_many(None, host_result(V4), DAY1)
+    two = merge_many(one, host_result(V4, V6), DAY2)
+    three = merge_many(two, host_result(V4), DAY3)
+    four = merge_many(three, host_result(V4, V6), "2026-11-23T06:00:00+00:00")
+    keys = {a.key for a in decide(one, two, HOSTNAME) + decide(three, four, HOSTNAME) if a.event == "ADDRESS_ADDED"}
+    assert len(keys) == 2  # each is its own alert: the second is not taken for a re-delivery of the first
+
+
+def test_a_full_network_fits_one_dynamodb_item():
+    network = "198.51.100.0/24"
+    results = [
+        CheckResult(
+            ip,
+            [ZoneVerdict(f"list{n}.example", "clean") for n in range(18)],
+            spf(str(ip), "softfail"),
+            network=network,
+        )
+        for ip in ipaddress.ip_network(network)
+    ]
+    findings = merge_many(None, results, DAY1)
+    assert len(findings["addresses"]) == 256
+    assert len(json.dumps(findings)) < 200_000  # an item holds 400 KB; the old image rides the stream too
+    assert events(decide(None, findings, network)).count(("SPF_FAILING", "198.51.100.7", "")) == 1
+
+
+# -- through the checker stage ----------------------------------------------------------------------
+
+NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+
+
+def test_the_checker_keeps_a_hosts_findings_per_address_and_a_family_that_does_not_resolve_keeps_its_own():
+    store = MemoryTargets({"ip": HOSTNAME, "sender": "example.com"})
+    run_checks([{"ip": HOSTNAME}], store, FakeChecks(verdicts, hosts={HOSTNAME: [V4, V6]}, spf=spf), NOW)
+    findings = store.items[HOSTNAME]["findings"]
+    assert sorted(findings["addresses"]) == [V4, V6]
+    assert findings["addresses"][V6]["spf"]["result"] == "softfail"
+    # DNS for the host fails this run: the checker is handed the addresses it had, and nothing changes.
+    summary = run_checks([{"ip": HOSTNAME}], store, FakeChecks(verdicts, hosts={}, spf=spf), NOW)
+    assert summary.checked == 2 and summary.changed == 0
+
+
+def test_a_network_is_checked_address_by_address_in_a_slice_of_its_own():
+    store = MemoryTargets({"ip": "192.0.2.0/28"}, {"ip": V4})
+    checks = FakeChecks(verdicts)
+    summary = run_checks([{"ip": "192.0.2.0/28"}, {"ip": V4}], store, checks, NOW, run=Run(DAY1, scheduled=True))
+    assert checks.slices == [["192.0.2.0/28"], [V4]] and summary.checked == 17
+    assert len(store.items["192.0.2.0/28"]["findings"]["addresses"]) == 16
+
+
+def test_the_notifier_reads_a_hosts_item_change_as_its_addresses_news():
+    old = {"ip": HOSTNAME, "label": "mx", "findings": merge_many(None, host_result(V4), DAY1)}
+    new = {"ip": HOSTNAME, "label": "mx", "findings": merge_many(old["findings"], host_result(V4, V6), DAY2)}
+    alerts = alerts_for_change(old, new)
+    assert events(alerts) == [("ADDRESS_ADDED", V6, ""), ("SPF_FAILING", V6, "")]
+    assert {a.target for a in alerts} == {HOSTNAME} and {a.label for a in alerts} == {"mx"}
+
+
+def test_a_host_target_item_validates_like_an_address():
+    assert Target.from_item({"ip": HOSTNAME, "zones": ["bl.spamcop.net"]}).name.kind == HOST
+    with pytest.raises(InvalidInput, match="write the host as mail.example.com"):
+        Target.from_item({"ip": "MAIL.example.com"})
