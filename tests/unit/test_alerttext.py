@@ -193,3 +193,58 @@ def test_delisted_sms_names_the_event_as_people_read_it():
     )
     assert two.sms.startswith("senderwatch: 2 addresses DELISTED from dnsbl.justspam.org: 192.0.2.25, 192.0.2.26")
     assert "Event." not in one.email + one.sms + two.email + two.sms + two.subject
+
+
+def test_a_hosts_new_address_says_what_it_is_whether_spf_passes_and_what_to_add():
+    details = {
+        "host": "mail.example.com",
+        "listed": [],
+        "lists": 4,
+        "spf": "softfail",
+        "sender": "postmaster@example.com",
+        "spf_problem": True,
+        "ptr": ["mail.example.com"],
+    }
+    added = Alert("ADDRESS_ADDED", "2001:db8::25", SINCE, details=details, target="mail.example.com")
+    message = render(added)
+    assert message.subject == "mail.example.com has a new address: 2001:db8::25 - SPF does not pass for it"
+    assert "add ip6:2001:db8::25 to the SPF record of example.com" in message.email
+    assert "not listed on any of the 4 lists asked" in message.email
+    assert message.attributes == {
+        "event": "ADDRESS_ADDED",
+        "severity": "warning",
+        "ip": "2001:db8::25",
+        "target": "mail.example.com",
+    }
+    assert len(message.sms) < 160 and "2001:db8::25" in message.sms
+    fine = dict(details, spf="pass", spf_problem=False)
+    two = alerttext.render_group(
+        [
+            added,
+            Alert("ADDRESS_ADDED", "192.0.2.26", SINCE, details=fine, target="mail.example.com"),
+        ]
+    )
+    assert two.subject.startswith("mail.example.com has a new address: 192.0.2.26, 2001:db8::25")
+    assert two.email.count("Address:  ") == 2
+
+
+def test_a_vanished_address_that_was_listed_says_so_and_how_to_keep_watching_it():
+    gone = Alert(
+        "ADDRESS_REMOVED",
+        "192.0.2.26",
+        SINCE,
+        details={"host": "mail.example.com", "listed": ["bl.spamcop.net"]},
+        target="mail.example.com",
+        label="postfix",
+    )
+    message = render(gone)
+    assert message.subject == "mail.example.com no longer resolves to 192.0.2.26"
+    assert "it was listed on bl.spamcop.net" in message.email
+    assert "senderwatch targets add 192.0.2.26" in message.email
+    assert message.attributes["severity"] == "info"
+
+
+def test_an_alert_about_a_hosts_address_names_the_host():
+    message = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, target="mail.example.com"))
+    assert message.subject == "192.0.2.25 (mail.example.com) is listed on dnsbl.justspam.org"
+    assert message.attributes["target"] == "mail.example.com"

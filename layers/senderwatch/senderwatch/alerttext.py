@@ -76,9 +76,10 @@ def _fit(options: str | Sequence[str], limit: int, ellipsis: str) -> str:
     return _cap(options[-1], limit, ellipsis)
 
 
-def _who(ip: str, label: str) -> str:
-    label = clean_text(label, 40)
-    return f"{ip} ({label})" if label else ip
+def _who(ip: str, label: str, target: str = "") -> str:
+    """An address as people know it: with the host or network it belongs to, and its label."""
+    about = ", ".join(filter(None, (clean_text(target, 120), clean_text(label, 40))))
+    return f"{ip} ({about})" if about else ip
 
 
 def _date(iso: str) -> str:
@@ -112,6 +113,9 @@ def _message(
         attributes["identity"] = first.details.get("identity", "mailfrom")
     elif first.zone:
         attributes["zone"] = first.zone
+    targets = sorted({a.target for a in alerts if a.target})
+    if targets:
+        attributes["target"] = targets[0] if len(targets) == 1 else targets[:ATTRIBUTE_ADDRESSES]
     if first.reminder:
         attributes["reminder"] = "true"
     return AlertText(
@@ -132,7 +136,7 @@ def render(alert: Alert, label: str = "") -> AlertText:
     subject: str | list[str]
     sms: str | list[str]
     d = _clean(alert.details)
-    ip, who = alert.ip, _who(alert.ip, label or alert.label)
+    ip, who = alert.ip, _who(alert.ip, label or alert.label, alert.target)
     again = "Reminder: " if alert.reminder else ""
     prefix = "senderwatch reminder:" if alert.reminder else "senderwatch:"
     record = d.get("record") or ""
@@ -213,6 +217,8 @@ def render(alert: Alert, label: str = "") -> AlertText:
         ]
     elif alert.event in (Event.CHECK_FAILING, Event.RESOLVER_FAILING):
         return _deployment_failing(alert, d)
+    elif alert.event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
+        return _address_change([alert])
     elif alert.event in (Event.CHECK_RECOVERED, Event.RESOLVER_RECOVERED):
         what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
         subject = f"senderwatch can use {what} again"
@@ -231,6 +237,79 @@ def render(alert: Alert, label: str = "") -> AlertText:
     else:  # pragma: no cover - every event is handled above
         raise ValueError(alert.event)
     return _message([alert], subject, body, sms)
+
+
+def _address_change(alerts: Sequence[Alert]) -> AlertText:
+    """A host that resolves to new addresses, or no longer to some: each with what it means."""
+    first = alerts[0]
+    host = clean_text(first.target or first.details.get("host", ""), 120)
+    label = clean_text(first.label, 40)
+    named = f"{host} ({label})" if label else host
+    ips = [a.ip for a in alerts]
+    shown = ", ".join(ips[:3]) + (f" +{len(ips) - 3} more" if len(ips) > 3 else "")
+    if first.event == Event.ADDRESS_ADDED:
+        problems = [a for a in alerts if a.details.get("spf_problem") or a.details.get("listed")]
+        worry = " - SPF does not pass for it" if any(a.details.get("spf_problem") for a in alerts) else ""
+        subject = [f"{host} has a new address: {shown}{worry}", f"{host} has {len(ips)} new address(es)"]
+        sms = [
+            f"senderwatch: {host} has a new address {shown}{'; SPF does not pass for it' if worry else ''}.",
+            f"senderwatch: {host} has {len(ips)} new address(es).",
+        ]
+        body = [
+            f"{named} now resolves to {'a new address' if len(ips) == 1 else f'{len(ips)} new addresses'} "
+            f"(since {_date(first.since)}). senderwatch checks {'it' if len(ips) == 1 else 'them'} from now on.",
+            "",
+        ]
+        for alert in alerts:
+            body += _new_address_lines(alert)
+        body += ["What to do:"]
+        if problems:
+            body.append("- If the server sends mail from it, fix what is said above: the SPF and listing alerts that")
+            body.append("  come with this one have the details and the record to copy.")
+        else:
+            body.append("- Nothing, if you expected it: it is not listed, and SPF passes for it.")
+        body.append("- If you did not expect it, check who changed the DNS records of the host.")
+    else:
+        subject = [f"{host} no longer resolves to {shown}", f"{host} lost {len(ips)} address(es)"]
+        sms = f"senderwatch: {host} no longer resolves to {shown}."
+        body = [
+            f"{named} no longer resolves to {shown} (since {_date(first.since)}).",
+            "senderwatch stops checking it with the host.",
+            "",
+        ]
+        for alert in alerts:
+            listed = alert.details.get("listed") or []
+            if listed:
+                body.append(f"  {alert.ip}: it was listed on {', '.join(clean_text(z, 80) for z in listed)}")
+        body += [
+            "",
+            "If the server still sends mail from it (an outgoing address that is not in the host's DNS),",
+            f"watch it on its own:  senderwatch targets add {ips[0]}",
+        ]
+    data = {"ips": ips[:DATA_ADDRESSES], "count": len(ips)} if len(ips) > 1 else None
+    return _message(alerts, subject, body, sms, data)
+
+
+def _new_address_lines(alert: Alert) -> list[str]:
+    d = _clean(alert.details)
+    family = "IPv6" if ":" in alert.ip else "IPv4"
+    listed = d.get("listed") or []
+    lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {d.get('lists', 0)} lists asked"
+    if d.get("spf"):
+        domain = (d.get("sender") or "").rpartition("@")[2]
+        spf = f"{d['spf']} for {d.get('sender')}"
+        if d.get("spf_problem"):
+            spf += f": add {mechanism_for(alert.ip)} to the SPF record of {domain}"
+    else:
+        spf = "not checked (the target has no sender)"
+    ptr = ", ".join(clean_text(str(n), 120) for n in d.get("ptr") or []) or "no PTR record"
+    return [
+        f"Address:  {alert.ip} ({family})",
+        f"Lists:    {lists}",
+        f"SPF:      {spf}",
+        f"rDNS:     {ptr}",
+        "",
+    ]
 
 
 def _family(details: dict) -> str:
@@ -295,6 +374,8 @@ def group_key(alert: Alert) -> tuple:
     """Alerts with the same key go into one message."""
     if not alert.ip:
         return (alert.event, alert.zone, alert.key)  # about the deployment: each alone
+    if alert.event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
+        return (alert.event, alert.target)  # one message per host
     if alert.event in (Event.SPF_FAILING, Event.SPF_RECOVERED):
         return (alert.event, alert.details.get("result"), alert.details.get("sender"), bool(alert.reminder))
     if alert.event == Event.CHECK_FAILING:
@@ -314,6 +395,8 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
     if len(alerts) == 1:
         return render(alerts[0])
     alerts = sorted(alerts, key=lambda a: sort_key(a.ip))
+    if alerts[0].event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
+        return _address_change(alerts)
     subject: str | list[str]
     sms: str | list[str]
     first, count = alerts[0], len(alerts)
@@ -415,7 +498,7 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
 
 
 def _address_row(alert: Alert, note: str) -> str:
-    who = _who(alert.ip, alert.label)
+    who = _who(alert.ip, alert.label, alert.target)
     return f"  {who}  {note}".rstrip()
 
 
