@@ -27,7 +27,7 @@ def test_add_list_remove(local, table, capsys):
     assert run(capsys, "targets", "add", "2001:DB8:0::25", "--sender", f"bounce@{DOMAIN}", *table)[0] == 0
     status, out, _ = run(capsys, "targets", "list", *table)
     header, *rows = out.splitlines()
-    assert header.split() == ["ADDRESS", "SENDER", "HELO", "LABEL", "ZONES", "CHECKED"]
+    assert header.split() == ["TARGET", "SENDER", "HELO", "LABEL", "ZONES", "CHECKED"]
     assert [row.split() for row in rows] == [
         [IPV4, f"postmaster@{DOMAIN}", "-", "postfix-1", "(default)", "yes"],
         [IPV6, f"bounce@{DOMAIN}", "-", "-", "(default)", "yes"],
@@ -46,8 +46,8 @@ def test_an_ipv4_mapped_address_is_watched_as_the_ipv4_address(local, table, cap
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
-        (["192.0.2.0/24"], "is a network"),
-        (["mail.example.com"], "is a hostname"),
+        (["192.0.2.0/23"], "a network target is a /24 or longer"),
+        (["mail"], "or a host name (mail.example.com)"),
         (["10.1.2.3"], "private address"),
         ([IPV4, "--sender", "example"], "invalid sender"),
         ([IPV4, "--zone", "bad zone"], "invalid DNSBL zone"),

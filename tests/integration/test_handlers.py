@@ -30,7 +30,7 @@ def test_schedule_sends_every_enabled_target_in_batches_and_flags_garbage(local,
     messages = queued(local)
     assert sorted(len(m["targets"]) for m in messages) == [10, 25, 25]
     assert {t["sender"] for m in messages for t in m["targets"]} == {f"postmaster@{DOMAIN}"}
-    assert "not an address" in local.item("not-an-address")["check_error"]
+    assert "is not an IPv4 or IPv6 address, a network" in local.item("not-an-address")["check_error"]
     assert "'sender' must be a string" in local.item("198.51.100.201")["check_error"]
 
 

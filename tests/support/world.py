@@ -1,10 +1,14 @@
 """The origin story as a local DNS world.
 
-A company's Postfix server sends from 192.0.2.25 and 2001:db8::25 for example.com.
-Office 365 refused its mail: 192.0.2.25 was on dnsbl.justspam.org; the SPF record
-named only the IPv4 address, so mail over IPv6 softfailed; and Spamhaus refused to
-answer the cloud resolver (127.255.255.254). Every catalogue zone is served with its
-RFC 5782 test entries, so a default `senderwatch check` works against this world.
+A company's Postfix server, mail.example.com, sends from 192.0.2.25 and 2001:db8::25 for
+example.com. Office 365 refused its mail: 192.0.2.25 was on dnsbl.justspam.org; the SPF
+record named only the IPv4 address, so mail over IPv6 softfailed; and Spamhaus refused to
+answer the cloud resolver (127.255.255.254). Every catalogue list (address and domain lists)
+is served with its test entries, so a default `senderwatch check` works against this world.
+
+Beside it, three domains of the kind senderwatch's domain checks are for: bulk.example.net,
+whose SPF record needs 12 DNS lookups and which has no DMARC record; and spammy.example.org,
+on the domain lists.
 """
 
 from __future__ import annotations
@@ -12,12 +16,16 @@ from __future__ import annotations
 import ipaddress
 
 from senderwatch.addresses import reverse_name
-from senderwatch.zones import catalogue
+from senderwatch.zones import catalogue, domain_catalogue
 
 IPV4 = "192.0.2.25"
 IPV6 = "2001:db8::25"
 DOMAIN = "example.com"
 MAIL_HOST = "mail.example.com"
+BULK_DOMAIN = "bulk.example.net"  # SPF needs 12 lookups; no DMARC
+LISTED_DOMAIN = "spammy.example.org"  # on URIBL (black) and the DBL
+DMARC = "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
+_TEST_CODES = {"dbl.spamhaus.org": "127.0.1.2", "multi.surbl.org": "127.0.0.254", "multi.uribl.com": "127.0.0.14"}
 JUSTSPAM_REASON = "Listed by JustSpam: spam trap hits from this IP, see http://www.justspam.org/check-an-ip"
 
 
@@ -46,6 +54,13 @@ def story_world(*, listed: bool = True, spf_has_ipv6: bool = False, spamhaus_blo
                 code = next(iter(zone.codes), "127.0.0.2")
                 name = f"{reverse_name(ipaddress.ip_address(entry))}.{zone.zone}"
                 data[name] = [{"A": code}, {"TXT": f"{zone.zone} test entry (RFC 5782)"}]
+    for zone in domain_catalogue().values():
+        if zone.zone == "dbl.spamhaus.org" and spamhaus_blocked:
+            data[f"*.{zone.zone}"] = [{"A": "127.255.255.254"}]
+            continue
+        data[f"{zone.test_listed[0]}.{zone.zone}"] = [{"A": _TEST_CODES.get(zone.zone, "127.0.0.2")}]
+    data[f"dbltest.com.{DQS_KEY}.dbl.dq.spamhaus.net"] = [{"A": "127.0.1.2"}]
+    data.update(_domains(spamhaus_blocked))
     if listed:
         data[f"{reverse_name(ipaddress.ip_address(IPV4))}.dnsbl.justspam.org"] = [
             {"A": "127.0.0.2"},
@@ -53,7 +68,31 @@ def story_world(*, listed: bool = True, spf_has_ipv6: bool = False, spamhaus_blo
         ]
     spf = f"v=spf1 ip4:{IPV4}" + (f" ip6:{IPV6}" if spf_has_ipv6 else "") + " ~all"
     data[DOMAIN] = [{"TXT": spf}, {"MX": [10, MAIL_HOST]}]
+    data[f"_dmarc.{DOMAIN}"] = [{"TXT": DMARC}]
     data[MAIL_HOST] = [{"A": IPV4}, {"AAAA": IPV6}]
     data[ipaddress.ip_address(IPV4).reverse_pointer] = [{"PTR": MAIL_HOST}]
     data[ipaddress.ip_address(IPV6).reverse_pointer] = [{"PTR": MAIL_HOST}]
+    return data
+
+
+def _domains(spamhaus_blocked: bool) -> dict:
+    """The other domains: one whose SPF record breaks the lookup limit, one on the domain lists."""
+    data: dict = {}
+    # 12 lookups: 4 includes, each naming two hosts with "a:" (4 + 8).
+    includes = [f"_spf{n}.{BULK_DOMAIN}" for n in range(1, 5)]
+    data[BULK_DOMAIN] = [{"TXT": "v=spf1 " + " ".join(f"include:{i}" for i in includes) + " -all"}]
+    for n, name in enumerate(includes, 1):
+        hosts = [f"out{n}a.{BULK_DOMAIN}", f"out{n}b.{BULK_DOMAIN}"]
+        data[name] = [{"TXT": "v=spf1 " + " ".join(f"a:{h}" for h in hosts) + " -all"}]
+        for k, host in enumerate(hosts):
+            data[host] = [{"A": f"198.51.100.{10 * n + k}"}, {"AAAA": f"2001:db8:100::{10 * n + k}"}]
+    data[LISTED_DOMAIN] = [{"TXT": "v=spf1 ip4:203.0.113.0/24 -all"}]
+    data[f"_dmarc.{LISTED_DOMAIN}"] = [{"TXT": "v=DMARC1; p=reject"}]
+    data[f"{LISTED_DOMAIN}.multi.uribl.com"] = [{"A": "127.0.0.2"}]
+    if not spamhaus_blocked:
+        data[f"{LISTED_DOMAIN}.dbl.spamhaus.org"] = [{"A": "127.0.1.2"}]
+    data[f"{LISTED_DOMAIN}.{DQS_KEY}.dbl.dq.spamhaus.net"] = [
+        {"A": "127.0.1.2"},
+        {"TXT": "spam domain, see https://check.spamhaus.org/"},
+    ]
     return data

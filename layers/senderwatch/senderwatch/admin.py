@@ -16,11 +16,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .addresses import address_text, parse_address, shown, sort_key
+from .addresses import shown, sort_key
 from .aws import TargetStore, aws_errors, client, region
 from .domains import normalize_sender, validate_helo
 from .errors import InvalidInput, ServiceError
-from .targets import validate_label, validate_zones
+from .findings import expand, is_many, readable_many
+from .targets import HOST, parse_target, validate_label, validate_zones
 from .text import clean_text, json_text, visible
 
 COLUMNS = ("ip", "sender", "label", "helo", "zones")  # an import file's columns, in this order without a header
@@ -51,18 +52,19 @@ def find_table(stack: str | None, table: str | None) -> str:
 # -- one target ---------------------------------------------------------------------------------
 
 
-def parse_settings(address: str, given: dict) -> tuple[str, dict]:
-    """The canonical address and the validated settings a person named (None: remove that setting).
+def parse_settings(target: str, given: dict) -> tuple[str, dict]:
+    """The canonical key of a target (address, host or network) and the validated settings a
+    person named (None: remove that setting).
 
     GIVEN holds only what was named: {"label": ""} removes the label, an absent key keeps it.
     """
-    ip = parse_address(address)
+    what = parse_target(target)
     changes: dict = {}
     for name, value in given.items():
         if name == "enabled":
             changes[name] = bool(value)
         elif name == "zones":
-            changes[name] = list(validate_zones(value, ip.version)) if any(z.strip() for z in value) else None
+            changes[name] = list(validate_zones(value, what.families)) if any(z.strip() for z in value) else None
         elif not str(value).strip():
             changes[name] = None
         elif name == "sender":
@@ -71,7 +73,7 @@ def parse_settings(address: str, given: dict) -> tuple[str, dict]:
             changes[name] = validate_helo(value)
         elif name == "label":
             changes[name] = validate_label(value)
-    return address_text(ip), changes
+    return what.key, changes
 
 
 def describe_change(old: dict | None, changes: dict) -> str:
@@ -108,7 +110,8 @@ def add_target(store: TargetStore, address: str, given: dict) -> str:
     if old is None:
         if changes.get("enabled") is False:
             return f"{ip} added, disabled: it is not checked until 'targets add {ip} --enabled'"
-        return f"{ip} added: its first check follows within a minute"
+        every = " (its addresses are looked up at every check)" if parse_target(ip).kind == HOST else ""
+        return f"{ip} added{every}: its first check follows within a minute"
     return f"{ip} {describe_change(old, changes)}"
 
 
@@ -116,7 +119,7 @@ def remove_target(store: TargetStore, key: str) -> str:
     """Stop watching an address; a key written by hand that is not one (as `status` shows it) goes too."""
     candidates = [str(key)]
     try:
-        candidates.insert(0, address_text(parse_address(key)))
+        candidates.insert(0, parse_target(key).key)
     except InvalidInput:
         pass
     with aws_errors("cannot remove the target"):
@@ -311,44 +314,75 @@ class ImportInterrupted(KeyboardInterrupt):
 
 
 def status_rows(items: Iterable[dict]) -> list[dict]:
-    """One row per target, whatever was written on its item by hand (odd shapes are said, not fatal)."""
+    """One row per target, whatever was written on its item by hand (odd shapes are said, not fatal).
+    A host's or a network's row holds a row per address ("addresses")."""
     rows = []
     for item in sorted(items, key=lambda i: sort_key(str(i.get("ip")))):
         raw = item.get("findings")
-        findings = _mapping(raw)
-        zones = {str(z): e for z, e in _mapping(findings.get("dnsbl")).items() if isinstance(e, dict)}
-        listed = sorted(z for z, e in zones.items() if e.get("status") == "listed")
-        failing = sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if _count(e.get("error_runs")) >= 1)
-        spf = _mapping(findings.get("spf"))
         sender = _sender(item)
-        if spf.get("sender") != sender:
-            spf = {}  # found for another sender, before the target was changed: not this target's result
-        rdns = _mapping(findings.get("rdns"))
-        ptr: list = rdns["ptr"] if isinstance(rdns.get("ptr"), list) else []
         problem = item.get("check_error")
         if raw is not None and not isinstance(raw, dict):
             problem = "the item's findings are not readable (written by hand?): the next check replaces them"
         zone_names = item.get("zones")
-        rows.append(
-            {
-                "ip": str(item.get("ip")),
-                "label": str(item.get("label") or ""),
-                "enabled": item.get("enabled", True) is not False,
-                "checked": bool(findings),
-                "rated": any(e.get("status") in ("listed", "clean") for e in zones.values()),
-                "listed": listed,
-                "spf": spf.get("result"),
-                "sender": sender,
-                "helo": str(item.get("helo") or "") or None,
-                "zones": [str(z) for z in zone_names] if isinstance(zone_names, (list, set)) else [],
-                "rdns": ", ".join(map(str, ptr)) if rdns else None,
-                "forward_confirmed": rdns.get("forward_confirmed") if rdns else None,
-                "not_checked": failing,
-                "changed_at": item.get("findings_changed_at"),
-                "error": problem,
-            }
-        )
+        key = str(item.get("ip"))
+        try:
+            kind = parse_target(key).kind
+        except InvalidInput:
+            kind = "address"
+        row = {
+            "ip": key,
+            "kind": kind,
+            "label": str(item.get("label") or ""),
+            "enabled": item.get("enabled", True) is not False,
+            "sender": sender,
+            "helo": str(item.get("helo") or "") or None,
+            "zones": [str(z) for z in zone_names] if isinstance(zone_names, (list, set)) else [],
+            "changed_at": item.get("findings_changed_at"),
+            "error": problem,
+        }
+        if is_many(raw):
+            many = readable_many(raw)
+            addresses = [
+                dict(_finding_row(expand(f, many["zones"], ip), sender), ip=ip)
+                for ip, f in sorted(many["addresses"].items(), key=lambda pair: sort_key(pair[0]))
+            ]
+            row |= _summary_row(addresses) | {"checked": True, "addresses": addresses}
+        else:
+            row |= _finding_row(_mapping(raw), sender)
+        rows.append(row)
     return rows
+
+
+def _finding_row(findings: dict, sender: str | None) -> dict:
+    """What one address's findings say, as status shows them."""
+    zones = {str(z): e for z, e in _mapping(findings.get("dnsbl")).items() if isinstance(e, dict)}
+    spf = _mapping(findings.get("spf"))
+    if spf.get("sender") != sender:
+        spf = {}  # found for another sender, before the target was changed: not this target's result
+    rdns = _mapping(findings.get("rdns"))
+    ptr: list = rdns["ptr"] if isinstance(rdns.get("ptr"), list) else []
+    return {
+        "checked": bool(findings),
+        "rated": any(e.get("status") in ("listed", "clean") for e in zones.values()),
+        "listed": sorted(z for z, e in zones.items() if e.get("status") == "listed"),
+        "spf": spf.get("result"),
+        "rdns": ", ".join(map(str, ptr)) if rdns else None,
+        "forward_confirmed": rdns.get("forward_confirmed") if rdns else None,
+        "not_checked": sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if _count(e.get("error_runs")) >= 1),
+    }
+
+
+def _summary_row(addresses: list[dict]) -> dict:
+    """A host's or a network's own row: what its addresses say together."""
+    spf = sorted({a["spf"] for a in addresses if a["spf"]}, key=lambda r: r != "pass")
+    return {
+        "rated": any(a["rated"] for a in addresses),
+        "listed": sorted({z for a in addresses for z in a["listed"]}),
+        "spf": "/".join(spf) or None,
+        "rdns": None,
+        "forward_confirmed": None,
+        "not_checked": sorted({z for a in addresses for z in a["not_checked"]}),
+    }
 
 
 def _mapping(value) -> dict:
@@ -369,7 +403,7 @@ def _sender(item: dict) -> str | None:
         return None
 
 
-_CELL = {"ADDRESS": 45, "LABEL": 30, "LISTED ON": 40, "SPF": 9, "rDNS": 40, "CHANGED": 16}
+_CELL = {"TARGET": 60, "LABEL": 30, "LISTED ON": 40, "SPF": 9, "rDNS": 40, "CHANGED": 16}
 
 
 def status_table(rows: list[dict]) -> str:
@@ -377,17 +411,6 @@ def status_table(rows: list[dict]) -> str:
         return "No targets yet: senderwatch targets add IP --sender DOMAIN"
     table: list[tuple[tuple[str, ...], list[str]]] = []  # each row's cells, and notes printed under it
     for r in rows:
-        if r["listed"]:
-            listed = ", ".join(r["listed"])
-        elif not r["checked"]:
-            listed = "not checked yet"
-        elif not r["rated"]:
-            listed = "no list gave a verdict"
-        else:
-            listed = "-"
-        rdns = "-" if r["rdns"] is None else (r["rdns"] or "no PTR")
-        if r["forward_confirmed"] is False:
-            rdns += " (not confirmed)"
         label = r["label"] + ("" if r["enabled"] else " (disabled)")
         changed = (r["changed_at"] or "")[:16].replace("T", " ")
         notes = []
@@ -395,7 +418,21 @@ def status_table(rows: list[dict]) -> str:
             notes.append(f"invalid: {clean_text(r['error'], 200)}")
         if r["not_checked"]:
             notes.append(f"could not ask: {clean_text(', '.join(r['not_checked']), 200)}")
-        table.append((_cells((r["ip"], label, listed, r["spf"] or "-", rdns, changed), _CELL.values()), notes))
+        if "addresses" not in r:
+            table.append(
+                (_cells((r["ip"], label, _listed(r), r["spf"] or "-", _rdns(r), changed), _CELL.values()), notes)
+            )
+            continue
+        members = r["addresses"]
+        count = f"{r['kind']}: {len(members)} address{'es' if len(members) != 1 else ''}"
+        table.append((_cells((r["ip"], label, count, "", "", changed), _CELL.values()), notes))
+        # A host's every address; a network's only those with something to say (a /24 is 256 rows).
+        shown = [a for a in members if r["kind"] == HOST or a["listed"] or a["spf"] not in (None, "pass")]
+        for a in shown:
+            table.append((_cells(("  " + a["ip"], "", _listed(a), a["spf"] or "-", _rdns(a), ""), _CELL.values()), []))
+        if len(shown) < len(members):
+            rest = len(members) - len(shown)
+            table.append((_cells((f"  ({rest} more: not listed, SPF pass)", "", "", "", "", ""), _CELL.values()), []))
     header = tuple(_CELL)
     widths = [max(len(cells[i]) for cells in [header, *(c for c, _ in table)]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths)).rstrip()]
@@ -405,13 +442,28 @@ def status_table(rows: list[dict]) -> str:
     return "\n".join(out)
 
 
+def _listed(r: dict) -> str:
+    if r["listed"]:
+        return ", ".join(r["listed"])
+    if not r["checked"]:
+        return "not checked yet"
+    if not r["rated"]:
+        return "no list gave a verdict"
+    return "-"
+
+
+def _rdns(r: dict) -> str:
+    rdns = "-" if r["rdns"] is None else (r["rdns"] or "no PTR")
+    return rdns + (" (not confirmed)" if r["forward_confirmed"] is False else "")
+
+
 def _cells(values: tuple, limits) -> tuple[str, ...]:
     """Each cell on one line and within its column's width, whatever a person or a DNS server wrote:
     anything a terminal would act on is written out as an escape, so an odd value looks odd."""
     return tuple(visible(str(v), limit) for v, limit in zip(values, limits))
 
 
-_LIST = {"ADDRESS": 45, "SENDER": 40, "HELO": 30, "LABEL": 30, "ZONES": 40, "CHECKED": 8}
+_LIST = {"TARGET": 60, "SENDER": 40, "HELO": 30, "LABEL": 30, "ZONES": 40, "CHECKED": 8}
 
 
 def targets_lines(rows: list[dict]) -> str:

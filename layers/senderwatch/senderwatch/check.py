@@ -120,6 +120,10 @@ class HostProblem:
         return []
 
     @property
+    def dnsbl(self) -> list[ZoneVerdict]:
+        return []
+
+    @property
     def spf_problems(self) -> list[SpfResult]:
         return []
 
@@ -149,8 +153,9 @@ def host_problems(found: HostAddresses) -> list[HostProblem]:
     return problems
 
 
-def overall(results: Sequence[CheckResult | HostProblem]) -> int:
-    outcomes = {r.outcome() for r in results}
+def overall(results: Sequence[CheckResult | HostProblem], domains: Sequence[Any] = ()) -> int:
+    """The command's exit status: the worst of every result's and every domain's."""
+    outcomes = {r.outcome() for r in [*results, *domains]}
     return PROBLEM if PROBLEM in outcomes else INCOMPLETE if INCOMPLETE in outcomes else OK
 
 

@@ -20,6 +20,8 @@ import sys
 from . import __version__
 from .addresses import shown
 from .check import CheckResult, HostProblem, check_targets, overall
+from .dnsbl import DnsblChecker
+from .domaincheck import check_domains, watched_domains
 from .domains import normalize_sender, validate_helo
 from .errors import InvalidInput, ResolverUnusable, ServiceError
 from .nameservers import parse_nameserver, system_nameservers
@@ -27,7 +29,7 @@ from .report import to_json, to_table
 from .resolver import Resolver
 from .targets import HOST, NETWORK, parse_target
 from .text import clean_text
-from .zones import catalogue, resolve_zones
+from .zones import catalogue, domain_catalogue, resolve_domain_zones, resolve_zones
 
 USAGE_ERROR, INCOMPLETE, FAILED, INTERRUPTED, CLOSED = 2, 3, 4, 130, 141
 MIN_TIMEOUT = 0.1  # seconds: less than this and a working resolver would be called dead
@@ -232,21 +234,29 @@ def _check(args) -> int:
     many = len(names) > 1 or any(name.kind != "address" for name in names)
     progress = _progress_bar if many and _isatty(sys.stderr) else None
 
+    domain_zones = resolve_domain_zones(zone_names)
+
     async def run():
         async with Resolver(nameservers, timeout=args.timeout) as resolver:
-            return await check_targets(
+            dnsbl = DnsblChecker(resolver, zones, dqs_key)
+            results = await check_targets(
                 resolver,
                 names,
                 zones,
                 sender=sender,
                 helo=helo,
-                dqs_key=dqs_key,
                 rdns=not args.no_rdns,
                 progress=progress,
+                dnsbl=dnsbl,
             )
+            if not (sender or helo):
+                return results, None
+            ptrs = [n for r in results if isinstance(r, CheckResult) and r.rdns for n in r.rdns.ptr]
+            wanted = watched_domains(sender, helo, ptrs)
+            return results, await check_domains(resolver, wanted, domain_zones, dnsbl)
 
     try:
-        results = asyncio.run(run())
+        results, domains = asyncio.run(run())
     except ResolverUnusable as exc:
         if args.format == "json":
             unchecked: list[CheckResult | HostProblem] = [
@@ -263,11 +273,11 @@ def _check(args) -> int:
         if progress:
             sys.stderr.write("\r\x1b[K")
     if args.format == "json":
-        _write(to_json(results, ascii_only=not _utf8(sys.stdout)))
+        _write(to_json(results, domains=domains, ascii_only=not _utf8(sys.stdout)))
     else:
         colour = _isatty(sys.stdout) and not os.environ.get("NO_COLOR")
-        _write(to_table(results, colour=colour))
-    return overall(results)
+        _write(to_table(results, colour=colour, domains=domains or ()))
+    return overall(results, domains or ())
 
 
 def _progress_bar(done: int, total: int) -> None:
@@ -278,13 +288,16 @@ def _progress_bar(done: int, total: int) -> None:
 
 
 def _zones() -> int:
-    _write(
-        "\n".join(
-            f"{zone.zone:<28} {'default' if zone.default else 'opt-in ':<7} "
-            f"{'+'.join(f'IPv{f}' for f in zone.families):<10} {zone.name}"
-            for zone in catalogue().values()
-        )
-    )
+    lists = [
+        f"{zone.zone:<28} {'default' if zone.default else 'opt-in ':<7} "
+        f"{'+'.join(f'IPv{f}' for f in zone.families):<10} {zone.name}"
+        for zone in catalogue().values()
+    ]
+    lists += [
+        f"{zone.zone:<28} {'default' if zone.default else 'opt-in ':<7} {'domains':<10} {zone.name}"
+        for zone in domain_catalogue().values()
+    ]
+    _write("\n".join(lists))
     return 0
 
 

@@ -29,7 +29,7 @@ from .nameservers import server_text
 from .resolver import Resolver
 from .text import clean_text
 from .verdicts import Verdict
-from .zones import Zone, in_loopback
+from .zones import NAMES, Zone, in_loopback
 
 _RCODE_ERRORS = {wire.TIMEOUT: "timeout", wire.SERVFAIL: "servfail", wire.REFUSED: "refused"}
 
@@ -87,9 +87,7 @@ def classify(zone: Zone, answer: wire.Answer) -> ZoneVerdict:
         return ZoneVerdict(zone.zone, Verdict.ERROR, codes, error="blocked", meaning=meaning)
     meanings = []
     for code in codes:
-        text = zone.codes.get(code) or (
-            f"listed (code {code} is not documented by the list)" if zone.known else "listed"
-        )
+        text = zone.listing(code)
         if text not in meanings:
             meanings.append(text)
     return ZoneVerdict(zone.zone, Verdict.LISTED, codes, meaning="; ".join(meanings), delist_url=zone.delist_url)
@@ -186,7 +184,8 @@ class DnsblChecker:
                 probes: list[int | None] = []
                 for entry in (zone.test_listed.get(family), zone.test_clean.get(family)):
                     if entry:
-                        name = f"{reverse_name(ipaddress.ip_address(entry))}.{self._suffix(zone)}"
+                        label = entry if zone.domains else reverse_name(ipaddress.ip_address(entry))
+                        name = f"{label}.{self._suffix(zone)}"
                         probes.append(len(questions))
                         questions.append((name, wire.A))
                     else:
@@ -254,6 +253,47 @@ class DnsblChecker:
                 listed.append((index, slot, name))
         await self._add_reasons(results, listed)
         return results
+
+    async def check_names(self, names: Sequence[str], zones: Sequence[Zone]) -> dict[str, list[ZoneVerdict]]:
+        """The verdict of each domain list on each name (a sender domain, a HELO or PTR name).
+
+        A list of registered domains is asked for the name and its parents: any of them listed is
+        a listing of the name (its meaning says as which); an error on any, and none listed, is an error.
+        """
+        names = list(dict.fromkeys(names))
+        zones = [zone for zone in zones if zone.domains]
+        await self.probe({NAMES}, zones)
+        rows: list[list[ZoneVerdict]] = []
+        plan: list[tuple[int, int, Zone, str, list[str]]] = []
+        questions: list[tuple[str, int]] = []
+        for index, name in enumerate(names):
+            row: list[ZoneVerdict] = []
+            for zone in zones:
+                failure = self.failed.get((zone.zone, NAMES))
+                if failure:
+                    row.append(failure)
+                    continue
+                asked = zone.query_names(name)
+                plan.append((index, len(row), zone, name, asked))
+                row.append(ZoneVerdict(zone.zone, Verdict.ERROR, error="timeout"))  # its place
+                questions += [(f"{each}.{self._suffix(zone)}", wire.A) for each in asked]
+            rows.append(row)
+        answers = iter(await self.resolver.query_many(questions, only=wire.A))
+        listed = []
+        for index, slot, zone, name, asked in plan:
+            verdicts = [(each, classify(zone, next(answers))) for each in asked]
+            hits = [(each, v) for each, v in verdicts if v.status == Verdict.LISTED]
+            if hits:
+                each, verdict = hits[0]
+                if each != name:
+                    verdict = replace(verdict, meaning=f"{verdict.meaning} (listed as {each})")
+                listed.append((index, slot, f"{each}.{self._suffix(zone)}"))
+            else:
+                errors = [v for _, v in verdicts if v.status != Verdict.CLEAN]
+                verdict = errors[0] if errors else ZoneVerdict(zone.zone, Verdict.CLEAN)
+            rows[index][slot] = verdict
+        await self._add_reasons(rows, listed)
+        return dict(zip(names, rows))
 
     async def _add_reasons(self, results: list[list[ZoneVerdict]], wanted: list) -> None:
         """Fetch the TXT record of every listing: the list's own words on why."""

@@ -29,6 +29,11 @@ def validate_helo(text: str) -> str:
     return name
 
 
+def is_host_name(name: str) -> bool:
+    """A name as DNS spells a host (lower case, no final dot, letters, digits, '-', '_')."""
+    return bool(_DOMAIN.match(name)) and not name.endswith(".")
+
+
 def parse_host(text: str) -> str:
     """A mail host's name as DNS spells it (lower case, no final dot, an IDN as xn--), or InvalidInput."""
     name = _ascii_name(text)

@@ -10,9 +10,12 @@ from collections.abc import Sequence
 
 from .addresses import TEST_ENTRIES, address_text
 from .advice import spf_advice
-from .check import INCOMPLETE, PROBLEM, CheckResult, HostProblem, overall
+from .check import INCOMPLETE, OK, PROBLEM, CheckResult, HostProblem, overall
+from .dmarc import DmarcReport
 from .dnsbl import ZoneVerdict
+from .domaincheck import HELO, PTR, SENDER, DomainReport
 from .rdns import Rdns
+from .spflint import SpfRecordReport
 from .text import clean_text, json_text
 from .verdicts import Rating, Verdict
 
@@ -40,21 +43,25 @@ _WHY_UNUSABLE = {
 Results = Sequence[CheckResult | HostProblem]
 
 
-def to_json(results: Results, *, error: str = "", ascii_only: bool = False) -> str:
+def to_json(
+    results: Results, *, domains: Sequence[DomainReport] | None = None, error: str = "", ascii_only: bool = False
+) -> str:
     document: dict = {"results": [r.to_dict() for r in results]}
+    if domains is not None:
+        document["domains"] = [d.to_dict() for d in domains]
     if error:
         document["error"] = error
     return json_text(document, ascii_only=ascii_only)
 
 
-def to_table(results: Results, colour: bool = False) -> str:
+def to_table(results: Results, colour: bool = False, domains: Sequence[DomainReport] = ()) -> str:
     def paint(text: str, kind: str) -> str:
         return f"\x1b[{_COLOURS[kind]}m{text}\x1b[0m" if colour and kind in _COLOURS else text
 
     lines: list[str] = []
-    unusable = _unusable_zones(results)
+    unusable = _unusable_zones([*results, *domains])
     if unusable:
-        lines.append("Lists that could not be used this run (no address was asked):")
+        lines.append("Lists that could not be used this run (nothing was asked of them):")
         width = max(len(v.zone) for v in unusable)
         for v in unusable:
             status = paint(f"{(v.error if v.error == 'blocked' else v.status).upper():<9}", v.status)
@@ -76,7 +83,8 @@ def to_table(results: Results, colour: bool = False) -> str:
         else:
             lines.extend(_address_lines(result, paint))
     lines.extend(_network_lines(network, paint))
-    lines.append(_summary(results))
+    lines.extend(_domains_lines(domains, paint))
+    lines.append(_summary(results, domains))
     return "\n".join(lines)
 
 
@@ -176,10 +184,10 @@ def _few(results: list[CheckResult], limit: int = 6) -> str:
     return shown + (f" and {len(results) - limit} more" if len(results) > limit else "")
 
 
-def _unusable_zones(results: Results) -> list[ZoneVerdict]:
+def _unusable_zones(results: Sequence[CheckResult | HostProblem | DomainReport]) -> list[ZoneVerdict]:
     seen: dict[tuple[str, str], ZoneVerdict] = {}
     for result in results:
-        for v in result.dnsbl if isinstance(result, CheckResult) else ():
+        for v in result.dnsbl:
             if v.zone_failed:
                 seen.setdefault((v.zone, v.error), v)
     return list(seen.values())
@@ -204,7 +212,7 @@ def _detail(v: ZoneVerdict) -> list[str]:
         meaning = f": {v.meaning}" if v.meaning else ""
         return [
             clean_text(f"{v.error}{codes}{meaning}", 200),
-            "not a verdict: this list could not say whether the address is listed",
+            "not a verdict: this list could not say whether it is listed",
         ]
     if v.status == Verdict.UNHEALTHY:
         return [f"{v.error}: the list failed its RFC 5782 test entries; its answers are ignored this run"]
@@ -252,7 +260,60 @@ def _rdns(rdns: Rdns, paint) -> str:
     return f"{names} {paint('(does not resolve back to this address)', 'bad')}"
 
 
-def _summary(results: Results) -> str:
+def _domains_lines(domains: Sequence[DomainReport], paint) -> list[str]:
+    """Each sender domain and HELO name in full; PTR names only where a list says something."""
+    lines: list[str] = []
+    quiet = []
+    for report in domains:
+        if report.roles == (PTR,) and report.outcome() == OK:
+            quiet.append(report.domain)
+            continue
+        lines.append(f"== domain {clean_text(report.domain, 255)} ({', '.join(report.roles)})")
+        if report.spf_record is not None:
+            lines += _spf_record_lines(report.spf_record, HELO in report.roles and SENDER not in report.roles, paint)
+        if report.dmarc is not None:
+            lines += _dmarc_lines(report.dmarc, paint)
+        for v in sorted((v for v in report.dnsbl if not v.zone_failed), key=lambda v: _ORDER[v.status]):
+            first, *more = _detail(v) or [""]
+            lines.append(f"  {paint(f'{v.status.upper():<9}', v.status)} {clean_text(v.zone, 80)}  {first}".rstrip())
+            lines.extend(f"{_INDENT}{line}" for line in more)
+        lines.append("")
+    if quiet:
+        more = f" and {len(quiet) - 6} more" if len(quiet) > 6 else ""
+        lines += [
+            f"PTR names not listed on any domain list: {', '.join(clean_text(n, 255) for n in quiet[:6])}{more}",
+            "",
+        ]
+    return lines
+
+
+def _spf_record_lines(report: SpfRecordReport, helo: bool, paint) -> list[str]:
+    if report.error:
+        return [f"  SPF record {paint(f'could not check ({report.error})', 'warn')}"]
+    if report.record is None and not report.problems:
+        return [f"  SPF record none {'(fine for a HELO name)' if helo else ''}".rstrip()]
+    counts = f"({report.lookups} DNS lookups of 10 allowed, {report.void_lookups} void of 2)"
+    lines = [f"  SPF record {clean_text(report.record or '(none usable)', 450)}  {counts}"]
+    for problem in report.problems:
+        lines.append(f"{_INDENT}{paint(problem.code, 'bad')}: {clean_text(problem.detail, 600)}")
+    if not report.problems:
+        lines.append(f"{_INDENT}{paint('no problem found', 'pass')}: receivers can evaluate it for every sender")
+    return lines
+
+
+def _dmarc_lines(report: DmarcReport, paint) -> list[str]:
+    if report.error:
+        return [f"  DMARC      {paint(f'could not check ({report.error})', 'warn')}"]
+    lines = [f"  DMARC      {clean_text(report.record or '(none)', 450)}"]
+    if report.policy:
+        lines[0] += f"  policy {report.policy}"
+    for problem in report.problems:
+        kind = "warn" if problem.code == "policy-none" else "bad"
+        lines.append(f"{_INDENT}{paint(problem.code, kind)}: {clean_text(problem.detail, 600)}")
+    return lines
+
+
+def _summary(results: Results, domains: Sequence[DomainReport] = ()) -> str:
     checked = sum(isinstance(r, CheckResult) for r in results)
     count = f"{checked} address{'es' if checked != 1 else ''} checked"
     listed = sum(len(r.listed) for r in results)
@@ -261,7 +322,11 @@ def _summary(results: Results) -> str:
     unresolved = sum(1 for r in results if isinstance(r, HostProblem))
     not_rated = f", {unchecked} without a verdict from any list" if unchecked else ""
     not_rated += f", {unresolved} host problem(s)" if unresolved else ""
-    state = overall(results)
+    state = overall(results, domains)
+    if domains:
+        bad = sum(1 for d in domains if d.outcome() == PROBLEM)
+        count += f", {len(domains)} domain{'s' if len(domains) != 1 else ''}"
+        not_rated += f", {bad} domain(s) with a problem" if bad else ""
     if state == PROBLEM:
         return f"{count}: {listed} listing(s), {spf_bad} SPF problem(s){not_rated}."
     if state == INCOMPLETE:

@@ -1,4 +1,8 @@
-"""The DNSBL zone catalogue and how each zone's answers are read."""
+"""The DNSBL zone catalogue and how each zone's answers are read.
+
+Two kinds of list: address lists (DNSBLs, asked for an address's reversed octets or nibbles)
+and domain lists (RHSBLs, asked for a name: a sender domain, a HELO name, a PTR name).
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from .addresses import shown
 from .errors import InvalidInput
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
+NAMES = 0  # the "family" of a domain list: it rates names, not addresses
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ class Zone:
     source: str = ""
     dqs: str = ""
     known: bool = True
+    domains: bool = False  # a domain list: asked for names
+    query: str = "name"  # a domain list: "name" as it is, or "registered-domain" (and its parents)
+    bitmask: bool = False  # the answer's last octet is a set of sub-lists
 
     def query_suffix(self, dqs_key: str | None = None) -> str:
         """The domain queries go to: the DQS host when a key is configured for this zone."""
@@ -44,6 +52,25 @@ class Zone:
 
     def meaning(self, code: str) -> str:
         return self.codes.get(code) or self.blocked_meaning.get(code) or ""
+
+    def listing(self, code: str) -> str:
+        """What a listing code says; a bitmask list's code is each of its bits' sub-list."""
+        if self.codes.get(code):
+            return self.codes[code]
+        if self.bitmask:
+            last = int(code.rsplit(".", 1)[1])
+            bits = [1 << i for i in range(8) if last & (1 << i)]
+            return "; ".join(self.codes.get(f"127.0.0.{bit}") or f"bit {bit} (not documented)" for bit in bits)
+        return f"listed (code {code} is not documented by the list)" if self.known else "listed"
+
+    def query_names(self, name: str) -> list[str]:
+        """The names to ask this domain list about NAME: the name, or for a list of registered
+        domains the name and each parent down to two labels (no public-suffix list needed: a
+        list never lists a public suffix, so asking one costs a query and says nothing)."""
+        if self.query != "registered-domain":
+            return [name]
+        labels = name.split(".")
+        return [".".join(labels[i:]) for i in range(max(0, len(labels) - 4), len(labels) - 1)]
 
 
 def _zone_from(entry: dict, defaults: dict) -> Zone:
@@ -73,11 +100,38 @@ def _raw() -> dict:
     return json.loads(resources.files(__package__).joinpath("catalogue.json").read_text("utf-8"))
 
 
+def _domain_zone_from(entry: dict) -> Zone:
+    return Zone(
+        zone=entry["zone"].lower().rstrip("."),
+        name=entry.get("name", ""),
+        families=(NAMES,),
+        default=bool(entry.get("default", False)),
+        codes=dict(entry.get("codes", {})),
+        blocked=tuple(ipaddress.ip_network(n) for n in entry.get("blocked", ())),
+        blocked_meaning=dict(entry.get("blocked_meaning", {})),
+        test_listed={NAMES: entry.get("test_listed")},
+        test_clean={NAMES: entry.get("test_clean")},
+        delist_url=entry.get("delist_url", ""),
+        terms=entry.get("terms", ""),
+        source=entry.get("source", ""),
+        dqs=entry.get("dqs", ""),
+        domains=True,
+        query=entry.get("query", "name"),
+        bitmask=bool(entry.get("bitmask", False)),
+    )
+
+
 @cache
 def catalogue() -> dict[str, Zone]:
-    """Every zone senderwatch knows, by name, in catalogue order."""
+    """Every address list senderwatch knows, by name, in catalogue order."""
     raw = _raw()
     return {z.zone: z for z in (_zone_from(entry, raw["defaults"]) for entry in raw["zones"])}
+
+
+@cache
+def domain_catalogue() -> dict[str, Zone]:
+    """Every domain list senderwatch knows, by name, in catalogue order."""
+    return {z.zone: z for z in map(_domain_zone_from, _raw().get("domain_zones", []))}
 
 
 def default_zones() -> list[Zone]:
@@ -85,14 +139,15 @@ def default_zones() -> list[Zone]:
 
 
 def resolve_zones(names: list[str] | None) -> list[Zone]:
-    """Zones for the names asked for (catalogue entries where known), or the default set."""
+    """The address lists among the names asked for (catalogue entries where known, a name the
+    catalogue does not know is an address list with RFC 5782 defaults), or the default set."""
     if not names:
         return default_zones()
-    known = catalogue()
+    known, domain_lists = catalogue(), domain_catalogue()
     zones, seen = [], set()
     for raw_name in names:
         name = validate_zone_name(raw_name)
-        if name in seen:
+        if name in seen or name in domain_lists:
             continue
         seen.add(name)
         zone = known.get(name)
@@ -100,6 +155,14 @@ def resolve_zones(names: list[str] | None) -> list[Zone]:
             zone = replace(_zone_from({"zone": name}, _raw()["defaults"]), known=False)
         zones.append(zone)
     return zones
+
+
+def resolve_domain_zones(names: list[str] | None) -> list[Zone]:
+    """The domain lists among the names asked for, or the default set when none were named."""
+    known = domain_catalogue()
+    if not names:
+        return [zone for zone in known.values() if zone.default]
+    return list({n: known[n] for n in map(validate_zone_name, names) if n in known}.values())
 
 
 def validate_zone_name(text: str) -> str:
