@@ -10,7 +10,9 @@ from dataclasses import replace
 
 from senderwatch.check import CheckResult
 from senderwatch.dnsbl import ZoneVerdict
+from senderwatch.domaincheck import DomainReport
 from senderwatch.errors import ResolverUnusable
+from senderwatch.findings import merge_domain, significant_domain
 from senderwatch.spfcheck import SpfResult
 from senderwatch.targets import Target
 
@@ -50,9 +52,20 @@ class MemoryHistory:
 class MemoryHealth:
     def __init__(self):
         self.states: list[dict] = []
+        self.domains: dict[str, dict] = {}  # the health table's domain records, as written
 
     def record(self, run, states: dict, now: str) -> None:
         self.states.append(states)
+
+    def record_domains(self, run, reports, now: str) -> int:
+        changed = 0
+        for report in reports:
+            old = self.domains.get(report.domain)
+            new = merge_domain(old, report, now, run)
+            if significant_domain(new) != significant_domain(old):
+                self.domains[report.domain] = new
+                changed += 1
+        return changed
 
 
 class MemoryLog:
@@ -90,12 +103,16 @@ class FakeChecks:
         resolver_dead=False,
         hosts: dict[str, list[str]] | None = None,
         spf: Callable[[str], SpfResult | None] | None = None,
+        domains: Callable[[str, tuple[str, ...]], DomainReport] | None = None,
     ):
         self.verdicts = verdicts
         self.failures = failures or {}
         self.resolver_dead = resolver_dead
         self.hosts = hosts if hosts is not None else {}
         self.spf = spf or (lambda ip: None)
+        self.domain_report = domains or (lambda name, roles: DomainReport(name, roles))
+        self.domains_asked: list[str] = []
+        self.domains_checked: set[str] = set()
         self.slices: list[list[str]] = []
         self.probes = 0
 
@@ -122,6 +139,10 @@ class FakeChecks:
                 found = self.hosts.get(target.ip, (known or {}).get(target.ip, []))
                 out[target.ip] = [replace(self._result(ip), host=target.ip) for ip in found]
         return out
+
+    async def domains(self, wanted):
+        self.domains_asked += list(wanted)
+        return [self.domain_report(name, roles) for name, roles in wanted.items()]
 
     def _result(self, ip: str) -> CheckResult:
         return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))

@@ -16,7 +16,7 @@ from .addresses import sort_key
 from .advice import mechanism_for, spf_advice, suggest_record
 from .findings import Alert, Event
 from .text import clean_text
-from .zones import catalogue
+from .zones import catalogue, domain_catalogue
 
 SUBJECT_MAX, SMS_MAX = 99, 159
 EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are counted
@@ -115,7 +115,8 @@ def _message(
         attributes["zone"] = first.zone
     targets = sorted({a.target for a in alerts if a.target})
     if targets:
-        attributes["target"] = targets[0] if len(targets) == 1 else targets[:ATTRIBUTE_ADDRESSES]
+        name = "domain" if first.event in DOMAIN_EVENTS else "target"
+        attributes[name] = targets[0] if len(targets) == 1 else targets[:ATTRIBUTE_ADDRESSES]
     if first.reminder:
         attributes["reminder"] = "true"
     return AlertText(
@@ -219,6 +220,8 @@ def render(alert: Alert, label: str = "") -> AlertText:
         return _deployment_failing(alert, d)
     elif alert.event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
         return _address_change([alert])
+    elif alert.event in DOMAIN_EVENTS:
+        return _domain_message([alert])
     elif alert.event in (Event.CHECK_RECOVERED, Event.RESOLVER_RECOVERED):
         what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
         subject = f"senderwatch can use {what} again"
@@ -312,6 +315,128 @@ def _new_address_lines(alert: Alert) -> list[str]:
     ]
 
 
+# -- a domain's own health ---------------------------------------------------------------------------
+
+DOMAIN_EVENTS = (
+    Event.DOMAIN_LISTED,
+    Event.DOMAIN_DELISTED,
+    Event.SPF_RECORD_BROKEN,
+    Event.SPF_RECORD_FIXED,
+    Event.DMARC_RECORD_BROKEN,
+    Event.DMARC_RECORD_FIXED,
+)
+_ROLES = {"sender": "your sender domain", "helo": "your HELO name", "ptr": "a PTR name of your addresses"}
+_RECORD_FIXES = {
+    "no-record": "Publish the record that is missing, or remove the term that points at it.",
+    "multiple-records": "Merge the SPF records into one TXT record: receivers use none of several.",
+    "syntax-error": "Correct the term named above (a typo, a stray comma, a CIDR length out of range).",
+    "too-many-lookups": "Remove include:, a, mx, ptr and exists: terms you no longer need, or replace an "
+    "include with the ip4:/ip6: ranges it stands for, until the record needs at most 10 lookups.",
+    "too-many-void-lookups": "Remove the terms that name hosts or domains without records (or give those hosts "
+    "the missing A or AAAA record).",
+    "plus-all": "End the record with -all (or ~all while you find every sender), never +all.",
+    "ptr-mechanism": "Replace ptr with ip4:/ip6: terms for the servers it was meant to match.",
+    "include-loop": "Remove the include (or redirect) that leads back to a record already on the way.",
+    "record-too-long": "Shorten what is published at that name: drop terms and TXT records no longer "
+    "needed, or move part of the record into an include.",
+}
+
+
+def _roles(details: dict) -> str:
+    roles = [_ROLES.get(str(r), str(r)) for r in details.get("roles", [])]
+    return ", ".join(roles)
+
+
+def _domain_message(alerts: Sequence[Alert]) -> AlertText:
+    """A domain's listing on a domain list (several domains of one list in one message), or its
+    SPF or DMARC record broken or fixed."""
+    first = alerts[0]
+    d = _clean(first.details)
+    domain = clean_text(first.target, 255)
+    names = [clean_text(a.target, 255) for a in alerts]
+    shown = ", ".join(names[:3]) + (f" +{len(names) - 3} more" if len(names) > 3 else "")
+    event = first.event
+    zone = catalogue_zone(first.zone)
+    if event == Event.DOMAIN_LISTED:
+        subject = [f"{shown} listed on the domain list {first.zone}", f"{len(names)} domain(s) listed on {first.zone}"]
+        sms = [f"senderwatch: domain {shown} LISTED on {first.zone}.", "senderwatch: domain LISTED."]
+        body = [
+            f"The domain list {first.zone} lists {'these domains' if len(alerts) > 1 else domain}.",
+            "Receivers that use it may reject or junk mail sent as, or with links to, a listed domain.",
+            "",
+        ]
+        for alert in alerts:
+            a = _clean(alert.details)
+            body += [
+                f"Domain:     {clean_text(alert.target, 255)} ({_roles(a)})",
+                f"Since:      {_date(alert.since)} (first seen listed by senderwatch)",
+                f"Codes:      {', '.join(a.get('codes', []))} — {a.get('meaning', '')}",
+                f"Reason:     {a.get('reason') or '(the list gave no reason)'}",
+                "",
+            ]
+        body += [
+            f"Delist:     {d.get('delist_url') or '(see the list operator’s site)'}",
+            "",
+            "What to do:",
+            "1. Find why: a compromised account or website on the domain, or mail (or links in mail) the list",
+            "   saw as spam. Fix that first; lists re-list quickly when it goes on.",
+            "2. Ask for removal at the delist link above.",
+        ]
+        if zone is not None and zone.terms:
+            body.append(f"About this list: {clean_text(zone.terms, 400)}")
+        body.append("senderwatch checks again every run and will tell you when the listing is gone.")
+    elif event == Event.DOMAIN_DELISTED:
+        subject = [f"{shown} no longer listed on {first.zone}", f"{len(names)} domain(s) delisted"]
+        sms = f"senderwatch: domain {shown} DELISTED from {first.zone}."
+        body = [f"{shown} {'is' if len(alerts) == 1 else 'are'} no longer listed on {first.zone}.", "Nothing to do."]
+    elif event in (Event.SPF_RECORD_BROKEN, Event.DMARC_RECORD_BROKEN):
+        what = "SPF" if event == Event.SPF_RECORD_BROKEN else "DMARC"
+        problems = [p for p in first.details.get("problems", []) if isinstance(p, dict)]
+        codes = [str(p.get("code")) for p in problems if p.get("code") != "policy-none"]
+        if what == "DMARC" and codes == ["no-record"]:
+            subject = f"{domain} has no DMARC record"
+        else:
+            subject = f"The {what} record of {domain} has a problem: {', '.join(codes)}"
+        sms = [
+            f"senderwatch: {what} record of {domain}: {', '.join(codes)}.",
+            f"senderwatch: {what} record of {domain}.",
+        ]
+        body = [
+            f"The {what} record of {domain} ({_roles(d)}) has {'a problem' if len(codes) == 1 else 'problems'}.",
+            "",
+            f"Record:   {d.get('record') or '(none)'}",
+            "",
+        ]
+        for problem in problems:
+            body.append(
+                f"- {clean_text(str(problem.get('code')), 40)}: {clean_text(str(problem.get('detail', '')), 600)}"
+            )
+        body += ["", "What to do:"]
+        if what == "SPF":
+            body += [f"- {_RECORD_FIXES[c]}" for c in dict.fromkeys(codes) if c in _RECORD_FIXES]
+            body.append("Receivers turn most of these into permerror, which fails every address at once: fix it before")
+            body.append("it bites. senderwatch checks the record every run and tells you when it is fixed.")
+        else:
+            body.append("- Publish (or correct) one TXT record at _dmarc." + domain + " as the problem above says.")
+            body.append("senderwatch checks the record every run and tells you when it is fixed.")
+    else:  # SPF_RECORD_FIXED, DMARC_RECORD_FIXED
+        what = "SPF" if event == Event.SPF_RECORD_FIXED else "DMARC"
+        subject = f"The {what} record of {domain} has no problem any more"
+        sms = f"senderwatch: {what} record of {domain} fixed."
+        was = ", ".join(map(str, first.details.get("previous", [])))
+        body = [
+            f"The {what} record of {domain} has no problem any more (it had: {was}).",
+            f"Record: {d.get('record') or '(none)'}",
+            "Nothing to do.",
+        ]
+    data = {"domains": names, "count": len(names)} if len(alerts) > 1 else None
+    return _message(alerts, subject, body, sms, data)
+
+
+def catalogue_zone(name: str):
+    return catalogue().get(name) or domain_catalogue().get(name)
+
+
 def _family(details: dict) -> str:
     return f" for IPv{details['family']} addresses" if details.get("family") else ""
 
@@ -372,6 +497,8 @@ def _deployment_failing(alert: Alert, d: dict) -> AlertText:
 
 def group_key(alert: Alert) -> tuple:
     """Alerts with the same key go into one message."""
+    if alert.event in (Event.DOMAIN_LISTED, Event.DOMAIN_DELISTED):
+        return (alert.event, alert.zone, bool(alert.reminder))  # one message per list
     if not alert.ip:
         return (alert.event, alert.zone, alert.key)  # about the deployment: each alone
     if alert.event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
@@ -397,6 +524,8 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
     alerts = sorted(alerts, key=lambda a: sort_key(a.ip))
     if alerts[0].event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
         return _address_change(alerts)
+    if alerts[0].event in DOMAIN_EVENTS:
+        return _domain_message(sorted(alerts, key=lambda a: a.target))
     subject: str | list[str]
     sms: str | list[str]
     first, count = alerts[0], len(alerts)

@@ -13,7 +13,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, TypeVar
@@ -25,11 +25,12 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, ServiceError
-from .findings import next_health
+from .findings import DOMAIN, merge_domain, next_health, significant_domain
 from .runs import Run
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
+    from .domaincheck import DomainReport
 
 T = TypeVar("T")
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
@@ -394,6 +395,27 @@ class HealthStore:
                 if health is None or self._write(item_id, item, health, now):
                     break
                 item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
+
+    def record_domains(self, run: Run, reports: Sequence[DomainReport], now: str) -> int:
+        """Each domain's findings after REPORTS (`domain:NAME`), written when they change, once per
+        scheduled run however many invocations check the domain; how many changed."""
+        ids = [f"{DOMAIN}:{report.domain}" for report in reports]
+        current = self.read(ids)
+        changed = 0
+        for item_id, report in zip(ids, reports):
+            item = current.get(item_id, {})
+            for _ in range(3):
+                if run.scheduled and str(item.get("run", "")) >= run.id:
+                    break  # checked in this run already
+                old = item.get("health")
+                new = merge_domain(old, report, now, run)
+                if significant_domain(new) == significant_domain(old):
+                    break
+                if self._write(item_id, item, dict(new, run=run.id or str(item.get("run", ""))), now):
+                    changed += 1
+                    break
+                item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
+        return changed
 
     def _write(self, item_id: str, seen: dict, health: dict, now: str) -> bool:
         kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, or resolver

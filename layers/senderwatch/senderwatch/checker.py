@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from .addresses import IPAddress
 from .check import CheckResult, check_addresses, host_problems
 from .dnsbl import DnsblChecker, ProbeCache
+from .domaincheck import DomainReport, check_domains, watched_domains
 from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
     RESOLVER,
@@ -34,7 +35,7 @@ from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
 from .targets import ADDRESS, HOST, NETWORK, Target
 from .verdicts import Verdict
-from .zones import Zone, resolve_zones
+from .zones import Zone, resolve_domain_zones, resolve_zones
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +53,14 @@ class DnsChecks:
     zones: tuple[str, ...] = ()
     dqs_key: str | None = None
     probes: ProbeCache = field(default_factory=ProbeCache, compare=False)
+    domains_checked: set[str] = field(default_factory=set, compare=False)  # this invocation's
 
     def zones_for(self, target: Target) -> list[Zone]:
         return resolve_zones(list(target.zones or self.zones))
+
+    def domain_zones(self) -> list[Zone]:
+        """The domain lists: the deployment's (a domain's record is shared by all its targets)."""
+        return resolve_domain_zones(list(self.zones))
 
     def session(self) -> DnsSession:
         return DnsSession(self)
@@ -151,6 +157,9 @@ class DnsSession:
                     ]
         return results
 
+    async def domains(self, wanted: dict[str, tuple[str, ...]]) -> list[DomainReport]:
+        return await check_domains(self.resolver, wanted, self.checks.domain_zones(), self.dnsbl)
+
 
 @dataclass
 class CheckSummary:
@@ -161,6 +170,8 @@ class CheckSummary:
     invalid: int = 0
     requeued: int = 0
     unusable_lists: int = 0
+    domains: int = 0  # domains checked
+    domains_changed: int = 0
 
 
 def run_checks(
@@ -257,7 +268,38 @@ class _Checks:
                     return
                 start += len(chunk)
                 known = {t.ip: list(readable_many(current[t.ip].get("findings"))["addresses"]) for t in chunk}
-                self._save(chunk, await session.check(chunk, known), current)
+                results = await session.check(chunk, known)
+                self._save(chunk, results, current)
+                await self._domains(session, chunk, results)
+
+    async def _domains(self, session, targets: list[Target], results: dict) -> None:
+        """The health of the domains these targets send as: sender domains, HELO names, and the
+        PTR names of their addresses; each checked once per invocation."""
+        wanted: dict[str, tuple[str, ...]] = {}
+        for target in (t for t in targets if (t.sender or t.helo) and t.ip in results):
+            found = results[target.ip]
+            ptrs = [n for r in (found if isinstance(found, list) else [found]) if r.rdns for n in r.rdns.ptr]
+            for name, roles in watched_domains(target.sender, target.helo, ptrs).items():
+                wanted[name] = tuple(dict.fromkeys(wanted.get(name, ()) + roles))
+        checked = self.checks.domains_checked
+        wanted = {name: roles for name, roles in wanted.items() if name not in checked}
+        if not wanted:
+            return
+        checked.update(wanted)
+        reports = await session.domains(wanted)
+        self.summary.domains += len(reports)
+        for report in reports:
+            if report.listed or report.problems:
+                log.info(
+                    "domain problem",
+                    extra={
+                        "domain": report.domain,
+                        "listed": [v.zone for v in report.listed],
+                        "problems": [p.code for p in report.problems],
+                    },
+                )
+        if self.health is not None:
+            self.summary.domains_changed += self.health.record_domains(self.run, reports, self.stamp)
 
     def _record_health(self, states: dict[str, dict | None]) -> None:
         """Only scheduled runs count: a first check of a new target at noon is not a run of the list."""

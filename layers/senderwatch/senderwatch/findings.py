@@ -30,6 +30,8 @@ from .verdicts import Verdict
 
 if TYPE_CHECKING:
     from .check import CheckResult
+    from .dnsbl import ZoneVerdict
+    from .domaincheck import DomainReport
 
 FAILING_RUNS = 3  # scheduled runs in a row a list must fail before it is reported
 
@@ -47,6 +49,12 @@ class Event(StrEnum):
     RESOLVER_RECOVERED = "RESOLVER_RECOVERED"
     ADDRESS_ADDED = "ADDRESS_ADDED"
     ADDRESS_REMOVED = "ADDRESS_REMOVED"
+    DOMAIN_LISTED = "DOMAIN_LISTED"
+    DOMAIN_DELISTED = "DOMAIN_DELISTED"
+    SPF_RECORD_BROKEN = "SPF_RECORD_BROKEN"
+    SPF_RECORD_FIXED = "SPF_RECORD_FIXED"
+    DMARC_RECORD_BROKEN = "DMARC_RECORD_BROKEN"
+    DMARC_RECORD_FIXED = "DMARC_RECORD_FIXED"
 
 
 SEVERITY: dict[str, str] = {
@@ -60,6 +68,12 @@ SEVERITY: dict[str, str] = {
     Event.RESOLVER_RECOVERED: "info",
     Event.ADDRESS_ADDED: "info",  # "warning" when the new address is listed or fails SPF
     Event.ADDRESS_REMOVED: "info",
+    Event.DOMAIN_LISTED: "high",
+    Event.SPF_RECORD_BROKEN: "high",
+    Event.DMARC_RECORD_BROKEN: "warning",
+    Event.DOMAIN_DELISTED: "info",
+    Event.SPF_RECORD_FIXED: "info",
+    Event.DMARC_RECORD_FIXED: "info",
 }
 
 
@@ -98,12 +112,11 @@ def _count(value) -> int:
         return 0
 
 
-def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUAL) -> dict:
-    """New findings from the previous ones and one run's result (pure; NOW is ISO 8601)."""
-    old = readable(previous)
-    new: dict = {"dnsbl": {}, "rdns": old.get("rdns"), "reminded_at": old.get("reminded_at")}
-    old_zones = old.get("dnsbl", {})
-    for verdict in result.dnsbl:
+def merge_verdicts(old_zones: dict, verdicts: Sequence[ZoneVerdict], now: str, run: Run = MANUAL) -> dict:
+    """Each list's entry after one run's VERDICTS: a verdict replaces the last one (its 'since'
+    kept while it holds); an error keeps it and counts the scheduled runs it has lasted."""
+    new: dict = {}
+    for verdict in verdicts:
         before = old_zones.get(verdict.zone, {})
         if verdict.status in (Verdict.LISTED, Verdict.CLEAN):
             entry: dict[str, Any] = {"status": verdict.status}
@@ -116,7 +129,7 @@ def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUA
                 )
             same = before.get("status") == verdict.status
             entry["since"] = before.get("since", now) if same else now
-        elif verdict.zone_failed:  # the deployment's problem this run: the address's finding stands
+        elif verdict.zone_failed:  # the deployment's problem this run: the last finding stands
             if not before:
                 continue
             entry = dict(before)
@@ -133,7 +146,15 @@ def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUA
             entry["error_runs"] = _count(before.get("error_runs")) + counted
             if counted or "error_run" in before:
                 entry["error_run"] = run.id if counted else before["error_run"]
-        new["dnsbl"][verdict.zone] = entry
+        new[verdict.zone] = entry
+    return new
+
+
+def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUAL) -> dict:
+    """New findings from the previous ones and one run's result (pure; NOW is ISO 8601)."""
+    old = readable(previous)
+    new: dict = {"dnsbl": {}, "rdns": old.get("rdns"), "reminded_at": old.get("reminded_at")}
+    new["dnsbl"] = merge_verdicts(old.get("dnsbl", {}), result.dnsbl, now, run)
     for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
         if spf is None:
             continue  # no sender (no HELO name): no finding for it
@@ -472,3 +493,90 @@ def decide_health(kind: str, name: str, old: dict | None, new: dict) -> list[Ale
     if new.get("status") == "ok" and int(new.get("failed_runs", 0)) >= threshold:
         return [Alert(recovered, "", new.get("since", ""), zone, dict(new, failed_since=old.get("since", "")))]
     return []
+
+
+# -- a domain's own health: its SPF and DMARC records, the domain lists ------------------------------
+#
+# One record per domain in the health table ("domain:NAME"), shared by every target that sends as
+# it (or names it as HELO, or has it as a PTR name): {"roles": [...], "spf_record": {"record",
+# "problems", "since"}, "dmarc": {...}, "dnsbl": {LIST: entry}}. A part that could not be looked up
+# this time keeps its last state; a part a check did not look at (a PTR name has no SPF lint) too.
+
+DOMAIN = "domain"
+SPF_ALERTED = "no-record"  # the domain's own missing record is SPF_FAILING's news (with the fix), not this
+
+
+def _record_part(before: dict | None, report, now: str) -> dict | None:
+    """An SPF or DMARC record's part of a domain's findings after REPORT (None: not looked at)."""
+    if report is None:
+        return before
+    if report.error:
+        return dict(before, error=report.error) if before else None
+    problems = [p.to_dict() for p in report.problems]
+    codes = sorted({p["code"] for p in problems})
+    same = before is not None and sorted({p["code"] for p in before.get("problems", [])}) == codes
+    out = {"record": report.record, "problems": problems, "since": before.get("since", now) if same and before else now}
+    if getattr(report, "policy", None) is not None:
+        out["policy"] = report.policy
+    return out
+
+
+def merge_domain(previous: dict | None, report: DomainReport, now: str, run: Run = MANUAL) -> dict:
+    """A domain's findings after one check (pure)."""
+    old = previous if isinstance(previous, dict) else {}
+    new: dict = {"roles": sorted(set(old.get("roles", [])) | set(report.roles))}
+    for key, part in (("spf_record", report.spf_record), ("dmarc", report.dmarc)):
+        value = _record_part(old.get(key), part, now)
+        if value is not None:
+            new[key] = value
+    zones = old.get("dnsbl") if isinstance(old.get("dnsbl"), dict) else {}
+    new["dnsbl"] = {**zones, **merge_verdicts(zones, report.dnsbl, now, run)}
+    return new
+
+
+def significant_domain(findings: dict | None) -> dict:
+    """The part of a domain's findings whose change is worth a write: not a list's TXT wording,
+    not a lookup that failed this time (the last state stands, and says so only beside a change)."""
+    if not isinstance(findings, dict):
+        return {}
+    out = copy.deepcopy({k: v for k, v in findings.items() if k not in ("run",)})
+    for entry in (out.get("dnsbl") or {}).values():
+        for key in ("reason", "error", "error_since", "error_runs", "error_run"):
+            entry.pop(key, None)
+    for key in ("spf_record", "dmarc"):
+        if isinstance(out.get(key), dict):
+            out[key].pop("error", None)
+    return out
+
+
+def _codes(part: dict | None, ignore: tuple[str, ...] = ()) -> set[str]:
+    return {str(p.get("code")) for p in (part or {}).get("problems", []) if isinstance(p, dict)} - set(ignore)
+
+
+def decide_domain(name: str, old: dict | None, new: dict) -> list[Alert]:
+    """The alerts a change of a domain's findings deserves: a listing and its clearing, an SPF or
+    DMARC record that breaks (a new kind of problem) and that is fixed (no problem left)."""
+    old = old if isinstance(old, dict) else {}
+    alerts: list[Alert] = []
+    old_zones = old.get("dnsbl") or {}
+    for zone, entry in (new.get("dnsbl") or {}).items():
+        was = (old_zones.get(zone) or {}).get("status")
+        details = dict(entry, domain=name, roles=new.get("roles", []))
+        if entry.get("status") == Verdict.LISTED and was != Verdict.LISTED:
+            alerts.append(Alert(Event.DOMAIN_LISTED, "", entry.get("since", ""), zone, details, target=name))
+        elif entry.get("status") == Verdict.CLEAN and was == Verdict.LISTED:
+            alerts.append(Alert(Event.DOMAIN_DELISTED, "", entry.get("since", ""), zone, details, target=name))
+    for key, broken, fixed, ignore in (
+        ("spf_record", Event.SPF_RECORD_BROKEN, Event.SPF_RECORD_FIXED, (SPF_ALERTED,)),
+        ("dmarc", Event.DMARC_RECORD_BROKEN, Event.DMARC_RECORD_FIXED, ("policy-none",)),
+    ):
+        before, after = old.get(key), new.get(key)
+        if after is None or after.get("error") and before is not None:
+            continue
+        was, now_codes = _codes(before, ignore), _codes(after, ignore)
+        details = dict(after, domain=name, roles=new.get("roles", []), previous=sorted(was))
+        if now_codes - was:
+            alerts.append(Alert(broken, "", after.get("since", ""), "", details, target=name))
+        elif was and not now_codes:
+            alerts.append(Alert(fixed, "", after.get("since", ""), "", details, target=name))
+    return alerts

@@ -8,7 +8,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .alerttext import group, render_group
-from .findings import Alert, decide, decide_health, is_many, readable, readable_many, reminders
+from .findings import (
+    DOMAIN,
+    Alert,
+    decide,
+    decide_domain,
+    decide_health,
+    is_many,
+    readable,
+    readable_many,
+    reminders,
+)
 from .ports import Publisher, SentLog
 
 log = logging.getLogger(__name__)
@@ -18,6 +28,8 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
     """The alerts one change of an item deserves: a target's findings, or the deployment's health."""
     if not new_item:
         return []
+    if new_item.get("kind") == DOMAIN and "health" in new_item:  # the health table: a domain
+        return decide_domain(str(new_item.get("name", "")), (old_item or {}).get("health"), new_item["health"])
     if "kind" in new_item and "health" in new_item:  # the health table: a list, or the resolver
         old = (old_item or {}).get("health")
         new = dict(new_item["health"], **({"family": new_item["family"]} if new_item.get("family") else {}))

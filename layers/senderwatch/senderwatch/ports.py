@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Protocol
 if TYPE_CHECKING:
     from .alerttext import AlertText
     from .check import CheckResult
+    from .domaincheck import DomainReport
     from .runs import Run
     from .targets import Target
 
@@ -34,6 +35,7 @@ class Health(Protocol):
     """The deployment's own health: one record per list and address family, one for the resolver."""
 
     def record(self, run: Run, states: dict[str, dict | None], now: str) -> None: ...
+    def record_domains(self, run: Run, reports: Sequence[DomainReport], now: str) -> int: ...
 
 
 class SentLog(Protocol):
@@ -58,6 +60,12 @@ class CheckSession(Protocol):
         addresses each host had, kept for a family that cannot be resolved this run."""
         ...
 
+    async def domains(self, wanted: dict[str, tuple[str, ...]]) -> list[DomainReport]:
+        """The health of these domains (each with why it is watched)."""
+        ...
+
 
 class Checks(Protocol):
+    domains_checked: set[str]  # the domains this invocation has checked: each once
+
     def session(self) -> AbstractAsyncContextManager[CheckSession]: ...
