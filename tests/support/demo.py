@@ -1,9 +1,10 @@
 """`make demo`: the origin story through the whole pipeline, on this machine.
 
-A moto server stands in for AWS and a local DNS server for the internet. Targets are
-added with the `senderwatch` command; then scheduler -> queue -> checker -> table ->
-stream -> notifier -> SNS run exactly as Lambda would call them, three times:
-the listing and the IPv6 softfail; the fix (DELISTED, SPF_RECOVERED); and silence.
+A moto server stands in for AWS and a local DNS server for the internet. The mail host is
+added by name with the `senderwatch` command - its IPv6 address is never typed - then
+scheduler -> queue -> checker -> table -> stream -> notifier -> SNS run exactly as Lambda
+would call them: the listing and the IPv6 softfail; the fix (DELISTED, SPF_RECOVERED); a new
+IPv6 address on the host (ADDRESS_ADDED, with its SPF); and silence.
 """
 
 from __future__ import annotations
@@ -19,7 +20,9 @@ from senderwatch.cli import main
 
 from .dnsserver import DNSServer
 from .localaws import LocalPipeline
-from .world import DOMAIN, DQS_KEY, IPV4, IPV6, story_world
+from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, story_world
+
+NEW_IPV6 = "2001:db8::26"
 
 RULE = "=" * 78
 
@@ -36,7 +39,7 @@ def _show_alerts(pipeline: LocalPipeline) -> None:
     for alert in sms:
         print(f"--- SMS: {alert['sms']}")
     if not sms:
-        print("--- SMS: nothing (by default SMS subscribers get only LISTED, SPF_FAILING and RESOLVER_FAILING)")
+        print("--- SMS: nothing (by default SMS subscribers get only LISTED, SPF_FAILING, RESOLVER_FAILING, DOMAIN_LISTED and SPF_RECORD_BROKEN)")
 
 
 def run() -> int:
@@ -59,33 +62,42 @@ def run() -> int:
             boto3.client("ssm").put_parameter(Name="/senderwatch/dqs-key", Value=DQS_KEY, Type="SecureString")
             pipeline = LocalPipeline(dns=dns.address, env={"DQS_KEY_PARAMETER": "/senderwatch/dqs-key"}).create()
             table = ["--table", pipeline.table_name]
+            status = ["status", *table, "--health-table", pipeline.health_table_name]
             print(RULE)
             print(f"senderwatch, locally: AWS is a moto server at {os.environ['AWS_ENDPOINT_URL']},")
-            print(f"the internet is a DNS server at {dns.address[0]}:{dns.address[1]}. {IPV4} and {IPV6}")
-            print(f"send mail for {DOMAIN}; {IPV4} is on dnsbl.justspam.org, and the SPF record")
-            print("lacks the IPv6 address. Spamhaus is asked through a DQS key kept in SSM.")
+            print(f"the internet is a DNS server at {dns.address[0]}:{dns.address[1]}. {MAIL_HOST} sends")
+            print(f"mail for {DOMAIN} from {IPV4} and {IPV6}; {IPV4} is on dnsbl.justspam.org, and the")
+            print("SPF record lacks the IPv6 address. Only the host's name is given to senderwatch.")
+            print("Spamhaus is asked through a DQS key kept in SSM.")
             print(RULE)
-            for ip in (IPV4, IPV6):
-                command = ["targets", "add", ip, "--sender", DOMAIN, "--label", "postfix-1"]
-                print(f"\n$ senderwatch {' '.join(command)} --table ...")
-                main([*command, *table])
+            command = ["targets", "add", MAIL_HOST, "--sender", DOMAIN, "--helo", MAIL_HOST, "--label", "postfix-1"]
+            print(f"\n$ senderwatch {' '.join(command)} --table ...")
+            main([*command, *table])
 
-            print(f"\n{RULE}\nRun 1: the new targets' first check (from the table's stream)\n{RULE}")
+            print(f"\n{RULE}\nRun 1: the new target's first check (from the table's stream)\n{RULE}")
             pipeline.settle()
-            print("$ senderwatch status --table ...")
-            main(["status", *table])
+            print("$ senderwatch status --table ... --health-table ...")
+            main(status)
             print()
             _show_alerts(pipeline)
 
             print(f"\n{RULE}\nThe admin delists {IPV4} and adds ip6:{IPV6} to the SPF record.")
             print(f"Run 2: the daily schedule\n{RULE}")
-            dns.load(story_world(listed=False, spf_has_ipv6=True))
+            fixed = story_world(listed=False, spf_has_ipv6=True)
+            dns.load(fixed)
             pipeline.run()
-            main(["status", *table])
+            main(status)
             print()
             _show_alerts(pipeline)
 
-            print(f"\n{RULE}\nRun 3: the next day, nothing has changed\n{RULE}")
+            print(f"\n{RULE}\nA second network card: {MAIL_HOST} gets the AAAA record {NEW_IPV6}.")
+            print(f"Run 3: the daily schedule\n{RULE}")
+            fixed[MAIL_HOST] = [*fixed[MAIL_HOST], {"AAAA": NEW_IPV6}]
+            dns.load(fixed)
+            pipeline.run()
+            _show_alerts(pipeline)
+
+            print(f"\n{RULE}\nRun 4: the next day, nothing has changed\n{RULE}")
             pipeline.run()
             _show_alerts(pipeline)
     finally:

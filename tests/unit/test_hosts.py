@@ -3,10 +3,12 @@ gains or loses an address - through the checker and the notifier's decisions, wi
 
 import ipaddress
 import json
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
 
+from senderwatch.alerttext import render
 from senderwatch.check import CheckResult
 from senderwatch.checker import run_checks
 from senderwatch.dnsbl import ZoneVerdict
@@ -183,3 +185,22 @@ def test_a_host_target_item_validates_like_an_address():
     assert Target.from_item({"ip": HOSTNAME, "zones": ["bl.spamcop.net"]}).name.kind == HOST
     with pytest.raises(InvalidInput, match="write the host as mail.example.com"):
         Target.from_item({"ip": "MAIL.example.com"})
+
+
+def test_a_hosts_address_delisted_twice_is_news_twice_and_says_since_when():
+    day = [f"2026-11-{d:02d}T06:00:00+00:00" for d in range(20, 25)]
+    states = [merge_many(None, host_result(V4, V6), day[0])]
+    for n, listed in enumerate((("bl.spamcop.net",), (), ("bl.spamcop.net",), ()), 1):
+        states.append(merge_many(states[-1], host_result(V4, V6, listed=listed), day[n]))
+    delisted = [a for old, new in zip(states, states[1:]) for a in decide(old, new, HOSTNAME) if a.event == "DELISTED"]
+    assert [a.since for a in delisted] == [day[2], day[4]] and len({a.key for a in delisted}) == 2
+
+
+def test_an_spf_alert_for_a_hosts_address_shows_the_record_and_the_one_to_publish():
+    record = "v=spf1 ip4:192.0.2.25 ~all"
+    result = [
+        CheckResult(ipaddress.ip_address(V6), verdicts(V6), replace(spf(V6), record=record), host=HOSTNAME),
+    ]
+    (alert,) = decide(None, merge_many(None, result, DAY1), HOSTNAME)
+    assert alert.details["record"] == record
+    assert "v=spf1 ip4:192.0.2.25 ip6:2001:db8::25 ~all" in render(alert).email

@@ -31,21 +31,28 @@ IMPORT_MAX_BYTES = 64 * 1024 * 1024
 
 def find_table(stack: str | None, table: str | None) -> str:
     """The targets table: --table, else the --stack's output, else SENDERWATCH_TABLE."""
+    return find_tables(stack, table)[0]
+
+
+def find_tables(stack: str | None, table: str | None, health: str | None = None) -> tuple[str, str | None]:
+    """The targets table (--table, else the --stack's output, else SENDERWATCH_TABLE) and the health
+    table, where the domains' findings are (--health-table, the stack's, SENDERWATCH_HEALTH_TABLE)."""
     if stack and table:
         raise InvalidInput("give --stack or --table, not both")
+    health = health or os.environ.get("SENDERWATCH_HEALTH_TABLE") or None
     if table:
-        return table
+        return table, health
     if stack:
         with aws_errors(f"cannot read stack {shown(stack)}"):
             outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-        for output in outputs:
-            if output["OutputKey"] == "TargetsTableName":
-                return output["OutputValue"]
+        values = {output["OutputKey"]: output["OutputValue"] for output in outputs}
+        if "TargetsTableName" in values:
+            return values["TargetsTableName"], health or values.get("HealthTableName")
         raise ServiceError(
             f"stack {shown(stack)} in region {region()} has no TargetsTableName output: is it a senderwatch stack?"
         )
     if os.environ.get("SENDERWATCH_TABLE"):
-        return os.environ["SENDERWATCH_TABLE"]
+        return os.environ["SENDERWATCH_TABLE"], health
     raise InvalidInput("say which deployment: --stack NAME (or --table NAME, or SENDERWATCH_TABLE)")
 
 
@@ -343,7 +350,7 @@ def status_rows(items: Iterable[dict]) -> list[dict]:
         if is_many(raw):
             many = readable_many(raw)
             addresses = [
-                dict(_finding_row(expand(f, many["zones"], ip), sender), ip=ip)
+                dict(_finding_row(expand(f, many, ip), sender), ip=ip)
                 for ip, f in sorted(many["addresses"].items(), key=lambda pair: sort_key(pair[0]))
             ]
             row |= _summary_row(addresses) | {"checked": True, "addresses": addresses}
@@ -487,5 +494,64 @@ def targets_lines(rows: list[dict]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
 
 
-def status_json(rows: list[dict]) -> str:
-    return json_text({"targets": rows})
+def status_json(rows: list[dict], domains: list[dict] | None = None) -> str:
+    document: dict = {"targets": rows}
+    if domains is not None:
+        document["domains"] = domains
+    return json_text(document)
+
+
+# -- the domains ------------------------------------------------------------------------------------
+
+
+def domain_rows(items: Iterable[dict]) -> list[dict]:
+    """One row per domain record of the health table: its SPF and DMARC problems and its listings."""
+    rows = []
+    for item in sorted(items, key=lambda i: str(i.get("name", ""))):
+        health = _mapping(item.get("health"))
+        spf, dmarc = _mapping(health.get("spf_record")), _mapping(health.get("dmarc"))
+        zones = _mapping(health.get("dnsbl"))
+        roles = health.get("roles") if isinstance(health.get("roles"), list) else []
+        rows.append(
+            {
+                "domain": str(item.get("name", "")),
+                "roles": [str(r) for r in roles],
+                "spf_record": spf.get("record") if spf else None,
+                "spf_problems": _problem_codes(spf),
+                "dmarc": dmarc.get("record") if dmarc else None,
+                "dmarc_policy": dmarc.get("policy") if dmarc else None,
+                "dmarc_problems": _problem_codes(dmarc),
+                "listed": sorted(str(z) for z, e in zones.items() if _mapping(e).get("status") == "listed"),
+                "changed_at": item.get("changed_at"),
+            }
+        )
+    return rows
+
+
+def _problem_codes(part: dict) -> list[str]:
+    problems = part.get("problems") if isinstance(part.get("problems"), list) else []
+    return [str(p.get("code")) for p in problems if isinstance(p, dict)]
+
+
+_DOMAIN_CELL = {"DOMAIN": 60, "AS": 20, "SPF RECORD": 40, "DMARC": 40, "LISTED ON": 40, "CHANGED": 16}
+
+
+def domains_table(rows: list[dict]) -> str:
+    """The sender domains and HELO names; PTR names only where a list has something to say."""
+    shown = [r for r in rows if set(r["roles"]) - {"ptr"} or r["listed"]]
+    quiet = len(rows) - len(shown)
+    if not shown:
+        return f"Domains: {quiet} PTR name(s), none listed." if quiet else ""
+    table = [tuple(_DOMAIN_CELL)]
+    for r in shown:
+        spf = ", ".join(r["spf_problems"]) or ("ok" if r["spf_record"] else "-")
+        problems = [c for c in r["dmarc_problems"] if c != "policy-none"]
+        dmarc = ", ".join(problems) or (f"p={r['dmarc_policy']}" if r["dmarc_policy"] else "-")
+        changed = (r["changed_at"] or "")[:16].replace("T", " ")
+        values = (r["domain"], ",".join(r["roles"]), spf, dmarc, ", ".join(r["listed"]) or "-", changed)
+        table.append(_cells(values, _DOMAIN_CELL.values()))
+    widths = [max(len(row[i]) for row in table) for i in range(len(_DOMAIN_CELL))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    if quiet:
+        lines.append(f"(and {quiet} PTR name(s) no list has anything against)")
+    return "\n".join(lines)

@@ -386,6 +386,16 @@ class HealthStore:
     def read(self, ids: Iterable[str]) -> dict[str, dict]:
         return batch_get(self.table, ids, key="id")
 
+    def domains(self) -> Iterator[dict]:
+        """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
+        kwargs: dict = {"FilterExpression": Attr("kind").eq(DOMAIN)}
+        while True:
+            page = self.table.scan(**kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
     def record(self, run: Run, states: dict[str, dict | None], now: str) -> None:
         current = self.read(states)
         for item_id, failure in states.items():

@@ -140,9 +140,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     load.add_argument("file", metavar="FILE", help="a CSV file (UTF-8, header optional, '#' comments), or - for stdin")
 
-    status = commands.add_parser("status", parents=[where], help="the latest findings, one row per address")
+    status = commands.add_parser(
+        "status", parents=[where], help="the latest findings: one row per target, then the domains"
+    )
     status.add_argument(
         "--format", choices=("table", "json"), default="table", help="table for people (default), json for programs"
+    )
+    status.add_argument(
+        "--health-table",
+        metavar="NAME",
+        help="with --table: the health table, for the domains' findings (--stack finds it; "
+        "or set SENDERWATCH_HEALTH_TABLE)",
     )
     return parser
 
@@ -313,7 +321,7 @@ def _admin(args) -> int:
 
 def _deployment(args) -> int:
     from . import admin
-    from .aws import TargetStore, aws_errors
+    from .aws import HealthStore, TargetStore, aws_errors
 
     if args.command == "targets" and not args.action:
         raise UsageError("say what to do: senderwatch targets add|remove|list|import (see --help)")
@@ -329,12 +337,20 @@ def _deployment(args) -> int:
         if args.zone is not None:
             given["zones"] = [z for value in args.zone for z in value.replace(",", " ").split()]
         admin.parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
-    store = TargetStore.named(admin.find_table(args.stack, args.table))
+    table, health_table = admin.find_tables(args.stack, args.table, getattr(args, "health_table", None))
+    store = TargetStore.named(table)
     if args.command == "status" or args.action == "list":
         with aws_errors("cannot read the watched targets"):
             rows = admin.status_rows(i for i in store.scan())
         if args.command == "status":
-            _write(admin.status_json(rows) if args.format == "json" else admin.status_table(rows))
+            domains = None
+            if health_table:
+                with aws_errors("cannot read the domains' findings"):
+                    domains = admin.domain_rows(HealthStore.named(health_table).domains())
+            if args.format == "json":
+                _write(admin.status_json(rows, domains))
+            else:
+                _write("\n\n".join(filter(None, (admin.status_table(rows), admin.domains_table(domains or [])))))
         else:
             _write(admin.targets_lines(rows))
     elif args.action == "add":

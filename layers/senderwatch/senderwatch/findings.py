@@ -218,13 +218,16 @@ def _family(address: str) -> str:
     return "6" if ":" in address else "4"
 
 
-def compact(findings: dict) -> dict:
-    """An address's findings as a host or network item keeps them."""
+def compact(findings: dict, first: str) -> dict:
+    """An address's findings as a host or network item keeps them: a list that has said "clean"
+    since the address's FIRST check is left out (`expand` puts it back), and SPF keeps no record
+    (the item keeps it once per identity)."""
     out = {key: value for key, value in findings.items() if key not in ("dnsbl", "reminded_at")}
+    out["first"] = first
     out["dnsbl"] = {
         zone: entry
         for zone, entry in findings.get("dnsbl", {}).items()
-        if entry.get("status") != Verdict.CLEAN or "error" in entry or "error_runs" in entry
+        if entry.get("status") != Verdict.CLEAN or entry.get("since", first) != first or "error_runs" in entry
     }
     for key in SPF_IDENTITIES:
         if isinstance(out.get(key), dict):
@@ -232,32 +235,49 @@ def compact(findings: dict) -> dict:
     return out
 
 
-def expand(findings: dict | None, zones: dict, address: str) -> dict:
-    """An address's findings from a host or network item, as an address target's: every list asked
-    for its family that is not named answered clean."""
-    out = readable(findings)
+def expand(findings: dict | None, many: dict, address: str) -> dict:
+    """An address's findings from a host or network item (MANY, as readable_many gives it), as an
+    address target's: each list asked for its family and not named said "clean" since its first check."""
+    out = _readable_member(findings or {})
+    first = out.pop("first", "")
     dnsbl = out.setdefault("dnsbl", {})
-    for zone in zones.get(_family(address), ()):
-        dnsbl.setdefault(zone, {"status": Verdict.CLEAN})
+    for zone in many.get("zones", {}).get(_family(address), ()):
+        dnsbl.setdefault(zone, {"status": Verdict.CLEAN, "since": first} if first else {"status": Verdict.CLEAN})
+    for key, record in many.get("spf_records", {}).items():
+        if isinstance(out.get(key), dict) and out[key].get("sender") == record.get("sender"):
+            out[key].setdefault("record", record.get("record"))
     return out
 
 
 def readable_many(findings) -> dict:
     """A host's or a network's findings as senderwatch writes them (see readable)."""
     if not is_many(findings):
-        return {MANY: {}, "zones": {}}
+        return {MANY: {}, "zones": {}, "spf_records": {}}
     zones = findings.get("zones")
+    records = findings.get("spf_records")
     out: dict = {
-        MANY: {str(a): readable(f) for a, f in findings[MANY].items() if isinstance(f, dict)},
+        MANY: {str(a): _readable_member(f) for a, f in findings[MANY].items() if isinstance(f, dict)},
         "zones": {
             str(family): [str(z) for z in names]
             for family, names in (zones.items() if isinstance(zones, dict) else ())
             if isinstance(names, (list, tuple, set))
         },
+        "spf_records": {
+            key: dict(value)
+            for key, value in (records.items() if isinstance(records, dict) else ())
+            if key in SPF_IDENTITIES and isinstance(value, dict)
+        },
     }
     for key in ("reminded_at", "addresses_since"):
         if isinstance(findings.get(key), str):
             out[key] = findings[key]
+    return out
+
+
+def _readable_member(findings: dict) -> dict:
+    out = readable(findings)
+    if isinstance(findings.get("first"), str):
+        out["first"] = findings["first"]
     return out
 
 
@@ -269,12 +289,19 @@ def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, 
     old = readable_many(previous)
     addresses: dict = {}
     zones: dict[str, set[str]] = {}
+    records: dict[str, dict] = {}
     for result in results:
         address = address_text(result.ip)
-        before = expand(old[MANY][address], old["zones"], address) if address in old[MANY] else None
-        addresses[address] = compact(merge(before, result, now, run))
+        known = old[MANY].get(address)
+        before = expand(known, old, address) if known is not None else None
+        first = str(known.get("first") or now) if known is not None else now
+        addresses[address] = compact(merge(before, result, now, run), first)
         zones.setdefault(str(result.ip.version), set()).update(v.zone for v in result.dnsbl)
+        for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
+            if spf is not None and spf.record and key not in records:
+                records[key] = {"sender": spf.sender, "record": spf.record}
     out: dict = {MANY: addresses, "zones": {family: sorted(names) for family, names in sorted(zones.items())}}
+    out["spf_records"] = {key: records.get(key) or old["spf_records"][key] for key in (*records, *old["spf_records"])}
     same = is_many(previous) and set(addresses) == set(old[MANY])
     out["addresses_since"] = old.get("addresses_since", now) if same else now
     if old.get("reminded_at"):
@@ -290,8 +317,8 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
     first = not is_many(old)
     alerts: list[Alert] = []
     for address, entry in after[MANY].items():
-        now_state = expand(entry, after["zones"], address)
-        was = expand(before[MANY][address], before["zones"], address) if address in before[MANY] else None
+        now_state = expand(entry, after, address)
+        was = expand(before[MANY][address], before, address) if address in before[MANY] else None
         alerts += decide(was, now_state, address, label, target)
         if was is None and not first:
             spf = now_state.get("spf") or {}
@@ -308,7 +335,7 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
             alerts.append(Alert(Event.ADDRESS_ADDED, address, since, "", details, label=label, target=target))
     for address, entry in before[MANY].items():
         if address not in after[MANY]:
-            was = expand(entry, before["zones"], address)
+            was = expand(entry, before, address)
             listed = sorted(z for z, e in was["dnsbl"].items() if e.get("status") == Verdict.LISTED)
             details = {"host": target, "listed": listed}
             since = after.get("addresses_since", "")
@@ -413,7 +440,7 @@ def reminder_due(findings: dict, now: datetime, days: int) -> bool:
     if is_many(findings):
         many = readable_many(findings)
         problems = [
-            d for ip, entry in many["addresses"].items() for _, _, d in _problems(expand(entry, many["zones"], ip))
+            d for ip, entry in many["addresses"].items() for _, _, d in _problems(expand(entry, many, ip))
         ]
         findings = {"reminded_at": many.get("reminded_at"), "dnsbl": {}, "_problems": problems}
     else:
@@ -440,7 +467,7 @@ def reminders(findings: dict, ip: str, label: str = "") -> list[Alert]:
         return [
             Alert(event, address, d.get("since", ""), zone, d, reminder=due, label=label, target=ip)
             for address, entry in many["addresses"].items()
-            for event, zone, d in _problems(expand(entry, many["zones"], address))
+            for event, zone, d in _problems(expand(entry, many, address))
         ]
     findings = readable(findings)
     due = str(findings.get("reminded_at") or "due")

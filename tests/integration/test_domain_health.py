@@ -1,0 +1,132 @@
+"""The domains' health end to end: `senderwatch check` on the local DNS server, and the pipeline
+(moto + the story's DNS world) from `targets add` to the alerts - each once - and `status`."""
+
+import json
+
+from senderwatch.cli import main
+from tests.support.dnsserver import DNSServer
+from tests.support.world import BULK_DOMAIN, DOMAIN, LISTED_DOMAIN, story_world
+
+SENDER_IP = "203.0.113.5"
+
+
+def run(capsys, *argv):
+    capsys.readouterr()
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def world_with(**changes):
+    data = story_world()
+    data.update(changes)
+    return data
+
+
+# -- senderwatch check --------------------------------------------------------------------------------
+
+
+def test_check_names_what_is_wrong_with_the_sender_domains_records(capsys):
+    with DNSServer(story_world()) as dns:
+        ns = "{}:{}".format(*dns.address)
+        status, out, _ = run(capsys, "check", SENDER_IP, "--sender", BULK_DOMAIN, "--nameserver", ns, "--format", "json")
+    assert status == 1
+    (domain,) = json.loads(out)["domains"]
+    assert domain["domain"] == BULK_DOMAIN and domain["roles"] == ["sender"]
+    assert domain["spf_record"]["lookups"] == 12
+    assert [p["code"] for p in domain["spf_record"]["problems"]] == ["too-many-lookups"]
+    assert domain["dmarc"]["record"] is None and [p["code"] for p in domain["dmarc"]["problems"]] == ["no-record"]
+
+
+def test_check_a_domain_on_the_domain_lists_through_dqs(capsys, monkeypatch):
+    monkeypatch.setenv("SPAMHAUS_DQS_KEY", "demo0dqs0key")
+    with DNSServer(story_world()) as dns:
+        ns = "{}:{}".format(*dns.address)
+        argv = ["check", SENDER_IP, "--sender", LISTED_DOMAIN, "--nameserver", ns, "--no-rdns"]
+        status, out, _ = run(capsys, *argv, "--format", "json")
+        table = run(capsys, *argv)[1]
+    assert status == 1
+    (domain,) = json.loads(out)["domains"]
+    verdicts = {v["zone"]: v["status"] for v in domain["dnsbl"]}
+    assert verdicts == {"dbl.spamhaus.org": "listed", "multi.surbl.org": "clean", "multi.uribl.com": "listed"}
+    assert "LISTED    multi.uribl.com  127.0.0.2: black: domain owned and used by spammers" in table
+
+
+def test_without_a_dqs_key_spamhaus_dbl_is_a_list_that_cannot_be_used_not_a_clean_verdict(capsys):
+    with DNSServer(story_world()) as dns:
+        ns = "{}:{}".format(*dns.address)
+        argv = ["check", SENDER_IP, "--sender", LISTED_DOMAIN, "--nameserver", ns, "--no-rdns"]
+        status, out, _ = run(capsys, *argv, "--format", "json")
+        table = run(capsys, *argv)[1]
+    (domain,) = json.loads(out)["domains"]
+    (dbl,) = [v for v in domain["dnsbl"] if v["zone"] == "dbl.spamhaus.org"]
+    assert (dbl["status"], dbl["error"]) == ("error", "blocked")
+    assert "BLOCKED   dbl.spamhaus.org  127.255.255.254" in table.split("\n\n")[0]  # said once, at the top
+
+
+def test_zone_restricts_the_domain_lists_too(capsys):
+    with DNSServer(story_world()) as dns:
+        ns = "{}:{}".format(*dns.address)
+        argv = ["check", SENDER_IP, "--sender", LISTED_DOMAIN, "--nameserver", ns, "--no-rdns", "--format", "json"]
+        only_ip = json.loads(run(capsys, *argv, "--zone", "dnsbl.justspam.org")[1])["domains"][0]["dnsbl"]
+        only_uribl = json.loads(run(capsys, *argv, "--zone", "dnsbl.justspam.org,multi.uribl.com")[1])
+    assert only_ip == []
+    assert [v["zone"] for v in only_uribl["domains"][0]["dnsbl"]] == ["multi.uribl.com"]
+    assert [v["zone"] for v in only_uribl["results"][0]["dnsbl"]] == ["dnsbl.justspam.org"]
+
+
+# -- the pipeline -----------------------------------------------------------------------------------
+
+
+def test_a_broken_record_is_one_alert_until_it_is_fixed_and_a_timeout_changes_nothing(local, capsys):
+    table = ["--table", local.table_name, "--health-table", local.health_table_name]
+    for n in (5, 6, 7):  # three addresses, one domain: one alert about the record
+        assert run(capsys, "targets", "add", f"203.0.113.{n}", "--sender", BULK_DOMAIN, *table[:2])[0] == 0
+    local.settle()
+    alerts = local.inbox("email")
+    events = sorted(a["event"] for a in alerts)
+    assert events == ["DMARC_RECORD_BROKEN", "SPF_FAILING", "SPF_RECORD_BROKEN"]  # SPF_FAILING: 3 addresses, one message
+    broken = next(a for a in alerts if a["event"] == "SPF_RECORD_BROKEN")
+    assert broken["domain"] == BULK_DOMAIN and "needs 12 DNS lookups" in broken["email"]
+    local.run()
+    assert local.inbox("email") == []
+
+    local.dns_server.load(world_with(**{BULK_DOMAIN: ["SERVFAIL"], f"_dmarc.{BULK_DOMAIN}": ["SERVFAIL"]}))
+    local.run()
+    assert local.inbox("email") == []  # no verdict from a failed lookup: the last state stands
+
+    fixed = {
+        BULK_DOMAIN: [{"TXT": "v=spf1 ip4:203.0.113.0/24 -all"}],
+        f"_dmarc.{BULK_DOMAIN}": [{"TXT": "v=DMARC1; p=quarantine"}],
+    }
+    local.dns_server.load(world_with(**fixed))
+    local.run()
+    assert sorted(a["event"] for a in local.inbox("email")) == ["DMARC_RECORD_FIXED", "SPF_RECORD_FIXED", "SPF_RECOVERED"]
+
+    status, out, _ = run(capsys, "status", *table)
+    assert status == 0
+    (row,) = [line for line in out.splitlines() if line.startswith(BULK_DOMAIN)]
+    assert row.split()[:4] == [BULK_DOMAIN, "sender", "ok", "p=quarantine"]
+
+
+def test_a_listed_sender_domain_is_news_once_through_dqs(local, capsys):
+    table = ["--table", local.table_name, "--health-table", local.health_table_name]
+    run(capsys, "targets", "add", SENDER_IP, "--sender", LISTED_DOMAIN, *table[:2])
+    local.settle()
+    listed = sorted((a["event"], a["zone"]) for a in local.inbox("email") if a["event"] == "DOMAIN_LISTED")
+    assert listed == [("DOMAIN_LISTED", "dbl.spamhaus.org"), ("DOMAIN_LISTED", "multi.uribl.com")]
+    local.run()
+    assert local.inbox("email") == []
+    document = json.loads(run(capsys, "status", "--format", "json", *table)[1])
+    (domain,) = [d for d in document["domains"] if d["domain"] == LISTED_DOMAIN]
+    assert domain["listed"] == ["dbl.spamhaus.org", "multi.uribl.com"]
+
+
+def test_the_story_domain_is_fine_but_its_dmarc_policy_is_only_information(local, capsys):
+    table = ["--table", local.table_name, "--health-table", local.health_table_name]
+    run(capsys, "targets", "add", "192.0.2.25", "--sender", DOMAIN, *table[:2])
+    local.settle()
+    assert not [a for a in local.inbox("email") if a["event"].startswith(("DMARC", "SPF_RECORD", "DOMAIN"))]
+    out = run(capsys, "status", *table)[1]
+    (row,) = [line for line in out.splitlines() if line.startswith(f"{DOMAIN} ")]
+    assert row.split()[:4] == [DOMAIN, "sender", "ok", "p=none"]
