@@ -21,7 +21,7 @@ from moto import mock_aws
 from senderwatch.cli import main
 from tests.support.dnsserver import DNSServer
 from tests.support.localaws import create_table
-from tests.support.world import DOMAIN, IPV4, IPV6, story_world
+from tests.support.world import BULK_DOMAIN, DOMAIN, IPV4, IPV6, LISTED_DOMAIN, MAIL_HOST, story_world
 
 EXIT_STATUSES = {0, 1, 2, 3, 4, 130, 141}
 HOSTILE = st.sampled_from(
@@ -36,9 +36,11 @@ def mostly(valid, odd=ANY_TEXT):
 
 
 ADDRESSES = mostly(
-    st.sampled_from([IPV4, IPV6, f"::ffff:{IPV4}", "127.0.0.2", "198.51.100.7", "2001:db8::99"]),
+    st.sampled_from(
+        [IPV4, IPV6, f"::ffff:{IPV4}", "127.0.0.2", "198.51.100.7", "2001:db8::99", MAIL_HOST, "192.0.2.16/29"]
+    ),
     st.one_of(
-        st.sampled_from(["10.0.0.1", "::1", "fe80::1%lo", "192.0.2.0/24", "mail.example.com"]),
+        st.sampled_from(["10.0.0.1", "::1", "fe80::1%lo", "192.0.2.0/23", "10.0.0.0/24", "nohost.example.com"]),
         st.ip_addresses().map(str),
         ANY_TEXT,
     ),
@@ -76,9 +78,15 @@ def world():
 def check_argv(draw, world):
     argv = ["check", *draw(st.lists(ADDRESSES, min_size=draw(mostly(st.just(1), st.just(0))), max_size=3))]
     for option, values in (
-        ("--sender", mostly(st.sampled_from([DOMAIN, f"bounce@{DOMAIN}", "nospf.example"]))),
+        (
+            "--sender",
+            mostly(st.sampled_from([DOMAIN, f"bounce@{DOMAIN}", "nospf.example", BULK_DOMAIN, LISTED_DOMAIN])),
+        ),
         ("--helo", mostly(st.just("mail.example.com"))),
-        ("--zone", mostly(st.sampled_from(["dnsbl.justspam.org", "bl.example.org", "zen.spamhaus.org"]))),
+        (
+            "--zone",
+            mostly(st.sampled_from(["dnsbl.justspam.org", "bl.example.org", "zen.spamhaus.org", "multi.uribl.com"])),
+        ),
         ("--timeout", mostly(st.just("0.2"), st.one_of(st.sampled_from(["0", "-1", "nan", "inf", "1e9"]), ANY_TEXT))),
         ("--format", mostly(st.sampled_from(["table", "json"]))),
     ):
@@ -158,15 +166,20 @@ def run(argv):
 
 
 def found_something(out: str) -> bool:
-    """What exit 1 must mean: a listing or an SPF problem, in either output format."""
+    """What exit 1 must mean: a listing, an SPF problem, or a problem of a domain's records or
+    listings, in either output format."""
     if out.lstrip().startswith("{"):
-        results = json.loads(out)["results"]
+        document = json.loads(out)
+        results, domains = document["results"], document.get("domains") or []
         return (
             any(v["status"] == "listed" for r in results for v in r["dnsbl"])
             or any(r["spf"] and r["spf"]["result"] not in ("pass", "temperror") for r in results)
             or any(r["helo_spf"] and r["helo_spf"]["result"] not in ("pass", "temperror", "none") for r in results)
+            or any(v["status"] == "listed" for d in domains for v in d["dnsbl"])
+            or any(d["spf_record"] and d["spf_record"]["problems"] for d in domains)
+            or any(d["dmarc"] and {p["code"] for p in d["dmarc"]["problems"]} - {"policy-none"} for d in domains)
         )
-    return "listing(s)" in out and ("LISTED" in out or "SPF" in out)
+    return "listing(s)" in out and ("LISTED" in out or "SPF" in out or "domain(s) with a problem" in out)
 
 
 def assert_well_behaved(argv, status, out, err):

@@ -29,7 +29,8 @@ def world_with(**changes):
 def test_check_names_what_is_wrong_with_the_sender_domains_records(capsys):
     with DNSServer(story_world()) as dns:
         ns = "{}:{}".format(*dns.address)
-        status, out, _ = run(capsys, "check", SENDER_IP, "--sender", BULK_DOMAIN, "--nameserver", ns, "--format", "json")
+        argv = ["check", SENDER_IP, "--sender", BULK_DOMAIN, "--nameserver", ns, "--format", "json"]
+        status, out, _ = run(capsys, *argv)
     assert status == 1
     (domain,) = json.loads(out)["domains"]
     assert domain["domain"] == BULK_DOMAIN and domain["roles"] == ["sender"]
@@ -85,7 +86,7 @@ def test_a_broken_record_is_one_alert_until_it_is_fixed_and_a_timeout_changes_no
     local.settle()
     alerts = local.inbox("email")
     events = sorted(a["event"] for a in alerts)
-    assert events == ["DMARC_RECORD_BROKEN", "SPF_FAILING", "SPF_RECORD_BROKEN"]  # SPF_FAILING: 3 addresses, one message
+    assert events == ["DMARC_RECORD_BROKEN", "SPF_FAILING", "SPF_RECORD_BROKEN"]  # 3 addresses: one SPF message
     broken = next(a for a in alerts if a["event"] == "SPF_RECORD_BROKEN")
     assert broken["domain"] == BULK_DOMAIN and "needs 12 DNS lookups" in broken["email"]
     local.run()
@@ -101,7 +102,8 @@ def test_a_broken_record_is_one_alert_until_it_is_fixed_and_a_timeout_changes_no
     }
     local.dns_server.load(world_with(**fixed))
     local.run()
-    assert sorted(a["event"] for a in local.inbox("email")) == ["DMARC_RECORD_FIXED", "SPF_RECORD_FIXED", "SPF_RECOVERED"]
+    events = sorted(a["event"] for a in local.inbox("email"))
+    assert events == ["DMARC_RECORD_FIXED", "SPF_RECORD_FIXED", "SPF_RECOVERED"]
 
     status, out, _ = run(capsys, "status", *table)
     assert status == 0

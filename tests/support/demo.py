@@ -39,7 +39,10 @@ def _show_alerts(pipeline: LocalPipeline) -> None:
     for alert in sms:
         print(f"--- SMS: {alert['sms']}")
     if not sms:
-        print("--- SMS: nothing (by default SMS subscribers get only LISTED, SPF_FAILING, RESOLVER_FAILING, DOMAIN_LISTED and SPF_RECORD_BROKEN)")
+        print(
+            "--- SMS: nothing (by default SMS subscribers get only LISTED, SPF_FAILING, RESOLVER_FAILING,"
+            " DOMAIN_LISTED and SPF_RECORD_BROKEN)"
+        )
 
 
 def run() -> int:

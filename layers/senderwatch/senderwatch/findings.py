@@ -439,9 +439,7 @@ def reminder_due(findings: dict, now: datetime, days: int) -> bool:
     (0: reminders are off). A newer problem does not put off the reminder of an older one."""
     if is_many(findings):
         many = readable_many(findings)
-        problems = [
-            d for ip, entry in many["addresses"].items() for _, _, d in _problems(expand(entry, many, ip))
-        ]
+        problems = [d for ip, entry in many["addresses"].items() for _, _, d in _problems(expand(entry, many, ip))]
         findings = {"reminded_at": many.get("reminded_at"), "dnsbl": {}, "_problems": problems}
     else:
         findings = readable(findings)
