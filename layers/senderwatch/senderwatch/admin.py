@@ -511,7 +511,7 @@ def domain_rows(items: Iterable[dict]) -> list[dict]:
         health = _mapping(item.get("health"))
         spf, dmarc = _mapping(health.get("spf_record")), _mapping(health.get("dmarc"))
         zones = _mapping(health.get("dnsbl"))
-        roles = health.get("roles") if isinstance(health.get("roles"), list) else []
+        roles: list = health["roles"] if isinstance(health.get("roles"), list) else []
         rows.append(
             {
                 "domain": str(item.get("name", "")),
@@ -529,7 +529,7 @@ def domain_rows(items: Iterable[dict]) -> list[dict]:
 
 
 def _problem_codes(part: dict) -> list[str]:
-    problems = part.get("problems") if isinstance(part.get("problems"), list) else []
+    problems: list = part["problems"] if isinstance(part.get("problems"), list) else []
     return [str(p.get("code")) for p in problems if isinstance(p, dict)]
 
 

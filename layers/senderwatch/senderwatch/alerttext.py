@@ -244,6 +244,8 @@ def render(alert: Alert, label: str = "") -> AlertText:
 
 def _address_change(alerts: Sequence[Alert]) -> AlertText:
     """A host that resolves to new addresses, or no longer to some: each with what it means."""
+    subject: str | list[str]
+    sms: str | list[str]
     first = alerts[0]
     host = clean_text(first.target or first.details.get("host", ""), 120)
     label = clean_text(first.label, 40)
@@ -350,6 +352,8 @@ def _roles(details: dict) -> str:
 def _domain_message(alerts: Sequence[Alert]) -> AlertText:
     """A domain's listing on a domain list (several domains of one list in one message), or its
     SPF or DMARC record broken or fixed."""
+    subject: str | list[str]
+    sms: str | list[str]
     first = alerts[0]
     d = _clean(first.details)
     domain = clean_text(first.target, 255)

@@ -267,13 +267,12 @@ def _check(args) -> int:
         results, domains = asyncio.run(run())
     except ResolverUnusable as exc:
         if args.format == "json":
-            unchecked: list[CheckResult | HostProblem] = [
-                HostProblem(name.key, "resolver-unusable", None, "the DNS resolver could not be used")
-                if name.kind == HOST
-                else CheckResult(ip, network=name.key if name.kind == NETWORK else "")
-                for name in names
-                for ip in (name.addresses() or [None])
-            ]
+            unchecked: list[CheckResult | HostProblem] = []
+            for name in names:
+                if name.kind == HOST:
+                    unchecked.append(HostProblem(name.key, "resolver-unusable", None, "the resolver cannot be used"))
+                network = name.key if name.kind == NETWORK else ""
+                unchecked += [CheckResult(ip, network=network) for ip in name.addresses()]
             _write(to_json(unchecked, error=str(exc), ascii_only=not _utf8(sys.stdout)))
         _error(str(exc))
         return INCOMPLETE

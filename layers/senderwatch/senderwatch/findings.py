@@ -554,7 +554,7 @@ def merge_domain(previous: dict | None, report: DomainReport, now: str, run: Run
         value = _record_part(old.get(key), part, now)
         if value is not None:
             new[key] = value
-    zones = old.get("dnsbl") if isinstance(old.get("dnsbl"), dict) else {}
+    zones: dict = old["dnsbl"] if isinstance(old.get("dnsbl"), dict) else {}
     new["dnsbl"] = {**zones, **merge_verdicts(zones, report.dnsbl, now, run)}
     return new
 

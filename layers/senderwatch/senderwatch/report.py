@@ -151,16 +151,16 @@ def _network_lines(members: list[CheckResult], paint) -> list[str]:
             spf = r.helo_spf if helo else r.spf
             if spf is not None:
                 by_result.setdefault(spf.result, []).append(r)
-        for result, group in by_result.items():
+        for outcome, group in by_result.items():
             spf = group[0].helo_spf if helo else group[0].spf
             assert spf is not None
-            fine = result == "pass" or (helo and result == "none")
-            kind = "pass" if fine else "warn" if result == "temperror" else "bad"
+            fine = outcome == "pass" or (helo and outcome == "none")
+            kind = "pass" if fine else "warn" if outcome == "temperror" else "bad"
             who = "all addresses" if len(group) == len(members) else f"{len(group)} addresses: {_few(group)}"
-            lines.append(f"  {label:<9} {paint(result, kind)} for {clean_text(spf.sender, 120)} from {who}")
+            lines.append(f"  {label:<9} {paint(outcome, kind)} for {clean_text(spf.sender, 120)} from {who}")
             where = network if len(group) == len(members) else address_text(group[0].ip)
             domain = clean_text(spf.sender.rpartition("@")[2], 120)
-            advice = spf_advice(result, where, domain, clean_text(spf.record or "", 450), spf.explanation, helo)
+            advice = spf_advice(outcome, where, domain, clean_text(spf.record or "", 450), spf.explanation, helo)
             if advice is not None:
                 if spf.record:
                     lines.append(f"{_INDENT}record: {clean_text(spf.record, 450)}")
@@ -279,9 +279,9 @@ def _domains_lines(domains: Sequence[DomainReport], paint) -> list[str]:
             lines.extend(f"{_INDENT}{line}" for line in more)
         lines.append("")
     if quiet:
-        more = f" and {len(quiet) - 6} more" if len(quiet) > 6 else ""
+        rest = f" and {len(quiet) - 6} more" if len(quiet) > 6 else ""
         lines += [
-            f"PTR names not listed on any domain list: {', '.join(clean_text(n, 255) for n in quiet[:6])}{more}",
+            f"PTR names not listed on any domain list: {', '.join(clean_text(n, 255) for n in quiet[:6])}{rest}",
             "",
         ]
     return lines
