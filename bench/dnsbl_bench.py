@@ -2,7 +2,8 @@
 
 1,000 addresses x 20 generated zones on a local rbldnsd (~5% of addresses listed per
 zone). Each engine runs in its own process; then senderwatch runs again behind a
-forwarder that adds 50 ms to every query, to compare with concurrency / latency.
+forwarder that adds 50 ms to every query, to compare with concurrency / latency; then
+1,000 host names (rbldnsd serves their A records) against their addresses typed in.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ ZONES = 20
 LATENCY_MS = 50
 LATENCY_CONCURRENCY = 100
 LATENCY_ADDRESSES = 250
+HOSTS_ZONE = "hosts.bench.test"
 
 
 def workload(seed: int = 7):
@@ -38,7 +40,9 @@ def workload(seed: int = 7):
         picked = rng.sample(addresses, len(addresses) // 20)
         listed += [(a, zone) for a in picked]
         data[zone] = {"ip4set": [f":127.0.0.2:{zone}: $ listed for the benchmark", "127.0.0.2", *picked]}
-    return {"addresses": addresses, "zones": zones, "listed": listed}, data
+    hosts = [f"mx{n:04d}.{HOSTS_ZONE}" for n in range(len(addresses))]
+    data[HOSTS_ZONE] = {"generic": [f"mx{n:04d} A {a}" for n, a in enumerate(addresses)]}
+    return {"addresses": addresses, "zones": zones, "listed": listed, "hosts": hosts}, data
 
 
 def measure(engine: str, server: tuple, work_path: str, concurrency: int) -> dict:
@@ -122,10 +126,35 @@ def main() -> int:
                 f"throughput {slow['qps']:,.0f} q/s = {slow['qps'] / ideal:.0%} of the ideal "
                 f"concurrency/latency = {ideal:,.0f} q/s (goal >= 80%)"
             )
+            hosts_against_addresses(server.address, work_path, work)
         dead_resolvers(work["addresses"])
     finally:
         os.unlink(work_path)
     return 0
+
+
+def hosts_against_addresses(server: tuple, work_path: str, work: dict) -> None:
+    """What a host target costs: its A and AAAA queries, and nothing else."""
+    with open(work_path, "w", encoding="utf-8") as handle:
+        json.dump(work, handle)
+    best = {}
+    for engine in ("addresses", "hosts"):
+        runs = [measure(engine, server, work_path, 200) for _ in range(3)]
+        best[engine] = min(runs, key=lambda r: r["wall_s"])
+    addresses, hosts = best["addresses"], best["hosts"]
+    print(f"\nHost targets: {len(work['hosts']):,} host names (one A record each) against their addresses typed in,")
+    print(f"{ZONES} zones, `check`'s own path (best of 3):")
+    print(f"{'targets':<12} {'queries':>8} {'wall s':>8} {'CPU ms':>8} {'wrong':>6} {'errors':>6}")
+    for name, r in (("addresses", addresses), ("hosts", hosts)):
+        cpu_ms = r["cpu_us_per_query"] * r["queries"] / 1000
+        print(f"{name:<12} {r['queries']:>8} {r['wall_s']:>8.2f} {cpu_ms:>8.0f} {r['wrong']:>6} {r['errors']:>6}")
+    extra = hosts["queries"] - addresses["queries"]
+    cpu_extra = hosts["cpu_us_per_query"] * hosts["queries"] - addresses["cpu_us_per_query"] * addresses["queries"]
+    print(
+        f"a host costs {extra / len(work['hosts']):.2f} extra queries (goal: 2, one A and one AAAA), "
+        f"{cpu_extra / max(extra, 1):.1f} µs of CPU per extra query, "
+        f"{hosts['wall_s'] / addresses['wall_s'] - 1:+.0%} wall time"
+    )
 
 
 def dead_resolvers(addresses: list[str], timeout: float = 2.0) -> None:

@@ -56,12 +56,39 @@ def run_pydnsbl(host, port, addresses, zones, concurrency):
     return listed, len(addresses) * len(zones), 0
 
 
-ENGINES = {"senderwatch": run_senderwatch, "pydnsbl": run_pydnsbl}
+def run_targets(host, port, targets, zones, concurrency):
+    """senderwatch's check of targets (addresses, or host names resolved first), as `check` runs it."""
+    from senderwatch.check import CheckResult, check_targets
+    from senderwatch.resolver import Resolver
+    from senderwatch.targets import parse_target
+    from senderwatch.zones import resolve_zones
+
+    names = [parse_target(t) for t in targets]
+
+    async def main():
+        async with Resolver([(host, port)], timeout=2.0, concurrency=concurrency) as resolver:
+            results = await check_targets(resolver, names, resolve_zones(zones), rdns=False)
+            return results, resolver.sent
+
+    results, sent = asyncio.run(main())
+    checked = [r for r in results if isinstance(r, CheckResult)]
+    listed = {(str(r.ip), v.zone) for r in checked for v in r.dnsbl if v.status == "listed"}
+    errors = sum(1 for r in results if not isinstance(r, CheckResult)) + sum(
+        1 for r in checked for v in r.dnsbl if v.status not in ("listed", "clean")
+    )
+    return listed, sent, errors
+
+
+def run_addresses(host, port, addresses, zones, concurrency):
+    return run_targets(host, port, addresses, zones, concurrency)
+
+
+ENGINES = {"senderwatch": run_senderwatch, "pydnsbl": run_pydnsbl, "addresses": run_addresses}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("engine", choices=sorted(ENGINES))
+    parser.add_argument("engine", choices=sorted([*ENGINES, "hosts"]))
     parser.add_argument("server")
     parser.add_argument("workload")
     parser.add_argument("--concurrency", type=int, default=200)
@@ -71,7 +98,11 @@ def main() -> None:
         work = json.load(handle)
     truth = {(a, z) for a, z in work["listed"]}
     cpu0, wall0 = _cpu(), time.perf_counter()
-    listed, queries, errors = ENGINES[args.engine](host, int(port), work["addresses"], work["zones"], args.concurrency)
+    if args.engine == "hosts":
+        listed, queries, errors = run_targets(host, int(port), work["hosts"], work["zones"], args.concurrency)
+    else:
+        engine = ENGINES[args.engine]
+        listed, queries, errors = engine(host, int(port), work["addresses"], work["zones"], args.concurrency)
     wall, cpu = time.perf_counter() - wall0, _cpu() - cpu0
     print(
         json.dumps(

@@ -119,3 +119,17 @@ def test_a_network_target_is_one_item_and_one_grouped_alert(local, capsys):
     status = json.loads(run(capsys, "status", "--format", "json", *table)[1])["targets"]
     (row,) = status
     assert (row["kind"], len(row["addresses"]), row["listed"]) == ("network", 64, ["dnsbl.justspam.org"])
+
+
+def test_a_dead_resolver_is_named_before_any_host_is_asked(capsys):
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        closed = "127.0.0.1:{}".format(sock.getsockname()[1])
+    argv = ["check", MAIL_HOST, "192.0.2.0/30", "--nameserver", closed, "--timeout", "0.3", "--format", "json"]
+    status, out, err = run(capsys, *argv)
+    assert status == 3 and "cannot be used" in err and err.count("\n") == 1
+    results = json.loads(out)["results"]
+    assert results[0] == {**results[0], "host": MAIL_HOST, "ip": None, "error": "resolver-unusable"}
+    assert [r["ip"] for r in results[1:]] == ["192.0.2.0", "192.0.2.1", "192.0.2.2", "192.0.2.3"]

@@ -228,7 +228,8 @@ async def check_targets(
     """
     zones = list(zones)
     dnsbl = dnsbl or DnsblChecker(resolver, zones, dqs_key)
-    await dnsbl.probe({family for name in names for family in name.families}, zones)
+    # A host's families are known once it is resolved: the lists are probed for those then.
+    await dnsbl.probe({f for name in names if name.kind != HOST for f in name.families} or {4}, zones)
     hosts = await resolve_hosts(resolver, [str(n.value) for n in names if n.kind == HOST])
     origin: dict[IPAddress, tuple[str, str]] = {}  # address -> (host, network)
     problems: dict[int, list[HostProblem]] = {}
