@@ -18,8 +18,11 @@ SAMPLES = {  # every file in events/, with the function that takes it
     "schedule.json": "SchedulerFunction",
     "stream-new-target.json": "SchedulerFunction",
     "sqs-check-batch.json": "CheckerFunction",
+    "sqs-check-host.json": "CheckerFunction",
     "stream-listed.json": "NotifierFunction",
     "stream-list-unusable.json": "NotifierFunction",
+    "stream-address-added.json": "NotifierFunction",
+    "stream-spf-record-broken.json": "NotifierFunction",
 }
 
 
@@ -44,9 +47,21 @@ def test_each_sample_event_runs_on_the_built_function(stack, event, function):
         assert response["targets"] >= 1 and response["messages"] >= 1
     else:
         assert response == {"batchItemFailures": []}
-    if event == "stream-listed.json":
-        (message,) = boto3.client("sqs").receive_message(QueueUrl=stack.pipeline.inboxes["email"])["Messages"]
-        assert json.loads(json.loads(message["Body"])["Message"])["event"] == "LISTED"
+    expected = {
+        "stream-listed.json": ["LISTED"],
+        "stream-list-unusable.json": ["CHECK_FAILING"],
+        "stream-address-added.json": ["ADDRESS_ADDED", "SPF_FAILING"],
+        "stream-spf-record-broken.json": ["SPF_RECORD_BROKEN"],
+    }
+    if event in expected:
+        sqs = boto3.client("sqs")
+        got = sqs.receive_message(QueueUrl=stack.pipeline.inboxes["email"], MaxNumberOfMessages=10)["Messages"]
+        assert sorted(json.loads(json.loads(m["Body"])["Message"])["event"] for m in got) == expected[event]
+        for message in got:
+            sqs.delete_message(QueueUrl=stack.pipeline.inboxes["email"], ReceiptHandle=message["ReceiptHandle"])
+    if event == "sqs-check-host.json":
+        item = stack.pipeline.item("mail.example.com")
+        assert sorted(item["findings"]["addresses"]) == ["192.0.2.25", "2001:db8::25"]
 
 
 @pytest.mark.parametrize(
@@ -71,7 +86,7 @@ def test_the_handlers_take_the_events_sam_local_generate_event_writes(stack, eve
     elif function == "NotifierFunction":
         assert response == {"batchItemFailures": []}
     else:
-        assert response["targets"] == 2  # the local stack's two targets
+        assert response["targets"] == 3  # the local stack's targets: two addresses and a host
 
 
 def test_make_invoke_prints_the_logs_and_the_response():

@@ -32,7 +32,7 @@ from moto.server import ThreadedMotoServer
 
 from .dnsserver import DNSServer
 from .localaws import REPO, BuiltFunctions, LocalPipeline, lambda_python, load_template
-from .world import DOMAIN, DQS_KEY, IPV4, IPV6, story_world
+from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, story_world
 
 STATE = REPO / ".local-stack"
 BUILD = REPO / ".aws-sam" / "build"
@@ -53,7 +53,8 @@ def declared() -> list[str]:
 
 
 class LocalStack:
-    """A moto server with the stack's resources, the demo's DNS world and its two targets."""
+    """A moto server with the stack's resources, the demo's DNS world and its targets: the two
+    addresses, and the mail host by name."""
 
     def __init__(self, bind: str = "127.0.0.1"):
         self.bind = bind
@@ -74,7 +75,7 @@ class LocalStack:
             self.pipeline = LocalPipeline(
                 dns=("127.0.0.1", self.dns.address[1]), env={"DQS_KEY_PARAMETER": DQS_PARAMETER}
             ).create()
-            for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)")):
+            for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)"), (MAIL_HOST, "postfix-1 (host)")):
                 self.pipeline.put_target({"ip": ip, "sender": DOMAIN, "label": label, "enabled": True})
         except BaseException:
             self.__exit__(None, None, None)
@@ -136,7 +137,7 @@ def serve() -> int:
             stack.write_files()
             env = stack.env()
             print(f"moto (AWS):  {env['LOCAL_AWS_ENDPOINT']}    DNS world: {env['NAMESERVERS']}")
-            print(f"tables, queues and topic from template.yaml; targets {IPV4} and {IPV6}")
+            print(f"tables, queues and topic from template.yaml; targets {IPV4}, {IPV6} and {MAIL_HOST}")
             print("env files:   .local-stack/env.json (for containers), .local-stack/env-local.json")
             print("\nIn another terminal:")
             print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
