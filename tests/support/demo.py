@@ -68,10 +68,10 @@ def run() -> int:
             status = ["status", *table, "--health-table", pipeline.health_table_name]
             print(RULE)
             print(f"senderwatch, locally: AWS is a moto server at {os.environ['AWS_ENDPOINT_URL']},")
-            print(f"the internet is a DNS server at {dns.address[0]}:{dns.address[1]}. {MAIL_HOST} sends")
-            print(f"mail for {DOMAIN} from {IPV4} and {IPV6}; {IPV4} is on dnsbl.justspam.org, and the")
-            print("SPF record lacks the IPv6 address. Only the host's name is given to senderwatch.")
-            print("Spamhaus is asked through a DQS key kept in SSM.")
+            print(f"the internet is a DNS server at {dns.address[0]}:{dns.address[1]}.")
+            print(f"{MAIL_HOST} sends mail for {DOMAIN} from {IPV4} and {IPV6};")
+            print(f"{IPV4} is on dnsbl.justspam.org, and the SPF record lacks the IPv6 address.")
+            print("senderwatch is given only the host's name. Spamhaus is asked through a DQS key in SSM.")
             print(RULE)
             command = ["targets", "add", MAIL_HOST, "--sender", DOMAIN, "--helo", MAIL_HOST, "--label", "postfix-1"]
             print(f"\n$ senderwatch {' '.join(command)} --table ...")

@@ -262,7 +262,8 @@ def _address_change(alerts: Sequence[Alert]) -> AlertText:
         ]
         body = [
             f"{named} now resolves to {'a new address' if len(ips) == 1 else f'{len(ips)} new addresses'} "
-            f"(since {_date(first.since)}). senderwatch checks {'it' if len(ips) == 1 else 'them'} from now on.",
+            f"(since {_date(first.since)}).",
+            f"senderwatch checks {'it' if len(ips) == 1 else 'them'} from now on, with the host's other addresses.",
             "",
         ]
         for alert in alerts:
