@@ -68,6 +68,7 @@ def test_check_a_network_sums_it_up_and_gives_one_fix_for_the_range(capsys):
     assert len(document["results"]) == 16 and {r["network"] for r in document["results"]} == {"192.0.2.16/28"}
     assert "192.0.2.25  LISTED    dnsbl.justspam.org" in out  # the one listed address, on one line
     assert "SPF       softfail for postmaster@example.com from 15 addresses" in out
+    assert "Add ip4:192.0.2.16/28 to the SPF record of example.com" in out  # most of the range: the range
     addresses = out.split("== domain")[0]
     assert addresses.count("CLEAN") == 0  # 16 addresses x 17 clean lists are not printed
 

@@ -122,3 +122,24 @@ def problem_kind(result: str | None) -> str:
 def worse(before: str | None, after: str) -> bool:
     """True when AFTER is a worse SPF result than BEFORE (softfail -> fail, pass -> anything)."""
     return RANK.get(after, 3) > RANK.get(before or "pass", 0)
+
+
+def group_spf_advice(
+    result: str, domain: str, record: str | None, explanation: str, mechanisms: list[str]
+) -> list[str]:
+    """What to do about RESULT for several addresses (their MECHANISMS, ip4:/ip6: terms or ranges)."""
+    if result in ("fail", "softfail", "neutral"):
+        lines = [f"Add {' '.join(mechanisms[:20])} to the SPF record of {domain}, before the 'all' mechanism"]
+        if len(mechanisms) > 20:
+            lines.append(f"(and {len(mechanisms) - 20} more addresses; an ip4:/ip6: range may cover them)")
+        elif record:
+            lines.append(f"e.g. {suggest_record(record, mechanisms)}")
+        return lines
+    if result == "none":
+        return [
+            f"{domain} publishes no SPF record. Publish one as a TXT record at {domain}, naming every address",
+            f"that sends its mail, e.g.  v=spf1 {' '.join(mechanisms[:20])} ~all",
+        ]
+    # permerror is about the record, not about any one address
+    advice = spf_advice(result, mechanisms[0].split(":", 1)[1], domain, record, explanation)
+    return advice.lines if advice else []

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .addresses import sort_key
-from .advice import mechanism_for, spf_advice, suggest_record
+from .advice import group_spf_advice, mechanism_for, spf_advice
 from .findings import Alert, Event
 from .text import clean_text
 from .zones import catalogue, domain_catalogue
@@ -596,7 +596,7 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
             *_listed([_address_row(a, _previous(a)) for a in alerts]),
             "",
             "What to do:",
-            *_group_spf_advice(result, domain, d, mechanisms),
+            *group_spf_advice(result, domain, d.get("record"), d.get("explanation", ""), mechanisms),
             f"senderwatch will tell you when {spf} passes again.",
         ]
     elif first.event == Event.SPF_RECOVERED:
@@ -652,21 +652,3 @@ def _listed(rows: list[str]) -> list[str]:
         return rows
     rest = len(rows) - EMAIL_ADDRESSES
     return [*rows[:EMAIL_ADDRESSES], f"  ... and {rest:,} more: senderwatch status shows them all"]
-
-
-def _group_spf_advice(result: str, domain: str, d: dict, mechanisms: list[str]) -> list[str]:
-    if result in ("fail", "softfail", "neutral"):
-        lines = [f"Add {' '.join(mechanisms[:20])} to the SPF record of {domain}, before the 'all' mechanism"]
-        if len(mechanisms) > 20:
-            lines.append(f"(and {len(mechanisms) - 20} more addresses; an ip4:/ip6: range may cover them)")
-        elif d.get("record"):
-            lines.append(f"e.g. {suggest_record(d['record'], mechanisms)}")
-        return lines
-    if result == "none":
-        return [
-            f"{domain} publishes no SPF record. Publish one as a TXT record at {domain}, naming every address",
-            f"that sends its mail, e.g.  v=spf1 {' '.join(mechanisms[:20])} ~all",
-        ]
-    # permerror is about the record, not about any one address
-    advice = spf_advice(result, mechanisms[0].split(":", 1)[1], domain, d.get("record"), d.get("explanation", ""))
-    return advice.lines if advice else []

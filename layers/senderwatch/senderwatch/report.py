@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from .addresses import TEST_ENTRIES, address_text
-from .advice import spf_advice
+from .advice import group_spf_advice, mechanism_for, spf_advice
 from .check import INCOMPLETE, OK, PROBLEM, CheckResult, HostProblem, overall
 from .dmarc import DmarcReport
 from .dnsbl import ZoneVerdict
@@ -156,15 +156,20 @@ def _network_lines(members: list[CheckResult], paint) -> list[str]:
             assert spf is not None
             fine = outcome == "pass" or (helo and outcome == "none")
             kind = "pass" if fine else "warn" if outcome == "temperror" else "bad"
-            who = "all addresses" if len(group) == len(members) else f"{len(group)} addresses: {_few(group)}"
+            count = f"{len(group)} address{'es' if len(group) != 1 else ''}"
+            who = "all addresses" if len(group) == len(members) else f"{count}: {_few(group)}"
             lines.append(f"  {label:<9} {paint(outcome, kind)} for {clean_text(spf.sender, 120)} from {who}")
-            where = network if len(group) == len(members) else address_text(group[0].ip)
+            if fine or outcome == "temperror":
+                continue
+            # Most of the range failing: the range is the fix; a few: each address.
+            whole = 2 * len(group) > len(members)
+            mechanisms = [mechanism_for(network)] if whole else [mechanism_for(address_text(r.ip)) for r in group]
             domain = clean_text(spf.sender.rpartition("@")[2], 120)
-            advice = spf_advice(outcome, where, domain, clean_text(spf.record or "", 450), spf.explanation, helo)
-            if advice is not None:
-                if spf.record:
-                    lines.append(f"{_INDENT}record: {clean_text(spf.record, 450)}")
-                lines.extend(f"{_INDENT}{line}" for line in advice.lines)
+            record = clean_text(spf.record or "", 450)
+            if spf.record:
+                lines.append(f"{_INDENT}record: {record}")
+            advice = group_spf_advice(outcome, domain, record, spf.explanation, mechanisms)
+            lines.extend(f"{_INDENT}{line}" for line in advice)
     checked = [r for r in members if r.rdns is not None]
     if checked:
         confirmed = [r for r in checked if r.rdns and r.rdns.forward_confirmed]
