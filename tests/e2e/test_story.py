@@ -3,7 +3,7 @@ findings -> stream -> notifier -> SNS, with moto for AWS and the story's DNS wor
 
 import boto3
 
-from tests.support.world import DOMAIN, IPV4, IPV6, story_world
+from tests.support.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
 
 
 def events(inbox):
@@ -44,3 +44,30 @@ def test_the_story_from_listing_to_recovery(pipeline, story):
     history = boto3.resource("dynamodb").Table(pipeline.history_table_name)
     runs = history.query(KeyConditionExpression="ip = :ip", ExpressionAttributeValues={":ip": IPV4})["Items"]
     assert len(runs) == 3 and all(run["expires_at"] > 0 for run in runs)
+
+
+def test_the_story_with_the_host_by_name_ends_in_the_ipv6_softfail_nobody_typed(pipeline, story):
+    # The user gives only the mail host's name; its IPv6 address is never typed in.
+    pipeline.put_target({"ip": MAIL_HOST, "sender": DOMAIN, "helo": MAIL_HOST, "label": "postfix-1"})
+    pipeline.settle()
+
+    email = pipeline.inbox("email")
+    assert events(email) == [("LISTED", IPV4, "dnsbl.justspam.org"), ("SPF_FAILING", IPV6, "")]
+    spf = next(a for a in email if a["event"] == "SPF_FAILING")
+    assert spf["target"] == MAIL_HOST and "Add ip6:2001:db8::25 to the SPF record of example.com" in spf["email"]
+    assert events(pipeline.inbox("sms")) == events(email)
+
+    # The fix, then a second AAAA record on the host: the new address is news, with its SPF.
+    fixed = story_world(listed=False, spf_has_ipv6=True)
+    story.load(fixed)
+    pipeline.run()
+    assert events(pipeline.inbox("email")) == [("DELISTED", IPV4, "dnsbl.justspam.org"), ("SPF_RECOVERED", IPV6, "")]
+    fixed[MAIL_HOST] = [*fixed[MAIL_HOST], {"AAAA": "2001:db8::26"}]
+    story.load(fixed)
+    pipeline.run()
+    assert events(pipeline.inbox("email")) == [
+        ("ADDRESS_ADDED", "2001:db8::26", ""),
+        ("SPF_FAILING", "2001:db8::26", ""),
+    ]
+    pipeline.run()
+    assert pipeline.inbox("email") == []
