@@ -132,3 +132,13 @@ def test_the_story_domain_is_fine_but_its_dmarc_policy_is_only_information(local
     out = run(capsys, "status", *table)[1]
     (row,) = [line for line in out.splitlines() if line.startswith(f"{DOMAIN} ")]
     assert row.split()[:4] == [DOMAIN, "sender", "ok", "p=none"]
+
+
+def test_status_shows_the_domains_of_the_targets_watched_now(local, capsys):
+    table = ["--table", local.table_name, "--health-table", local.health_table_name]
+    run(capsys, "targets", "add", SENDER_IP, "--sender", BULK_DOMAIN, *table[:2])
+    local.settle()
+    assert BULK_DOMAIN in run(capsys, "status", *table)[1]
+    run(capsys, "targets", "remove", SENDER_IP, *table[:2])
+    document = json.loads(run(capsys, "status", "--format", "json", *table)[1])
+    assert document == {"targets": [], "domains": []}  # its record stays in the table, but nothing watches it

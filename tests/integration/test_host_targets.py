@@ -127,7 +127,7 @@ def test_a_dead_resolver_is_named_before_any_host_is_asked(capsys):
 
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.1", 0))
-        closed = "127.0.0.1:{}".format(sock.getsockname()[1])
+        closed = f"127.0.0.1:{sock.getsockname()[1]}"
     argv = ["check", MAIL_HOST, "192.0.2.0/30", "--nameserver", closed, "--timeout", "0.3", "--format", "json"]
     status, out, err = run(capsys, *argv)
     assert status == 3 and "cannot be used" in err and err.count("\n") == 1

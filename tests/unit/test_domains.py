@@ -7,7 +7,8 @@ from senderwatch.alerttext import render, render_group
 from senderwatch.checker import run_checks
 from senderwatch.dmarc import DmarcReport
 from senderwatch.dnsbl import ZoneVerdict
-from senderwatch.domaincheck import OK, PROBLEM, DomainReport, watched_domains
+from senderwatch.domaincheck import OK, PROBLEM, DomainReport
+from senderwatch.domains import watched_domains
 from senderwatch.findings import decide_domain, merge_domain
 from senderwatch.notifier import alerts_for_change
 from senderwatch.runs import Run

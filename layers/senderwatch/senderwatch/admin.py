@@ -18,7 +18,7 @@ from typing import Any
 
 from .addresses import shown, sort_key
 from .aws import TargetStore, aws_errors, client, region
-from .domains import normalize_sender, validate_helo
+from .domains import normalize_sender, validate_helo, watched_domains
 from .errors import InvalidInput, ServiceError
 from .findings import expand, is_many, readable_many
 from .targets import HOST, parse_target, validate_label, validate_zones
@@ -504,10 +504,28 @@ def status_json(rows: list[dict], domains: list[dict] | None = None) -> str:
 # -- the domains ------------------------------------------------------------------------------------
 
 
-def domain_rows(items: Iterable[dict]) -> list[dict]:
-    """One row per domain record of the health table: its SPF and DMARC problems and its listings."""
+def watched_domain_names(targets: Iterable[dict]) -> set[str]:
+    """The domains the TARGETS (items) send as: senders' domains, HELO names, their addresses' PTR
+    names. A domain record of a target since removed is not shown."""
+    names: set[str] = set()
+    for item in targets:
+        sender, helo = _sender(item), str(item.get("helo") or "").lower().rstrip(".")
+        if not (sender or helo):
+            continue
+        findings = _mapping(item.get("findings"))
+        members = list(_mapping(findings.get("addresses")).values()) if is_many(findings) else [findings]
+        ptrs = [n for f in members for n in (_mapping(_mapping(f).get("rdns")).get("ptr") or [])]
+        names.update(watched_domains(sender, helo or None, [str(n) for n in ptrs]))
+    return names
+
+
+def domain_rows(items: Iterable[dict], watched: set[str] | None = None) -> list[dict]:
+    """One row per domain record of the health table: its SPF and DMARC problems and its listings
+    (only the WATCHED domains, when given)."""
     rows = []
     for item in sorted(items, key=lambda i: str(i.get("name", ""))):
+        if watched is not None and str(item.get("name", "")) not in watched:
+            continue
         health = _mapping(item.get("health"))
         spf, dmarc = _mapping(health.get("spf_record")), _mapping(health.get("dmarc"))
         zones = _mapping(health.get("dnsbl"))

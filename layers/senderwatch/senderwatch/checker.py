@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 from .addresses import IPAddress
 from .check import CheckResult, check_addresses, host_problems
 from .dnsbl import DnsblChecker, ProbeCache
-from .domaincheck import DomainReport, check_domains, watched_domains
+from .domaincheck import DomainReport, check_domains
+from .domains import watched_domains
 from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
     RESOLVER,

@@ -21,8 +21,8 @@ from . import __version__
 from .addresses import shown
 from .check import CheckResult, HostProblem, check_targets, overall
 from .dnsbl import DnsblChecker
-from .domaincheck import check_domains, watched_domains
-from .domains import normalize_sender, validate_helo
+from .domaincheck import check_domains
+from .domains import normalize_sender, validate_helo, watched_domains
 from .errors import InvalidInput, ResolverUnusable, ServiceError
 from .nameservers import parse_nameserver, system_nameservers
 from .report import to_json, to_table
@@ -340,12 +340,14 @@ def _deployment(args) -> int:
     store = TargetStore.named(table)
     if args.command == "status" or args.action == "list":
         with aws_errors("cannot read the watched targets"):
-            rows = admin.status_rows(i for i in store.scan())
+            items = list(store.scan())
+        rows = admin.status_rows(items)
         if args.command == "status":
             domains = None
             if health_table:
+                watched = admin.watched_domain_names(items)
                 with aws_errors("cannot read the domains' findings"):
-                    domains = admin.domain_rows(HealthStore.named(health_table).domains())
+                    domains = admin.domain_rows(HealthStore.named(health_table).domains(), watched)
             if args.format == "json":
                 _write(admin.status_json(rows, domains))
             else:

@@ -9,19 +9,18 @@ keeps what it knew, as for an address.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .dmarc import DmarcReport, check_dmarc
 from .dnsbl import DnsblChecker, ZoneVerdict
-from .domains import is_host_name
+from .domains import HELO, SENDER
 from .resolver import Resolver
 from .spflint import Problem, SpfRecordReport, lint_spf
 from .verdicts import Verdict
 from .zones import Zone
 
-SENDER, HELO, PTR = "sender", "helo", "ptr"  # why a domain is watched
 OK, PROBLEM, INCOMPLETE = 0, 1, 3
 
 
@@ -64,21 +63,6 @@ class DomainReport:
             "dmarc": self.dmarc.to_dict() if self.dmarc else None,
             "dnsbl": [v.to_dict() for v in self.dnsbl],
         }
-
-
-def watched_domains(sender: str | None, helo: str | None, ptr_names: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
-    """The domains a target's checks look at, each with why: its sender's domain, its HELO name,
-    and the PTR names of its addresses (a name that is not a host name is not asked of a list)."""
-    roles: dict[str, list[str]] = {}
-    if sender:
-        roles.setdefault(sender.rpartition("@")[2].lower(), []).append(SENDER)
-    if helo:
-        roles.setdefault(helo.lower(), []).append(HELO)
-    for name in ptr_names:
-        name = name.rstrip(".").lower()
-        if is_host_name(name) and PTR not in roles.get(name, []):
-            roles.setdefault(name, []).append(PTR)
-    return {name: tuple(why) for name, why in roles.items()}
 
 
 async def check_domains(

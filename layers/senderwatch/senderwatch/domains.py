@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from .addresses import shown
 from .errors import InvalidInput
 
+SENDER, HELO, PTR = "sender", "helo", "ptr"  # why a domain is watched
 _LOCAL = re.compile(r"[^\s@\x00-\x1f\x7f-\x9f]{1,64}")
 _DOMAIN = re.compile(r"^(?=.{1,253}$)([A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}\.?$")
 
@@ -53,3 +55,18 @@ def _ascii_name(text: str) -> str:
         return name.encode("idna").decode("ascii")
     except UnicodeError:
         return name  # not a name DNS can hold: the caller's check refuses it
+
+
+def watched_domains(sender: str | None, helo: str | None, ptr_names: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
+    """The domains a target's checks look at, each with why: its sender's domain, its HELO name,
+    and the PTR names of its addresses (a name that is not a host name is not asked of a list)."""
+    roles: dict[str, list[str]] = {}
+    if sender:
+        roles.setdefault(sender.rpartition("@")[2].lower(), []).append(SENDER)
+    if helo:
+        roles.setdefault(helo.lower(), []).append(HELO)
+    for name in ptr_names:
+        name = name.rstrip(".").lower()
+        if is_host_name(name) and PTR not in roles.get(name, []):
+            roles.setdefault(name, []).append(PTR)
+    return {name: tuple(why) for name, why in roles.items()}

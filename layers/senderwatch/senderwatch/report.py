@@ -13,7 +13,8 @@ from .advice import group_spf_advice, mechanism_for, spf_advice
 from .check import INCOMPLETE, OK, PROBLEM, CheckResult, HostProblem, overall
 from .dmarc import DmarcReport
 from .dnsbl import ZoneVerdict
-from .domaincheck import HELO, PTR, SENDER, DomainReport
+from .domaincheck import DomainReport
+from .domains import HELO, PTR, SENDER
 from .rdns import Rdns
 from .spflint import SpfRecordReport
 from .text import clean_text, json_text
