@@ -94,5 +94,6 @@ def story():
 @pytest.fixture
 def pipeline(aws_env, story):
     """The stack on moto, with a Spamhaus DQS key in SSM Parameter Store as a user would keep it."""
-    boto3.client("ssm").put_parameter(Name="/senderwatch/dqs-key", Value=DQS_KEY, Type="SecureString")
+    ssm = boto3.client("ssm")  # the moto server lives for the whole session: the key may be there
+    ssm.put_parameter(Name="/senderwatch/dqs-key", Value=DQS_KEY, Type="SecureString", Overwrite=True)
     return LocalPipeline(dns=story.address, env={"DQS_KEY_PARAMETER": "/senderwatch/dqs-key"}).create()
