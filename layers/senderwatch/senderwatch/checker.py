@@ -338,8 +338,13 @@ class _Checks:
 
 
 def _brief(result: dict) -> dict:
-    """A network's address in its history: the lists that did not answer clean (a /24 is 256 of them)."""
-    return dict(result, dnsbl=[v for v in result["dnsbl"] if v.get("status") != Verdict.CLEAN])
+    """A host's or a network's address in its history (a /24 is 256 of them in one item): the lists
+    that did not answer clean, and SPF without the record and explanation every address shares."""
+    brief = dict(result, dnsbl=[v for v in result["dnsbl"] if v.get("status") != Verdict.CLEAN])
+    for key in ("spf", "helo_spf"):
+        if brief.get(key):
+            brief[key] = {k: v for k, v in brief[key].items() if k not in ("record", "explanation")}
+    return brief
 
 
 def _slices(targets: list[Target]) -> list[list[Target]]:
