@@ -18,7 +18,7 @@ from senderwatch.notifier import alerts_for_change
 from senderwatch.runs import Run
 from senderwatch.spfcheck import SpfResult
 from senderwatch.targets import HOST, NETWORK, Target, parse_target
-from tests.support.fakes import FakeChecks, MemoryTargets
+from tests.support.fakes import FakeChecks, MemoryHistory, MemoryTargets
 
 V4, V6, NEW = "192.0.2.25", "2001:db8::25", "192.0.2.26"
 HOSTNAME = "mail.example.com"
@@ -204,3 +204,14 @@ def test_an_spf_alert_for_a_hosts_address_shows_the_record_and_the_one_to_publis
     (alert,) = decide(None, merge_many(None, result, DAY1), HOSTNAME)
     assert alert.details["record"] == record
     assert "v=spf1 ip4:192.0.2.25 ip6:2001:db8::25 ~all" in render(alert).email
+
+
+def test_a_full_networks_run_fits_one_history_item_whatever_its_spf_record():
+    record = "v=spf1 " + " ".join(f"ip4:198.51.{n}.0/24" for n in range(40)) + " ~all"  # ~700 characters
+    store, history = MemoryTargets({"ip": "198.51.100.0/24", "sender": "example.com"}), MemoryHistory()
+    long_spf = lambda ip: replace(spf(ip, "softfail"), record=record, explanation="x" * 200)  # noqa: E731
+    checks = FakeChecks(lambda ip: [ZoneVerdict(f"list{n}.example", "clean") for n in range(18)], spf=long_spf)
+    run_checks([{"ip": "198.51.100.0/24"}], store, checks, NOW, history=history)
+    (row,) = history.runs
+    assert len(json.loads(row["result"])["results"]) == 256 and len(row["result"]) < 150_000
+    assert len(json.dumps(store.items["198.51.100.0/24"]["findings"])) < 150_000
