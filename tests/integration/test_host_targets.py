@@ -134,3 +134,32 @@ def test_a_dead_resolver_is_named_before_any_host_is_asked(capsys):
     results = json.loads(out)["results"]
     assert results[0] == {**results[0], "host": MAIL_HOST, "ip": None, "error": "resolver-unusable"}
     assert [r["ip"] for r in results[1:]] == ["192.0.2.0", "192.0.2.1", "192.0.2.2", "192.0.2.3"]
+
+
+def test_nothing_a_host_resolves_to_is_left_out_without_a_word(capsys):
+    many = [{"A": f"198.51.100.{n}"} for n in range(1, 256)] + [{"A": f"203.0.113.{n}"} for n in range(1, 11)]
+    world = world_with(**{"many.example.com": many, "mixed.example.com": [{"A": "10.0.0.5"}, {"A": "203.0.113.7"}]})
+    with DNSServer(world) as dns:
+        ns = "{}:{}".format(*dns.address)
+        argv = ["check", "many.example.com", "mixed.example.com", "--zone", "dnsbl.justspam.org", "--no-rdns"]
+        status, out, _ = run(capsys, *argv, "--nameserver", ns, "--format", "json")
+        table = run(capsys, *argv, "--nameserver", ns)[1]
+    assert status == 3  # nothing listed, but not everything could be checked
+    results = json.loads(out)["results"]
+    problems = {(r["host"], r["error"]) for r in results if r["ip"] is None}
+    assert problems == {("many.example.com", "too-many-addresses"), ("mixed.example.com", "not-public")}
+    assert sum(1 for r in results if r["ip"] and r["host"] == "many.example.com") == 256
+    assert "many.example.com has 265 IPv4 addresses: the first 256 are checked, 9 are not" in table
+    assert "mixed.example.com resolves to addresses no list rates: 10.0.0.5 (a private address" in table
+
+
+def test_a_host_that_does_not_exist_is_one_alert_and_a_note_in_status(local, capsys):
+    table = ["--table", local.table_name]
+    run(capsys, "targets", "add", "mial.example.com", "--sender", DOMAIN, *table)
+    local.settle()
+    (alert,) = local.inbox("email")
+    assert (alert["event"], alert["target"]) == ("HOST_UNRESOLVED", "mial.example.com")
+    local.run()
+    assert local.inbox("email") == []
+    out = run(capsys, "status", *table)[1]
+    assert "not checked: mial.example.com does not exist in DNS (NXDOMAIN)" in out

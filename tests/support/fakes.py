@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from senderwatch.check import CheckResult
+from senderwatch.check import AddressResults, CheckResult, HostProblem
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.domaincheck import DomainReport
 from senderwatch.errors import ResolverUnusable
@@ -93,7 +93,8 @@ class Topic:
 
 class FakeChecks:
     """DNS as a function: VERDICTS(ip) -> the lists' verdicts for it; HOSTS: each host's addresses
-    (a host missing there does not resolve this run: it keeps what it had). Records each slice."""
+    (a host missing there does not resolve this run: it keeps what it had; "NXDOMAIN": it does not
+    exist). Records each slice."""
 
     def __init__(
         self,
@@ -126,18 +127,23 @@ class FakeChecks:
             raise ResolverUnusable("the DNS resolver 192.0.2.53 cannot be used: no answer", "no-answer")
         return dict(self.failures)
 
-    async def check(self, targets: Sequence[Target], known=None) -> dict[str, CheckResult | list[CheckResult]]:
+    async def check(self, targets: Sequence[Target], known=None) -> dict[str, CheckResult | AddressResults]:
         self.slices.append([t.ip for t in targets])
-        out: dict[str, CheckResult | list[CheckResult]] = {}
+        out: dict[str, CheckResult | AddressResults] = {}
         for target in targets:
             name = target.name
             if name.kind == "address":
                 out[target.ip] = self._result(str(name.value))
             elif name.kind == "network":
-                out[target.ip] = [replace(self._result(str(ip)), network=target.ip) for ip in name.addresses()]
+                out[target.ip] = AddressResults(
+                    [replace(self._result(str(ip)), network=target.ip) for ip in name.addresses()]
+                )
+            elif self.hosts.get(target.ip) == "NXDOMAIN":
+                problem = HostProblem(target.ip, "no-such-host", None, f"{target.ip} does not exist in DNS (NXDOMAIN)")
+                out[target.ip] = AddressResults([], [problem])
             else:
                 found = self.hosts.get(target.ip, (known or {}).get(target.ip, []))
-                out[target.ip] = [replace(self._result(ip), host=target.ip) for ip in found]
+                out[target.ip] = AddressResults([replace(self._result(ip), host=target.ip) for ip in found])
         return out
 
     async def domains(self, wanted):

@@ -215,3 +215,29 @@ def test_a_full_networks_run_fits_one_history_item_whatever_its_spf_record():
     (row,) = history.runs
     assert len(json.loads(row["result"])["results"]) == 256 and len(row["result"]) < 150_000
     assert len(json.dumps(store.items["198.51.100.0/24"]["findings"])) < 150_000
+
+
+def test_a_host_that_does_not_exist_is_said_at_once_and_again_when_it_resolves():
+    store = MemoryTargets({"ip": "mial.example.com", "sender": "example.com"})
+    run_checks([{"ip": "mial.example.com"}], store, FakeChecks(verdicts, hosts={"mial.example.com": "NXDOMAIN"}), NOW)
+    first = store.items["mial.example.com"]["findings"]
+    assert first["unresolved"]["error"] == "no-such-host" and first["addresses"] == {}
+    (alert,) = decide(None, first, "mial.example.com")
+    message = render(alert)
+    assert (alert.event, alert.target) == ("HOST_UNRESOLVED", "mial.example.com")
+    assert message.subject == "mial.example.com cannot be checked: no-such-host"
+    assert "senderwatch targets remove mial.example.com" in message.email
+    later = merge_many(first, host_result(V4), DAY2)
+    assert sorted(a.event for a in decide(first, later, "mial.example.com")) == ["ADDRESS_ADDED", "HOST_RESOLVED"]
+
+
+def test_what_a_hosts_resolution_leaves_unchecked_is_noted_never_dropped():
+    from senderwatch.check import AddressResults, HostProblem
+
+    problems = [
+        HostProblem(HOSTNAME, "not-public", None, "mail.example.com resolves to addresses no list rates: 10.0.0.5"),
+        HostProblem(HOSTNAME, "timeout", 6, "the IPv6 addresses of mail.example.com could not be found (timeout)"),
+    ]
+    findings = merge_many(None, AddressResults(host_result(V4), problems), DAY1)
+    assert findings["notes"] == ["mail.example.com resolves to addresses no list rates: 10.0.0.5"]  # lasting only
+    assert "unresolved" not in findings

@@ -353,7 +353,9 @@ def status_rows(items: Iterable[dict]) -> list[dict]:
                 dict(_finding_row(expand(f, many, ip), sender), ip=ip)
                 for ip, f in sorted(many["addresses"].items(), key=lambda pair: sort_key(pair[0]))
             ]
-            row |= _summary_row(addresses) | {"checked": True, "addresses": addresses}
+            unresolved = many.get("unresolved") or {}
+            notes = ([str(unresolved.get("detail", ""))] if unresolved else []) + many.get("notes", [])
+            row |= _summary_row(addresses) | {"checked": True, "addresses": addresses, "unchecked": notes}
         else:
             row |= _finding_row(_mapping(raw), sender)
         rows.append(row)
@@ -425,6 +427,7 @@ def status_table(rows: list[dict]) -> str:
             notes.append(f"invalid: {clean_text(r['error'], 200)}")
         if r["not_checked"]:
             notes.append(f"could not ask: {clean_text(', '.join(r['not_checked']), 200)}")
+        notes += [f"not checked: {clean_text(note, 200)}" for note in r.get("unchecked", [])]
         if "addresses" not in r:
             table.append(
                 (_cells((r["ip"], label, _listed(r), r["spf"] or "-", _rdns(r), changed), _CELL.values()), notes)

@@ -222,6 +222,34 @@ def render(alert: Alert, label: str = "") -> AlertText:
         return _address_change([alert])
     elif alert.event in DOMAIN_EVENTS:
         return _domain_message([alert])
+    elif alert.event == Event.HOST_UNRESOLVED:
+        host = clean_text(alert.target, 255)
+        named = f"{host} ({clean_text(alert.label, 40)})" if alert.label else host
+        subject = f"{host} cannot be checked: {d.get('error', '?')}"
+        sms = f"senderwatch: {host} cannot be checked ({d.get('error', '?')}): no address to check."
+        earlier = [clean_text(str(a), 60) for a in alert.details.get("previous") or []]
+        body = [
+            f"senderwatch cannot check {named}: {d.get('detail', '')} (since {_date(alert.since)}).",
+            "No address of it is checked while this lasts.",
+            "",
+            f"It resolved to: {', '.join(earlier)}" if earlier else "It has not resolved to an address since added.",
+            "",
+            "What to do:",
+            "- If the name is mistyped, remove the target and add the right one:",
+            f"  senderwatch targets remove {host}   then   senderwatch targets add <name>",
+            "- If the host's DNS records were changed by mistake, restore them.",
+            "- If the server sends from a private address behind NAT, watch its public address instead.",
+            "senderwatch will tell you when it resolves again.",
+        ]
+    elif alert.event == Event.HOST_RESOLVED:
+        host = clean_text(alert.target, 255)
+        addresses = [clean_text(str(a), 60) for a in alert.details.get("addresses") or []]
+        subject = f"{host} resolves again"
+        sms = f"senderwatch: {host} resolves again ({len(addresses)} address(es))."
+        body = [
+            f"{host} resolves again, to {', '.join(addresses[:10])} (since {_date(alert.since)}).",
+            "Its addresses are checked from now on; anything wrong with them comes in its own alert.",
+        ]
     elif alert.event in (Event.CHECK_RECOVERED, Event.RESOLVER_RECOVERED):
         what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
         subject = f"senderwatch can use {what} again"

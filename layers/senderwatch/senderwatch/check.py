@@ -13,7 +13,7 @@ from typing import Any
 
 from .addresses import IPAddress, address_text
 from .dnsbl import DnsblChecker, ZoneVerdict
-from .hosts import HostAddresses, resolve_hosts
+from .hosts import MAX_ADDRESSES, HostAddresses, resolve_hosts
 from .rdns import Rdns, check_rdns
 from .resolver import Resolver
 from .spfcheck import SpfResult, check_spf
@@ -135,8 +135,18 @@ class HostProblem:
         return out | {"detail": self.detail, "dnsbl": [], "spf": None, "helo_spf": None, "rdns": None}
 
 
+class AddressResults(list[CheckResult]):
+    """A host's or a network's run: a result per address, and what its resolution left unchecked."""
+
+    def __init__(self, results: Sequence[CheckResult] = (), problems: Sequence[HostProblem] = ()):
+        super().__init__(results)
+        self.problems = list(problems)
+
+
 def host_problems(found: HostAddresses) -> list[HostProblem]:
-    """What a person needs to know about a host's resolution: only what stands in the way."""
+    """Everything about a host's resolution that leaves something unchecked: it does not exist,
+    a family could not be resolved, it resolves to addresses no list rates, or to more than are
+    checked. Never silent: each is a result of its own (and the check is incomplete)."""
     host = found.host
     if not found.exists:
         return [HostProblem(host, "no-such-host", None, f"{host} does not exist in DNS (NXDOMAIN)")]
@@ -144,12 +154,22 @@ def host_problems(found: HostAddresses) -> list[HostProblem]:
         HostProblem(host, error, family, f"the IPv{family} addresses of {host} could not be found ({error})")
         for family, error in sorted(found.errors.items())
     ]
-    if not found.all and not problems:
-        if found.set_aside:
-            detail = f"{host} resolves only to addresses no list rates: {', '.join(found.set_aside[:4])}"
-            problems.append(HostProblem(host, "not-public", None, detail))
-        else:
-            problems.append(HostProblem(host, "no-address", None, f"{host} has no A or AAAA record"))
+    for family, count in sorted(found.cut.items()):
+        detail = (
+            f"{host} has {count} IPv{family} addresses: the first {MAX_ADDRESSES} are checked, "
+            f"{count - MAX_ADDRESSES} are not"
+        )
+        problems.append(HostProblem(host, "too-many-addresses", family, detail))
+    if found.set_aside:
+        shown = ", ".join(found.set_aside[:4]) + (
+            f" and {len(found.set_aside) - 4} more" if len(found.set_aside) > 4 else ""
+        )
+        only = "only " if not found.all else ""
+        problems.append(
+            HostProblem(host, "not-public", None, f"{host} resolves {only}to addresses no list rates: {shown}")
+        )
+    elif not found.all and not found.errors:
+        problems.append(HostProblem(host, "no-address", None, f"{host} has no A or AAAA record"))
     return problems
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from .addresses import IPAddress
-from .check import CheckResult, check_addresses, host_problems
+from .check import AddressResults, CheckResult, HostProblem, check_addresses, host_problems
 from .dnsbl import DnsblChecker, ProbeCache
 from .domaincheck import DomainReport, check_domains
 from .domains import watched_domains
@@ -110,7 +110,7 @@ class DnsSession:
 
     async def check(
         self, targets: Sequence[Target], known: dict[str, list[str]] | None = None
-    ) -> dict[str, CheckResult | list[CheckResult]]:
+    ) -> dict[str, CheckResult | AddressResults]:
         """Each target's results: an address's one result, a host's or a network's list (one per
         address). KNOWN holds the addresses each host had: a family that cannot be resolved this
         run keeps them (and their findings), as an address keeps its verdict through a timeout."""
@@ -119,17 +119,19 @@ class DnsSession:
         groups: dict[tuple, list[Target]] = {}
         for target in targets:
             groups.setdefault((target.sender, target.helo, target.zones or self.checks.zones), []).append(target)
-        results: dict[str, CheckResult | list[CheckResult]] = {}
+        results: dict[str, CheckResult | AddressResults] = {}
         for (sender, helo, _), members in groups.items():
             addresses: dict[str, list[IPAddress]] = {}
+            problems: dict[str, list[HostProblem]] = {}
             for target in members:
                 name = target.name
                 if name.kind != HOST:
                     addresses[target.ip] = name.addresses()
                     continue
                 found = hosts[target.ip]
-                for problem in host_problems(found):
-                    log.warning("host not resolved", extra={"ip": target.ip, "problem": problem.detail})
+                problems[target.ip] = host_problems(found)
+                for problem in problems[target.ip]:
+                    log.warning("host not fully resolved", extra={"ip": target.ip, "problem": problem.detail})
                 kept = [ip for ip in map(ipaddress.ip_address, known.get(target.ip, ())) if ip.version in found.errors]
                 if set(found.errors) == {4, 6} and not kept:
                     continue  # nothing learned: its first addresses are not "added" when they come
@@ -148,14 +150,17 @@ class DnsSession:
                 if kind == ADDRESS:
                     results[target.ip] = by_address[addresses[target.ip][0]]
                 else:
-                    results[target.ip] = [
-                        replace(
-                            by_address[ip],
-                            host=target.ip if kind == HOST else "",
-                            network=target.ip if kind == NETWORK else "",
-                        )
-                        for ip in addresses[target.ip]
-                    ]
+                    results[target.ip] = AddressResults(
+                        [
+                            replace(
+                                by_address[ip],
+                                host=target.ip if kind == HOST else "",
+                                network=target.ip if kind == NETWORK else "",
+                            )
+                            for ip in addresses[target.ip]
+                        ],
+                        problems.get(target.ip, ()),
+                    )
         return results
 
     async def domains(self, wanted: dict[str, tuple[str, ...]]) -> list[DomainReport]:
@@ -307,7 +312,7 @@ class _Checks:
         if self.health is not None and self.run.scheduled:
             self.health.record(self.run, states, self.stamp)
 
-    def _save(self, targets: list[Target], results: dict[str, CheckResult | list[CheckResult]], current: dict) -> None:
+    def _save(self, targets: list[Target], results: dict[str, CheckResult | AddressResults], current: dict) -> None:
         run_key = datetime.now(UTC).isoformat(timespec="microseconds")  # two runs may share a second
         runs = []
         for target in (t for t in targets if t.ip in results):

@@ -49,6 +49,8 @@ class Event(StrEnum):
     RESOLVER_RECOVERED = "RESOLVER_RECOVERED"
     ADDRESS_ADDED = "ADDRESS_ADDED"
     ADDRESS_REMOVED = "ADDRESS_REMOVED"
+    HOST_UNRESOLVED = "HOST_UNRESOLVED"
+    HOST_RESOLVED = "HOST_RESOLVED"
     DOMAIN_LISTED = "DOMAIN_LISTED"
     DOMAIN_DELISTED = "DOMAIN_DELISTED"
     SPF_RECORD_BROKEN = "SPF_RECORD_BROKEN"
@@ -68,6 +70,8 @@ SEVERITY: dict[str, str] = {
     Event.RESOLVER_RECOVERED: "info",
     Event.ADDRESS_ADDED: "info",  # "warning" when the new address is listed or fails SPF
     Event.ADDRESS_REMOVED: "info",
+    Event.HOST_UNRESOLVED: "warning",
+    Event.HOST_RESOLVED: "info",
     Event.DOMAIN_LISTED: "high",
     Event.SPF_RECORD_BROKEN: "high",
     Event.DMARC_RECORD_BROKEN: "warning",
@@ -201,7 +205,10 @@ def significant(findings: dict | None) -> dict:
 # -- a host or a network: findings per address ----------------------------------------------------
 #
 # {"addresses": {ADDRESS: findings, ...}, "zones": {"4": [...], "6": [...]},
-#  "addresses_since": when the set of addresses last changed, "reminded_at": ...}
+#  "addresses_since": when the set of addresses last changed, "reminded_at": ...,
+#  "unresolved": {"error", "detail", "since"} while a host has no address to check (it does not
+#  exist, has no A or AAAA record, or only addresses no list rates), "notes": [what is left
+#  unchecked: addresses no list rates, addresses past the most a host may have]}
 # Each address's findings are as an address target's, kept small (a /24 has 256 addresses, and an
 # item holds at most 400 KB): a list that answered "clean" is left out ("zones" names the lists asked
 # for each family, so a missing one is clean), and SPF keeps its result without the record.
@@ -271,6 +278,10 @@ def readable_many(findings) -> dict:
     for key in ("reminded_at", "addresses_since"):
         if isinstance(findings.get(key), str):
             out[key] = findings[key]
+    if isinstance(findings.get("unresolved"), dict):
+        out["unresolved"] = dict(findings["unresolved"])
+    if isinstance(findings.get("notes"), list):
+        out["notes"] = [str(n) for n in findings["notes"]]
     return out
 
 
@@ -281,10 +292,15 @@ def _readable_member(findings: dict) -> dict:
     return out
 
 
+WHOLE_HOST = ("no-such-host", "no-address", "not-public")  # a host with nothing to check
+NOTED = ("not-public", "too-many-addresses")  # lasting: said beside the addresses (a timeout is not)
+
+
 def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, run: Run = MANUAL) -> dict:
     """New findings of a host or a network from the previous ones and its addresses' results (pure).
 
     An address no longer among RESULTS is gone from the target (the host no longer resolves to it).
+    RESULTS may carry `problems` (check.AddressResults): what the host's resolution left unchecked.
     """
     old = readable_many(previous)
     addresses: dict = {}
@@ -306,6 +322,15 @@ def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, 
     out["addresses_since"] = old.get("addresses_since", now) if same else now
     if old.get("reminded_at"):
         out["reminded_at"] = old["reminded_at"]
+    problems = getattr(results, "problems", [])
+    whole = next((p for p in problems if p.error in WHOLE_HOST and not addresses), None)
+    if whole is not None:
+        before = old.get("unresolved") or {}
+        since = before.get("since", now) if before.get("error") == whole.error else now
+        out["unresolved"] = {"error": whole.error, "detail": whole.detail, "since": since}
+    notes = [p.detail for p in problems if p.error in NOTED and p is not whole]
+    if notes:
+        out["notes"] = notes
     return out
 
 
@@ -333,6 +358,16 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
             }
             since = after.get("addresses_since", "")
             alerts.append(Alert(Event.ADDRESS_ADDED, address, since, "", details, label=label, target=target))
+    was_unresolved, unresolved = before.get("unresolved"), after.get("unresolved")
+    if unresolved and (not was_unresolved or was_unresolved.get("error") != unresolved.get("error")):
+        details = dict(unresolved, host=target, previous=sorted(before[MANY]))
+        alerts.append(
+            Alert(Event.HOST_UNRESOLVED, "", unresolved.get("since", ""), "", details, label=label, target=target)
+        )
+    elif was_unresolved and not unresolved and after[MANY]:
+        details = dict(was_unresolved, host=target, addresses=sorted(after[MANY]))
+        since = after.get("addresses_since", "")
+        alerts.append(Alert(Event.HOST_RESOLVED, "", since, "", details, label=label, target=target))
     for address, entry in before[MANY].items():
         if address not in after[MANY]:
             was = expand(entry, before, address)

@@ -15,7 +15,7 @@ from . import wire
 from .addresses import IPAddress, address_text, unrateable
 from .resolver import Resolver
 
-MAX_ADDRESSES = 32  # per family: a mail host has a few; more is a misconfiguration or a trap
+MAX_ADDRESSES = 256  # per family, as many as a network target holds; the rest are said, not checked
 _ERRORS = {wire.TIMEOUT: "timeout", wire.SERVFAIL: "servfail", wire.REFUSED: "refused"}
 FAMILY_TYPES = ((4, wire.A), (6, wire.AAAA))
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
-    from .check import CheckResult
+    from .check import AddressResults, CheckResult
     from .domaincheck import DomainReport
     from .runs import Run
     from .targets import Target
@@ -55,7 +55,7 @@ class CheckSession(Protocol):
     async def probe(self, targets: Sequence[Target]) -> dict[tuple[str, int], dict | None]: ...
     async def check(
         self, targets: Sequence[Target], known: dict[str, list[str]]
-    ) -> dict[str, CheckResult | list[CheckResult]]:
+    ) -> dict[str, CheckResult | AddressResults]:
         """An address's result, or a host's or a network's (one per address); KNOWN: the
         addresses each host had, kept for a family that cannot be resolved this run."""
         ...
