@@ -3,16 +3,20 @@ one check to the next, and which changes are news - without I/O."""
 
 from datetime import UTC, datetime
 
+import pytest
+
 from senderwatch.alerttext import render, render_group
 from senderwatch.checker import run_checks
 from senderwatch.dmarc import DmarcReport
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.domaincheck import OK, PROBLEM, DomainReport
 from senderwatch.domains import watched_domains
+from senderwatch.errors import InvalidInput
 from senderwatch.findings import decide_domain, merge_domain
 from senderwatch.notifier import alerts_for_change
 from senderwatch.runs import Run
 from senderwatch.spflint import Problem, SpfRecordReport
+from senderwatch.targets import Target, validate_zones
 from senderwatch.zones import domain_catalogue, resolve_domain_zones, resolve_zones
 from tests.support.fakes import FakeChecks, MemoryHealth, MemoryTargets
 
@@ -180,3 +184,12 @@ def test_the_checker_checks_each_domain_once_per_invocation_and_records_it():
     )
     assert checks.domains_asked == ["example.com"] and summary.domains == 1 and summary.domains_changed == 1
     assert health.domains["example.com"]["spf_record"]["problems"][0]["code"] == "too-many-lookups"
+
+
+def test_a_targets_own_zones_are_address_lists_the_domain_lists_are_the_deployments():
+    for zones in (["multi.uribl.com"], ["dnsbl.justspam.org", "multi.uribl.com"]):
+        with pytest.raises(InvalidInput, match="multi.uribl.com is a domain list"):
+            validate_zones(zones, 4)
+    with pytest.raises(InvalidInput, match="is a domain list"):
+        Target.from_item({"ip": "192.0.2.25", "zones": ["dbl.spamhaus.org"]})
+    assert validate_zones(["DNSBL.justspam.org."], 4) == ("dnsbl.justspam.org",)

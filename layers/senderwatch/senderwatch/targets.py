@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_network, shown
 from .domains import normalize_sender, parse_host, validate_helo
 from .errors import InvalidInput, InvalidTarget
-from .zones import resolve_zones
+from .zones import domain_catalogue, resolve_zones, validate_zone_name
 
 ADDRESS, HOST, NETWORK = "address", "host", "network"
 
@@ -81,15 +81,26 @@ def validate_label(text: str) -> str:
 
 
 def validate_zones(zones, families: frozenset[int] | int) -> tuple[str, ...]:
-    """Zone names for a target whose addresses are of FAMILIES; at least one must rate one of them."""
+    """A target's own address lists (for addresses of FAMILIES): at least one must rate one of
+    those families. Domain lists are refused here: a domain's findings are shared by every target
+    that sends as it, so the deployment chooses them (the Zones parameter)."""
     if not zones:
         return ()
     families = frozenset((families,)) if isinstance(families, int) else families
-    chosen = resolve_zones(list(zones))
-    if chosen and not any(families & set(zone.families) for zone in chosen):
-        names = ", ".join(zone.zone for zone in chosen)
+    names = list(dict.fromkeys(validate_zone_name(z) for z in zones))
+    domain_lists = [name for name in names if name in domain_catalogue()]
+    if domain_lists:
+        raise InvalidInput(
+            f"{domain_lists[0]} is a domain list: a target's zones are address lists; the domain lists "
+            "are the deployment's (the Zones parameter), shared by every target that sends as a domain"
+        )
+    chosen = resolve_zones(names)
+    if not any(families & set(zone.families) for zone in chosen):
         family = "/".join(f"IPv{f}" for f in sorted(families))
-        raise InvalidInput(f"none of the zones {names} rates {family} addresses: the target would never be checked")
+        raise InvalidInput(
+            f"none of the zones {', '.join(z.zone for z in chosen)} rates {family} addresses: "
+            "the target would never be checked"
+        )
     return tuple(zone.zone for zone in chosen)
 
 
