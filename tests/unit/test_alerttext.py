@@ -248,3 +248,29 @@ def test_an_alert_about_a_hosts_address_names_the_host():
     message = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, target="mail.example.com"))
     assert message.subject == "192.0.2.25 (mail.example.com) is listed on dnsbl.justspam.org"
     assert message.attributes["target"] == "mail.example.com"
+
+
+def test_an_address_watched_by_several_targets_is_one_row_and_counted_once():
+    alerts = [
+        Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, target="mail.example.com"),
+        Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, target="192.0.2.16/28"),
+        Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING),
+        Alert("LISTED", "192.0.2.26", SINCE, "dnsbl.justspam.org", LISTING, target="192.0.2.16/28"),
+    ]
+    message = alerttext.render_group(alerts)
+    assert message.subject == "2 addresses are listed on dnsbl.justspam.org"
+    assert "192.0.2.25, 192.0.2.25" not in message.sms
+    assert "192.0.2.25 (mail.example.com, 192.0.2.16/28)" in message.email
+    assert len(message.keys) == 4  # each alert is marked as sent
+
+
+def test_a_network_failing_spf_is_told_to_add_its_range():
+    alerts = [
+        Alert(
+            "SPF_FAILING", f"198.51.100.{n}", SINCE, details=dict(SPF, record="v=spf1 -all"), target="198.51.100.0/28"
+        )
+        for n in range(16)
+    ]
+    message = alerttext.render_group(alerts)
+    assert "Add ip4:198.51.100.0/28 to the SPF record of example.com" in message.email
+    assert "ip4:198.51.100.3 " not in message.email

@@ -9,8 +9,9 @@ listing 500 addresses is one email, not 500.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .addresses import sort_key
 from .advice import group_spf_advice, mechanism_for, spf_advice
@@ -559,6 +560,10 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
         return _address_change(alerts)
     if alerts[0].event in DOMAIN_EVENTS:
         return _domain_message(sorted(alerts, key=lambda a: a.target))
+    every = alerts  # each is marked as sent; an address watched by several targets is shown once
+    alerts = _one_per_address(alerts)
+    if len(alerts) == 1:
+        return replace(render(alerts[0]), keys=tuple(a.key for a in every))
     subject: str | list[str]
     sms: str | list[str]
     first, count = alerts[0], len(alerts)
@@ -601,7 +606,7 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
     elif first.event == Event.SPF_FAILING:
         result, sender = d.get("result", "?"), d.get("sender", "")
         domain = sender.rpartition("@")[2]
-        mechanisms = [mechanism_for(ip) for ip in ips]
+        mechanisms = _mechanisms(alerts)
         spf = "HELO SPF" if d.get("identity") == "helo" else "SPF"
         subject = [
             f"{again}{spf} {result} for {count} addresses sending as {sender}",
@@ -656,7 +661,41 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
             *_listed([_address_row(a, "") for a in alerts]),
         ]
     data = {"ips": ips[:DATA_ADDRESSES], "count": count}
-    return _message(alerts, subject, body, sms, data)
+    return replace(_message(alerts, subject, body, sms, data), keys=tuple(a.key for a in every))
+
+
+def _one_per_address(alerts: Sequence[Alert]) -> list[Alert]:
+    """Alerts of one group, one per address: an address several targets watch (a host, and the
+    network it is in) names them all."""
+    by_address: dict[str, Alert] = {}
+    for alert in alerts:
+        seen = by_address.get(alert.ip)
+        if seen is None:
+            by_address[alert.ip] = alert
+        elif alert.target and alert.target not in seen.target.split(", "):
+            by_address[alert.ip] = replace(seen, target=", ".join(filter(None, (seen.target, alert.target))))
+    return list(by_address.values())
+
+
+def _mechanisms(alerts: Sequence[Alert]) -> list[str]:
+    """The SPF terms that would authorise these addresses: a network's range where most of the
+    network fails, each address otherwise."""
+    out: list[str] = []
+    done: set[str] = set()
+    by_network: dict[str, list[Alert]] = {}
+    for alert in alerts:
+        for target in alert.target.split(", "):
+            if "/" in target:
+                by_network.setdefault(target, []).append(alert)
+    for network, members in by_network.items():
+        try:
+            size = ipaddress.ip_network(network).num_addresses
+        except ValueError:
+            continue
+        if 2 * len(members) > size:
+            out.append(mechanism_for(network))
+            done.update(a.ip for a in members)
+    return out + [mechanism_for(a.ip) for a in alerts if a.ip not in done]
 
 
 def _address_row(alert: Alert, note: str) -> str:
