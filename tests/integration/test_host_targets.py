@@ -163,3 +163,18 @@ def test_a_host_that_does_not_exist_is_one_alert_and_a_note_in_status(local, cap
     assert local.inbox("email") == []
     out = run(capsys, "status", *table)[1]
     assert "not checked: mial.example.com does not exist in DNS (NXDOMAIN)" in out
+
+
+def test_a_host_inside_a_checked_network_is_under_both_and_counted_once(capsys):
+    with DNSServer(story_world()) as dns:
+        ns = "{}:{}".format(*dns.address)
+        argv = ["check", MAIL_HOST, "192.0.2.16/28", "--zone", "dnsbl.justspam.org", "--no-rdns", "--nameserver", ns]
+        status, out, _ = run(capsys, *argv)
+        document = json.loads(run(capsys, *argv, "--format", "json")[1])
+    assert status == 1
+    assert "== network 192.0.2.16/28: 16 addresses" in out and "15 of 16 addresses not listed" in out
+    assert out.rstrip().endswith(
+        "17 addresses checked: 1 listing(s), 0 SPF problem(s), 1 without a verdict from any list."
+    )
+    listed = [(r.get("host"), r.get("network")) for r in document["results"] if r["status"] == "listed"]
+    assert listed == [(MAIL_HOST, None), (None, "192.0.2.16/28")]

@@ -240,8 +240,8 @@ async def check_targets(
     progress: Callable[[int, int], None] | None = None,
     dnsbl: DnsblChecker | None = None,
 ) -> list[CheckResult | HostProblem]:
-    """Check every address of NAMES (an address found twice is checked once, under the first
-    target that names it), in the order given; a host that could not be resolved is a HostProblem.
+    """Check every address of NAMES, in the order given: each address once, and given under every
+    target that has it; what a host's resolution left unchecked is a HostProblem.
 
     The lists and the resolver are probed before any host is resolved: a dead resolver is
     named (ResolverUnusable) within its probes' time, not after every host has timed out.
@@ -251,20 +251,15 @@ async def check_targets(
     # A host's families are known once it is resolved: the lists are probed for those then.
     await dnsbl.probe({f for name in names if name.kind != HOST for f in name.families} or {4}, zones)
     hosts = await resolve_hosts(resolver, [str(n.value) for n in names if n.kind == HOST])
-    origin: dict[IPAddress, tuple[str, str]] = {}  # address -> (host, network)
+    addresses: dict[IPAddress, None] = {}
     problems: dict[int, list[HostProblem]] = {}
     for index, name in enumerate(names):
         if name.kind == HOST:
-            found = hosts[name.key]
-            problems[index] = host_problems(found)
-            members = found.all
-        else:
-            members = name.addresses()
-        for ip in members:
-            origin.setdefault(ip, (name.key if name.kind == HOST else "", name.key if name.kind == NETWORK else ""))
+            problems[index] = host_problems(hosts[name.key])
+        addresses.update(dict.fromkeys(hosts[name.key].all if name.kind == HOST else name.addresses()))
     checked = await check_addresses(
         resolver,
-        list(origin),
+        list(addresses),
         zones,
         sender=sender,
         helo=helo,
@@ -272,15 +267,15 @@ async def check_targets(
         progress=progress,
         dnsbl=dnsbl,
     )
-    by_address = {r.ip: replace(r, host=origin[r.ip][0], network=origin[r.ip][1]) for r in checked}
+    by_address = {r.ip: r for r in checked}
     out: list[CheckResult | HostProblem] = []
-    seen: set[IPAddress] = set()
     for index, name in enumerate(names):
+        # Each target with every address it has: one that two targets share (a host in a network)
+        # is under both, checked once.
         members = hosts[name.key].all if name.kind == HOST else name.addresses()
-        for ip in members:
-            if ip not in seen:
-                seen.add(ip)
-                out.append(by_address[ip])
+        host = name.key if name.kind == HOST else ""
+        network = name.key if name.kind == NETWORK else ""
+        out += [replace(by_address[ip], host=host, network=network) for ip in members]
         out.extend(problems.get(index, ()))
     return out
 

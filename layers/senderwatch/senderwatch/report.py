@@ -320,7 +320,9 @@ def _dmarc_lines(report: DmarcReport, paint) -> list[str]:
 
 
 def _summary(results: Results, domains: Sequence[DomainReport] = ()) -> str:
-    checked = sum(isinstance(r, CheckResult) for r in results)
+    unique = {r.ip: r for r in results if isinstance(r, CheckResult)}  # an address two targets share
+    results = [*unique.values(), *(r for r in results if isinstance(r, HostProblem))]
+    checked = len(unique)
     count = f"{checked} address{'es' if checked != 1 else ''} checked"
     listed = sum(len(r.listed) for r in results)
     spf_bad = sum(len(r.spf_problems) for r in results)
