@@ -142,3 +142,13 @@ def test_status_shows_the_domains_of_the_targets_watched_now(local, capsys):
     run(capsys, "targets", "remove", SENDER_IP, *table[:2])
     document = json.loads(run(capsys, "status", "--format", "json", *table)[1])
     assert document == {"targets": [], "domains": []}  # its record stays in the table, but nothing watches it
+
+
+def test_a_name_too_long_to_ask_under_a_list_is_not_listed_there_and_not_an_error(capsys):
+    long_domain = ".".join(["a" * 60] * 3 + ["b" * 50]) + ".example"  # 241 characters: fits DNS
+    with DNSServer(story_world()) as dns:
+        ns = "{}:{}".format(*dns.address)
+        argv = ["check", SENDER_IP, "--sender", long_domain, "--nameserver", ns, "--no-rdns", "--format", "json"]
+        (domain,) = json.loads(run(capsys, *argv)[1])["domains"]
+    verdicts = {v["zone"]: v["status"] for v in domain["dnsbl"]}
+    assert verdicts["multi.surbl.org"] == "clean" and verdicts["multi.uribl.com"] == "clean"

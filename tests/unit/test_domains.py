@@ -10,7 +10,7 @@ from senderwatch.checker import run_checks
 from senderwatch.dmarc import DmarcReport
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.domaincheck import OK, PROBLEM, DomainReport
-from senderwatch.domains import watched_domains
+from senderwatch.domains import normalize_sender, watched_domains
 from senderwatch.errors import InvalidInput
 from senderwatch.findings import decide_domain, merge_domain
 from senderwatch.notifier import alerts_for_change
@@ -193,3 +193,16 @@ def test_a_targets_own_zones_are_address_lists_the_domain_lists_are_the_deployme
     with pytest.raises(InvalidInput, match="is a domain list"):
         Target.from_item({"ip": "192.0.2.25", "zones": ["dbl.spamhaus.org"]})
     assert validate_zones(["DNSBL.justspam.org."], 4) == ("dnsbl.justspam.org",)
+
+
+@pytest.mark.parametrize(
+    ("typed", "sender"),
+    [
+        ("Example.COM.", "postmaster@example.com"),
+        ("bounce@Example.com", "bounce@example.com"),
+        ("info@bücher.example", "info@xn--bcher-kva.example"),  # as DNS and SPF have it
+    ],
+)
+def test_a_sender_is_written_as_dns_has_its_domain(typed, sender):
+    assert normalize_sender(typed) == sender
+    assert normalize_sender(sender) == sender

@@ -32,6 +32,7 @@ from .verdicts import Verdict
 from .zones import NAMES, Zone, in_loopback
 
 _RCODE_ERRORS = {wire.TIMEOUT: "timeout", wire.SERVFAIL: "servfail", wire.REFUSED: "refused"}
+MAX_NAME = 253  # characters of a DNS name (255 octets on the wire)
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,11 @@ class DnsblChecker:
                 if failure:
                     row.append(failure)
                     continue
-                asked = zone.query_names(name)
+                # A name too long to go under the list's zone cannot be listed there (nor asked).
+                asked = [n for n in zone.query_names(name) if len(f"{n}.{self._suffix(zone)}") <= MAX_NAME]
+                if not asked:
+                    row.append(ZoneVerdict(zone.zone, Verdict.CLEAN))
+                    continue
                 plan.append((index, len(row), zone, name, asked))
                 row.append(ZoneVerdict(zone.zone, Verdict.ERROR, error="timeout"))  # its place
                 questions += [(f"{each}.{self._suffix(zone)}", wire.A) for each in asked]

@@ -19,9 +19,10 @@ def normalize_sender(text: str) -> str:
     local, at, domain = raw.rpartition("@")
     if not at:
         local, domain = "postmaster", raw
+    domain = _ascii_name(domain)  # an internationalised domain as DNS has it (xn--)
     if not _LOCAL.fullmatch(local) or not _DOMAIN.match(domain):
         raise InvalidInput(f"invalid sender {shown(text)}: expected user@example.com or example.com")
-    return f"{local}@{domain.rstrip('.').lower()}"
+    return f"{local}@{domain}"
 
 
 def validate_helo(text: str) -> str:
