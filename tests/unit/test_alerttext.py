@@ -224,7 +224,10 @@ def test_a_hosts_new_address_says_what_it_is_whether_spf_passes_and_what_to_add(
             Alert("ADDRESS_ADDED", "192.0.2.26", SINCE, details=fine, target="mail.example.com"),
         ]
     )
-    assert two.subject.startswith("mail.example.com has a new address: 192.0.2.26, 2001:db8::25")
+    assert (
+        two.subject
+        == "mail.example.com has 2 new addresses: 192.0.2.26, 2001:db8::25 - SPF does not pass for 2001:db8::25"
+    )
     assert two.email.count("Address:  ") == 2
 
 

@@ -554,6 +554,7 @@ def _problem_codes(part: dict) -> list[str]:
     return [str(p.get("code")) for p in problems if isinstance(p, dict)]
 
 
+NO_DOMAINS = "(the domains' findings are in the health table: give --health-table NAME, or use --stack)"
 _DOMAIN_CELL = {"DOMAIN": 60, "AS": 20, "SPF RECORD": 40, "DMARC": 40, "LISTED ON": 40, "CHANGED": 16}
 
 

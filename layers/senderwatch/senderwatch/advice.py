@@ -23,6 +23,13 @@ _PERMERRORS = (
         "needs >10 DNS lookups: remove or flatten includes",
     ),
     (
+        ("recursion", "loop"),
+        "include-loop",
+        "The record includes (or redirects to) a record that leads back to itself, so receivers give "
+        "'permerror' for every sender. Remove the include that closes the loop.",
+        "includes itself in a loop: remove that include",
+    ),
+    (
         ("void lookup",),
         "too-many-void-lookups",
         "More than 2 of the record's lookups find nothing (RFC 7208 section 4.6.4): remove the "

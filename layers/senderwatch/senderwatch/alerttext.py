@@ -283,11 +283,20 @@ def _address_change(alerts: Sequence[Alert]) -> AlertText:
     shown = ", ".join(ips[:3]) + (f" +{len(ips) - 3} more" if len(ips) > 3 else "")
     if first.event == Event.ADDRESS_ADDED:
         problems = [a for a in alerts if a.details.get("spf_problem") or a.details.get("listed")]
-        worry = " - SPF does not pass for it" if any(a.details.get("spf_problem") for a in alerts) else ""
-        subject = [f"{host} has a new address: {shown}{worry}", f"{host} has {len(ips)} new address(es)"]
+        failing = [a.ip for a in alerts if a.details.get("spf_problem")]
+        if not failing:
+            worry = ""
+        elif len(ips) == 1:
+            worry = "SPF does not pass for it"
+        elif len(failing) == len(ips):
+            worry = "SPF does not pass for them"
+        else:
+            worry = f"SPF does not pass for {', '.join(failing[:2])}{' +more' if len(failing) > 2 else ''}"
+        new = "a new address" if len(ips) == 1 else f"{len(ips)} new addresses"
+        subject = [f"{host} has {new}: {shown}{' - ' + worry if worry else ''}", f"{host} has {new}"]
         sms = [
-            f"senderwatch: {host} has a new address {shown}{'; SPF does not pass for it' if worry else ''}.",
-            f"senderwatch: {host} has {len(ips)} new address(es).",
+            f"senderwatch: {host} has {new}: {shown}{'; ' + worry if worry else ''}.",
+            f"senderwatch: {host} has {new}.",
         ]
         body = [
             f"{named} now resolves to {'a new address' if len(ips) == 1 else f'{len(ips)} new addresses'} "
@@ -319,8 +328,11 @@ def _address_change(alerts: Sequence[Alert]) -> AlertText:
         body += [
             "",
             "If the server still sends mail from it (an outgoing address that is not in the host's DNS),",
-            f"watch it on its own:  senderwatch targets add {ips[0]}",
+            "watch it on its own:",
+            *(f"  senderwatch targets add {ip}" for ip in ips[:5]),
         ]
+        if len(ips) > 5:
+            body.append(f"  (and {len(ips) - 5} more: senderwatch targets import takes a file of them)")
     data = {"ips": ips[:DATA_ADDRESSES], "count": len(ips)} if len(ips) > 1 else None
     return _message(alerts, subject, body, sms, data)
 
@@ -426,7 +438,7 @@ def _domain_message(alerts: Sequence[Alert]) -> AlertText:
     elif event in (Event.SPF_RECORD_BROKEN, Event.DMARC_RECORD_BROKEN):
         what = "SPF" if event == Event.SPF_RECORD_BROKEN else "DMARC"
         problems = [p for p in first.details.get("problems", []) if isinstance(p, dict)]
-        codes = [str(p.get("code")) for p in problems if p.get("code") != "policy-none"]
+        codes = list(dict.fromkeys(str(p.get("code")) for p in problems if p.get("code") != "policy-none"))
         if what == "DMARC" and codes == ["no-record"]:
             subject = f"{domain} has no DMARC record"
         else:

@@ -104,16 +104,17 @@ def build_parser() -> argparse.ArgumentParser:
     which.add_argument("--table", help="the targets table, instead of --stack (or set SENDERWATCH_TABLE)")
     where.add_argument("--region", help="AWS region of the deployment (default: your AWS configuration)")
 
-    targets = commands.add_parser("targets", help="add, remove, list or import watched addresses")
+    targets = commands.add_parser("targets", help="add, remove, list or import watched targets")
     actions = targets.add_subparsers(dest="action", metavar="ACTION", parser_class=_Parser)
     add = actions.add_parser(
         "add",
         parents=[where],
-        help="watch an address, or change the settings of a watched one",
-        description="Watch an address (its first check follows at once). On a watched address, only the "
-        "settings named here change; an empty value ('') removes that setting.",
+        help="watch an address, host or network, or change the settings of a watched one",
+        description="Watch a target: an address, a host name (its addresses are looked up at every check) or a "
+        "network (IPv4 /24 or longer, IPv6 /120 or longer). Its first check follows at once. On a watched "
+        "target, only the settings named here change; an empty value ('') removes that setting.",
     )
-    add.add_argument("ip", metavar="IP", help="the IPv4 or IPv6 address the server sends from")
+    add.add_argument("ip", metavar="TARGET", help="an address, a host name (mail.example.com) or a network")
     add.add_argument("--sender", help="MAIL FROM for SPF: user@domain or a domain ('' removes it)")
     add.add_argument("--helo", help="HELO name, to check SPF for it too ('' removes it)")
     add.add_argument("--label", help="a name for people, shown in alerts ('' removes it)")
@@ -128,13 +129,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--disabled", dest="enabled", action="store_const", const=False, help="keep it but stop checking it"
     )
     state.add_argument("--enabled", dest="enabled", action="store_const", const=True, help="check it again")
-    remove = actions.add_parser("remove", parents=[where], help="stop watching an address")
-    remove.add_argument("ip", metavar="IP", help="the watched address")
-    actions.add_parser("list", parents=[where], help="the watched addresses")
+    remove = actions.add_parser("remove", parents=[where], help="stop watching a target")
+    remove.add_argument("ip", metavar="TARGET", help="the watched address, host or network, as `targets list` shows it")
+    actions.add_parser("list", parents=[where], help="the watched targets")
     load = actions.add_parser(
         "import",
         parents=[where],
-        help="watch every address of a CSV file (ip,sender,label,helo,zones)",
+        help="watch every target of a CSV file (ip,sender,label,helo,zones): addresses, hosts, networks",
         description="Read and check the whole file first: one bad line and nothing is written. An interrupted "
         "import is finished by running it again.",
     )
@@ -351,7 +352,8 @@ def _deployment(args) -> int:
             if args.format == "json":
                 _write(admin.status_json(rows, domains))
             else:
-                _write("\n\n".join(filter(None, (admin.status_table(rows), admin.domains_table(domains or [])))))
+                hint = "" if domains is not None or not admin.watched_domain_names(items) else admin.NO_DOMAINS
+                _write("\n\n".join(filter(None, (admin.status_table(rows), admin.domains_table(domains or []), hint))))
         else:
             _write(admin.targets_lines(rows))
     elif args.action == "add":
