@@ -152,3 +152,9 @@ def test_a_name_too_long_to_ask_under_a_list_is_not_listed_there_and_not_an_erro
         (domain,) = json.loads(run(capsys, *argv)[1])["domains"]
     verdicts = {v["zone"]: v["status"] for v in domain["dnsbl"]}
     assert verdicts["multi.surbl.org"] == "clean" and verdicts["multi.uribl.com"] == "clean"
+
+
+def test_status_without_the_health_table_says_where_the_domains_are(local, capsys):
+    run(capsys, "targets", "add", SENDER_IP, "--sender", BULK_DOMAIN, "--table", local.table_name)
+    out = run(capsys, "status", "--table", local.table_name)[1]
+    assert out.rstrip().endswith("give --health-table NAME, or use --stack)")

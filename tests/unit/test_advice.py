@@ -53,3 +53,16 @@ def test_worse_is_a_move_down_the_ladder():
     assert worse(None, "softfail") and worse("pass", "none") and worse("softfail", "fail")
     assert worse("neutral", "permerror")
     assert not worse("fail", "softfail") and not worse("none", "neutral") and not worse("softfail", "softfail")
+
+
+def test_an_include_loop_is_named_as_such_not_as_too_many_lookups():
+    from senderwatch.advice import spf_advice
+
+    advice = spf_advice(
+        "permerror",
+        "192.0.2.25",
+        "example.com",
+        "v=spf1 include:a.example -all",
+        "SPF Permanent Error: Too many levels of recursion",
+    )
+    assert advice is not None and advice.code == "include-loop" and "loop" in advice.sms
