@@ -56,8 +56,6 @@ def test_worse_is_a_move_down_the_ladder():
 
 
 def test_an_include_loop_is_named_as_such_not_as_too_many_lookups():
-    from senderwatch.advice import spf_advice
-
     advice = spf_advice(
         "permerror",
         "192.0.2.25",
