@@ -8,6 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from senderwatch.cli import main
 from tests.support.dnsserver import DNSServer
 from tests.support.localaws import LocalPipeline
 from tests.support.world import DQS_KEY, story_world
@@ -46,3 +47,16 @@ def logs():
     logger.addHandler(handler)
     yield records
     logger.removeHandler(handler)
+
+
+@pytest.fixture
+def cli(capsys):
+    """The `senderwatch` command in this process: each call gives (exit status, stdout, stderr)."""
+
+    def run(*argv):
+        capsys.readouterr()  # what came before it (the functions' logs)
+        status = main(list(argv))
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run

@@ -3,34 +3,20 @@
 
 import json
 
-from senderwatch.cli import main
 from tests.support.dnsserver import DNSServer
-from tests.support.world import BULK_DOMAIN, DOMAIN, LISTED_DOMAIN, story_world
+from tests.support.world import BULK_DOMAIN, DOMAIN, LISTED_DOMAIN, story_world, world_with
 
 SENDER_IP = "203.0.113.5"
-
-
-def run(capsys, *argv):
-    capsys.readouterr()
-    status = main(list(argv))
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def world_with(**changes):
-    data = story_world()
-    data.update(changes)
-    return data
 
 
 # -- senderwatch check --------------------------------------------------------------------------------
 
 
-def test_check_names_what_is_wrong_with_the_sender_domains_records(capsys):
+def test_check_names_what_is_wrong_with_the_sender_domains_records(cli):
     with DNSServer(story_world()) as dns:
         ns = "{}:{}".format(*dns.address)
         argv = ["check", SENDER_IP, "--sender", BULK_DOMAIN, "--nameserver", ns, "--format", "json"]
-        status, out, _ = run(capsys, *argv)
+        status, out, _ = cli(*argv)
     assert status == 1
     (domain,) = json.loads(out)["domains"]
     assert domain["domain"] == BULK_DOMAIN and domain["roles"] == ["sender"]
@@ -39,13 +25,13 @@ def test_check_names_what_is_wrong_with_the_sender_domains_records(capsys):
     assert domain["dmarc"]["record"] is None and [p["code"] for p in domain["dmarc"]["problems"]] == ["no-record"]
 
 
-def test_check_a_domain_on_the_domain_lists_through_dqs(capsys, monkeypatch):
+def test_check_a_domain_on_the_domain_lists_through_dqs(cli, monkeypatch):
     monkeypatch.setenv("SPAMHAUS_DQS_KEY", "demo0dqs0key")
     with DNSServer(story_world()) as dns:
         ns = "{}:{}".format(*dns.address)
         argv = ["check", SENDER_IP, "--sender", LISTED_DOMAIN, "--nameserver", ns, "--no-rdns"]
-        status, out, _ = run(capsys, *argv, "--format", "json")
-        table = run(capsys, *argv)[1]
+        status, out, _ = cli(*argv, "--format", "json")
+        table = cli(*argv)[1]
     assert status == 1
     (domain,) = json.loads(out)["domains"]
     verdicts = {v["zone"]: v["status"] for v in domain["dnsbl"]}
@@ -53,24 +39,24 @@ def test_check_a_domain_on_the_domain_lists_through_dqs(capsys, monkeypatch):
     assert "LISTED    multi.uribl.com  127.0.0.2: black: domain owned and used by spammers" in table
 
 
-def test_without_a_dqs_key_spamhaus_dbl_is_a_list_that_cannot_be_used_not_a_clean_verdict(capsys):
+def test_without_a_dqs_key_spamhaus_dbl_is_a_list_that_cannot_be_used_not_a_clean_verdict(cli):
     with DNSServer(story_world()) as dns:
         ns = "{}:{}".format(*dns.address)
         argv = ["check", SENDER_IP, "--sender", LISTED_DOMAIN, "--nameserver", ns, "--no-rdns"]
-        status, out, _ = run(capsys, *argv, "--format", "json")
-        table = run(capsys, *argv)[1]
+        status, out, _ = cli(*argv, "--format", "json")
+        table = cli(*argv)[1]
     (domain,) = json.loads(out)["domains"]
     (dbl,) = [v for v in domain["dnsbl"] if v["zone"] == "dbl.spamhaus.org"]
     assert (dbl["status"], dbl["error"]) == ("error", "blocked")
     assert "BLOCKED   dbl.spamhaus.org  127.255.255.254" in table.split("\n\n")[0]  # said once, at the top
 
 
-def test_zone_restricts_the_domain_lists_too(capsys):
+def test_zone_restricts_the_domain_lists_too(cli):
     with DNSServer(story_world()) as dns:
         ns = "{}:{}".format(*dns.address)
         argv = ["check", SENDER_IP, "--sender", LISTED_DOMAIN, "--nameserver", ns, "--no-rdns", "--format", "json"]
-        only_ip = json.loads(run(capsys, *argv, "--zone", "dnsbl.justspam.org")[1])["domains"][0]["dnsbl"]
-        only_uribl = json.loads(run(capsys, *argv, "--zone", "dnsbl.justspam.org,multi.uribl.com")[1])
+        only_ip = json.loads(cli(*argv, "--zone", "dnsbl.justspam.org")[1])["domains"][0]["dnsbl"]
+        only_uribl = json.loads(cli(*argv, "--zone", "dnsbl.justspam.org,multi.uribl.com")[1])
     assert only_ip == []
     assert [v["zone"] for v in only_uribl["domains"][0]["dnsbl"]] == ["multi.uribl.com"]
     assert [v["zone"] for v in only_uribl["results"][0]["dnsbl"]] == ["dnsbl.justspam.org"]
@@ -79,10 +65,10 @@ def test_zone_restricts_the_domain_lists_too(capsys):
 # -- the pipeline -----------------------------------------------------------------------------------
 
 
-def test_a_broken_record_is_one_alert_until_it_is_fixed_and_a_timeout_changes_nothing(local, capsys):
+def test_a_broken_record_is_one_alert_until_it_is_fixed_and_a_timeout_changes_nothing(local, cli):
     table = ["--table", local.table_name, "--health-table", local.health_table_name]
     for n in (5, 6, 7):  # three addresses, one domain: one alert about the record
-        assert run(capsys, "targets", "add", f"203.0.113.{n}", "--sender", BULK_DOMAIN, *table[:2])[0] == 0
+        assert cli("targets", "add", f"203.0.113.{n}", "--sender", BULK_DOMAIN, *table[:2])[0] == 0
     local.settle()
     alerts = local.inbox("email")
     events = sorted(a["event"] for a in alerts)
@@ -105,56 +91,56 @@ def test_a_broken_record_is_one_alert_until_it_is_fixed_and_a_timeout_changes_no
     events = sorted(a["event"] for a in local.inbox("email"))
     assert events == ["DMARC_RECORD_FIXED", "SPF_RECORD_FIXED", "SPF_RECOVERED"]
 
-    status, out, _ = run(capsys, "status", *table)
+    status, out, _ = cli("status", *table)
     assert status == 0
     (row,) = [line for line in out.splitlines() if line.startswith(BULK_DOMAIN)]
     assert row.split()[:4] == [BULK_DOMAIN, "sender", "ok", "p=quarantine"]
 
 
-def test_a_listed_sender_domain_is_news_once_through_dqs(local, capsys):
+def test_a_listed_sender_domain_is_news_once_through_dqs(local, cli):
     table = ["--table", local.table_name, "--health-table", local.health_table_name]
-    run(capsys, "targets", "add", SENDER_IP, "--sender", LISTED_DOMAIN, *table[:2])
+    cli("targets", "add", SENDER_IP, "--sender", LISTED_DOMAIN, *table[:2])
     local.settle()
     listed = sorted((a["event"], a["zone"]) for a in local.inbox("email") if a["event"] == "DOMAIN_LISTED")
     assert listed == [("DOMAIN_LISTED", "dbl.spamhaus.org"), ("DOMAIN_LISTED", "multi.uribl.com")]
     local.run()
     assert local.inbox("email") == []
-    document = json.loads(run(capsys, "status", "--format", "json", *table)[1])
+    document = json.loads(cli("status", "--format", "json", *table)[1])
     (domain,) = [d for d in document["domains"] if d["domain"] == LISTED_DOMAIN]
     assert domain["listed"] == ["dbl.spamhaus.org", "multi.uribl.com"]
 
 
-def test_the_story_domain_is_fine_but_its_dmarc_policy_is_only_information(local, capsys):
+def test_the_story_domain_is_fine_but_its_dmarc_policy_is_only_information(local, cli):
     table = ["--table", local.table_name, "--health-table", local.health_table_name]
-    run(capsys, "targets", "add", "192.0.2.25", "--sender", DOMAIN, *table[:2])
+    cli("targets", "add", "192.0.2.25", "--sender", DOMAIN, *table[:2])
     local.settle()
     assert not [a for a in local.inbox("email") if a["event"].startswith(("DMARC", "SPF_RECORD", "DOMAIN"))]
-    out = run(capsys, "status", *table)[1]
+    out = cli("status", *table)[1]
     (row,) = [line for line in out.splitlines() if line.startswith(f"{DOMAIN} ")]
     assert row.split()[:4] == [DOMAIN, "sender", "ok", "p=none"]
 
 
-def test_status_shows_the_domains_of_the_targets_watched_now(local, capsys):
+def test_status_shows_the_domains_of_the_targets_watched_now(local, cli):
     table = ["--table", local.table_name, "--health-table", local.health_table_name]
-    run(capsys, "targets", "add", SENDER_IP, "--sender", BULK_DOMAIN, *table[:2])
+    cli("targets", "add", SENDER_IP, "--sender", BULK_DOMAIN, *table[:2])
     local.settle()
-    assert BULK_DOMAIN in run(capsys, "status", *table)[1]
-    run(capsys, "targets", "remove", SENDER_IP, *table[:2])
-    document = json.loads(run(capsys, "status", "--format", "json", *table)[1])
+    assert BULK_DOMAIN in cli("status", *table)[1]
+    cli("targets", "remove", SENDER_IP, *table[:2])
+    document = json.loads(cli("status", "--format", "json", *table)[1])
     assert document == {"targets": [], "domains": []}  # its record stays in the table, but nothing watches it
 
 
-def test_a_name_too_long_to_ask_under_a_list_is_not_listed_there_and_not_an_error(capsys):
+def test_a_name_too_long_to_ask_under_a_list_is_not_listed_there_and_not_an_error(cli):
     long_domain = ".".join(["a" * 60] * 3 + ["b" * 50]) + ".example"  # 241 characters: fits DNS
     with DNSServer(story_world()) as dns:
         ns = "{}:{}".format(*dns.address)
         argv = ["check", SENDER_IP, "--sender", long_domain, "--nameserver", ns, "--no-rdns", "--format", "json"]
-        (domain,) = json.loads(run(capsys, *argv)[1])["domains"]
+        (domain,) = json.loads(cli(*argv)[1])["domains"]
     verdicts = {v["zone"]: v["status"] for v in domain["dnsbl"]}
     assert verdicts["multi.surbl.org"] == "clean" and verdicts["multi.uribl.com"] == "clean"
 
 
-def test_status_without_the_health_table_says_where_the_domains_are(local, capsys):
-    run(capsys, "targets", "add", SENDER_IP, "--sender", BULK_DOMAIN, "--table", local.table_name)
-    out = run(capsys, "status", "--table", local.table_name)[1]
+def test_status_without_the_health_table_says_where_the_domains_are(local, cli):
+    cli("targets", "add", SENDER_IP, "--sender", BULK_DOMAIN, "--table", local.table_name)
+    out = cli("status", "--table", local.table_name)[1]
     assert out.rstrip().endswith("give --health-table NAME, or use --stack)")

@@ -75,6 +75,11 @@ def story_world(*, listed: bool = True, spf_has_ipv6: bool = False, spamhaus_blo
     return data
 
 
+def world_with(**records) -> dict:
+    """The story's world with some names' records replaced (a name: its list of records)."""
+    return {**story_world(), **records}
+
+
 def _domains(spamhaus_blocked: bool) -> dict:
     """The other domains: one whose SPF record breaks the lookup limit, one on the domain lists."""
     data: dict = {}

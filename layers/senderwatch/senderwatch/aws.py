@@ -105,6 +105,16 @@ def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
     return found
 
 
+def scan_all(table, **kwargs) -> Iterator[dict]:
+    """Every item of a scan, page after page."""
+    while True:
+        page = table.scan(**kwargs)
+        yield from page.get("Items", [])
+        if "LastEvaluatedKey" not in page:
+            return
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 _DESERIALIZE = TypeDeserializer()
 
 
@@ -169,13 +179,7 @@ class TargetStore:
         return cls(resource("dynamodb").Table(table_name))
 
     def scan(self) -> Iterator[dict]:
-        kwargs: dict = {}
-        while True:
-            page = self.table.scan(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return scan_all(self.table)
 
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]:
         return batch_get(self.table, ips)
@@ -388,13 +392,7 @@ class HealthStore:
 
     def domains(self) -> Iterator[dict]:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
-        kwargs: dict = {"FilterExpression": Attr("kind").eq(DOMAIN)}
-        while True:
-            page = self.table.scan(**kwargs)
-            yield from page.get("Items", [])
-            if "LastEvaluatedKey" not in page:
-                return
-            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
 
     def record(self, run: Run, states: dict[str, dict | None], now: str) -> None:
         current = self.read(states)
