@@ -35,6 +35,9 @@ def test_story_json_contract(dns_world, capsys):
     justspam = next(z for z in v4["dnsbl"] if z["zone"] == "dnsbl.justspam.org")
     assert justspam["status"] == "listed" and justspam["codes"] == ["127.0.0.2"]
     assert justspam["reason"] == JUSTSPAM_REASON and justspam["delist_url"].startswith("http")
+    delist = justspam["delist"]  # the list's own procedure, for this address
+    assert delist["from_listed_ip"] is True and delist["expires"] is None and delist["url"].startswith("http")
+    assert any(IPV4 in step for step in delist["steps"]) and f"remove+{IPV4}@db.justspam.org" in delist["command"]
     zen = next(z for z in v4["dnsbl"] if z["zone"] == "zen.spamhaus.org")
     assert zen == {
         "zone": "zen.spamhaus.org",

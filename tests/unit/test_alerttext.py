@@ -277,3 +277,21 @@ def test_a_network_failing_spf_is_told_to_add_its_range():
     message = alerttext.render_group(alerts)
     assert "Add ip4:198.51.100.0/28 to the SPF record of example.com" in message.email
     assert "ip4:198.51.100.3 " not in message.email
+
+
+def test_a_listing_alert_gives_the_lists_own_removal_with_the_address_and_the_lists_to_clear_first():
+    details = dict(LISTING, also_listed=["bl.spamcop.net"])
+    message = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", details))
+    assert "First clear bl.spamcop.net, which also list it" in message.email
+    assert (
+        "printf 'Subject: %s\\n\\n' '<the subject the removal page gives>' | sendmail remove+192.0.2.25@db.justspam.org"
+        in message.email
+    )
+    assert "swaks --local-interface 192.0.2.25" in message.email
+    assert "within about three hours" in message.email
+
+
+def test_a_list_that_lets_listings_expire_says_there_is_nothing_to_ask_for():
+    spamcop = dict(LISTING, delist_url="https://www.spamcop.net/bl.shtml")
+    message = render(Alert("LISTED", "192.0.2.25", SINCE, "bl.spamcop.net", spamcop))
+    assert "3. Nothing to ask for: bl.spamcop.net removes listings by itself: about 24 hours" in message.email

@@ -2,7 +2,7 @@ import ipaddress
 
 import pytest
 
-from senderwatch.zones import catalogue, default_zones, resolve_zones
+from senderwatch.zones import catalogue, default_zones, domain_catalogue, resolve_zones
 
 DEAD = [
     "dnsbl.sorbs.net",
@@ -12,6 +12,7 @@ DEAD = [
     "bl.spamcannibal.org",
     "dnsbl.njabl.org",
     "list.dsbl.org",
+    "db.wpbl.info",  # closed 2024: its nameservers answer with dummy addresses
 ]
 
 
@@ -67,3 +68,35 @@ def test_asking_for_a_catalogued_zone_gets_its_entry_once():
 def test_malformed_zone_names_are_refused(bad):
     with pytest.raises(ValueError, match="invalid DNSBL zone"):
         resolve_zones([bad])
+
+
+def test_every_list_says_how_to_get_off_it_with_its_sources():
+    for zone in [*catalogue().values(), *domain_catalogue().values()]:
+        removal = zone.removal()
+        assert removal.url.startswith("http") and removal.steps and removal.source, zone.zone
+        assert removal.expires or removal.steps, zone.zone
+
+
+def test_justspam_removal_is_a_mail_from_the_listed_address_after_the_other_lists():
+    justspam = catalogue()["dnsbl.justspam.org"].removal(["127.0.0.2"])
+    delist = justspam.filled("192.0.2.25", ["bl.spamcop.net", "dnsbl.justspam.org"], "dnsbl.justspam.org")
+    assert delist["from_listed_ip"] is True and delist["expires"] is None
+    assert delist["clear_first"] == ["bl.spamcop.net"]
+    assert "sendmail remove+192.0.2.25@db.justspam.org" in delist["command"]
+    assert delist["command_from_address"].startswith("swaks --local-interface 192.0.2.25 --to remove+192.0.2.25@")
+    assert any("about three hours" in step for step in delist["steps"])
+
+
+def test_spamhaus_gives_each_sub_lists_own_procedure_sbl_first():
+    zen = catalogue()["zen.spamhaus.org"]
+    assert "ISP" in " ".join(zen.removal(["127.0.0.2", "127.0.0.4"]).steps)  # with SBL, SBL's procedure first
+    assert zen.removal(["127.0.0.4"]).expires  # XBL expires by itself
+    assert not zen.removal(["127.0.0.10"]).expires  # PBL is policy: it does not
+    assert "SBL" in (zen.removal(["127.0.0.3"]).depends_note or "")
+
+
+@pytest.mark.parametrize(
+    "zone", ["bl.spamcop.net", "dnsbl-1.uceprotect.net", "ips.backscatterer.org", "psbl.surriel.com"]
+)
+def test_lists_that_expire_listings_by_themselves_say_so(zone):
+    assert catalogue()[zone].removal().expires

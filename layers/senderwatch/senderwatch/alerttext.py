@@ -24,14 +24,45 @@ EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are cou
 DATA_ADDRESSES = 1000  # addresses carried in the JSON variant and the ip attribute (SNS caps a publish at 256 KB)
 ATTRIBUTE_ADDRESSES = 100
 
-_LISTED_STEPS = [
+_FIND_WHY = [
     "What to do:",
     "1. Find why: look for a compromised account or script sending spam, an open relay, or a",
     "   bulk mailing to old addresses (check the mail log around the listing time).",
     "2. Fix the cause first; lists re-list quickly when the spam goes on.",
-    "3. Ask for removal at the delist link above (some lists expire listings by themselves).",
-    "senderwatch checks again every run and will tell you when the listing is gone.",
 ]
+_WATCHING = "senderwatch checks again every run and will tell you when the listing is gone."
+
+
+def _removal_steps(zone_name: str, codes: Sequence[str], address: str, also_listed: Sequence[str]) -> list[str]:
+    """Step 3 and on: this list's own removal procedure, with ADDRESS filled in."""
+    zone = catalogue_zone(zone_name)
+    if zone is None:
+        return ["3. Ask the list's operator for removal (see its web site).", _WATCHING]
+    delist = zone.removal(codes).filled(address, [*also_listed, zone_name], zone_name)
+    lines = []
+    if delist.get("expires"):
+        lines.append(f"3. Nothing to ask for: {zone_name} removes listings by itself: {delist['expires']}.")
+        if delist.get("steps"):
+            lines.append("   What the list itself says to do:")
+    else:
+        lines.append("3. Ask for removal:")
+    if delist.get("clear_first"):
+        first = ", ".join(delist["clear_first"])
+        lines.append(f"   First clear {first}, which also list it: this list waits for them.")
+    lines += [f"   - {step}" for step in delist["steps"]]
+    if delist.get("command"):
+        lines += [
+            "   On the mail server itself (the mail must leave from the listed address):",
+            f"     {delist['command']}",
+            f"   or, on a server with several addresses: {delist['command_from_address']}",
+        ]
+    if delist.get("note"):
+        lines.append(f"   ({delist['note']})")
+    if delist.get("url") and not any(delist["url"] in step for step in delist["steps"]):
+        lines.append(f"   Removal page: {delist['url']}")
+    return [*lines, _WATCHING]
+
+
 _UNUSABLE = {
     "blocked": "the list refuses queries from this deployment's resolver",
     "timeout": "the list does not answer: it may be down, or gone",
@@ -156,7 +187,8 @@ def render(alert: Alert, label: str = "") -> AlertText:
             f"Reason:     {d.get('reason') or '(the list gave no reason)'}",
             f"Delist:     {d.get('delist_url') or '(see the list operator’s site)'}",
             "",
-            *_LISTED_STEPS,
+            *_FIND_WHY,
+            *_removal_steps(alert.zone, d.get("codes", []), ip, alert.details.get("also_listed") or []),
         ]
     elif alert.event == Event.DELISTED:
         subject = [f"{who} is no longer listed on {alert.zone}", f"{ip} is no longer listed on {alert.zone}"]
@@ -599,7 +631,9 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
             "Addresses:",
             *_listed(rows),
             "",
-            *_LISTED_STEPS,
+            *_FIND_WHY,
+            *_removal_steps(first.zone, d.get("codes", []), first.ip, first.details.get("also_listed") or []),
+            f"(The removal steps are shown for {first.ip}: do the same for each address.)",
         ]
     elif first.event == Event.DELISTED:
         subject = [f"{count} addresses are no longer listed on {first.zone}", f"{count} addresses delisted"]

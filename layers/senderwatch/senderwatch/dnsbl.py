@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
 from . import wire
-from .addresses import IPAddress, reverse_name
+from .addresses import IPAddress, address_text, reverse_name
 from .errors import ResolverUnusable
 from .nameservers import server_text
 from .resolver import Resolver
@@ -45,11 +45,14 @@ class ZoneVerdict:
     reason: str = ""
     delist_url: str = ""
     zone_failed: bool = False  # the zone failed its own test entries this run: the address was not asked
+    delist: dict | None = field(default=None, compare=False)  # a listing's removal procedure, filled in
 
     def to_dict(self) -> dict:
         out: dict = {"zone": self.zone, "status": self.status}
         if self.status == Verdict.LISTED:
             out.update(codes=list(self.codes), meaning=self.meaning, reason=self.reason, delist_url=self.delist_url)
+            if self.delist is not None:
+                out["delist"] = self.delist
         elif self.status in (Verdict.ERROR, Verdict.UNHEALTHY):
             out["error"] = self.error
             if self.codes:
@@ -135,6 +138,17 @@ def resolver_problem(
             "the resolver (or a filter on the way) hides DNSBL answers"
         )
     return "", ""
+
+
+def fill_removals(verdicts: list[ZoneVerdict], zones: dict[str, Zone], listed: str) -> None:
+    """Give each listing of LISTED (an address or a domain) its list's removal procedure, filled
+    in, with the other lists found listing it that this one waits for."""
+    listed_on = [v.zone for v in verdicts if v.status == Verdict.LISTED]
+    for index, verdict in enumerate(verdicts):
+        zone = zones.get(verdict.zone)
+        if verdict.status == Verdict.LISTED and zone is not None:
+            removal = zone.removal(verdict.codes).filled(listed, listed_on, verdict.zone)
+            verdicts[index] = replace(verdict, delist=removal)
 
 
 @dataclass
@@ -253,6 +267,9 @@ class DnsblChecker:
             if verdict.status == Verdict.LISTED:
                 listed.append((index, slot, name))
         await self._add_reasons(results, listed)
+        by_zone = {zone.zone: zone for zone in zones}
+        for ip, verdicts in zip(addresses, results):
+            fill_removals(verdicts, by_zone, address_text(ip))
         return results
 
     async def check_names(self, names: Sequence[str], zones: Sequence[Zone]) -> dict[str, list[ZoneVerdict]]:
@@ -298,6 +315,9 @@ class DnsblChecker:
                 verdict = errors[0] if errors else ZoneVerdict(zone.zone, Verdict.CLEAN)
             rows[index][slot] = verdict
         await self._add_reasons(rows, listed)
+        by_zone = {zone.zone: zone for zone in zones}
+        for name, row in zip(names, rows):
+            fill_removals(row, by_zone, name)
         return dict(zip(names, rows))
 
     async def _add_reasons(self, results: list[list[ZoneVerdict]], wanted: list) -> None:

@@ -416,7 +416,10 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = 
         before = old_zones.get(zone, {})
         was, now_status = before.get("status"), entry.get("status")
         if now_status == Verdict.LISTED and was != Verdict.LISTED:
-            alerts.append(Alert(Event.LISTED, ip, entry.get("since", ""), zone, entry, label=label, target=target))
+            # The other lists that list it: some lists' removal waits for them (JustSpam's does).
+            others = sorted(z for z, e in new_zones.items() if z != zone and e.get("status") == Verdict.LISTED)
+            details = dict(entry, also_listed=others)
+            alerts.append(Alert(Event.LISTED, ip, entry.get("since", ""), zone, details, label=label, target=target))
         elif now_status == Verdict.CLEAN and was == Verdict.LISTED:
             alerts.append(
                 Alert(

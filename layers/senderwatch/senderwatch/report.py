@@ -199,6 +199,22 @@ def _unusable_zones(results: Sequence[CheckResult | HostProblem | DomainReport])
     return list(seen.values())
 
 
+def removal_lines(delist: dict, zone: str) -> list[str]:
+    """A list's removal procedure, filled in, as a person follows it."""
+    lines = []
+    if delist.get("expires"):
+        lines.append(f"expires by itself: {clean_text(str(delist['expires']), 200)}")
+    if delist.get("clear_first"):
+        lines.append(f"clear first: {', '.join(delist['clear_first'])} (this list waits for them)")
+    lines.append(f"removal: {clean_text(str(delist.get('url') or '(see the list operator’s site)'), 200)}")
+    lines += [f"  {n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
+    if delist.get("command"):
+        lines.append(f"  on the server: {delist['command']}")
+    if delist.get("note"):
+        lines.append(f"  note: {clean_text(str(delist['note']), 300)}")
+    return lines
+
+
 def _unusable_detail(v: ZoneVerdict) -> str:
     codes = f"{', '.join(v.codes)}: " if v.codes else ""
     why = v.meaning if v.error == "blocked" and v.meaning else _WHY_UNUSABLE.get(v.error, v.error)
@@ -210,7 +226,9 @@ def _detail(v: ZoneVerdict) -> list[str]:
         lines = [clean_text(f"{', '.join(v.codes)}: {v.meaning}", 200)]
         if v.reason:
             lines.append(f"reason: {clean_text(v.reason)}")
-        if v.delist_url:
+        if v.delist:
+            lines += removal_lines(v.delist, v.zone)
+        elif v.delist_url:
             lines.append(f"delist: {clean_text(v.delist_url, 200)}")
         return lines
     if v.status == Verdict.ERROR:

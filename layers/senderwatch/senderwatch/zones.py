@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from functools import cache
 from importlib import resources
@@ -17,6 +18,94 @@ from .errors import InvalidInput
 
 _LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 NAMES = 0  # the "family" of a domain list: it rates names, not addresses
+
+
+ANY_OTHER = "*"  # in depends_on: every other list that lists the address
+
+
+@dataclass(frozen=True)
+class Removal:
+    """How a list takes an address (or a domain) off: its own procedure, as data.
+
+    Steps and the mail-based removal's recipient and subject say ADDRESS where the listed address
+    (or domain) goes. DEPENDS_ON names the lists to clear first (ANY_OTHER: every other list
+    that lists it); EXPIRES says when listings go by themselves (None: only on request).
+    """
+
+    url: str = ""
+    steps: tuple[str, ...] = ()
+    from_listed_ip: bool = False
+    expires: str | None = None
+    self_service: bool = True
+    paid_express: str | None = None
+    depends_on: tuple[str, ...] = ()
+    depends_note: str | None = None
+    recipient: str = ""
+    subject: str = ""
+    source: str = ""
+
+    @classmethod
+    def from_entry(cls, entry: dict, url: str = "") -> Removal:
+        return cls(
+            url=entry.get("url") or url,
+            steps=tuple(entry.get("steps", ())),
+            from_listed_ip=bool(entry.get("from_listed_ip", False)),
+            expires=entry.get("expires"),
+            self_service=bool(entry.get("self_service", True)),
+            paid_express=entry.get("paid_express"),
+            depends_on=tuple(entry.get("depends_on", ())),
+            depends_note=entry.get("depends_note"),
+            recipient=entry.get("recipient", ""),
+            subject=entry.get("subject", ""),
+            source=entry.get("source", ""),
+        )
+
+    def clear_first(self, listed_on: Sequence[str], zone: str) -> list[str]:
+        """Which of the lists that list the address (LISTED_ON) this one waits for."""
+        others = [z for z in listed_on if z != zone]
+        if ANY_OTHER in self.depends_on:
+            return others
+        return [z for z in others if z in self.depends_on]
+
+    def command(self, address: str) -> str:
+        """For a removal by mail from the listed address: the command, run on the mail server
+        itself, that sends it (through the server's own MTA, so from its own address)."""
+        if not self.recipient:
+            return ""
+        recipient = self.recipient.replace("ADDRESS", address)
+        return f"printf 'Subject: %s\\n\\n' '{self._subject(address)}' | sendmail {recipient}"
+
+    def bound_command(self, address: str) -> str:
+        """The same, sent from ADDRESS explicitly, for a server that has several addresses."""
+        if not self.recipient:
+            return ""
+        recipient = self.recipient.replace("ADDRESS", address)
+        return f"swaks --local-interface {address} --to {recipient} --header 'Subject: {self._subject(address)}'"
+
+    def _subject(self, address: str) -> str:
+        """The subject to send: the list's own, or (JustSpam's carries a code its page issues for
+        each request) a place for the one the removal page gives."""
+        return self.subject.replace("ADDRESS", address) if self.subject else "<the subject the removal page gives>"
+
+    def filled(self, address: str, listed_on: Sequence[str] = (), zone: str = "") -> dict:
+        """The procedure for ADDRESS, as `check --format json` and the alerts give it."""
+        out: dict = {
+            "url": self.url.replace("ADDRESS", address),
+            "steps": [step.replace("ADDRESS", address) for step in self.steps],
+            "from_listed_ip": self.from_listed_ip,
+            "expires": self.expires,
+        }
+        if self.recipient:
+            out["command"] = self.command(address)
+            out["command_from_address"] = self.bound_command(address)
+        clear = self.clear_first(listed_on, zone)
+        if clear:
+            out["clear_first"] = clear
+        if self.depends_note:
+            out["note"] = self.depends_note
+        if self.paid_express:
+            out["paid_express"] = self.paid_express
+        return out
 
 
 @dataclass(frozen=True)
@@ -40,6 +129,14 @@ class Zone:
     domains: bool = False  # a domain list: asked for names
     query: str = "name"  # a domain list: "name" as it is, or "registered-domain" (and its parents)
     bitmask: bool = False  # the answer's last octet is a set of sub-lists
+    removals: dict[str, Removal] = field(default_factory=dict)  # "" for the list, else by code
+
+    def removal(self, codes: Sequence[str] = ()) -> Removal:
+        """The removal procedure for a listing with CODES (a list like ZEN has one per sub-list)."""
+        for code in codes:
+            if code in self.removals:
+                return self.removals[code]
+        return self.removals.get("") or Removal(url=self.delist_url)
 
     def query_suffix(self, dqs_key: str | None = None) -> str:
         """The domain queries go to: the DQS host when a key is configured for this zone."""
@@ -92,7 +189,21 @@ def _zone_from(entry: dict, defaults: dict) -> Zone:
         terms=entry.get("terms", ""),
         source=entry.get("source", ""),
         dqs=entry.get("dqs", ""),
+        removals=_removals(entry),
     )
+
+
+def _removals(entry: dict) -> dict[str, Removal]:
+    """The list's removal procedure ("" key) and its sub-lists' by listing code ("127.0.0.4-7"
+    is 127.0.0.4 to 127.0.0.7)."""
+    url = entry.get("delist_url", "")
+    out = {"": Removal.from_entry(entry.get("removal", {}), url)}
+    for codes, part in entry.get("removal_by_code", {}).items():
+        first, _, last = codes.partition("-")
+        base, _, low = first.rpartition(".")
+        for octet in range(int(low), int(last or low) + 1):
+            out[f"{base}.{octet}"] = Removal.from_entry(part, url)
+    return out
 
 
 @cache
@@ -118,6 +229,7 @@ def _domain_zone_from(entry: dict) -> Zone:
         domains=True,
         query=entry.get("query", "name"),
         bitmask=bool(entry.get("bitmask", False)),
+        removals=_removals(entry),
     )
 
 
