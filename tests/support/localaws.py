@@ -9,13 +9,16 @@ Works against in-process `mock_aws` (tests) and a moto server (demo, end-to-end)
 
 from __future__ import annotations
 
+import base64
 import glob
+import gzip
 import importlib.util
 import json
 import os
 import shutil
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -370,6 +373,23 @@ class LocalPipeline:
                 failed_all += batch
         return failed_all
 
+    def ship_log(self, lines: list[str], group: str = "/mail/postfix") -> dict:
+        """Lines of the mail server's log, as the CloudWatch Logs subscription delivers them to the
+        bounces function (base64 of gzip of JSON); then the stream until quiet."""
+        now = int(time.time() * 1000)
+        document = {
+            "messageType": "DATA_MESSAGE",
+            "owner": "123456789012",
+            "logGroup": group,
+            "logStream": "mail.example.com",
+            "subscriptionFilters": ["senderwatch"],
+            "logEvents": [{"id": str(n), "timestamp": now + n, "message": line} for n, line in enumerate(lines)],
+        }
+        data = base64.b64encode(gzip.compress(json.dumps(document).encode())).decode()
+        reply = self.invoke("bounces", {"awslogs": {"data": data}})
+        self.settle()
+        return reply
+
     def run(self) -> None:
         """One scheduled run, start to finish: schedule, checks, then the stream until quiet."""
         self.schedule()
@@ -407,6 +427,9 @@ class LocalPipeline:
         from senderwatch import aws
 
         return aws.TargetStore(boto3.resource("dynamodb").Table(self.table_name)).get_many([ip]).get(ip)
+
+    def health_item(self, item_id: str) -> dict | None:
+        return boto3.resource("dynamodb").Table(self.health_table_name).get_item(Key={"id": item_id}).get("Item")
 
     def put_target(self, item: dict) -> None:
         boto3.resource("dynamodb").Table(self.table_name).put_item(Item=item)

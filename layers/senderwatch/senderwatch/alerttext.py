@@ -141,12 +141,15 @@ def _message(
     elif ips:
         attributes["ip"] = ips[:ATTRIBUTE_ADDRESSES]
         attributes["count"] = str(len(ips))
+    receiver = first.event in (Event.RECEIVER_BLOCKED, Event.RECEIVER_UNBLOCKED)
     if first.event in (Event.SPF_FAILING, Event.SPF_RECOVERED):
         attributes["identity"] = first.details.get("identity", "mailfrom")
+    elif receiver:
+        attributes["receiver"], attributes["code"] = first.target, first.zone
     elif first.zone:
         attributes["zone"] = first.zone
     targets = sorted({a.target for a in alerts if a.target})
-    if targets:
+    if targets and not receiver:
         name = "domain" if first.event in DOMAIN_EVENTS else "target"
         attributes[name] = targets[0] if len(targets) == 1 else targets[:ATTRIBUTE_ADDRESSES]
     if first.reminder:
@@ -255,6 +258,18 @@ def render(alert: Alert, label: str = "") -> AlertText:
         return _address_change([alert])
     elif alert.event in DOMAIN_EVENTS:
         return _domain_message([alert])
+    elif alert.event == Event.RECEIVER_BLOCKED:
+        return _receiver_blocked(alert)
+    elif alert.event == Event.RECEIVER_UNBLOCKED:
+        receiver = _RECEIVERS.get(alert.target, alert.target)
+        who = f"{ip} " if ip else ""
+        subject = f"{receiver} accepts mail {'from ' + ip + ' ' if ip else ''}again"
+        sms = f"senderwatch: {receiver} accepts mail {'from ' + ip + ' ' if ip else ''}again ({alert.zone} is over)."
+        body = [
+            f"{receiver} accepted mail from this server again (since {_date(alert.since)}): its block {alert.zone}",
+            f"of {who or 'the sender '}is over, as far as the mail log shows.",
+            "Nothing to do.",
+        ]
     elif alert.event == Event.HOST_UNRESOLVED:
         host = clean_text(alert.target, 255)
         named = f"{host} ({clean_text(alert.label, 40)})" if alert.label else host
@@ -513,6 +528,46 @@ def _domain_message(alerts: Sequence[Alert]) -> AlertText:
 
 def catalogue_zone(name: str):
     return catalogue().get(name) or domain_catalogue().get(name)
+
+
+_RECEIVERS = {
+    "microsoft": "Microsoft 365 (Exchange Online)",
+    "outlook.com": "Outlook.com",
+    "gmail": "Gmail",
+    "yahoo": "Yahoo",
+}
+
+
+def _receiver_blocked(alert: Alert) -> AlertText:
+    """A receiver's own refusal of the sender, read from the mail log: what it said, what to do."""
+    d = _clean(alert.details)
+    receiver = _RECEIVERS.get(alert.target, clean_text(alert.target, 80))
+    ip = alert.ip
+    whom = ip or "this server"
+    delist = alert.details.get("delist") or {}
+    subject = [f"{receiver} refuses mail from {whom}: {alert.zone}", f"{receiver} refuses mail: {alert.zone}"]
+    url = clean_text(str(delist.get("url") or ""), 200)
+    short = f"senderwatch: {receiver} BLOCKS {whom} ({alert.zone})."
+    sms = [f"{short} {url}", short] if url else [short]
+    body = [
+        f"{receiver} refuses mail from {whom}: {d.get('meaning', '')}.",
+        "",
+        f"Receiver:   {receiver} ({clean_text(str(d.get('relay') or ''), 120)})",
+        f"Code:       {alert.zone}",
+        f"Address:    {ip or '(the rejection does not name it)'}",
+        f"Since:      {_date(alert.since)} (first seen in the mail log)",
+        "",
+        "What to do:",
+    ]
+    body += [f"{n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
+    if delist.get("command"):
+        body.append(f"   On the mail server itself: {delist['command']}")
+    if url and not any(url in str(step) for step in delist.get("steps") or []):
+        body.append(f"Removal page: {url}")
+    if delist.get("fallback"):
+        body.append(f"If that does not work: {clean_text(str(delist['fallback']), 300)}")
+    body.append(f"senderwatch tells you when {receiver} accepts mail from this server again.")
+    return _message([alert], subject, body, sms)
 
 
 def _family(details: dict) -> str:

@@ -9,6 +9,8 @@ unprocessed by one loop (`until_done`).
 
 from __future__ import annotations
 
+import base64
+import gzip
 import hashlib
 import json
 import os
@@ -16,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, TypeVar
 
 import boto3
@@ -24,8 +27,8 @@ from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
-from .errors import InvalidInput, ServiceError
-from .findings import DOMAIN, merge_domain, next_health, significant_domain
+from .errors import InvalidInput, InvalidMessage, ServiceError
+from .findings import DOMAIN, RECEIVER, merge_domain, next_health, significant_domain
 from .runs import Run
 
 if TYPE_CHECKING:
@@ -127,6 +130,28 @@ def _stream_records(event: dict) -> list[dict]:
     if not all(isinstance(r, dict) and r.get("eventSource") == "aws:dynamodb" for r in records):
         raise ValueError("not a DynamoDB stream event: every record needs eventSource aws:dynamodb")
     return records
+
+
+def log_events(event: dict) -> list[tuple[int, str]]:
+    """The (timestamp in ms, line) of a CloudWatch Logs subscription event (base64 of gzip of JSON).
+
+    InvalidMessage for anything else; a CONTROL_MESSAGE (CloudWatch checking the subscription)
+    has no lines.
+    """
+    data = (event.get("awslogs") or {}).get("data") if isinstance(event, dict) else None
+    if not isinstance(data, str):
+        raise InvalidMessage("not a CloudWatch Logs subscription event (no awslogs.data)")
+    try:
+        document = json.loads(gzip.decompress(base64.b64decode(data, validate=True)))
+    except (ValueError, OSError, EOFError) as exc:
+        raise InvalidMessage(f"awslogs.data is not base64 of gzip of JSON: {type(exc).__name__}") from None
+    if not isinstance(document, dict) or document.get("messageType") == "CONTROL_MESSAGE":
+        return []
+    return [
+        (int(e.get("timestamp") or 0), str(e.get("message", "")))
+        for e in document.get("logEvents") or []
+        if isinstance(e, dict)
+    ]
 
 
 def stream_changes(event: dict) -> list[tuple[str, dict | None, dict | None]]:
@@ -343,6 +368,50 @@ def publish_args(text: AlertText, topic_arn: str) -> dict:
     }
 
 
+class ReceiverStore:
+    """What each receiver says of the sender: one record per receiver in the health table
+    (`receiver:NAME`), written with a version so that two invocations never overwrite each other."""
+
+    def __init__(self, table):
+        self.table = table
+
+    @classmethod
+    def named(cls, table_name: str) -> ReceiverStore:
+        return cls(resource("dynamodb").Table(table_name))
+
+    def read(self, name: str) -> tuple[dict | None, int]:
+        item = self.table.get_item(Key={"id": f"{RECEIVER}:{name}"}, ConsistentRead=True).get("Item") or {}
+        return item.get("health"), int(item.get("version", 0))
+
+    def save(self, name: str, record: dict, version: int) -> bool:
+        try:
+            self.table.update_item(
+                Key={"id": f"{RECEIVER}:{name}"},
+                UpdateExpression="SET #kind = :kind, #name = :name, #health = :health, #version = :next, #at = :now",
+                ConditionExpression="attribute_not_exists(#version) OR #version = :seen",
+                ExpressionAttributeNames={
+                    "#kind": "kind",
+                    "#name": "name",
+                    "#health": "health",
+                    "#version": "version",
+                    "#at": "changed_at",
+                },
+                ExpressionAttributeValues={
+                    ":kind": RECEIVER,
+                    ":name": name,
+                    ":health": record,
+                    ":next": version + 1,
+                    ":seen": version,
+                    ":now": datetime.now(UTC).isoformat(timespec="seconds"),
+                },
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
+                return False
+            raise
+        return True
+
+
 class AlertLog:
     """Which alerts were published (the idempotency table): each alert's key, kept DAYS days.
 
@@ -424,6 +493,9 @@ class HealthStore:
                     break
                 item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
         return changed
+
+    def receivers(self) -> ReceiverStore:
+        return ReceiverStore(self.table)
 
     def _write(self, item_id: str, seen: dict, health: dict, now: str) -> bool:
         kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, or resolver

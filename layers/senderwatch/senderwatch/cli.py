@@ -28,7 +28,7 @@ from .nameservers import parse_nameserver, system_nameservers
 from .report import to_json, to_table
 from .resolver import Resolver
 from .targets import HOST, NETWORK, parse_target
-from .text import clean_text
+from .text import clean_text, json_text
 from .zones import catalogue, domain_catalogue, resolve_domain_zones, resolve_zones
 
 USAGE_ERROR, INCOMPLETE, FAILED, INTERRUPTED, CLOSED = 2, 3, 4, 130, 141
@@ -96,7 +96,21 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--no-rdns", action="store_true", help="skip the reverse DNS check")
 
-    commands.add_parser("zones", help="list the DNSBL catalogue")
+    commands.add_parser("zones", help="list the blocklist catalogue")
+
+    bounces = commands.add_parser(
+        "bounces",
+        help="what receivers say in your mail log: bans, listings, failed authentication",
+        description="Read a mail server's log (Postfix, Exim, Sendmail; plain or gzip-compressed, rotated "
+        "files too) and report every rejection in which a receiver says the sending address or domain is "
+        "blocked, listed or unauthenticated, grouped by receiver, code and address. Exit 1 when there is one.",
+    )
+    bounces.add_argument(
+        "files", nargs="*", metavar="FILE", help="mail logs (e.g. /var/log/mail.log*); - or none: standard input"
+    )
+    bounces.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table for people (default), json for programs"
+    )
 
     where = _Parser(add_help=False)
     which = where.add_mutually_exclusive_group()
@@ -309,6 +323,17 @@ def _zones() -> int:
     return 0
 
 
+def _bounces(args) -> int:
+    from . import bouncelog
+
+    report = bouncelog.read_logs(args.files or ["-"])
+    if args.format == "json":
+        _write(json_text({"rejections": [g.to_dict() for g in report.groups]}, ascii_only=not _utf8(sys.stdout)))
+    else:
+        _write(bouncelog.table(report))
+    return 1 if report.groups else 0
+
+
 # -- the deployment ---------------------------------------------------------------------------------
 
 
@@ -407,9 +432,11 @@ def main(argv: list[str] | None = None) -> int:
             where = " ".join(filter(None, ("senderwatch", args.command, getattr(args, "action", None))))
             raise UsageError(f"unknown option or extra argument {shown(extra[0])}: see '{where} --help'")
         if args.command is None:
-            raise UsageError("say which command: check, zones, targets or status (see senderwatch --help)")
+            raise UsageError("say which command: check, bounces, zones, targets or status (see senderwatch --help)")
         if args.command == "zones":
             return _zones()
+        if args.command == "bounces":
+            return _bounces(args)
         if args.command in ("targets", "status"):
             return _admin(args)
         return _check(args)

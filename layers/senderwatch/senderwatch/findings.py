@@ -51,6 +51,8 @@ class Event(StrEnum):
     ADDRESS_REMOVED = "ADDRESS_REMOVED"
     HOST_UNRESOLVED = "HOST_UNRESOLVED"
     HOST_RESOLVED = "HOST_RESOLVED"
+    RECEIVER_BLOCKED = "RECEIVER_BLOCKED"
+    RECEIVER_UNBLOCKED = "RECEIVER_UNBLOCKED"
     DOMAIN_LISTED = "DOMAIN_LISTED"
     DOMAIN_DELISTED = "DOMAIN_DELISTED"
     SPF_RECORD_BROKEN = "SPF_RECORD_BROKEN"
@@ -72,6 +74,8 @@ SEVERITY: dict[str, str] = {
     Event.ADDRESS_REMOVED: "info",
     Event.HOST_UNRESOLVED: "warning",
     Event.HOST_RESOLVED: "info",
+    Event.RECEIVER_BLOCKED: "high",
+    Event.RECEIVER_UNBLOCKED: "info",
     Event.DOMAIN_LISTED: "high",
     Event.SPF_RECORD_BROKEN: "high",
     Event.DMARC_RECORD_BROKEN: "warning",
@@ -642,4 +646,28 @@ def decide_domain(name: str, old: dict | None, new: dict) -> list[Alert]:
             alerts.append(Alert(broken, "", after.get("since", ""), "", details, target=name))
         elif was and not now_codes:
             alerts.append(Alert(fixed, "", after.get("since", ""), "", details, target=name))
+    return alerts
+
+
+# -- what a receiver says of the sender (from the mail log) -----------------------------------------
+
+RECEIVER = "receiver"
+
+
+def decide_receiver(name: str, old: dict | None, new: dict | None) -> list[Alert]:
+    """RECEIVER_BLOCKED for each block that begins, RECEIVER_UNBLOCKED for each that ends (the
+    receiver accepted mail again); the same rejection seen again is no news."""
+    before = (old or {}).get("blocks") or {}
+    alerts: list[Alert] = []
+    for key, entry in ((new or {}).get("blocks") or {}).items():
+        was = before.get(key) or {}
+        ip, code = str(entry.get("sending_ip") or ""), str(entry.get("code", ""))
+        details = dict(entry, receiver=name)
+        began = was.get("status") != "blocked" or was.get("since") != entry.get("since")
+        if entry.get("status") == "blocked" and began:
+            since = str(entry.get("since", ""))
+            alerts.append(Alert(Event.RECEIVER_BLOCKED, ip, since, code, details, target=name))
+        elif entry.get("status") == "accepted" and was.get("status") == "blocked":
+            since = str(entry.get("accepted_since", ""))
+            alerts.append(Alert(Event.RECEIVER_UNBLOCKED, ip, since, code, details, target=name))
     return alerts

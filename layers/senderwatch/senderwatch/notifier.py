@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from .alerttext import group, render_group
 from .findings import (
     DOMAIN,
+    RECEIVER,
     Alert,
     decide,
     decide_domain,
     decide_health,
+    decide_receiver,
     is_many,
     readable,
     readable_many,
@@ -28,6 +30,8 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
     """The alerts one change of an item deserves: a target's findings, or the deployment's health."""
     if not new_item:
         return []
+    if new_item.get("kind") == RECEIVER and "health" in new_item:  # the health table: a receiver's word
+        return decide_receiver(str(new_item.get("name", "")), (old_item or {}).get("health"), new_item["health"])
     if new_item.get("kind") == DOMAIN and "health" in new_item:  # the health table: a domain
         return decide_domain(str(new_item.get("name", "")), (old_item or {}).get("health"), new_item["health"])
     if "kind" in new_item and "health" in new_item:  # the health table: a list, or the resolver

@@ -38,6 +38,18 @@ class Health(Protocol):
     def record_domains(self, run: Run, reports: Sequence[DomainReport], now: str) -> int: ...
 
 
+class Receivers(Protocol):
+    """What each receiver says of the sender (the health table's `receiver:NAME` records)."""
+
+    def read(self, name: str) -> tuple[dict | None, int]:
+        """The record and its version (0: none yet)."""
+        ...
+
+    def save(self, name: str, record: dict, version: int) -> bool:
+        """Write RECORD if the record is still at VERSION; False when another writer came first."""
+        ...
+
+
 class SentLog(Protocol):
     """Which alerts were published already."""
 

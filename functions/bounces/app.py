@@ -1,0 +1,29 @@
+"""Bounces: the mail server's log, from its CloudWatch Logs group -> what each receiver says of the
+sender (the health table), so that a receiver's ban becomes an alert within a minute."""
+
+from datetime import UTC, datetime
+from functools import cache
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from senderwatch.aws import ReceiverStore, log_events
+from senderwatch.config import Config
+from senderwatch.observability import logger, metrics
+from senderwatch.receiverwatch import watch_log
+
+CONFIG = Config.from_env(need=("health_table_name",))
+
+
+@cache
+def _receivers() -> ReceiverStore:
+    return ReceiverStore.named(CONFIG.health_table_name)
+
+
+@logger.inject_lambda_context
+@metrics.log_metrics
+def lambda_handler(event: dict, context) -> dict:
+    seen = watch_log(log_events(event), _receivers(), datetime.now(UTC))
+    metrics.add_metric(name="LogLinesRead", unit=MetricUnit.Count, value=seen.lines)
+    metrics.add_metric(name="ReceiverRejections", unit=MetricUnit.Count, value=seen.rejections)
+    logger.info("mail log read", extra=vars(seen))
+    return vars(seen)

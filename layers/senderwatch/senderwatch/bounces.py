@@ -1,0 +1,374 @@
+"""What receivers say in a mail server's log: every rejection in which a receiver says the sending
+address or domain is blocked, listed or unauthenticated.
+
+A line is read as Postfix, Exim or Sendmail writes a delivery attempt (`parse_line`); its reply
+is matched against the receivers' own codes and words (receivers.json: Microsoft, Outlook.com,
+Gmail, Yahoo, ...) and against the blocklists of the catalogue ("blocked using
+zen.spamhaus.org"). Anything else is skipped. Pure: the caller reads the file (or the log group).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from importlib import resources
+
+from .addresses import unrateable
+from .text import clean_text
+from .zones import catalogue, domain_catalogue
+
+BLOCKED, SENT = "blocked", "sent"
+
+# -- lines ---------------------------------------------------------------------------------------------
+
+_SYSLOG_TIME = (
+    r"(?P<time>(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"  # rsyslog, ISO 8601
+    r"|(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d))"  # classic syslog, no year
+)
+_POSTFIX = re.compile(
+    _SYSLOG_TIME + r" \S+ postfix[\w./-]*/(?:smtp|lmtp)\[\d+\]: (?P<queue>[0-9A-Za-z]+): "
+    r"(?:to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,\s]+),.*?"
+    r"(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>\w+) \((?P<text>.*)\)"
+    r"|host (?P<host>\S+?)(?:\[[^\]]*\])? (?:refused to talk to me|said): (?P<said>.*))\s*$"
+)
+_EXIM = re.compile(
+    r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?) (?:\[\d+\] )?"
+    r"(?P<id>[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (?P<flag>\*\*|==|=>|->) (?P<to>\S+)"
+    r"(?P<rest>.*)$"
+)
+_SENDMAIL = re.compile(
+    _SYSLOG_TIME + r" \S+ (?:sm-mta|sendmail)\[\d+\]: (?P<queue>[0-9A-Za-z]+): "
+    r"(?:to=(?P<to>[^,]+),.*?relay=(?P<relay>[^,\s]+)\.?(?: \[[^\]]*\])?,.*?(?:dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), )?"
+    r"stat=(?P<stat>.*)|(?P<reply>.*?(?:reply|<<<|SMTP error).*))\s*$"
+)
+_DSN = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_REPLY_CODE = re.compile(r"\b([245]\d\d)[ -]")
+_EXIM_HOST = re.compile(r"\bH=(\S+)")
+_SAID_HOST = re.compile(r"^host (\S+?)(?:\[[^\]]*\])? said: ")
+_MONTHS = {
+    m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
+}
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One delivery attempt as the log says it ended, and in the receiver's words."""
+
+    when: datetime | None
+    status: str  # bounced, deferred, refused (at the greeting), sent, expired
+    relay: str  # the receiving host's name ("" when the log does not say)
+    recipient: str  # the recipient's domain
+    dsn: str  # the enhanced status code the receiver gave (or the MTA derived), "" when none
+    text: str  # the receiver's reply
+
+
+def parse_time(text: str, year: int | None = None) -> datetime | None:
+    """A log's timestamp: ISO 8601 (rsyslog, Exim) or syslog's "Nov 27 09:12:01" (no year: YEAR,
+    else the current one). Without a zone it is taken as UTC."""
+    text = text.strip()
+    match = re.fullmatch(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)", text)
+    if match:
+        month = _MONTHS.get(match.group(1))
+        if month is None:
+            return None
+        day, hour, minute, second = (int(g) for g in match.groups()[1:])
+        try:
+            return datetime(year or datetime.now(UTC).year, month, day, hour, minute, second, tzinfo=UTC)
+        except ValueError:
+            return None
+    try:
+        when = datetime.fromisoformat(text.replace(" +", "+").replace(" -", "-"))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+def parse_line(line: str, year: int | None = None) -> Reply | None:
+    """The delivery attempt a log line tells of (Postfix, Exim or Sendmail), or None."""
+    line = line.rstrip("\r\n")
+    if "postfix" in line:
+        match = _POSTFIX.search(line)
+        if match:
+            return _postfix(match, year)
+    if " ** " in line or " == " in line or " => " in line or " -> " in line:
+        match = _EXIM.search(line)
+        if match:
+            return _exim(match)
+    if "sm-mta" in line or "sendmail[" in line:
+        match = _SENDMAIL.search(line)
+        if match and match.group("stat"):
+            return _sendmail(match, year)
+    return None
+
+
+def _domain(address: str) -> str:
+    return address.strip("<>").rpartition("@")[2].lower()
+
+
+def _host(relay: str) -> str:
+    return relay.split("[", 1)[0].rstrip(".").lower() if relay and relay != "none" else ""
+
+
+def _postfix(match: re.Match, year: int | None) -> Reply:
+    when = parse_time(match.group("time"), year)
+    if match.group("said") is not None:  # "host X refused to talk to me: 554 ..." at the greeting
+        text = match.group("said")
+        dsn = _DSN.search(text)
+        return Reply(when, "refused", _host(match.group("host")), "", dsn.group(1) if dsn else "", text)
+    text = match.group("text")
+    said = _SAID_HOST.match(text)
+    if said:
+        text = text[said.end() :]
+    text = re.sub(r"\s*\(in reply to [^)]*\)\s*$", "", text)
+    return Reply(
+        when,
+        match.group("status"),
+        _host(match.group("relay")),
+        _domain(match.group("to")),
+        match.group("dsn") or "",
+        text,
+    )
+
+
+def _exim(match: re.Match) -> Reply:
+    flag, rest = match.group("flag"), match.group("rest")
+    host = _EXIM_HOST.search(rest)
+    status = {"**": "bounced", "==": "deferred"}.get(flag, "sent")
+    text = ""
+    if status != "sent":
+        # "R=... T=... H=host [ip]: SMTP error from remote mail server after RCPT TO:<...>: 550 ..."
+        _, _, text = rest.partition(": ")
+        text = re.sub(r"^SMTP error from remote mail server after [^:]*(?::[^:]*>)?: ", "", text)
+    dsn = _DSN.search(text)
+    return Reply(
+        parse_time(match.group("time")),
+        status,
+        _host(host.group(1)) if host else "",
+        _domain(match.group("to")),
+        dsn.group(1) if dsn else "",
+        text,
+    )
+
+
+def _sendmail(match: re.Match, year: int | None) -> Reply:
+    stat = match.group("stat")
+    status = "sent" if stat.startswith("Sent") else "deferred" if stat.startswith("Deferred") else "bounced"
+    dsn = match.group("dsn") or ""
+    when = parse_time(match.group("time"), year)
+    return Reply(when, status, _host(match.group("relay")), _domain(match.group("to")), dsn, stat)
+
+
+# -- receivers -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One way a receiver says the sender is blocked: its code and the words that go with it."""
+
+    receiver: str
+    code: str
+    pattern: re.Pattern
+    meaning: str
+    kind: str  # ip-ban, listed, unauthenticated, reputation, ptr, rate
+    steps: tuple[str, ...] = ()
+    delist_url: str = ""
+    fallback: str = ""
+
+
+@dataclass(frozen=True)
+class Receiver:
+    name: str
+    hosts: tuple[re.Pattern, ...]
+    rules: tuple[Rule, ...]
+
+
+@cache
+def receivers() -> tuple[Receiver, ...]:
+    raw = json.loads(resources.files(__package__).joinpath("receivers.json").read_text("utf-8"))
+    out = []
+    for entry in raw["receivers"]:
+        rules = tuple(
+            Rule(
+                entry["receiver"],
+                code["code"],
+                re.compile(code["match"], re.IGNORECASE),
+                code["meaning"],
+                code.get("kind", "listed"),
+                tuple(code.get("steps", ())),
+                code.get("delist_url", ""),
+                code.get("fallback") or "",
+            )
+            for code in entry["codes"]
+        )
+        hosts = tuple(re.compile(pattern, re.IGNORECASE) for pattern in entry.get("hosts", ()))
+        out.append(Receiver(entry["receiver"], hosts, rules))
+    return tuple(out)
+
+
+def receiver_of(relay: str, text: str = "") -> str:
+    """Who a receiving host belongs to (microsoft, gmail, ...), or its domain when no rule knows it."""
+    for receiver in receivers():
+        if any(p.search(relay) for p in receiver.hosts):
+            return receiver.name
+    if " gsmtp" in text:
+        return "gmail"
+    labels = relay.split(".")
+    return ".".join(labels[-2:]) if len(labels) >= 2 else relay or "unknown"
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A receiver's rejection of this server's mail, about the sender (not the recipient)."""
+
+    when: datetime | None
+    receiver: str
+    code: str  # the receiver's own code (5.7.606, S3140, TSS04) or the list that was named
+    sending_ip: str | None
+    relay: str
+    meaning: str
+    kind: str
+    delist: dict = field(default_factory=dict)
+    status: str = ""  # bounced, deferred, refused
+
+
+_LISTED_ON = re.compile(
+    r"(?:blocked using|listed (?:at|by|in|on)|blacklisted (?:at|by|in|on)|rbl[:=]? ?|dnsbl[:=]? ?|see https?://[^\s/]*?)"
+    r"\s*(?P<zone>[a-z0-9-]+(?:\.[a-z0-9-]+)+)",
+    re.IGNORECASE,
+)
+_IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?![\w.:])", re.IGNORECASE)
+
+
+def sending_ip(text: str) -> str | None:
+    """The first public address a reply quotes: receivers name the address they refuse."""
+    for candidate in _IP.findall(text):
+        try:
+            ip = ipaddress.ip_address(candidate)
+        except ValueError:
+            continue
+        if ip.version == 6 and ip.ipv4_mapped:
+            ip = ip.ipv4_mapped
+        if not unrateable(ip) and not ip.is_loopback:
+            return str(ip)
+    return None
+
+
+def classify(reply: Reply) -> Rejection | None:
+    """The rejection REPLY is, when a receiver says the sender is blocked, listed or unauthenticated."""
+    if reply.status not in ("bounced", "deferred", "refused", "expired") or not reply.text:
+        return None
+    text = reply.text
+    name = receiver_of(reply.relay, text)
+    for receiver in receivers():
+        if receiver.name != name and not any(p.search(reply.relay) for p in receiver.hosts):
+            continue
+        for rule in receiver.rules:
+            if rule.pattern.search(text):
+                return Rejection(
+                    reply.when,
+                    rule.receiver,
+                    rule.code,
+                    sending_ip(text),
+                    reply.relay,
+                    rule.meaning,
+                    rule.kind,
+                    _rule_delist(rule, sending_ip(text)),
+                    reply.status,
+                )
+    listed = _named_list(text)
+    if listed is not None:
+        zone, removal = listed
+        address = sending_ip(text)
+        return Rejection(
+            reply.when,
+            name,
+            zone,
+            address,
+            reply.relay,
+            f"the receiver refuses mail from addresses listed on {zone}",
+            "listed",
+            removal.filled(address or "ADDRESS", [zone], zone),
+            reply.status,
+        )
+    return None
+
+
+def _named_list(text: str):
+    known = {**catalogue(), **domain_catalogue()}
+    for match in _LISTED_ON.finditer(text):
+        zone = match.group("zone").lower().rstrip(".")
+        for name, entry in known.items():
+            if zone == name or zone.endswith("." + name) or name.endswith("." + zone):
+                return name, entry.removal()
+    return None
+
+
+def _rule_delist(rule: Rule, address: str | None) -> dict:
+    fill = (lambda s: s.replace("ADDRESS", address)) if address else (lambda s: s)
+    out: dict = {"url": fill(rule.delist_url), "steps": [fill(s) for s in rule.steps]}
+    if rule.fallback:
+        out["fallback"] = fill(rule.fallback)
+    return out
+
+
+# -- a whole log -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class Group:
+    """Rejections of one receiver, code and sending address."""
+
+    first: Rejection
+    count: int = 0
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+
+    def add(self, rejection: Rejection) -> None:
+        self.count += 1
+        when = rejection.when
+        if when is not None:
+            self.first_seen = min(filter(None, (self.first_seen, when)))
+            self.last_seen = max(filter(None, (self.last_seen, when)))
+
+    def to_dict(self) -> dict:
+        r = self.first
+        return {
+            "receiver": r.receiver,
+            "code": r.code,
+            "sending_ip": r.sending_ip,
+            "relay": r.relay,
+            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "count": self.count,
+            "meaning": r.meaning,
+            "kind": r.kind,
+            "delist": r.delist,
+        }
+
+
+def rejections(lines: Iterable[str], year: int | None = None) -> Iterator[Rejection]:
+    for line in lines:
+        reply = parse_line(line, year)
+        if reply is not None:
+            found = classify(reply)
+            if found is not None:
+                yield found
+
+
+def summarize(found: Iterable[Rejection]) -> list[Group]:
+    """Rejections grouped by receiver, code and sending address, the most recent first."""
+    groups: dict[tuple, Group] = {}
+    for rejection in found:
+        key = (rejection.receiver, rejection.code, rejection.sending_ip)
+        groups.setdefault(key, Group(rejection)).add(rejection)
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(groups.values(), key=lambda g: (g.last_seen or epoch, g.count), reverse=True)
+
+
+def shown(text: str) -> str:
+    return clean_text(text, 300)
