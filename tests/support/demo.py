@@ -1,10 +1,12 @@
 """`make demo`: the origin story through the whole pipeline, on this machine.
 
-A moto server stands in for AWS and a local DNS server for the internet. The mail host is
-added by name with the `senderwatch` command - its IPv6 address is never typed - then
-scheduler -> queue -> checker -> table -> stream -> notifier -> SNS run exactly as Lambda
-would call them: the listing and the IPv6 softfail; the fix (DELISTED, SPF_RECOVERED); a new
-IPv6 address on the host (ADDRESS_ADDED, with its SPF); and silence.
+A moto server stands in for AWS and a local DNS server for the internet. It begins where the
+story began: Office 365's ban in the mail log, which the bounces function reads from the log
+group (RECEIVER_BLOCKED). Then the mail host is added by name with the `senderwatch` command -
+its IPv6 address is never typed - and scheduler -> queue -> checker -> table -> stream ->
+notifier -> SNS run exactly as Lambda would call them: the listing and the IPv6 softfail; the
+fix (DELISTED, SPF_RECOVERED, and Microsoft accepting mail again); a new IPv6 address on the
+host (ADDRESS_ADDED, with its SPF); and silence.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from senderwatch.cli import main
 
 from .dnsserver import DNSServer
 from .localaws import LocalPipeline
-from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, story_world
+from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, STORY_ACCEPTED, STORY_BOUNCE, story_world
 
 NEW_IPV6 = "2001:db8::26"
 
@@ -73,6 +75,13 @@ def run() -> int:
             print(f"{IPV4} is on dnsbl.justspam.org, and the SPF record lacks the IPv6 address.")
             print("senderwatch is given only the host's name. Spamhaus is asked through a DQS key in SSM.")
             print(RULE)
+            print(f"\n{RULE}\nIt begins with a bounce. The mail server ships its log to CloudWatch Logs")
+            print(f"(MailLogGroupName); the bounces function reads this line from it:\n{RULE}")
+            print(textwrap.fill(STORY_BOUNCE, 100, subsequent_indent="    "))
+            print()
+            pipeline.ship_log([STORY_BOUNCE])
+            _show_alerts(pipeline)
+            print(f"\n{RULE}\nThe admin asks senderwatch to watch the mail server.\n{RULE}")
             command = ["targets", "add", MAIL_HOST, "--sender", DOMAIN, "--helo", MAIL_HOST, "--label", "postfix-1"]
             print(f"\n$ senderwatch {' '.join(command)} --table ...")
             main([*command, *table])
@@ -84,11 +93,13 @@ def run() -> int:
             print()
             _show_alerts(pipeline)
 
-            print(f"\n{RULE}\nThe admin delists {IPV4} and adds ip6:{IPV6} to the SPF record.")
+            print(f"\n{RULE}\nThe admin delists {IPV4} (Microsoft's portal, JustSpam's mail) and adds")
+            print(f"ip6:{IPV6} to the SPF record.")
             print(f"Run 2: the daily schedule\n{RULE}")
             fixed = story_world(listed=False, spf_has_ipv6=True)
             dns.load(fixed)
             pipeline.run()
+            pipeline.ship_log([STORY_ACCEPTED])  # and Office 365 takes the server's mail again
             main(status)
             print()
             _show_alerts(pipeline)

@@ -25,6 +25,25 @@ MAIL_HOST = "mail.example.com"
 BULK_DOMAIN = "bulk.example.net"  # SPF needs 12 lookups; no DMARC
 LISTED_DOMAIN = "spammy.example.org"  # on URIBL (black) and the DBL
 DMARC = "v=DMARC1; p=none; rua=mailto:dmarc-reports@example.com"
+
+# Where the story began: Office 365 refusing the server's mail, as Postfix logs it.
+STORY_BOUNCE = (
+    "Nov 27 09:12:01 mail postfix/smtp[12345]: 4F3A21C0123: to=<anna@contoso.com>, "
+    "relay=contoso-com.mail.protection.outlook.com[104.47.17.138]:25, delay=1.2, delays=0.1/0/0.6/0.5, "
+    "dsn=5.7.606, status=bounced (host contoso-com.mail.protection.outlook.com[104.47.17.138] said: "
+    "550 5.7.606 Access denied, banned sending IP [192.0.2.25]. To request removal from this list please "
+    "visit https://sender.office.com/ and follow the directions. For more information please go to "
+    "http://go.microsoft.com/fwlink/?LinkID=526655 AS(1430) [AM4PEPF00027A5F.eurprd04.prod.outlook.com "
+    "2026-11-27T09:12:01.000Z 08DD0E0A8D7C3F1A] (in reply to RCPT TO command))"
+)
+# And the day its mail was accepted again.
+STORY_ACCEPTED = (
+    "Nov 28 10:02:11 mail postfix/smtp[22345]: 7C4D5E0126: to=<anna@contoso.com>, "
+    "relay=contoso-com.mail.protection.outlook.com[104.47.17.138]:25, delay=0.8, delays=0.1/0/0.3/0.4, "
+    "dsn=2.6.0, status=sent (250 2.6.0 <20261128100211.7C4D5E0126@mail.example.com> "
+    "[InternalId=1234, Hostname=AM4PR04MB1234.eurprd04.prod.outlook.com] 10523 bytes in 0.215, 47.791 KB/sec "
+    "Queued mail for delivery)"
+)
 _TEST_CODES = {"dbl.spamhaus.org": "127.0.1.2", "multi.surbl.org": "127.0.0.254", "multi.uribl.com": "127.0.0.14"}
 JUSTSPAM_REASON = "Listed by JustSpam: spam trap hits from this IP, see http://www.justspam.org/check-an-ip"
 

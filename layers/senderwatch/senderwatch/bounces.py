@@ -290,7 +290,7 @@ def classify(reply: Reply) -> Rejection | None:
             zone,
             address,
             reply.relay,
-            f"the receiver refuses mail from addresses listed on {zone}",
+            f"the address is listed on {zone}, which the receiver uses",
             "listed",
             removal.filled(address or "ADDRESS", [zone], zone),
             reply.status,
