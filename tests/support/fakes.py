@@ -152,3 +152,22 @@ class FakeChecks:
 
     def _result(self, ip: str) -> CheckResult:
         return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))
+
+
+class MemoryReceivers:
+    """The health table's receiver records, with versions as the real store keeps them."""
+
+    def __init__(self):
+        self.records: dict[str, tuple[dict, int]] = {}
+        self.writes: list[tuple[str, dict]] = []
+
+    def read(self, name):
+        record, version = self.records.get(name, (None, 0))
+        return copy.deepcopy(record), version
+
+    def save(self, name, record, version):
+        if self.records.get(name, (None, 0))[1] != version:
+            return False
+        self.records[name] = (copy.deepcopy(record), version + 1)
+        self.writes.append((name, copy.deepcopy(record)))
+        return True

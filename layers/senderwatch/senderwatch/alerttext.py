@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 
 from .addresses import sort_key
 from .advice import group_spf_advice, mechanism_for, spf_advice
+from .bounces import receiver_title
 from .findings import Alert, Event
 from .text import clean_text
 from .zones import catalogue, domain_catalogue
@@ -261,7 +262,7 @@ def render(alert: Alert, label: str = "") -> AlertText:
     elif alert.event == Event.RECEIVER_BLOCKED:
         return _receiver_blocked(alert)
     elif alert.event == Event.RECEIVER_UNBLOCKED:
-        receiver = _RECEIVERS.get(alert.target, alert.target)
+        receiver = receiver_title(alert.target)
         who = f"{ip} " if ip else ""
         subject = f"{receiver} accepts mail {'from ' + ip + ' ' if ip else ''}again"
         sms = f"senderwatch: {receiver} accepts mail {'from ' + ip + ' ' if ip else ''}again ({alert.zone} is over)."
@@ -530,18 +531,10 @@ def catalogue_zone(name: str):
     return catalogue().get(name) or domain_catalogue().get(name)
 
 
-_RECEIVERS = {
-    "microsoft": "Microsoft 365 (Exchange Online)",
-    "outlook.com": "Outlook.com",
-    "gmail": "Gmail",
-    "yahoo": "Yahoo",
-}
-
-
 def _receiver_blocked(alert: Alert) -> AlertText:
     """A receiver's own refusal of the sender, read from the mail log: what it said, what to do."""
     d = _clean(alert.details)
-    receiver = _RECEIVERS.get(alert.target, clean_text(alert.target, 80))
+    receiver = clean_text(receiver_title(alert.target), 80)
     ip = alert.ip
     whom = ip or "this server"
     delist = alert.details.get("delist") or {}

@@ -171,18 +171,35 @@ class Rule:
     """One way a receiver says the sender is blocked: its code and the words that go with it."""
 
     receiver: str
-    code: str
+    code: str  # as the receiver documents it: 5.7.606-5.7.649, S3150, TSS04, "5.7.1 (Blocklist 1)"
     pattern: re.Pattern
     meaning: str
     kind: str  # ip-ban, listed, unauthenticated, reputation, ptr, rate
     steps: tuple[str, ...] = ()
     delist_url: str = ""
     fallback: str = ""
+    ip_pattern: re.Pattern | None = None  # where the reply names the sending address
+
+    def code_in(self, text: str) -> str:
+        """The code the reply itself gives (5.7.623 for Microsoft's 5.7.606-5.7.649, TSS04, S3150)."""
+        label = self.code.split(" ")[0].split("/")[0]
+        if label[:1].isdigit():
+            for found in _DSN.findall(text):
+                if found[1:4] == label[1:4]:  # the reply's own (4.7.x for a deferral of a 5.7.x rule)
+                    return found
+            return label.split("-")[0]
+        letters = re.match(r"[A-Za-z]+-?", label)
+        if letters:
+            found = re.search(rf"\b{re.escape(letters.group(0))}\d+\b", text)
+            if found:
+                return found.group(0)
+        return label
 
 
 @dataclass(frozen=True)
 class Receiver:
     name: str
+    title: str
     hosts: tuple[re.Pattern, ...]
     rules: tuple[Rule, ...]
 
@@ -196,18 +213,26 @@ def receivers() -> tuple[Receiver, ...]:
             Rule(
                 entry["receiver"],
                 code["code"],
-                re.compile(code["match"], re.IGNORECASE),
+                re.compile(code["match"], re.IGNORECASE | re.DOTALL),
                 code["meaning"],
                 code.get("kind", "listed"),
                 tuple(code.get("steps", ())),
-                code.get("delist_url", ""),
+                code.get("delist_url") or "",
                 code.get("fallback") or "",
+                re.compile(code["ip_regex"], re.IGNORECASE) if code.get("ip_regex") else None,
             )
             for code in entry["codes"]
         )
         hosts = tuple(re.compile(pattern, re.IGNORECASE) for pattern in entry.get("hosts", ()))
-        out.append(Receiver(entry["receiver"], hosts, rules))
+        out.append(Receiver(entry["receiver"], entry.get("name", entry["receiver"]), hosts, rules))
     return tuple(out)
+
+
+def receiver_title(name: str) -> str:
+    return next((r.title for r in receivers() if r.name == name), name)
+
+
+_SECOND_LEVEL = {"co", "com", "net", "org", "ac", "gov", "edu", "ne", "or", "go"}
 
 
 def receiver_of(relay: str, text: str = "") -> str:
@@ -218,7 +243,9 @@ def receiver_of(relay: str, text: str = "") -> str:
     if " gsmtp" in text:
         return "gmail"
     labels = relay.split(".")
-    return ".".join(labels[-2:]) if len(labels) >= 2 else relay or "unknown"
+    # The receiver's domain: example.org of mx.example.org, example.net.au of mx1.example.net.au.
+    depth = 3 if len(labels) >= 3 and len(labels[-1]) == 2 and labels[-2] in _SECOND_LEVEL else 2
+    return ".".join(labels[-depth:]) if len(labels) >= 2 else relay or "unknown"
 
 
 @dataclass(frozen=True)
@@ -236,12 +263,26 @@ class Rejection:
     status: str = ""  # bounced, deferred, refused
 
 
+# How receivers name the list they refused the sender for: Postfix's reply ("Client host [ip]
+# blocked using ZONE", postscreen's "client [ip] blocked using ZONE") and other MTAs' wording.
 _LISTED_ON = re.compile(
-    r"(?:blocked using|listed (?:at|by|in|on)|blacklisted (?:at|by|in|on)|rbl[:=]? ?|dnsbl[:=]? ?|see https?://[^\s/]*?)"
-    r"\s*(?P<zone>[a-z0-9-]+(?:\.[a-z0-9-]+)+)",
+    r"(?:blocked using|listed (?:by|in|at|on)|is in an RBL on|in a black ?list at|"
+    r"listed in the RBL at|blacklisted (?:by|in|at|on))\s+(?P<zone>[a-z0-9-]+(?:\.[a-z0-9-]+)+)",
     re.IGNORECASE,
 )
+# A receiver's own DNS failing at the list (Spamhaus refusing its resolver) is not a listing of ours.
+_RECEIVER_DNS_FAULT = re.compile(r"spamhaus\.org/returnc/|open resolver|127\.255\.255\.25[2-5]", re.IGNORECASE)
 _IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?![\w.:])", re.IGNORECASE)
+_CONTINUATION = re.compile(r"\s\d{3}[- ](?:\d\.\d{1,3}\.\d{1,3}\s)?")  # "550-5.7.1 " of a joined reply
+
+
+def normalize(text: str) -> str:
+    """A multi-line reply as one sentence: Postfix joins the lines with their "550-5.7.1 " prefixes
+    left in mid-sentence, Exim writes them with a literal \\n. The first line's code stays."""
+    text = text.replace("\\n", " ")
+    first = re.match(r"\s*\d{3}[- ](?:\d\.\d{1,3}\.\d{1,3}\s)?", text)
+    head, rest = (first.group(0).strip() + " ", text[first.end() :]) if first else ("", text)
+    return re.sub(r"\s+", " ", head + _CONTINUATION.sub(" ", " " + rest)).strip()
 
 
 def sending_ip(text: str) -> str | None:
@@ -262,22 +303,31 @@ def classify(reply: Reply) -> Rejection | None:
     """The rejection REPLY is, when a receiver says the sender is blocked, listed or unauthenticated."""
     if reply.status not in ("bounced", "deferred", "refused", "expired") or not reply.text:
         return None
-    text = reply.text
-    name = receiver_of(reply.relay, text)
-    for receiver in receivers():
-        if receiver.name != name and not any(p.search(reply.relay) for p in receiver.hosts):
-            continue
+    raw = reply.text
+    text = normalize(raw)
+    if _RECEIVER_DNS_FAULT.search(text):
+        return None
+    name = receiver_of(reply.relay, raw)
+    # The receiving host's own rules first; then any receiver's words, which its appliances speak
+    # on other hosts too ("blocked using Barracuda Reputation" from a customer's mail server).
+    ordered = sorted(receivers(), key=lambda r: r.name != name)
+    for receiver in ordered:
         for rule in receiver.rules:
-            if rule.pattern.search(text):
+            if (
+                rule.pattern.search(text)
+                or rule.pattern.search(raw)
+                or (receiver.name == name and _by_code(rule, reply))
+            ):
+                address = _rule_ip(rule, raw) or sending_ip(text)
                 return Rejection(
                     reply.when,
-                    rule.receiver,
-                    rule.code,
-                    sending_ip(text),
+                    name,
+                    rule.code_in(raw) if rule.pattern.search(text) or rule.pattern.search(raw) else reply.dsn,
+                    address,
                     reply.relay,
                     rule.meaning,
                     rule.kind,
-                    _rule_delist(rule, sending_ip(text)),
+                    _rule_delist(rule, address),
                     reply.status,
                 )
     listed = _named_list(text)
@@ -296,6 +346,33 @@ def classify(reply: Reply) -> Rejection | None:
             reply.status,
         )
     return None
+
+
+_GENERIC_CODES = {"5.7.1", "5.7.0", "4.7.0", "4.7.1", "5.0.0", "4.0.0", "5.5.0", "5.1.1"}
+
+
+def _by_code(rule: Rule, reply: Reply) -> bool:
+    """A reply whose words the log left out (Sendmail logs only "stat=User unknown"), or cut short,
+    known by its enhanced code alone, when that code is the receiver's own (not a generic 5.7.1)."""
+    dsn = reply.dsn
+    if not dsn or dsn in _GENERIC_CODES:
+        return False
+    for label in re.findall(r"[45]\.\d{1,3}\.\d{1,3}(?:-[45]\.\d{1,3}\.\d{1,3})?", rule.code):
+        low, _, high = label.partition("-")
+        if dsn == low or (high and _dsn_key(low) <= _dsn_key(dsn) <= _dsn_key(high)):
+            return True
+    return False
+
+
+def _dsn_key(code: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in code.split("."))
+
+
+def _rule_ip(rule: Rule, text: str) -> str | None:
+    if rule.ip_pattern is None:
+        return None
+    found = rule.ip_pattern.search(text)
+    return sending_ip(found.group(1)) if found else None
 
 
 def _named_list(text: str):
