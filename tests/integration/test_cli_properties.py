@@ -9,9 +9,12 @@ something.
 import contextlib
 import io
 import json
+import gzip
 import os
 import socket
+import sys
 import tempfile
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -24,6 +27,7 @@ from tests.support.localaws import create_table
 from tests.support.world import BULK_DOMAIN, DOMAIN, IPV4, IPV6, LISTED_DOMAIN, MAIL_HOST, story_world
 
 EXIT_STATUSES = {0, 1, 2, 3, 4, 130, 141}
+MAILLOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"
 HOSTILE = st.sampled_from(
     ["", " ", "\x1b]0;owned\x07", "\x1b[2J", "\x00", "\u202e", "x" * 5000, "--", "-", "::ffff:192.0.2.25", "é"]
 )
@@ -158,10 +162,48 @@ def admin_argv(draw, world):
     return ["targets", "import", draw(mostly(st.just(path), st.just(missing))), *where]
 
 
-def run(argv):
+@st.composite
+def bounces_argv(draw, world):
+    """Real logs cut anywhere, lines of them mangled, random bytes, gzip whole or broken, a
+    directory, a missing file, standard input."""
+    real = b"".join(path.read_bytes() for path in sorted(MAILLOGS.glob("*.log")))
+    lines = real.splitlines(keepends=True)
+    chosen = draw(st.lists(st.sampled_from(lines), max_size=12))
+    mangled = draw(st.lists(st.tuples(st.integers(0, 400), st.binary(max_size=8)), max_size=3))
+    content = b"".join(chosen)
+    for at, junk in mangled:
+        content = content[:at] + junk + content[at:]
+    kind = draw(st.sampled_from(["plain", "plain", "gzip", "cut-gzip", "binary", "text"]))
+    if kind == "gzip":
+        content = gzip.compress(content)
+    elif kind == "cut-gzip":
+        content = gzip.compress(content)[: draw(st.integers(0, 30))]
+    elif kind == "binary":
+        content = draw(st.binary(max_size=300))
+    elif kind == "text":
+        content = draw(ANY_TEXT).encode("utf-8", "surrogatepass")
+    path = os.path.join(world["folder"], "mail.log")
+    with open(path, "wb") as handle:
+        handle.write(content)
+    files = draw(
+        st.lists(
+            mostly(st.just(path), st.sampled_from(["-", world["folder"], os.path.join(world["folder"], "gone.log")])),
+            max_size=2,
+        )
+    )
+    options = draw(st.sampled_from([[], ["--format", "json"], ["--format", "table"], ["--format", "yaml"]]))
+    return ["bounces", *files, *options], content
+
+
+def run(argv, stdin: bytes = b""):
     out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        status = main(argv)  # --help and --version return too: the command never raises SystemExit
+    saved = sys.stdin
+    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin))
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            status = main(argv)  # --help and --version return too: the command never raises SystemExit
+    finally:
+        sys.stdin = saved
     return status, out.getvalue(), err.getvalue()
 
 
@@ -182,6 +224,12 @@ def found_something(out: str) -> bool:
     return "listing(s)" in out and ("LISTED" in out or "SPF" in out or "domain(s) with a problem" in out)
 
 
+def rejections_found(out: str) -> bool:
+    if out.lstrip().startswith("{"):
+        return bool(json.loads(out)["rejections"])
+    return "rejection(s) about the sender" in out
+
+
 def assert_well_behaved(argv, status, out, err):
     assert status in EXIT_STATUSES, (argv, status, err)
     assert "Traceback" not in err, (argv, err)
@@ -189,7 +237,8 @@ def assert_well_behaved(argv, status, out, err):
         assert err.count("\n") == 1 and err.startswith("senderwatch: error: "), (argv, err)
         assert "\x1b" not in err and "\x07" not in err, (argv, err)
     if status == 1:
-        assert argv[0] == "check" and found_something(out), (argv, out, err)
+        found = found_something if argv[0] == "check" else rejections_found
+        assert argv[0] in ("check", "bounces") and found(out), (argv, out, err)
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -210,3 +259,10 @@ def test_targets_and_status_with_anything(world, data):
 @given(argv=st.lists(ANY_TEXT, max_size=4))
 def test_any_words_at_all(world, argv):
     assert_well_behaved(argv, *run(argv))
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_bounces_with_anything(world, data):
+    argv, content = data.draw(bounces_argv(world))
+    assert_well_behaved(argv, *run(argv, stdin=content))

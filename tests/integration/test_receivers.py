@@ -1,6 +1,8 @@
 """What receivers say, end to end: `senderwatch bounces` on real log lines, and the pipeline from
 the mail server's log group to the alert - each ban once, and its end."""
 
+import gzip
+import io
 import json
 
 from tests.support.world import STORY_ACCEPTED as ACCEPTED
@@ -25,3 +27,58 @@ def test_the_storys_bounce_becomes_one_microsoft_alert_with_the_portal_steps_and
     assert (over["event"], over["receiver"]) == ("RECEIVER_UNBLOCKED", "microsoft")
     record = json.loads(json.dumps(local.health_item("receiver:microsoft"), default=str))
     assert record["health"]["blocks"]["192.0.2.25|5.7.606"]["status"] == "accepted"
+
+
+# -- `senderwatch bounces`, as the admin runs it ---------------------------------------------------------
+
+
+def test_the_storys_bounce_read_from_the_log_is_microsofts_ban_with_the_portal_and_its_fallback(cli, tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_text("\n".join([STORY, STORY, "Nov 27 09:12:02 mail postfix/qmgr[811]: 4F3A21C0123: removed"]) + "\n")
+    status, out, err = cli("bounces", str(log), "--format", "json")
+    assert (status, err) == (1, "")
+    (ban,) = json.loads(out)["rejections"]
+    assert {k: ban[k] for k in ("receiver", "code", "sending_ip", "relay", "count")} == {
+        "receiver": "microsoft",
+        "code": "5.7.606",
+        "sending_ip": "192.0.2.25",
+        "relay": "contoso-com.mail.protection.outlook.com",
+        "count": 2,
+    }
+    assert ban["first_seen"].startswith(ban["last_seen"][:4]) and "banned" in ban["meaning"]
+    assert ban["delist"]["url"] == "https://sender.office.com/"
+    assert any("192.0.2.25" in step for step in ban["delist"]["steps"])
+    assert "delist@messaging.microsoft.com" in ban["delist"]["fallback"]
+
+    status, table, _ = cli("bounces", str(log))
+    assert status == 1 and table.startswith("microsoft  5.7.606  192.0.2.25  2 times")
+    assert "https://sender.office.com/" in table and "If that fails: mail delist@messaging.microsoft.com" in table
+
+
+def test_standard_input_and_compressed_rotations_are_read_like_files(cli, tmp_path, monkeypatch):
+    rotated = tmp_path / "mail.log.2.gz"
+    rotated.write_bytes(gzip.compress((STORY + "\n").encode()))
+    monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((STORY + "\n").encode())))
+    status, out, _ = cli("bounces", str(rotated), "-", "--format", "json")
+    assert status == 1 and [r["count"] for r in json.loads(out)["rejections"]] == [2]
+
+
+def test_a_log_where_every_receiver_accepts_mail_exits_0(cli, tmp_path):
+    log = tmp_path / "mail.log"
+    log.write_text(ACCEPTED + "\nNov 27 09:12:02 mail postfix/qmgr[811]: 4F3A21C0123: removed\n")
+    status, out, _ = cli("bounces", str(log))
+    assert (status, out.strip()) == (0, "No rejection about the sender in 2 lines: no receiver says it is blocked.")
+    assert cli("bounces", str(log), "--format", "json")[:2] == (0, '{\n  "rejections": []\n}\n')
+
+
+def test_a_log_that_cannot_be_read_is_exit_2_in_one_line(cli, tmp_path):
+    broken = tmp_path / "mail.log.1.gz"
+    broken.write_bytes(b"\x1f\x8b\x08\x00")  # cut short
+    for argv, says in (
+        ([str(tmp_path / "missing.log")], "cannot read"),
+        ([str(tmp_path)], "Is a directory"),
+        ([str(broken)], "cannot read"),
+        (["--format", "yaml"], "invalid choice"),
+    ):
+        status, out, err = cli("bounces", *argv)
+        assert (status, out) == (2, "") and err.count("\n") == 1 and says in err, (argv, err)

@@ -36,15 +36,23 @@ def test_a_postfix_log_gives_every_receivers_refusal_of_the_sender_and_nothing_e
         ("t-online", "BL", "192.0.2.25"),
         ("icloud", "5.7.0", "198.51.100.7"),  # its greeting said 550 5.7.0 (Postfix logs it as 4.7.0)
         ("example.org", "zen.spamhaus.org", "192.0.2.25"),  # any receiver naming a catalogue list
-        ("example.net.au", "Barracuda", "198.51.100.7"),  # Barracuda's words on a customer's server
+        ("example.net.au", "Barracuda Reputation", "198.51.100.7"),  # Barracuda's words on a customer's server
     }
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in LOGS.glob("*.log")))
+def test_what_the_admin_reads_names_the_address_itself(name):
+    """Meaning, steps and fallback come with the sending address filled in, or said in words."""
+    for group in read_logs([str(LOGS / name)], now=NOW).groups:
+        said = [group.first.meaning, *group.first.delist.get("steps", []), group.first.delist.get("fallback", "")]
+        assert not any("ADDRESS" in text for text in said), said
 
 
 def test_an_exim_log_gives_the_same_receivers_from_its_own_format():
     exim = found("exim.log")
     assert ("microsoft", "5.7.606", "192.0.2.25") in exim and ("outlook.com", "S3140", "192.0.2.25") in exim
     assert ("gmail", "5.7.25", "198.51.100.7") in exim  # Exim writes the lines with a literal \n
-    assert ("mimecast", "Blocked", None) in exim  # the sender's address, not an IP
+    assert ("mimecast", "Blocked senders (address/domain)", None) in exim  # the sender's address, not an IP
     assert len(exim) == 14
 
 

@@ -188,12 +188,11 @@ class Rule:
                 if found[1:4] == label[1:4]:  # the reply's own (4.7.x for a deferral of a 5.7.x rule)
                     return found
             return label.split("-")[0]
-        letters = re.match(r"[A-Za-z]+-?", label)
-        if letters:
+        letters = re.match(r"[A-Za-z]+-?(?=\d)", label)
+        if letters:  # TSS04, S3150, BL21: the reply's own number
             found = re.search(rf"\b{re.escape(letters.group(0))}\d+\b", text)
-            if found:
-                return found.group(0)
-        return label
+            return found.group(0) if found else label
+        return self.code  # a named rule: "Barracuda Reputation", "Local CT IP Reputation"
 
 
 @dataclass(frozen=True)
@@ -325,7 +324,7 @@ def classify(reply: Reply) -> Rejection | None:
                     rule.code_in(raw) if rule.pattern.search(text) or rule.pattern.search(raw) else reply.dsn,
                     address,
                     reply.relay,
-                    rule.meaning,
+                    _sentence(rule.meaning.replace("ADDRESS", address or "the sending address")),
                     rule.kind,
                     _rule_delist(rule, address),
                     reply.status,
@@ -385,8 +384,14 @@ def _named_list(text: str):
     return None
 
 
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
 def _rule_delist(rule: Rule, address: str | None) -> dict:
-    fill = (lambda s: s.replace("ADDRESS", address)) if address else (lambda s: s)
+    def fill(text: str) -> str:
+        return text.replace("ADDRESS", address or "the sending address")
+
     out: dict = {"url": fill(rule.delist_url), "steps": [fill(s) for s in rule.steps]}
     if rule.fallback:
         out["fallback"] = fill(rule.fallback)
