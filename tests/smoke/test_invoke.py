@@ -23,6 +23,8 @@ SAMPLES = {  # every file in events/, with the function that takes it
     "stream-list-unusable.json": "NotifierFunction",
     "stream-address-added.json": "NotifierFunction",
     "stream-spf-record-broken.json": "NotifierFunction",
+    "stream-receiver-blocked.json": "NotifierFunction",
+    "cloudwatch-logs-bounce.json": "BouncesFunction",
 }
 
 
@@ -45,6 +47,10 @@ def test_each_sample_event_runs_on_the_built_function(stack, event, function):
     assert not [line for line in logs if '"level":"ERROR"' in line]
     if function == "SchedulerFunction":
         assert response["targets"] >= 1 and response["messages"] >= 1
+    elif function == "BouncesFunction":  # the story's ban among the log's other lines
+        assert (response["lines"], response["rejections"]) == (4, 1)
+        blocks = stack.pipeline.health_item("receiver:microsoft")["health"]["blocks"]
+        assert blocks["192.0.2.25|5.7.606"]["status"] == "blocked"
     else:
         assert response == {"batchItemFailures": []}
     expected = {
@@ -52,6 +58,7 @@ def test_each_sample_event_runs_on_the_built_function(stack, event, function):
         "stream-list-unusable.json": ["CHECK_FAILING"],
         "stream-address-added.json": ["ADDRESS_ADDED", "SPF_FAILING"],
         "stream-spf-record-broken.json": ["SPF_RECORD_BROKEN"],
+        "stream-receiver-blocked.json": ["RECEIVER_BLOCKED"],
     }
     if event in expected:
         sqs = boto3.client("sqs")
@@ -71,6 +78,7 @@ def test_each_sample_event_runs_on_the_built_function(stack, event, function):
         ("dynamodb-update.json", "SchedulerFunction", "records without an 'ip' key skipped"),
         ("dynamodb-update.json", "NotifierFunction", "no alert"),
         ("cloudwatch-scheduled-event.json", "SchedulerFunction", "a scheduled run"),
+        ("cloudwatch-logs.json", "BouncesFunction", "someone else's log lines read, nothing found"),
     ],
 )
 def test_the_handlers_take_the_events_sam_local_generate_event_writes(stack, event, function, expected):
@@ -85,6 +93,8 @@ def test_the_handlers_take_the_events_sam_local_generate_event_writes(stack, eve
         assert sum("not an INSERT" in line for line in logs) == 2  # the MODIFY and the REMOVE
     elif function == "NotifierFunction":
         assert response == {"batchItemFailures": []}
+    elif function == "BouncesFunction":
+        assert (response["lines"], response["rejections"]) == (2, 0)
     else:
         assert response["targets"] == 3  # the local stack's targets: two addresses and a host
 

@@ -29,7 +29,12 @@ import boto3
 import yaml
 
 REPO = Path(__file__).resolve().parents[2]
-FUNCTIONS = {"scheduler": "SchedulerFunction", "checker": "CheckerFunction", "notifier": "NotifierFunction"}
+FUNCTIONS = {
+    "scheduler": "SchedulerFunction",
+    "checker": "CheckerFunction",
+    "notifier": "NotifierFunction",
+    "bounces": "BouncesFunction",
+}
 
 
 class _CfnLoader(yaml.SafeLoader):

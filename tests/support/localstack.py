@@ -159,8 +159,8 @@ def serve() -> int:
 def invoke(function: str, event_path: str) -> int:
     if not (BUILD / function / "app.py").is_file():
         print(
-            f"no built {function!r} in .aws-sam/build: the functions are SchedulerFunction, CheckerFunction and"
-            " NotifierFunction (make build builds them)",
+            f"no built {function!r} in .aws-sam/build: the functions are SchedulerFunction, CheckerFunction,"
+            " NotifierFunction and BouncesFunction (make build builds them)",
             file=sys.stderr,
         )
         return 2
@@ -221,7 +221,7 @@ def main() -> int:
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the local stack until Ctrl-C")
     run = commands.add_parser("invoke", help="run a built function on an event")
-    run.add_argument("function", help="SchedulerFunction, CheckerFunction or NotifierFunction")
+    run.add_argument("function", help="SchedulerFunction, CheckerFunction, NotifierFunction or BouncesFunction")
     run.add_argument("event", help="a file in events/")
     args = parser.parse_args()
     return serve() if args.command == "serve" else invoke(args.function, args.event)
