@@ -11,6 +11,7 @@ import io
 import json
 import gzip
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -227,7 +228,7 @@ def found_something(out: str) -> bool:
 def rejections_found(out: str) -> bool:
     if out.lstrip().startswith("{"):
         return bool(json.loads(out)["rejections"])
-    return "rejection(s) about the sender" in out
+    return re.search(r"^[\d,]+ rejections? about the sender", out, re.MULTILINE) is not None
 
 
 def assert_well_behaved(argv, status, out, err):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import tempfile
 import textwrap
 
 import boto3
@@ -21,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from senderwatch.cli import main
 
 from .dnsserver import DNSServer
-from .localaws import LocalPipeline
+from .localaws import LocalPipeline, load_template
 from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, STORY_ACCEPTED, STORY_BOUNCE, story_world
 
 NEW_IPV6 = "2001:db8::26"
@@ -41,10 +42,8 @@ def _show_alerts(pipeline: LocalPipeline) -> None:
     for alert in sms:
         print(f"--- SMS: {alert['sms']}")
     if not sms:
-        print(
-            "--- SMS: nothing (by default SMS subscribers get only LISTED, SPF_FAILING, RESOLVER_FAILING,"
-            " DOMAIN_LISTED and SPF_RECORD_BROKEN)"
-        )
+        events = load_template()["Parameters"]["SmsEvents"]["Default"].split(",")
+        print(f"--- SMS: nothing (by default SMS subscribers get only {', '.join(events[:-1])} and {events[-1]})")
 
 
 def run() -> int:
@@ -81,6 +80,13 @@ def run() -> int:
             print()
             pipeline.ship_log([STORY_BOUNCE])
             _show_alerts(pipeline)
+            print(f"\n{RULE}\nThe same, by hand, from the log file on the mail server:\n{RULE}")
+            with tempfile.TemporaryDirectory() as folder:
+                log = os.path.join(folder, "mail.log")
+                with open(log, "w", encoding="utf-8") as handle:
+                    handle.write(STORY_BOUNCE + "\n")
+                print("$ senderwatch bounces /var/log/mail.log")
+                main(["bounces", log])
             print(f"\n{RULE}\nThe admin asks senderwatch to watch the mail server.\n{RULE}")
             command = ["targets", "add", MAIL_HOST, "--sender", DOMAIN, "--helo", MAIL_HOST, "--label", "postfix-1"]
             print(f"\n$ senderwatch {' '.join(command)} --table ...")

@@ -152,6 +152,7 @@ def test_a_log_that_cannot_be_read_is_one_line_not_a_traceback(tmp_path):
 def test_the_table_says_what_to_do_and_no_rejection_says_so():
     report = read_logs([str(LOGS / "postfix.log")], now=NOW)
     text = table(report)
-    assert "microsoft  5.7.606  192.0.2.25" in text and "https://sender.office.com/" in text
+    assert "Microsoft 365 (Exchange Online)  5.7.606  192.0.2.25" in text and "https://sender.office.com/" in text
+    assert text.endswith("16 rejections about the sender in 40 lines, from 8 receivers.")
     empty = read_logs(["-"], stdin=io.BytesIO(b"Nov 27 09:12:02 mail postfix/qmgr[811]: 4F3A: removed\n"), now=NOW)
-    assert table(empty) == "No rejection about the sender in 1 lines: no receiver says it is blocked."
+    assert table(empty) == "No rejection about the sender in 1 line: no receiver says it is blocked."

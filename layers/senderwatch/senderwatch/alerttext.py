@@ -542,8 +542,10 @@ def _receiver_blocked(alert: Alert) -> AlertText:
     url = clean_text(str(delist.get("url") or ""), 200)
     short = f"senderwatch: {receiver} BLOCKS {whom} ({alert.zone})."
     sms = [f"{short} {url}", short] if url else [short]
+    meaning = str(d.get("meaning") or "").rstrip(". ")
     body = [
-        f"{receiver} refuses mail from {whom}: {d.get('meaning', '')}.",
+        f"{receiver} refuses mail from {whom} ({alert.zone}).",
+        *([f"{meaning}."] if meaning else []),
         "",
         f"Receiver:   {receiver} ({clean_text(str(d.get('relay') or ''), 120)})",
         f"Code:       {alert.zone}",

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from typing import BinaryIO
 
 from .addresses import shown
-from .bounces import Group, Rejection, classify, parse_line, summarize
+from .bounces import Group, Rejection, classify, parse_line, receiver_title, summarize
 from .errors import InvalidInput
 from .text import clean_text, visible
 
@@ -80,17 +80,21 @@ def _when(value: datetime | None) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
 
 
+def _count(n: int, thing: str) -> str:
+    return f"{n:,} {thing}{'' if n == 1 else 's'}"
+
+
 def table(report: Report) -> str:
     """The rejections for people: one block per receiver, code and address, with what to do."""
     if not report.groups:
-        return f"No rejection about the sender in {report.lines:,} lines: no receiver says it is blocked."
+        return f"No rejection about the sender in {_count(report.lines, 'line')}: no receiver says it is blocked."
     lines = []
     for group in report.groups:
         r = group.first
         ip = r.sending_ip or "(address not given)"
         times = f"{group.count} time{'s' if group.count != 1 else ''}"
         seen = f"{times}, {_when(group.first_seen)} .. {_when(group.last_seen)}"
-        lines.append(f"{visible(r.receiver, 40)}  {visible(r.code, 40)}  {ip}  {seen}")
+        lines.append(f"{visible(receiver_title(r.receiver), 60)}  {visible(r.code, 40)}  {ip}  {seen}")
         lines.append(f"  {clean_text(r.meaning, 300)}")
         lines.append(f"  receiving host: {visible(r.relay, 120) or '-'}")
         delist = r.delist or {}
@@ -104,7 +108,7 @@ def table(report: Report) -> str:
         lines.append("")
     total = sum(g.count for g in report.groups)
     lines.append(
-        f"{total:,} rejection(s) about the sender in {report.lines:,} lines: "
-        f"{len(report.groups)} receiver/code/address group(s)."
+        f"{_count(total, 'rejection')} about the sender in {_count(report.lines, 'line')}, "
+        f"from {_count(len({g.first.receiver for g in report.groups}), 'receiver')}."
     )
     return "\n".join(lines)
