@@ -339,7 +339,7 @@ def classify(reply: Reply) -> Rejection | None:
             zone,
             address,
             reply.relay,
-            f"the address is listed on {zone}, which the receiver uses",
+            f"{address or 'The sending address'} is listed on {zone}, which {name} uses to refuse mail.",
             "listed",
             removal.filled(address or "ADDRESS", [zone], zone),
             reply.status,
