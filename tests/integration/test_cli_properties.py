@@ -7,9 +7,9 @@ something.
 """
 
 import contextlib
+import gzip
 import io
 import json
-import gzip
 import os
 import re
 import socket
