@@ -9,7 +9,7 @@ SAM      := $(SAM_VENV)/bin/sam
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline bench-coldstart demo \
+.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces demo \
 	local-stack invoke clean
 
 install: $(STAMP)
@@ -88,6 +88,9 @@ bench-pipeline: $(STAMP) rbldnsd
 	$(BIN)/python -m bench.pipeline_bench
 
 # Each built function's init (its imports, Python 3.13, no site-packages) against `import boto3`.
+bench-bounces: $(STAMP)
+	$(BIN)/python -m bench.bounces_bench
+
 bench-coldstart: $(STAMP) build
 	$(BIN)/python -m bench.coldstart_bench
 

@@ -34,7 +34,10 @@ def test_the_storys_bounce_becomes_one_microsoft_alert_with_the_portal_steps_and
 
 def test_the_storys_bounce_read_from_the_log_is_microsofts_ban_with_the_portal_and_its_fallback(cli, tmp_path):
     log = tmp_path / "mail.log"
-    log.write_text("\n".join([STORY, STORY, "Nov 27 09:12:02 mail postfix/qmgr[811]: 4F3A21C0123: removed"]) + "\n")
+    again = STORY.replace(
+        "09:12:01 mail postfix/smtp[12345]: 4F3A21C0123", "09:40:07 mail postfix/smtp[12399]: 5B4C31C0777"
+    )
+    log.write_text("\n".join([STORY, again, "Nov 27 09:12:02 mail postfix/qmgr[811]: 4F3A21C0123: removed"]) + "\n")
     status, out, err = cli("bounces", str(log), "--format", "json")
     assert (status, err) == (1, "")
     (ban,) = json.loads(out)["rejections"]
@@ -58,7 +61,7 @@ def test_the_storys_bounce_read_from_the_log_is_microsofts_ban_with_the_portal_a
 
 def test_standard_input_and_compressed_rotations_are_read_like_files(cli, tmp_path, monkeypatch):
     rotated = tmp_path / "mail.log.2.gz"
-    rotated.write_bytes(gzip.compress((STORY + "\n").encode()))
+    rotated.write_bytes(gzip.compress((STORY.replace("[12345]", "[12346]") + "\n").encode()))
     monkeypatch.setattr("sys.stdin", io.TextIOWrapper(io.BytesIO((STORY + "\n").encode())))
     status, out, _ = cli("bounces", str(rotated), "-", "--format", "json")
     assert status == 1 and [r["count"] for r in json.loads(out)["rejections"]] == [2]
@@ -68,8 +71,12 @@ def test_a_log_where_every_receiver_accepts_mail_exits_0(cli, tmp_path):
     log = tmp_path / "mail.log"
     log.write_text(ACCEPTED + "\nNov 27 09:12:02 mail postfix/qmgr[811]: 4F3A21C0123: removed\n")
     status, out, _ = cli("bounces", str(log))
-    assert (status, out.strip()) == (0, "No rejection about the sender in 2 lines: no receiver says it is blocked.")
-    assert cli("bounces", str(log), "--format", "json")[:2] == (0, '{\n  "rejections": []\n}\n')
+    assert (status, out.strip()) == (
+        0,
+        "No rejection about the sender in 2 lines (1 delivery attempt): no receiver says it is blocked.",
+    )
+    status, out, _ = cli("bounces", str(log), "--format", "json")
+    assert (status, json.loads(out)) == (0, {"rejections": [], "lines": 2, "deliveries": 1})
 
 
 def test_a_log_that_cannot_be_read_is_exit_2_in_one_line(cli, tmp_path):
@@ -83,3 +90,24 @@ def test_a_log_that_cannot_be_read_is_exit_2_in_one_line(cli, tmp_path):
     ):
         status, out, err = cli("bounces", *argv)
         assert (status, out) == (2, "") and err.count("\n") == 1 and says in err, (argv, err)
+
+
+def test_what_could_be_read_is_reported_and_what_could_not_is_said(cli, tmp_path):
+    log, broken = tmp_path / "mail.log", tmp_path / "mail.log.1.gz"
+    log.write_text(STORY + "\n")
+    broken.write_bytes(b"\x1f\x8b\x08\x00")
+    status, out, err = cli("bounces", str(log), str(broken))
+    assert status == 1 and "5.7.606" in out  # today's ban is not hidden by a damaged rotation
+    assert err.startswith(f"senderwatch: error: cannot read '{broken}': Compressed file ended") and err.count("\n") == 1
+    status, out, err = cli("bounces", str(tmp_path / "quiet.log"), str(broken))
+    assert (status, out) == (2, "") and err.count("\n") == 1
+
+
+def test_on_a_terminal_without_a_file_it_says_what_to_give(cli, monkeypatch):
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    status, out, err = cli("bounces")
+    assert (status, out) == (2, "") and "give a mail log (senderwatch bounces /var/log/mail.log)" in err

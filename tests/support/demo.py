@@ -76,7 +76,7 @@ def run() -> int:
             print(RULE)
             print(f"\n{RULE}\nIt begins with a bounce. The mail server ships its log to CloudWatch Logs")
             print(f"(MailLogGroupName); the bounces function reads this line from it:\n{RULE}")
-            print(textwrap.fill(STORY_BOUNCE, 100, subsequent_indent="    "))
+            print(textwrap.fill(STORY_BOUNCE, 100, subsequent_indent="    ", break_on_hyphens=False))
             print()
             pipeline.ship_log([STORY_BOUNCE])
             _show_alerts(pipeline)

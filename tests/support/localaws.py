@@ -22,6 +22,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from types import ModuleType
 
@@ -380,15 +381,23 @@ class LocalPipeline:
 
     def ship_log(self, lines: list[str], group: str = "/mail/postfix") -> dict:
         """Lines of the mail server's log, as the CloudWatch Logs subscription delivers them to the
-        bounces function (base64 of gzip of JSON); then the stream until quiet."""
+        bounces function (base64 of gzip of JSON); then the stream until quiet. Each event has the
+        time its line gives, as the CloudWatch agent reading the log as it is written would."""
+        from senderwatch.bounces import parse_time
+
         now = int(time.time() * 1000)
+
+        def stamp(n: int, line: str) -> int:
+            when = parse_time(" ".join(line.split()[:3]), datetime.now(UTC).year, UTC)
+            return int(when.timestamp() * 1000) if when else now + n
+
         document = {
             "messageType": "DATA_MESSAGE",
             "owner": "123456789012",
             "logGroup": group,
             "logStream": "mail.example.com",
             "subscriptionFilters": ["senderwatch"],
-            "logEvents": [{"id": str(n), "timestamp": now + n, "message": line} for n, line in enumerate(lines)],
+            "logEvents": [{"id": str(n), "timestamp": stamp(n, line), "message": line} for n, line in enumerate(lines)],
         }
         data = base64.b64encode(gzip.compress(json.dumps(document).encode())).decode()
         reply = self.invoke("bounces", {"awslogs": {"data": data}})

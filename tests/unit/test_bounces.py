@@ -1,8 +1,10 @@
 """Reading what receivers say: log lines of Postfix, Exim and Sendmail, and each receiver's words
 for "you are blocked" - from the logs in tests/data/maillogs, written in the receivers' formats."""
 
+import bz2
 import gzip
 import io
+import lzma
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -10,7 +12,6 @@ import pytest
 
 from senderwatch.bouncelog import read_logs, table
 from senderwatch.bounces import classify, normalize, parse_line, summarize
-from senderwatch.errors import InvalidInput
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -140,13 +141,53 @@ def test_a_syslog_date_ahead_of_now_is_last_years():
     assert all(g.last_seen.year == 2026 for g in report.groups)
 
 
-def test_a_log_that_cannot_be_read_is_one_line_not_a_traceback(tmp_path):
-    with pytest.raises(InvalidInput, match="cannot read"):
-        read_logs([str(tmp_path / "missing.log")])
-    broken = tmp_path / "cut.gz"
+def test_a_log_that_cannot_be_read_is_said_and_the_others_are_still_read(tmp_path):
+    broken = tmp_path / "mail.log.2.gz"
     broken.write_bytes(gzip.compress(b"x" * 10000)[:30])
-    with pytest.raises(InvalidInput, match="cannot read"):
-        read_logs([str(broken)])
+    report = read_logs([str(tmp_path / "missing.log"), str(broken), str(LOGS / "postfix.log")], now=NOW)
+    assert len(report.groups) == 14 and report.read == [str(LOGS / "postfix.log")]
+    assert [f.split(":")[0] for f in report.failed] == [
+        f"cannot read '{tmp_path}/missing.log'",
+        f"cannot read '{broken}'",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("content", "says"),
+    [
+        (b"\x28\xb5\x2f\xfd" + b"x" * 20, "zstd-compressed"),
+        ("Nov 27 09:12:01 mail".encode("utf-16"), "UTF-16"),
+        (bytes(range(256)) * 4, "not a text file"),
+    ],
+)
+def test_what_is_not_a_text_log_is_refused_not_read_as_quiet(tmp_path, content, says):
+    odd = tmp_path / "mail.log.3"
+    odd.write_bytes(content)
+    report = read_logs([str(odd)], now=NOW)
+    assert report.groups == [] and len(report.failed) == 1 and says in report.failed[0]
+
+
+@pytest.mark.parametrize("packer", [bz2.compress, lzma.compress])
+def test_bzip2_and_xz_rotations_are_read(tmp_path, packer):
+    packed = tmp_path / "mail.log.4"
+    packed.write_bytes(packer((LOGS / "postfix.log").read_bytes()))
+    assert len(read_logs([str(packed)], now=NOW).groups) == 14
+
+
+def test_the_same_line_read_twice_counts_once(tmp_path):
+    twice = read_logs([str(LOGS / "postfix.log"), str(LOGS / "postfix.log")], now=NOW)
+    assert sum(g.count for g in twice.groups) == 16
+
+
+def test_a_rotated_log_from_last_year_keeps_its_year(tmp_path):
+    import os
+
+    old = tmp_path / "mail.log.9"
+    old.write_text((LOGS / "postfix.log").read_text())
+    written = datetime(2025, 11, 28, tzinfo=UTC).timestamp()
+    os.utime(old, (written, written))
+    (ban,) = [g for g in read_logs([str(old)], now=NOW).groups if g.first.code == "5.7.606"]
+    assert ban.first_seen.year == 2025
 
 
 def test_the_table_says_what_to_do_and_no_rejection_says_so():
@@ -155,4 +196,7 @@ def test_the_table_says_what_to_do_and_no_rejection_says_so():
     assert "Microsoft 365 (Exchange Online)  5.7.606  192.0.2.25" in text and "https://sender.office.com/" in text
     assert text.endswith("16 rejections about the sender in 40 lines, from 8 receivers.")
     empty = read_logs(["-"], stdin=io.BytesIO(b"Nov 27 09:12:02 mail postfix/qmgr[811]: 4F3A: removed\n"), now=NOW)
-    assert table(empty) == "No rejection about the sender in 1 line: no receiver says it is blocked."
+    assert table(empty) == (
+        "No delivery to another mail server in 1 line: nothing any receiver said."
+        " Is it the sending server's log (Postfix, Exim or Sendmail)?"
+    )

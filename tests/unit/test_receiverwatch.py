@@ -3,7 +3,7 @@ ban again is none, and mail accepted by that receiver ends it."""
 
 from datetime import UTC, datetime
 
-from senderwatch.alerttext import render
+from senderwatch.alerttext import group, render, render_group
 from senderwatch.findings import decide_receiver
 from senderwatch.receiverwatch import watch_log
 from tests.support.fakes import MemoryReceivers
@@ -11,6 +11,18 @@ from tests.support.world import STORY_ACCEPTED, STORY_BOUNCE
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 T0 = int(datetime(2026, 11, 27, 9, 12, tzinfo=UTC).timestamp() * 1000)
+MINUTE, HOUR = 60_000, 3_600_000
+TSS04 = (
+    "{time} mail postfix/smtp[41218]: 4F3A21C0123: to=<carol@yahoo.com>, relay=mta7.am0.yahoodns.net"
+    "[67.195.204.79]:25, delay=4, delays=0.05/0.01/3.6/0.33, dsn=4.7.0, status=deferred (host "
+    "mta7.am0.yahoodns.net[67.195.204.79] said: 421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily "
+    "deferred due to unexpected volume or user complaints - 4.16.55.1; see https://postmaster.yahooinc.com/error-codes "
+    "(in reply to MAIL FROM command))"
+)
+YAHOO_SENT = (
+    "Nov 27 09:30:00 mail postfix/smtp[41219]: 5B4C31C0777: to=<dave@yahoo.com>, relay=mta6.am0.yahoodns.net"
+    "[67.195.204.73]:25, delay=1.1, delays=0.05/0.01/0.6/0.4, dsn=2.0.0, status=sent (250 ok dirdel)"
+)
 
 
 def test_a_ban_is_one_change_however_often_the_log_says_it_and_acceptance_ends_it():
@@ -32,10 +44,62 @@ def test_a_ban_is_one_change_however_often_the_log_says_it_and_acceptance_ends_i
     assert decide_receiver(name, second, second) == []
 
 
-def test_a_ban_and_its_end_in_one_delivery_are_two_changes_in_order():
+def test_a_ban_and_its_end_in_one_delivery_are_one_write_and_both_alerts():
     store = MemoryReceivers()
-    watch_log([(T0 + 5, STORY_ACCEPTED.replace("Nov 28 10:02:11", "Nov 27 09:30:00")), (T0, STORY_BOUNCE)], store, NOW)
-    assert [w[1]["blocks"]["192.0.2.25|5.7.606"]["status"] for w in store.writes] == ["blocked", "accepted"]
+    watch_log([(T0 + 2 * HOUR, STORY_ACCEPTED), (T0, STORY_BOUNCE)], store, NOW)
+    ((name, record),) = store.writes
+    assert record["blocks"]["192.0.2.25|5.7.606"]["status"] == "accepted"
+    assert [a.event for a in decide_receiver(name, None, record)] == ["RECEIVER_BLOCKED", "RECEIVER_UNBLOCKED"]
+
+
+def test_a_receiver_that_defers_some_mail_and_takes_the_rest_is_still_blocking_not_flapping():
+    """Gmail's and Yahoo's rate limits: deferrals between deliveries, for hours."""
+    store = MemoryReceivers()
+    deferred = TSS04.format(time="Nov 27 09:12:01")
+    accepted = YAHOO_SENT
+    events = [(T0 + n * 10 * MINUTE, deferred if n % 2 == 0 else accepted) for n in range(12)]
+    seen = watch_log(events, store, NOW)
+    assert (seen.rejections, seen.accepted, seen.changed) == (6, 6, 1)
+    ((name, record),) = store.writes
+    assert [a.event for a in decide_receiver(name, None, record)] == ["RECEIVER_BLOCKED"]
+    watch_log([(T0 + 110 * MINUTE + HOUR, accepted)], store, NOW)  # an hour without a deferral: over
+    assert [a.event for a in decide_receiver(name, record, store.writes[-1][1])] == ["RECEIVER_UNBLOCKED"]
+
+
+def test_the_same_delivery_again_changes_nothing():
+    store = MemoryReceivers()
+    events = [
+        (T0, STORY_BOUNCE),
+        (T0 + 2 * HOUR, STORY_ACCEPTED),
+        (T0 + 3 * HOUR, STORY_BOUNCE.replace("[12345]", "[2]")),
+    ]
+    first = watch_log(events, store, NOW)
+    again = watch_log(events, store, NOW)
+    assert (first.changed, again.changed, len(store.writes)) == (1, 0, 1)
+
+
+def test_mail_taken_over_ipv6_does_not_end_a_block_of_the_ipv4_address():
+    store = MemoryReceivers()
+    over_ipv6 = STORY_ACCEPTED.replace("[104.47.17.138]", "[2a01:111:f403:c201::1]")
+    watch_log([(T0, STORY_BOUNCE), (T0 + 2 * HOUR, over_ipv6)], store, NOW)
+    assert store.writes[-1][1]["blocks"]["192.0.2.25|5.7.606"]["status"] == "blocked"
+    watch_log([(T0 + 3 * HOUR, STORY_ACCEPTED)], store, NOW)
+    assert store.writes[-1][1]["blocks"]["192.0.2.25|5.7.606"]["status"] == "accepted"
+
+
+def test_one_receivers_deferral_of_two_addresses_is_one_message_naming_both():
+    store = MemoryReceivers()
+    lines = [
+        TSS04.format(time="Nov 27 09:12:01"),
+        TSS04.format(time="Nov 27 09:12:02").replace("192.0.2.25", "192.0.2.26"),
+    ]
+    watch_log([(T0 + n, line) for n, line in enumerate(lines)], store, NOW)
+    alerts = decide_receiver("yahoo", None, store.writes[-1][1])
+    (message,) = [render_group(g) for g in group(alerts)]
+    assert message.subject == "Yahoo and AOL refuses mail from 2 addresses: TSS04"
+    assert "192.0.2.25" in message.email and "192.0.2.26" in message.email and "Cannot check" not in message.email
+    assert message.sms.startswith("senderwatch: Yahoo and AOL BLOCKS 2 addresses (TSS04): 192.0.2.25, 192.0.2.26.")
+    assert message.attributes["severity"] == "warning"  # deferred, not refused
 
 
 def test_mail_accepted_before_the_ban_does_not_end_it():

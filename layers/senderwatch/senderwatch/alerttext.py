@@ -565,6 +565,59 @@ def _receiver_blocked(alert: Alert) -> AlertText:
     return _message([alert], subject, body, sms)
 
 
+def _receiver_group(alerts: Sequence[Alert]) -> AlertText:
+    """One receiver's one code for several of the server's addresses (a ban of a network's
+    addresses, a Yahoo deferral of both of a host's): one message naming them all."""
+    first, count = alerts[0], len(alerts)
+    receiver = clean_text(receiver_title(first.target), 80)
+    ips = [a.ip or "(address not given)" for a in alerts]
+    shown = ", ".join(ips[:2]) + (f" +{count - 2} more" if count > 2 else "")
+    rows = [f"  {a.ip or '(address not given)':<40} since {_date(a.since)}" for a in alerts]
+    if first.event == Event.RECEIVER_UNBLOCKED:
+        subject = [f"{receiver} accepts mail from {count} addresses again", f"{receiver} accepts mail again"]
+        sms = [
+            f"senderwatch: {receiver} accepts mail again from {shown} ({first.zone} is over).",
+            f"senderwatch: {receiver} accepts mail again ({first.zone} is over).",
+        ]
+        body = [
+            f"{receiver} accepted mail from this server again: its block {first.zone} of {count} addresses is over,",
+            "as far as the mail log shows.",
+            "",
+            *rows,
+            "",
+            "Nothing to do.",
+        ]
+        return _message(alerts, subject, body, sms)
+    d = _clean(first.details)
+    delist = first.details.get("delist") or {}
+    url = clean_text(str(delist.get("url") or ""), 200)
+    subject = [
+        f"{receiver} refuses mail from {count} addresses: {first.zone}",
+        f"{receiver} refuses mail: {first.zone}",
+    ]
+    short = f"senderwatch: {receiver} BLOCKS {count} addresses ({first.zone}): {shown}."
+    sms = [f"{short} {url}", short, f"senderwatch: {receiver} BLOCKS {count} addresses ({first.zone})."]
+    meaning = str(d.get("meaning") or "").rstrip(". ")
+    body = [
+        f"{receiver} refuses mail from {count} of your addresses ({first.zone}).",
+        *([f"{meaning}."] if meaning else []),
+        "",
+        f"Receiver:   {receiver} ({clean_text(str(d.get('relay') or ''), 120)})",
+        f"Code:       {first.zone}",
+        "Addresses (first seen in the mail log):",
+        *rows,
+        "",
+        f"What to do, for each address (shown for {ips[0]}):",
+        *[f"{n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)],
+    ]
+    if url and not any(url in str(step) for step in delist.get("steps") or []):
+        body.append(f"Removal page: {url}")
+    if delist.get("fallback"):
+        body.append(f"If that does not work: {clean_text(str(delist['fallback']), 300)}")
+    body.append(f"senderwatch tells you when {receiver} accepts mail from this server again.")
+    return _message(alerts, subject, body, sms)
+
+
 def _family(details: dict) -> str:
     return f" for IPv{details['family']} addresses" if details.get("family") else ""
 
@@ -631,6 +684,8 @@ def group_key(alert: Alert) -> tuple:
         return (alert.event, alert.zone, alert.key)  # about the deployment: each alone
     if alert.event in (Event.ADDRESS_ADDED, Event.ADDRESS_REMOVED):
         return (alert.event, alert.target)  # one message per host
+    if alert.event in (Event.RECEIVER_BLOCKED, Event.RECEIVER_UNBLOCKED):
+        return (alert.event, alert.target, alert.zone)  # one message per receiver and code
     if alert.event in (Event.SPF_FAILING, Event.SPF_RECOVERED):
         return (alert.event, alert.details.get("result"), alert.details.get("sender"), bool(alert.reminder))
     if alert.event == Event.CHECK_FAILING:
@@ -654,6 +709,8 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
         return _address_change(alerts)
     if alerts[0].event in DOMAIN_EVENTS:
         return _domain_message(sorted(alerts, key=lambda a: a.target))
+    if alerts[0].event in (Event.RECEIVER_BLOCKED, Event.RECEIVER_UNBLOCKED):
+        return _receiver_group(alerts)
     every = alerts  # each is marked as sent; an address watched by several targets is shown once
     alerts = _one_per_address(alerts)
     if len(alerts) == 1:

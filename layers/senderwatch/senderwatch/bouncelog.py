@@ -3,26 +3,40 @@ input, and the receivers' rejections as a table or JSON."""
 
 from __future__ import annotations
 
+import bz2
 import gzip
+import lzma
+import os
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from .addresses import shown
-from .bounces import Group, Rejection, classify, parse_line, receiver_title, summarize
+from .bounces import Group, Summary, classify, parse_line, receiver_title
 from .errors import InvalidInput
 from .text import clean_text, visible
 
 _GZIP = b"\x1f\x8b"
+_BZIP2 = b"BZh"
+_XZ = b"\xfd7zXZ\x00"
+_NOT_TEXT = {  # what a rotated log may be compressed with that Python cannot read
+    b"\x28\xb5\x2f\xfd": "zstd-compressed: zstdcat it into senderwatch bounces -",
+    b"\x04\x22\x4d\x18": "lz4-compressed: lz4cat it into senderwatch bounces -",
+    b"PK\x03\x04": "a zip archive: unzip it first",
+    b"\xff\xfe": "UTF-16 text: convert it to UTF-8 first (iconv -f UTF-16)",
+    b"\xfe\xff": "UTF-16 text: convert it to UTF-8 first (iconv -f UTF-16)",
+}
 
 
 @dataclass
 class Report:
     groups: list[Group] = field(default_factory=list)
-    lines: int = 0
+    lines: int = 0  # lines read
+    deliveries: int = 0  # of them, delivery attempts (Postfix, Exim or Sendmail) senderwatch could read
     read: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)  # one line per log that could not be read
 
 
 def _open(path: str, stdin=None) -> BinaryIO:
@@ -37,47 +51,99 @@ def _open(path: str, stdin=None) -> BinaryIO:
         raise InvalidInput(f"cannot read {shown(path, 200)}: {exc.strerror or exc}") from None
 
 
+def _decompressed(handle: BinaryIO, path: str) -> IO[bytes]:
+    """HANDLE as text bytes: gzip, bzip2 and xz (rotated logs: mail.log.2.gz) read as they are."""
+    head = handle.peek(8)[:8] if hasattr(handle, "peek") else b""
+    if head.startswith(_GZIP):
+        return gzip.GzipFile(fileobj=handle)  # type: ignore[return-value]  # a binary file object all the same
+    if head.startswith(_BZIP2):
+        return bz2.BZ2File(handle)
+    if head.startswith(_XZ):
+        return lzma.LZMAFile(handle)
+    for magic, what in _NOT_TEXT.items():
+        if head.startswith(magic):
+            raise InvalidInput(f"cannot read {shown(path, 200)}: {what}")
+    return handle
+
+
 def _lines(path: str, stdin=None) -> Iterator[str]:
-    """The lines of a log, whatever it was written with (a stray byte is replaced, not fatal);
-    a gzip-compressed one (mail.log.2.gz) is read as it is."""
+    """The lines of a log, whatever it was written with (a stray byte is replaced, not fatal).
+    A file that is not text (a NUL byte in a line) is refused, not read as a log without news."""
     handle = _open(path, stdin)
     try:
-        head = handle.peek(2)[:2] if hasattr(handle, "peek") else b""
-        stream = gzip.GzipFile(fileobj=handle) if head == _GZIP else handle
+        stream = _decompressed(handle, path)
         try:
             for raw in stream:
+                if b"\x00" in raw:
+                    raise InvalidInput(f"cannot read {shown(path, 200)}: not a text file (a mail log is text)")
                 yield raw.decode("utf-8", "replace")
-        except (OSError, EOFError) as exc:  # a truncated or corrupt .gz
+        except (OSError, EOFError, lzma.LZMAError) as exc:  # a truncated or corrupt .gz, .bz2, .xz
             raise InvalidInput(f"cannot read {shown(path, 200)}: {exc}") from None
     finally:
         if path != "-":
             handle.close()
 
 
+def _written_before(path: str, now: datetime) -> datetime:
+    """When the log at PATH was last written (no later than NOW): a rotated log's syslog dates
+    belong to the year before that, not to this year."""
+    if path == "-":
+        return now
+    try:
+        return min(now, datetime.fromtimestamp(os.stat(path).st_mtime, UTC))
+    except (OSError, ValueError, OverflowError):
+        return now
+
+
 def read_logs(paths: list[str], stdin=None, now: datetime | None = None) -> Report:
     """Every rejection in the logs at PATHS, grouped. Syslog's timestamps carry no year: a date
-    that would lie ahead of NOW is last year's (a log read in January that began in December)."""
+    that would lie ahead of when the log was last written is the year before (a log read in
+    January that began in December, last year's rotated log). A log that cannot be read is noted
+    in `failed` and the others are still read; the same line read twice (a file given twice, or
+    mail.log beside syslog) counts once."""
     now = now or datetime.now(UTC)
     report = Report()
-    found: list[Rejection] = []
+    summary = Summary()
+    seen: set[int] = set()
+    done: set[str] = set()
     for path in paths:
-        for line in _lines(path, stdin):
-            report.lines += 1
-            reply = parse_line(line, now.year)
-            if reply is None:
-                continue
-            if reply.when is not None and reply.when > now + timedelta(days=1):
-                reply = parse_line(line, now.year - 1) or reply
-            rejection = classify(reply)
-            if rejection is not None:
-                found.append(rejection)
+        key = path if path == "-" else os.path.realpath(path)
+        if key in done:
+            continue
+        done.add(key)
+        latest = _written_before(path, now)
+        try:
+            for line in _lines(path, stdin):
+                report.lines += 1
+                reply = parse_line(line, latest.year)
+                if reply is None:
+                    continue
+                report.deliveries += 1
+                if reply.when is not None and reply.when > latest + timedelta(days=1):
+                    reply = parse_line(line, latest.year - 1) or reply
+                rejection = classify(reply)
+                if rejection is None:
+                    continue
+                fingerprint = hash(line.rstrip("\r\n"))
+                if fingerprint in seen:
+                    continue
+                seen.add(fingerprint)
+                summary.add(rejection)
+        except InvalidInput as exc:
+            report.failed.append(str(exc))
+            continue
         report.read.append(path)
-    report.groups = summarize(found)
+    report.groups = summary.groups()
     return report
 
 
-def _when(value: datetime | None) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else "-"
+def _seen(first: datetime | None, last: datetime | None) -> str:
+    """First and last seen, in UTC, said once: 2026-11-27 09:12 .. 11:40 UTC."""
+    if first is None or last is None:
+        return "time not given"
+    first, last = first.astimezone(UTC), last.astimezone(UTC)
+    end = last.strftime("%H:%M") if last.date() == first.date() else last.strftime("%Y-%m-%d %H:%M")
+    return f"{first:%Y-%m-%d %H:%M} .. {end} UTC"
 
 
 def _count(n: int, thing: str) -> str:
@@ -87,13 +153,20 @@ def _count(n: int, thing: str) -> str:
 def table(report: Report) -> str:
     """The rejections for people: one block per receiver, code and address, with what to do."""
     if not report.groups:
-        return f"No rejection about the sender in {_count(report.lines, 'line')}: no receiver says it is blocked."
+        if report.lines and not report.deliveries:
+            return (
+                f"No delivery to another mail server in {_count(report.lines, 'line')}: nothing any receiver said."
+                " Is it the sending server's log (Postfix, Exim or Sendmail)?"
+            )
+        return (
+            f"No rejection about the sender in {_count(report.lines, 'line')}"
+            f" ({_count(report.deliveries, 'delivery attempt')}): no receiver says it is blocked."
+        )
     lines = []
     for group in report.groups:
         r = group.first
-        ip = r.sending_ip or "(address not given)"
-        times = f"{group.count} time{'s' if group.count != 1 else ''}"
-        seen = f"{times}, {_when(group.first_seen)} .. {_when(group.last_seen)}"
+        ip = r.sending_ip or r.domain or "(address not given)"
+        seen = f"{_count(group.count, 'time')}, {_seen(group.first_seen, group.last_seen)}"
         lines.append(f"{visible(receiver_title(r.receiver), 60)}  {visible(r.code, 40)}  {ip}  {seen}")
         lines.append(f"  {clean_text(r.meaning, 300)}")
         lines.append(f"  receiving host: {visible(r.relay, 120) or '-'}")
@@ -103,6 +176,12 @@ def table(report: Report) -> str:
             lines += [f"    {n}. {clean_text(step, 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
             if delist.get("url") and not any(delist["url"] in s for s in delist.get("steps") or []):
                 lines.append(f"    {clean_text(delist['url'], 200)}")
+            if delist.get("command"):
+                lines.append(f"    On the mail server: {clean_text(delist['command'], 300)}")
+                if delist.get("command_from_address"):
+                    lines.append(f"    (several addresses: {clean_text(delist['command_from_address'], 300)})")
+            if delist.get("clear_first"):
+                lines.append(f"    Clear first: {', '.join(delist['clear_first'])}")
             if delist.get("fallback"):
                 lines.append(f"    If that fails: {clean_text(delist['fallback'], 300)}")
         lines.append("")

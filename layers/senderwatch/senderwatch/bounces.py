@@ -14,12 +14,12 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from functools import cache
 from importlib import resources
 
 from .addresses import unrateable
-from .text import clean_text
+from .text import clean_text, visible
 from .zones import catalogue, domain_catalogue
 
 BLOCKED, SENT = "blocked", "sent"
@@ -27,14 +27,15 @@ BLOCKED, SENT = "blocked", "sent"
 # -- lines ---------------------------------------------------------------------------------------------
 
 _SYSLOG_TIME = (
-    r"(?P<time>(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:?\d\d)?)"  # rsyslog, ISO 8601
-    r"|(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d))"  # classic syslog, no year
+    r"(?P<time>(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(?:[.,]\d+)?(?:Z|[+-]\d\d:?\d\d)?)"  # rsyslog, journalctl -o short-iso
+    r"|(?:[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Z]{2,5})?)"  # journalctl -o short-full
+    r"|(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?))"  # classic syslog (no year), -o short-precise
 )
 _POSTFIX = re.compile(
     _SYSLOG_TIME + r" \S+ postfix[\w./-]*/(?:smtp|lmtp)\[\d+\]: (?P<queue>[0-9A-Za-z]+): "
     r"(?:to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,\s]+),.*?"
     r"(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>\w+) \((?P<text>.*)\)"
-    r"|host (?P<host>\S+?)(?:\[[^\]]*\])? (?:refused to talk to me|said): (?P<said>.*))\s*$"
+    r"|host (?P<host>\S+?)(?:\[(?P<host_ip>[^\]]*)\])? (?:refused to talk to me|said): (?P<said>.*))\s*$"
 )
 _EXIM = re.compile(
     r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?) (?:\[\d+\] )?"
@@ -43,12 +44,15 @@ _EXIM = re.compile(
 )
 _SENDMAIL = re.compile(
     _SYSLOG_TIME + r" \S+ (?:sm-mta|sendmail)\[\d+\]: (?P<queue>[0-9A-Za-z]+): "
-    r"(?:to=(?P<to>[^,]+),.*?relay=(?P<relay>[^,\s]+)\.?(?: \[[^\]]*\])?,.*?(?:dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), )?"
+    r"(?:to=(?P<to>[^,]+),.*?relay=(?P<relay>[^,\s]+)\.?(?: \[(?P<relay_ip>[^\]]*)\])?,.*?"
+    r"(?:dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), )?"
     r"stat=(?P<stat>.*)|(?P<reply>.*?(?:reply|<<<|SMTP error).*))\s*$"
 )
 _DSN = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
 _REPLY_CODE = re.compile(r"\b([245]\d\d)[ -]")
-_EXIM_HOST = re.compile(r"\bH=(\S+)")
+_EXIM_HOST = re.compile(r"\bH=(\S+)(?: \[([0-9A-Fa-f:.]+)\])?")
+_EXIM_INTERFACE = re.compile(r"\bI=\[([0-9A-Fa-f:.]+)\]")
+_RELAY_IP = re.compile(r"\[([0-9A-Fa-f:.]+)\]")
 _SAID_HOST = re.compile(r"^host (\S+?)(?:\[[^\]]*\])? said: ")
 _MONTHS = {
     m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
@@ -65,27 +69,43 @@ class Reply:
     recipient: str  # the recipient's domain
     dsn: str  # the enhanced status code the receiver gave (or the MTA derived), "" when none
     text: str  # the receiver's reply
+    relay_ip: str = ""  # the receiving host's address, where the log gives it
+    local_ip: str = ""  # the address the mail left from, where the log gives it (Exim's I=)
+
+    @property
+    def family(self) -> int | None:
+        """The address family the delivery used (that of the receiving host's address)."""
+        try:
+            return ipaddress.ip_address(self.relay_ip).version
+        except ValueError:
+            return None
 
 
-def parse_time(text: str, year: int | None = None) -> datetime | None:
-    """A log's timestamp: ISO 8601 (rsyslog, Exim) or syslog's "Nov 27 09:12:01" (no year: YEAR,
-    else the current one). Without a zone it is taken as UTC."""
+def parse_time(text: str, year: int | None = None, zone: tzinfo | None = None) -> datetime | None:
+    """A log's timestamp: ISO 8601 (rsyslog, Exim, journalctl -o short-iso), journalctl's
+    "Fri 2026-11-27 10:00:01 CET", or syslog's "Nov 27 09:12:01" (no year: YEAR, else the current
+    one). A time without an offset is in ZONE: the zone of the machine the log was written on
+    (default: this machine's, where `senderwatch bounces` runs on the mail server)."""
     text = text.strip()
-    match = re.fullmatch(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)", text)
+    zone = zone or datetime.now().astimezone().tzinfo or UTC
+    match = re.fullmatch(r"([A-Z][a-z]{2}) +(\d{1,2}) (\d\d):(\d\d):(\d\d)(?:\.\d+)?", text)
     if match:
         month = _MONTHS.get(match.group(1))
         if month is None:
             return None
         day, hour, minute, second = (int(g) for g in match.groups()[1:])
         try:
-            return datetime(year or datetime.now(UTC).year, month, day, hour, minute, second, tzinfo=UTC)
+            return datetime(year or datetime.now(UTC).year, month, day, hour, minute, second, tzinfo=zone)
         except ValueError:
             return None
+    full = re.fullmatch(r"[A-Z][a-z]{2} (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d)(?: ([A-Z]{2,5}))?", text)
+    if full:  # a zone's abbreviation is ambiguous (CST): only UTC is taken at its word
+        text, zone = full.group(1), (UTC if full.group(2) in ("UTC", "GMT", "Z") else zone)
     try:
-        when = datetime.fromisoformat(text.replace(" +", "+").replace(" -", "-"))
+        when = datetime.fromisoformat(text.replace(",", ".").replace(" +", "+").replace(" -", "-"))
     except ValueError:
         return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
+    return when if when.tzinfo else when.replace(tzinfo=zone)
 
 
 def parse_line(line: str, year: int | None = None) -> Reply | None:
@@ -114,12 +134,18 @@ def _host(relay: str) -> str:
     return relay.split("[", 1)[0].rstrip(".").lower() if relay and relay != "none" else ""
 
 
+def _relay_ip(relay: str) -> str:
+    found = _RELAY_IP.search(relay or "")
+    return found.group(1) if found else ""
+
+
 def _postfix(match: re.Match, year: int | None) -> Reply:
     when = parse_time(match.group("time"), year)
     if match.group("said") is not None:  # "host X refused to talk to me: 554 ..." at the greeting
         text = match.group("said")
         dsn = _DSN.search(text)
-        return Reply(when, "refused", _host(match.group("host")), "", dsn.group(1) if dsn else "", text)
+        host = _host(match.group("host"))
+        return Reply(when, "refused", host, "", dsn.group(1) if dsn else "", text, match.group("host_ip") or "")
     text = match.group("text")
     said = _SAID_HOST.match(text)
     if said:
@@ -132,6 +158,7 @@ def _postfix(match: re.Match, year: int | None) -> Reply:
         _domain(match.group("to")),
         match.group("dsn") or "",
         text,
+        _relay_ip(match.group("relay")),
     )
 
 
@@ -145,6 +172,7 @@ def _exim(match: re.Match) -> Reply:
         _, _, text = rest.partition(": ")
         text = re.sub(r"^SMTP error from remote mail server after [^:]*(?::[^:]*>)?: ", "", text)
     dsn = _DSN.search(text)
+    interface = _EXIM_INTERFACE.search(rest)
     return Reply(
         parse_time(match.group("time")),
         status,
@@ -152,6 +180,8 @@ def _exim(match: re.Match) -> Reply:
         _domain(match.group("to")),
         dsn.group(1) if dsn else "",
         text,
+        (host.group(2) or "") if host else "",
+        interface.group(1) if interface else "",
     )
 
 
@@ -160,7 +190,8 @@ def _sendmail(match: re.Match, year: int | None) -> Reply:
     status = "sent" if stat.startswith("Sent") else "deferred" if stat.startswith("Deferred") else "bounced"
     dsn = match.group("dsn") or ""
     when = parse_time(match.group("time"), year)
-    return Reply(when, status, _host(match.group("relay")), _domain(match.group("to")), dsn, stat)
+    relay_ip = match.group("relay_ip") or ""
+    return Reply(when, status, _host(match.group("relay")), _domain(match.group("to")), dsn, stat, relay_ip)
 
 
 # -- receivers -------------------------------------------------------------------------------------------
@@ -181,16 +212,22 @@ class Rule:
     ip_pattern: re.Pattern | None = None  # where the reply names the sending address
 
     def code_in(self, text: str) -> str:
-        """The code the reply itself gives (5.7.623 for Microsoft's 5.7.606-5.7.649, TSS04, S3150)."""
-        label = self.code.split(" ")[0].split("/")[0]
+        """The code the reply itself gives (5.7.623 for Microsoft's 5.7.606-5.7.649, TSS04, S3150,
+        OU-002 of "DY-001/DY-002/OU-001/OU-002")."""
+        labels = [part for part in re.split(r"[\s/]+", self.code.split("(")[0]) if part]
+        label = labels[0] if labels else self.code
         if label[:1].isdigit():
-            for found in _DSN.findall(text):
-                if found[1:4] == label[1:4]:  # the reply's own (4.7.x for a deferral of a 5.7.x rule)
+            low, _, high = label.partition("-")
+            for found in _DSN.findall(text):  # the reply's own (4.7.x for a deferral of a 5.7.x rule)
+                if _dsn_key(found)[1:] == _dsn_key(low)[1:] or (
+                    high and _dsn_key(low)[1:] <= _dsn_key(found)[1:] <= _dsn_key(high)[1:]
+                ):
                     return found
-            return label.split("-")[0]
-        letters = re.match(r"[A-Za-z]+-?(?=\d)", label)
-        if letters:  # TSS04, S3150, BL21: the reply's own number
-            found = re.search(rf"\b{re.escape(letters.group(0))}\d+\b", text)
+            return low
+        prefixes = {m.group(0) for part in labels if (m := re.match(r"[A-Za-z]+-?(?=\d)", part))}
+        if prefixes:  # TSS04, S3150, BL21, OU-002, CS01: the reply's own number
+            pattern = "|".join(re.escape(prefix) for prefix in sorted(prefixes, key=len, reverse=True))
+            found = re.search(rf"\b(?:{pattern})\d+\b", text)
             return found.group(0) if found else label
         return self.code  # a named rule: "Barracuda Reputation", "Local CT IP Reputation"
 
@@ -201,6 +238,7 @@ class Receiver:
     title: str
     hosts: tuple[re.Pattern, ...]
     rules: tuple[Rule, ...]
+    anywhere: bool = False  # a filtering product customers run on their own hosts (Barracuda)
 
 
 @cache
@@ -223,7 +261,8 @@ def receivers() -> tuple[Receiver, ...]:
             for code in entry["codes"]
         )
         hosts = tuple(re.compile(pattern, re.IGNORECASE) for pattern in entry.get("hosts", ()))
-        out.append(Receiver(entry["receiver"], entry.get("name", entry["receiver"]), hosts, rules))
+        title = entry.get("name", entry["receiver"])
+        out.append(Receiver(entry["receiver"], title, hosts, rules, bool(entry.get("anywhere"))))
     return tuple(out)
 
 
@@ -260,15 +299,28 @@ class Rejection:
     kind: str
     delist: dict = field(default_factory=dict)
     status: str = ""  # bounced, deferred, refused
+    domain: str = ""  # the domain a domain list lists (dbl.spamhaus.org), when the reply names it
 
 
 # How receivers name the list they refused the sender for: Postfix's reply ("Client host [ip]
 # blocked using ZONE", postscreen's "client [ip] blocked using ZONE") and other MTAs' wording.
 _LISTED_ON = re.compile(
-    r"(?:blocked using|listed (?:by|in|at|on)|is in an RBL on|in a black ?list at|"
+    r"(?P<how>blocked using|listed (?:by|in|at|on)|is in an RBL on|in a black ?list at|"
     r"listed in the RBL at|blacklisted (?:by|in|at|on))\s+(?P<zone>[a-z0-9-]+(?:\.[a-z0-9-]+)+)",
     re.IGNORECASE,
 )
+# Spamhaus's parts, as receivers name them: ZEN's removal for that part.
+_SPAMHAUS_PARTS = {
+    "sbl.spamhaus.org": "127.0.0.2",
+    "css.spamhaus.org": "127.0.0.3",
+    "xbl.spamhaus.org": "127.0.0.4",
+    "cbl.abuseat.org": "127.0.0.4",
+    "pbl.spamhaus.org": "127.0.0.10",
+    "sbl-xbl.spamhaus.org": "",
+}
+_SPAMHAUS_WORDS = re.compile(r"blocked using Spamhaus(?: (?P<part>SBL|CSS|XBL|PBL|ZEN))?\b", re.IGNORECASE)
+_SENDER_DOMAIN = re.compile(r"[\w.+-]+@((?:[a-z0-9-]+\.)+[a-z]{2,63})\b", re.IGNORECASE)
+UNKNOWN_IP = "<your server's IP>"  # in steps, where the reply does not name the address
 # A receiver's own DNS failing at the list (Spamhaus refusing its resolver) is not a listing of ours.
 _RECEIVER_DNS_FAULT = re.compile(r"spamhaus\.org/returnc/|open resolver|127\.255\.255\.25[2-5]", re.IGNORECASE)
 _IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?![\w.:])", re.IGNORECASE)
@@ -307,44 +359,61 @@ def classify(reply: Reply) -> Rejection | None:
     if _RECEIVER_DNS_FAULT.search(text):
         return None
     name = receiver_of(reply.relay, raw)
-    # The receiving host's own rules first; then any receiver's words, which its appliances speak
-    # on other hosts too ("blocked using Barracuda Reputation" from a customer's mail server).
-    ordered = sorted(receivers(), key=lambda r: r.name != name)
-    for receiver in ordered:
+    # The receiving host's own rules; then the words of filtering products (Barracuda, Proofpoint)
+    # that customers run on their own hosts. Another receiver's words on a host not its own are
+    # not that receiver speaking ("blocked using Spamhaus" at example.org is not Microsoft).
+    for receiver in sorted(receivers(), key=lambda r: r.name != name):
+        if receiver.name != name and not receiver.anywhere:
+            continue
         for rule in receiver.rules:
-            if (
-                rule.pattern.search(text)
-                or rule.pattern.search(raw)
-                or (receiver.name == name and _by_code(rule, reply))
-            ):
-                address = _rule_ip(rule, raw) or sending_ip(text)
+            said = rule.pattern.search(text) or rule.pattern.search(raw)
+            if said or (receiver.name == name and _by_code(rule, reply)):
+                address = _rule_ip(rule, raw) or sending_ip(text) or _local_ip(reply)
                 return Rejection(
                     reply.when,
                     name,
-                    rule.code_in(raw) if rule.pattern.search(text) or rule.pattern.search(raw) else reply.dsn,
+                    rule.code_in(raw) if said else reply.dsn,
                     address,
                     reply.relay,
-                    _sentence(rule.meaning.replace("ADDRESS", address or "the sending address")),
+                    _sentence(rule.meaning.replace("ADDRESS", address or "your server's address")),
                     rule.kind,
                     _rule_delist(rule, address),
                     reply.status,
                 )
     listed = _named_list(text)
-    if listed is not None:
-        zone, removal = listed
-        address = sending_ip(text)
-        return Rejection(
-            reply.when,
-            name,
-            zone,
-            address,
-            reply.relay,
-            f"{address or 'The sending address'} is listed on {zone}, which {name} uses to refuse mail.",
-            "listed",
-            removal.filled(address or "ADDRESS", [zone], zone),
-            reply.status,
-        )
-    return None
+    if listed is None:
+        return None
+    zone, said_as, removal, domain_list = listed
+    address = None if domain_list else sending_ip(text) or _local_ip(reply)
+    domain = ""
+    if domain_list:
+        found = _SENDER_DOMAIN.search(text)
+        domain = found.group(1).lower() if found else ""
+    what = domain or address
+    subject = what or ("The sending domain" if domain_list else "Your server's address")
+    meaning = f"{subject} is listed on {said_as}, which {name} uses to refuse mail."
+    delist = (
+        removal.filled(what or ("<your domain>" if domain_list else UNKNOWN_IP), [zone], zone)
+        if removal is not None
+        else _unknown_list_steps(said_as, what or UNKNOWN_IP)
+    )
+    return Rejection(reply.when, name, said_as, address, reply.relay, meaning, "listed", delist, reply.status, domain)
+
+
+def _local_ip(reply: Reply) -> str | None:
+    return sending_ip(reply.local_ip) if reply.local_ip else None
+
+
+def _unknown_list_steps(zone: str, what: str) -> dict:
+    """A list senderwatch's catalogue does not describe: what anyone can do about it."""
+    return {
+        "url": "",
+        "steps": [
+            f"Find {zone}'s own website (search for its name) and look {what} up there: it says why it is listed.",
+            f"Fix the cause, then follow that list's removal procedure; {zone} may also expire listings by itself.",
+            f"Check {what} against the lists senderwatch knows: senderwatch check {what}",
+        ],
+    }
 
 
 _GENERIC_CODES = {"5.7.1", "5.7.0", "4.7.0", "4.7.1", "5.0.0", "4.0.0", "5.5.0", "5.1.1"}
@@ -375,12 +444,25 @@ def _rule_ip(rule: Rule, text: str) -> str | None:
 
 
 def _named_list(text: str):
-    known = {**catalogue(), **domain_catalogue()}
+    """The list a reply names: (the catalogue's zone, the name as said, its removal or None for a
+    list the catalogue does not know, whether it lists domains), or None."""
+    addresses, domains = catalogue(), domain_catalogue()
+    words = _SPAMHAUS_WORDS.search(text)
+    if words:  # "blocked using Spamhaus PBL"
+        part = (words.group("part") or "zen").lower()
+        code = _SPAMHAUS_PARTS.get(f"{part}.spamhaus.org", "")
+        zen = addresses.get("zen.spamhaus.org")
+        return "zen.spamhaus.org", f"{part}.spamhaus.org", zen.removal([code]) if zen else None, False
     for match in _LISTED_ON.finditer(text):
         zone = match.group("zone").lower().rstrip(".")
-        for name, entry in known.items():
-            if zone == name or zone.endswith("." + name) or name.endswith("." + zone):
-                return name, entry.removal()
+        if zone in _SPAMHAUS_PARTS and "zen.spamhaus.org" in addresses:
+            return "zen.spamhaus.org", zone, addresses["zen.spamhaus.org"].removal([_SPAMHAUS_PARTS[zone]]), False
+        for known, domain_list in ((addresses, False), (domains, True)):
+            for name, entry in known.items():
+                if zone == name or zone.endswith("." + name) or name.endswith("." + zone):
+                    return name, name, entry.removal(), domain_list
+        if match.group("how").lower() == "blocked using" and zone.count(".") >= 1:
+            return zone, zone, None, False  # Postfix's own words for a list of the receiver's choice
     return None
 
 
@@ -390,7 +472,7 @@ def _sentence(text: str) -> str:
 
 def _rule_delist(rule: Rule, address: str | None) -> dict:
     def fill(text: str) -> str:
-        return text.replace("ADDRESS", address or "the sending address")
+        return text.replace("ADDRESS", address or UNKNOWN_IP)
 
     out: dict = {"url": fill(rule.delist_url), "steps": [fill(s) for s in rule.steps]}
     if rule.fallback:
@@ -419,11 +501,11 @@ class Group:
 
     def to_dict(self) -> dict:
         r = self.first
-        return {
+        out = {
             "receiver": r.receiver,
             "code": r.code,
             "sending_ip": r.sending_ip,
-            "relay": r.relay,
+            "relay": visible(r.relay, 255),
             "first_seen": self.first_seen.isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.isoformat() if self.last_seen else None,
             "count": self.count,
@@ -431,6 +513,9 @@ class Group:
             "kind": r.kind,
             "delist": r.delist,
         }
+        if r.domain:
+            out["domain"] = r.domain
+        return out
 
 
 def rejections(lines: Iterable[str], year: int | None = None) -> Iterator[Rejection]:
@@ -442,14 +527,33 @@ def rejections(lines: Iterable[str], year: int | None = None) -> Iterator[Reject
                 yield found
 
 
+class Summary:
+    """Rejections grouped by receiver, code and sending address (or listed domain) as they come:
+    a log of any length is held as its groups, not its lines."""
+
+    def __init__(self) -> None:
+        self._groups: dict[tuple, Group] = {}
+
+    def add(self, rejection: Rejection) -> None:
+        key = (rejection.receiver, rejection.code, rejection.sending_ip, rejection.domain)
+        self._groups.setdefault(key, Group(rejection)).add(rejection)
+
+    def groups(self) -> list[Group]:
+        """The most severe first (a ban, a listing), then the most recent."""
+        epoch = datetime.min.replace(tzinfo=UTC)
+        by_time = sorted(self._groups.values(), key=lambda g: (g.last_seen or epoch, g.count), reverse=True)
+        return sorted(by_time, key=lambda g: _SEVERITY.get(g.first.kind, len(_SEVERITY)))
+
+
+_SEVERITY = {kind: n for n, kind in enumerate(("ip-ban", "listed", "unauthenticated", "ptr", "reputation", "rate"))}
+
+
 def summarize(found: Iterable[Rejection]) -> list[Group]:
-    """Rejections grouped by receiver, code and sending address, the most recent first."""
-    groups: dict[tuple, Group] = {}
+    """Rejections grouped by receiver, code and sending address, the most severe first."""
+    summary = Summary()
     for rejection in found:
-        key = (rejection.receiver, rejection.code, rejection.sending_ip)
-        groups.setdefault(key, Group(rejection)).add(rejection)
-    epoch = datetime.min.replace(tzinfo=UTC)
-    return sorted(groups.values(), key=lambda g: (g.last_seen or epoch, g.count), reverse=True)
+        summary.add(rejection)
+    return summary.groups()
 
 
 def shown(text: str) -> str:

@@ -326,12 +326,22 @@ def _zones() -> int:
 def _bounces(args) -> int:
     from . import bouncelog
 
+    if not args.files and _isatty(sys.stdin):
+        raise UsageError("give a mail log (senderwatch bounces /var/log/mail.log), or pipe one in")
     report = bouncelog.read_logs(args.files or ["-"])
+    if report.failed and not report.read:
+        raise InvalidInput(report.failed[0] if len(report.failed) == 1 else "; ".join(report.failed))
     if args.format == "json":
-        _write(json_text({"rejections": [g.to_dict() for g in report.groups]}, ascii_only=not _utf8(sys.stdout)))
+        document = {"rejections": [g.to_dict() for g in report.groups], "lines": report.lines}
+        document["deliveries"] = report.deliveries
+        if report.failed:
+            document["unreadable"] = report.failed
+        _write(json_text(document, ascii_only=not _utf8(sys.stdout)))
     else:
         _write(bouncelog.table(report))
-    return 1 if report.groups else 0
+    for failure in report.failed:  # what was read is reported; what was not is said, and exits 2
+        print(f"senderwatch: error: {failure}", file=sys.stderr)
+    return 1 if report.groups else 2 if report.failed else 0
 
 
 # -- the deployment ---------------------------------------------------------------------------------

@@ -403,6 +403,8 @@ class Alert:
     def severity(self) -> str:
         if self.event == Event.ADDRESS_ADDED and (self.details.get("listed") or self.details.get("spf_problem")):
             return "warning"
+        if self.event == Event.RECEIVER_BLOCKED and self.details.get("status_of_reply") == "deferred":
+            return "warning"  # mail deferred, not refused: it is retried, and may yet be delivered
         return SEVERITY[self.event]
 
 
@@ -656,18 +658,21 @@ RECEIVER = "receiver"
 
 def decide_receiver(name: str, old: dict | None, new: dict | None) -> list[Alert]:
     """RECEIVER_BLOCKED for each block that begins, RECEIVER_UNBLOCKED for each that ends (the
-    receiver accepted mail again); the same rejection seen again is no news."""
+    receiver accepted mail again), both for one that began and ended between two records; the
+    same rejection seen again (only `last_seen` moves) is no news."""
     before = (old or {}).get("blocks") or {}
     alerts: list[Alert] = []
     for key, entry in ((new or {}).get("blocks") or {}).items():
         was = before.get(key) or {}
         ip, code = str(entry.get("sending_ip") or ""), str(entry.get("code", ""))
         details = dict(entry, receiver=name)
-        began = was.get("status") != "blocked" or was.get("since") != entry.get("since")
-        if entry.get("status") == "blocked" and began:
-            since = str(entry.get("since", ""))
-            alerts.append(Alert(Event.RECEIVER_BLOCKED, ip, since, code, details, target=name))
-        elif entry.get("status") == "accepted" and was.get("status") == "blocked":
+        began = not was or was.get("since") != entry.get("since")
+        blocked = Alert(Event.RECEIVER_BLOCKED, ip, str(entry.get("since", "")), code, details, target=name)
+        if entry.get("status") == "blocked" and (began or was.get("status") != "blocked"):
+            alerts.append(blocked)
+        elif entry.get("status") == "accepted" and (began or was.get("status") == "blocked"):
+            if began:  # begun and over within one delivery of the log: both are news
+                alerts.append(blocked)
             since = str(entry.get("accepted_since", ""))
             alerts.append(Alert(Event.RECEIVER_UNBLOCKED, ip, since, code, details, target=name))
     return alerts

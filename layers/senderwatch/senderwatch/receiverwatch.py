@@ -1,19 +1,26 @@
-"""The bounces stage: the mail server's log, line by line as CloudWatch Logs hands it over, becomes
-what each receiver thinks of the sender - one record per receiver in the health table - so that a
-receiver's ban is an alert within a minute (RECEIVER_BLOCKED), and its end too (RECEIVER_UNBLOCKED,
-when the log shows mail to that receiver accepted again).
+"""The bounces stage: the mail server's log, as CloudWatch Logs hands it over, becomes what each
+receiver thinks of the sender - one record per receiver in the health table - so that a
+receiver's ban is an alert within a minute (RECEIVER_BLOCKED), and its end too (RECEIVER_UNBLOCKED).
 
 A receiver's record: {"blocks": {"ADDRESS|CODE": {"status": "blocked" | "accepted", "code",
-"sending_ip", "relay", "meaning", "kind", "delist", "since", "accepted_since"}}}. A block is news
-once; the same rejection again changes nothing.
+"sending_ip", "relay", "meaning", "kind", "delist", "since", "last_seen", "accepted_since"}}}.
+
+- A block is news once: the same rejection again only moves `last_seen`.
+- A block is over when the receiver accepts mail over the same address family at least an hour
+  after its last rejection: a receiver that defers some mail and takes the rest (Gmail's or
+  Yahoo's rate limits) is still blocking, not flapping. The log does not say which of the
+  server's addresses a delivery left from; the family of the receiving host's address does.
+- Reading the same lines again (a redelivered batch) changes nothing; a rejection older than a
+  block's end does not begin it again. One write per receiver per delivery.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from .bounces import Rejection, Reply, classify, parse_line, receiver_of
 from .ports import Receivers
@@ -21,18 +28,32 @@ from .ports import Receivers
 log = logging.getLogger(__name__)
 
 BLOCKED, ACCEPTED = "blocked", "accepted"
+QUIET = timedelta(hours=1)  # how long after its last rejection an acceptance ends a block
 
 
-def _stamp(when: datetime | None, now: datetime) -> str:
-    return (when or now).astimezone(UTC).isoformat(timespec="seconds")
+def _stamp(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="seconds")
 
 
-def block(state: dict | None, rejection: Rejection, now: datetime) -> dict | None:
-    """A receiver's record after REJECTION, or None when it already says so."""
+def _family(ip: str | None) -> int | None:
+    try:
+        return ipaddress.ip_address(ip or "").version
+    except ValueError:
+        return None
+
+
+def block(state: dict | None, rejection: Rejection, when: datetime) -> dict | None:
+    """A receiver's record after REJECTION at WHEN, or None when that changes nothing."""
     blocks = dict((state or {}).get("blocks") or {})
     key = f"{rejection.sending_ip or '-'}|{rejection.code}"
-    if (blocks.get(key) or {}).get("status") == BLOCKED:
-        return None
+    entry, at = blocks.get(key) or {}, _stamp(when)
+    if entry.get("status") == BLOCKED:
+        if at <= str(entry.get("last_seen") or entry.get("since", "")):
+            return None
+        blocks[key] = dict(entry, last_seen=at)
+        return {"blocks": blocks}
+    if entry.get("status") == ACCEPTED and at <= str(entry.get("accepted_since", "")):
+        return None  # a line from before the block ended, read again
     blocks[key] = {
         "status": BLOCKED,
         "code": rejection.code,
@@ -41,23 +62,25 @@ def block(state: dict | None, rejection: Rejection, now: datetime) -> dict | Non
         "meaning": rejection.meaning,
         "kind": rejection.kind,
         "delist": rejection.delist,
-        "since": _stamp(rejection.when, now),
+        "status_of_reply": rejection.status,  # bounced, deferred, refused
+        "since": at,
+        "last_seen": at,
     }
     return {"blocks": blocks}
 
 
-def accept(state: dict | None, reply: Reply, now: datetime) -> dict | None:
-    """A receiver's record after it accepted mail (REPLY), or None when nothing was blocked.
-
-    The log does not say which of the server's addresses the mail left from: mail accepted by a
-    receiver ends every block of that receiver that began before it.
-    """
+def accept(state: dict | None, reply: Reply, when: datetime) -> dict | None:
+    """A receiver's record after it accepted mail (REPLY) at WHEN, or None when no block ends:
+    the blocks of that address family (or of an unknown address) quiet for an hour."""
     blocks = dict((state or {}).get("blocks") or {})
-    when = _stamp(reply.when, now)
-    changed = False
+    family, changed = reply.family, False
     for key, entry in blocks.items():
-        if entry.get("status") == BLOCKED and str(entry.get("since", "")) <= when:
-            blocks[key] = dict(entry, status=ACCEPTED, accepted_since=when)
+        if entry.get("status") != BLOCKED:
+            continue
+        last = datetime.fromisoformat(str(entry.get("last_seen") or entry.get("since")))
+        ours = _family(entry.get("sending_ip"))
+        if when >= last + QUIET and (family is None or ours is None or ours == family):
+            blocks[key] = dict(entry, status=ACCEPTED, accepted_since=_stamp(when))
             changed = True
     return {"blocks": blocks} if changed else None
 
@@ -67,43 +90,39 @@ class Watched:
     lines: int = 0
     rejections: int = 0
     accepted: int = 0
-    changed: int = 0
+    changed: int = 0  # receivers whose record was written
 
 
 def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime) -> Watched:
-    """Read log EVENTS ((timestamp in ms, line), in any order) into the receivers' records."""
+    """Read log EVENTS ((timestamp in ms, line), in any order) into the receivers' records: each
+    receiver's record read once and written once, with what the delivery says, in time order."""
     seen = Watched()
-    states: dict[str, tuple[dict | None, int]] = {}  # receiver -> (record, version), as last read or written
+    heard: dict[str, list[tuple[datetime, Rejection | Reply]]] = {}
     for stamp, line in sorted(events, key=lambda event: event[0]):
         seen.lines += 1
-        year = datetime.fromtimestamp(stamp / 1000, UTC).year if stamp else now.year
-        reply = parse_line(line, year)
+        at = datetime.fromtimestamp(stamp / 1000, UTC) if stamp else None
+        reply = parse_line(line, (at or now).year)
         if reply is None:
             continue
+        when = at or reply.when or now  # CloudWatch's time: a syslog line's own has no zone and no year
         rejection = classify(reply)
         if rejection is not None:
             seen.rejections += 1
-            name = rejection.receiver
+            heard.setdefault(rejection.receiver, []).append((when, rejection))
         elif reply.status == "sent" and reply.relay:
-            name = receiver_of(reply.relay, reply.text)
-        else:
-            continue
-        if name not in states:
-            states[name] = store.read(name)
+            seen.accepted += 1
+            heard.setdefault(receiver_of(reply.relay, reply.text), []).append((when, reply))
+    for name, said in heard.items():
         for _ in range(3):
-            state, version = states[name]
-            new = block(state, rejection, now) if rejection is not None else accept(state, reply, now)
-            if new is None:
+            state, version = store.read(name)
+            new = state
+            for when, what in said:
+                changed = block(new, what, when) if isinstance(what, Rejection) else accept(new, what, when)
+                new = changed if changed is not None else new
+            if new is state or new is None:
                 break
             if store.save(name, new, version):
-                states[name] = (new, version + 1)
                 seen.changed += 1
-                if rejection is None:
-                    seen.accepted += 1
-                log.info(
-                    "receiver block" if rejection is not None else "receiver accepts again",
-                    extra={"receiver": name, "code": rejection.code if rejection else "", "relay": reply.relay},
-                )
-                break
-            states[name] = store.read(name)  # another invocation wrote: look again
+                log.info("receiver record changed", extra={"receiver": name, "lines": len(said)})
+                break  # else another invocation wrote first: read again and apply again
     return seen
