@@ -210,6 +210,8 @@ def removal_lines(delist: dict, zone: str) -> list[str]:
     lines += [f"  {n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
     if delist.get("command"):
         lines.append(f"  on the server: {delist['command']}")
+        if delist.get("command_from_address"):
+            lines.append(f"  (several addresses: {delist['command_from_address']})")
     if delist.get("note"):
         lines.append(f"  note: {clean_text(str(delist['note']), 300)}")
     return lines
