@@ -22,7 +22,8 @@ def _receivers() -> ReceiverStore:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    seen = watch_log(log_events(event), _receivers(), datetime.now(UTC))
+    server, events = log_events(event)  # the log stream: which mail server the lines are from
+    seen = watch_log(events, _receivers(), datetime.now(UTC), server=server)
     metrics.add_metric(name="LogLinesRead", unit=MetricUnit.Count, value=seen.lines)
     metrics.add_metric(name="ReceiverRejections", unit=MetricUnit.Count, value=seen.rejections)
     logger.info("mail log read", extra=vars(seen))

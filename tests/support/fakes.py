@@ -160,8 +160,12 @@ class MemoryReceivers:
     def __init__(self):
         self.records: dict[str, tuple[dict, int]] = {}
         self.writes: list[tuple[str, dict]] = []
+        self.reads: list[str] = []
+        self.index: set[str] = set()
+        self.index_reads = 0
 
     def read(self, name):
+        self.reads.append(name)
         record, version = self.records.get(name, (None, 0))
         return copy.deepcopy(record), version
 
@@ -171,3 +175,10 @@ class MemoryReceivers:
         self.records[name] = (copy.deepcopy(record), version + 1)
         self.writes.append((name, copy.deepcopy(record)))
         return True
+
+    def blocking(self):
+        self.index_reads += 1
+        return set(self.index)
+
+    def mark(self, name, blocking):
+        (self.index.add if blocking else self.index.discard)(name)

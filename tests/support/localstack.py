@@ -71,7 +71,8 @@ class LocalStack:
             self.moto.start()
             os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.moto.get_host_and_port()[1]}"
             self.dns = DNSServer(story_world(), host=self.bind).__enter__()
-            boto3.client("ssm").put_parameter(Name=DQS_PARAMETER, Value=DQS_KEY, Type="SecureString")
+            ssm = boto3.client("ssm")  # moto keeps its state per process: an earlier server's key may be there
+            ssm.put_parameter(Name=DQS_PARAMETER, Value=DQS_KEY, Type="SecureString", Overwrite=True)
             self.pipeline = LocalPipeline(
                 dns=("127.0.0.1", self.dns.address[1]), env={"DQS_KEY_PARAMETER": DQS_PARAMETER}
             ).create()

@@ -31,11 +31,11 @@ def test_a_postfix_log_gives_every_receivers_refusal_of_the_sender_and_nothing_e
         ("gmail", "5.7.26", "192.0.2.25"),  # unauthenticated
         ("gmail", "4.7.28", "192.0.2.25"),  # unusual rate
         ("gmail", "5.7.25", "198.51.100.7"),  # no PTR: a reply joined from three lines
-        ("gmail", "5.7.1", "2001:db8:25::25"),  # IPv6 without PTR
+        ("gmail", "5.7.1 (IPv6 guidelines)", "2001:db8:25::25"),  # IPv6 without PTR: 5.7.1 alone says little
         ("yahoo", "TSS04", "192.0.2.25"),
         ("yahoo", "BL21", "198.51.100.7"),
         ("t-online", "BL", "192.0.2.25"),
-        ("icloud", "5.7.0", "198.51.100.7"),  # its greeting said 550 5.7.0 (Postfix logs it as 4.7.0)
+        ("icloud", "5.7.0 (Proofpoint)", "198.51.100.7"),  # its greeting said 550 5.7.0 (Postfix logs it as 4.7.0)
         ("example.org", "zen.spamhaus.org", "192.0.2.25"),  # any receiver naming a catalogue list
         ("example.net.au", "Barracuda Reputation", "198.51.100.7"),  # Barracuda's words on a customer's server
     }
@@ -47,6 +47,38 @@ def test_what_the_admin_reads_names_the_address_itself(name):
     for group in read_logs([str(LOGS / name)], now=NOW).groups:
         said = [group.first.meaning, *group.first.delist.get("steps", []), group.first.delist.get("fallback", "")]
         assert not any("ADDRESS" in text for text in said), said
+
+
+def test_a_reply_is_read_by_its_words_before_its_code():
+    """Gmail's 5.7.26 has four wordings: unauthenticated, DMARC, SPF -all; the words decide."""
+    report = read_logs([str(LOGS / "postfix.log")], now=NOW)
+    (gmail,) = [g.first for g in report.groups if g.first.code == "5.7.26"]
+    assert "unauthenticated" in gmail.meaning and "DMARC" not in gmail.meaning
+
+
+def test_microsofts_own_list_and_its_spamhaus_block_are_two_blocks():
+    line = (
+        "Nov 27 10:00:0{n} mail postfix/smtp[1]: A{n}: to=<a@contoso.com>, relay=contoso-com.mail.protection."
+        "outlook.com"
+        "[52.101.68.2]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced (host contoso-com.mail.protection."
+        "outlook.com[52.101.68.2] said: 550 5.7.1 Service unavailable; Client host [192.0.2.25] blocked using {words}; "
+        "To request removal from this list please forward this message to delist@messaging.microsoft.com "
+        "(in reply to RCPT TO command))"
+    )
+    lines = [line.format(n=n, words=words) for n, words in enumerate(["Blocklist 1", "Spamhaus"])]
+    codes = sorted(g.first.code for g in summarize(classify(parse_line(line, 2026)) for line in lines))
+    assert codes == ["5.7.1 (Blocklist 1)", "5.7.1 (Spamhaus via EOP)"]
+
+
+def test_a_yahoo_diagnostic_is_not_taken_for_the_sending_address():
+    line = (
+        "2026-11-27 09:12:09 1tD3Kq-0000000Aa2-2Bc4 == carol@yahoo.com R=dnslookup T=remote_smtp "
+        "H=mta7.am0.yahoodns.net [67.195.204.79] I=[2001:db8::25]:41240 X=TLS1.3:TLS_AES_256_GCM_SHA384:256 "
+        'CV=yes DN="CN=*.am0.yahoodns.net": SMTP error from remote mail server after MAIL FROM:<a@example.com>: '
+        "421 4.7.0 [TSS04] Temporarily deferred due to unexpected volume or user complaints - 4.16.55.1"
+    )
+    rejection = classify(parse_line(line))
+    assert (rejection.code, rejection.sending_ip) == ("TSS04", "2001:db8::25")
 
 
 def test_an_exim_log_gives_the_same_receivers_from_its_own_format():
@@ -165,6 +197,14 @@ def test_what_is_not_a_text_log_is_refused_not_read_as_quiet(tmp_path, content, 
     odd.write_bytes(content)
     report = read_logs([str(odd)], now=NOW)
     assert report.groups == [] and len(report.failed) == 1 and says in report.failed[0]
+
+
+def test_a_run_of_nul_bytes_a_crash_left_in_the_log_is_skipped(tmp_path):
+    log = tmp_path / "mail.log"
+    text = (LOGS / "postfix.log").read_bytes()
+    cut = text.index(b"\n", 9000) + 1  # where the syslog daemon went on writing after the crash
+    log.write_bytes(text[:cut] + b"\x00" * 4096 + text[cut:])
+    assert len(read_logs([str(log)], now=NOW).groups) == 14
 
 
 @pytest.mark.parametrize("packer", [bz2.compress, lzma.compress])

@@ -96,9 +96,9 @@ def test_one_receivers_deferral_of_two_addresses_is_one_message_naming_both():
     watch_log([(T0 + n, line) for n, line in enumerate(lines)], store, NOW)
     alerts = decide_receiver("yahoo", None, store.writes[-1][1])
     (message,) = [render_group(g) for g in group(alerts)]
-    assert message.subject == "Yahoo and AOL refuses mail from 2 addresses: TSS04"
+    assert message.subject == "Yahoo and AOL defer mail from 2 addresses: TSS04"  # deferred: retried, not refused
     assert "192.0.2.25" in message.email and "192.0.2.26" in message.email and "Cannot check" not in message.email
-    assert message.sms.startswith("senderwatch: Yahoo and AOL BLOCKS 2 addresses (TSS04): 192.0.2.25, 192.0.2.26.")
+    assert message.sms.startswith("senderwatch: Yahoo and AOL DEFER 2 addresses (TSS04): 192.0.2.25, 192.0.2.26.")
     assert message.attributes["severity"] == "warning"  # deferred, not refused
 
 
@@ -133,3 +133,46 @@ def test_the_alert_gives_the_portal_the_fallback_and_a_short_sms():
         "code": "5.7.606",
     }
     assert len(message.sms) < 160 and "sender.office.com" in message.sms
+
+
+CUSTOMER_BLOCK = (
+    "Nov 27 09:12:01 mail postfix/smtp[12345]: 4F3A21C0123: to=<anna@contoso.com>, "
+    "relay=contoso-com.mail.protection.outlook.com[104.47.17.138]:25, delay=1.2, delays=0.1/0/0.6/0.5, dsn=5.7.1, "
+    "status=bounced (host contoso-com.mail.protection.outlook.com[104.47.17.138] said: 550 5.7.1 Service unavailable, "
+    "Client host [192.0.2.25] blocked by contoso.com using Customer Block list (AS16012607) "
+    "(in reply to RCPT TO command))"
+)
+
+
+def test_one_organisations_own_block_ends_only_when_that_organisation_takes_mail():
+    store = MemoryReceivers()
+    other_tenant = STORY_ACCEPTED.replace("contoso-com.mail", "fabrikam-com.mail")
+    watch_log([(T0, CUSTOMER_BLOCK), (T0 + 2 * HOUR, other_tenant)], store, NOW)
+    (key,) = store.writes[-1][1]["blocks"]
+    assert key == "192.0.2.25|5.7.513|contoso-com.mail.protection.outlook.com"
+    assert store.writes[-1][1]["blocks"][key]["status"] == "blocked"  # fabrikam's mail says nothing of contoso's list
+    watch_log([(T0 + 3 * HOUR, STORY_ACCEPTED)], store, NOW)
+    assert store.writes[-1][1]["blocks"][key]["status"] == "accepted"
+
+
+def test_another_mail_servers_deliveries_do_not_end_this_ones_block():
+    store = MemoryReceivers()
+    watch_log([(T0, STORY_BOUNCE)], store, NOW, server="mail.example.com")
+    watch_log([(T0 + 2 * HOUR, STORY_ACCEPTED)], store, NOW, server="mail2.example.com")
+    assert len(store.writes) == 1
+    watch_log([(T0 + 3 * HOUR, STORY_ACCEPTED)], store, NOW, server="mail.example.com")
+    assert store.writes[-1][1]["blocks"]["192.0.2.25|5.7.606"]["status"] == "accepted"
+
+
+def test_mail_accepted_by_receivers_that_block_nothing_costs_no_read():
+    store = MemoryReceivers()
+    sent = [
+        (T0 + n, STORY_ACCEPTED.replace("contoso-com.mail.protection.outlook.com", f"mx.example{n}.org"))
+        for n in range(500)
+    ]
+    watch_log(sent, store, NOW)
+    assert (store.reads, store.index_reads) == ([], 1)
+    watch_log([(T0, STORY_BOUNCE)], store, NOW)
+    assert store.index == {"microsoft"}
+    watch_log([(T0 + 2 * HOUR, STORY_ACCEPTED), *sent], store, NOW)
+    assert store.reads == ["microsoft", "microsoft"] and store.index == set()

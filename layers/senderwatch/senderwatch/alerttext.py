@@ -263,9 +263,10 @@ def render(alert: Alert, label: str = "") -> AlertText:
         return _receiver_blocked(alert)
     elif alert.event == Event.RECEIVER_UNBLOCKED:
         receiver = receiver_title(alert.target)
+        accepts = _verb(receiver, "accepts")
         who = f"{ip} " if ip else ""
-        subject = f"{receiver} accepts mail {'from ' + ip + ' ' if ip else ''}again"
-        sms = f"senderwatch: {receiver} accepts mail {'from ' + ip + ' ' if ip else ''}again ({alert.zone} is over)."
+        subject = f"{receiver} {accepts} mail {'from ' + ip + ' ' if ip else ''}again"
+        sms = f"senderwatch: {receiver} {accepts} mail {'from ' + ip + ' ' if ip else ''}again ({alert.zone} is over)."
         body = [
             f"{receiver} accepted mail from this server again (since {_date(alert.since)}): its block {alert.zone}",
             f"of {who or 'the sender '}is over, as far as the mail log shows.",
@@ -538,13 +539,15 @@ def _receiver_blocked(alert: Alert) -> AlertText:
     ip = alert.ip
     whom = ip or "this server"
     delist = alert.details.get("delist") or {}
-    subject = [f"{receiver} refuses mail from {whom}: {alert.zone}", f"{receiver} refuses mail: {alert.zone}"]
+    refuses, blocks = _refusal(receiver, alert.details)
+    accepts = _verb(receiver, "accepts")
+    subject = [f"{receiver} {refuses} mail from {whom}: {alert.zone}", f"{receiver} {refuses} mail: {alert.zone}"]
     url = clean_text(str(delist.get("url") or ""), 200)
-    short = f"senderwatch: {receiver} BLOCKS {whom} ({alert.zone})."
+    short = f"senderwatch: {receiver} {blocks} {whom} ({alert.zone})."
     sms = [f"{short} {url}", short] if url else [short]
     meaning = str(d.get("meaning") or "").rstrip(". ")
     body = [
-        f"{receiver} refuses mail from {whom} ({alert.zone}).",
+        f"{receiver} {refuses} mail from {whom} ({alert.zone}).",
         *([f"{meaning}."] if meaning else []),
         "",
         f"Receiver:   {receiver} ({clean_text(str(d.get('relay') or ''), 120)})",
@@ -561,8 +564,20 @@ def _receiver_blocked(alert: Alert) -> AlertText:
         body.append(f"Removal page: {url}")
     if delist.get("fallback"):
         body.append(f"If that does not work: {clean_text(str(delist['fallback']), 300)}")
-    body.append(f"senderwatch tells you when {receiver} accepts mail from this server again.")
+    body.append(f"senderwatch tells you when {receiver} {accepts} mail from this server again.")
     return _message([alert], subject, body, sms)
+
+
+def _verb(receiver: str, verb: str) -> str:
+    """A receiver's verb: "Gmail refuses", "Yahoo and AOL refuse"."""
+    return verb[:-1] if " and " in receiver and verb.endswith("s") else verb
+
+
+def _refusal(receiver: str, details: dict) -> tuple[str, str]:
+    """How to say what the receiver does: refuse the mail, or defer it (it is retried)."""
+    if details.get("status_of_reply") == "deferred":
+        return _verb(receiver, "defers"), _verb(receiver, "defers").upper()
+    return _verb(receiver, "refuses"), _verb(receiver, "blocks").upper()
 
 
 def _receiver_group(alerts: Sequence[Alert]) -> AlertText:
@@ -570,14 +585,15 @@ def _receiver_group(alerts: Sequence[Alert]) -> AlertText:
     addresses, a Yahoo deferral of both of a host's): one message naming them all."""
     first, count = alerts[0], len(alerts)
     receiver = clean_text(receiver_title(first.target), 80)
+    accepts = _verb(receiver, "accepts")
     ips = [a.ip or "(address not given)" for a in alerts]
     shown = ", ".join(ips[:2]) + (f" +{count - 2} more" if count > 2 else "")
     rows = [f"  {a.ip or '(address not given)':<40} since {_date(a.since)}" for a in alerts]
     if first.event == Event.RECEIVER_UNBLOCKED:
-        subject = [f"{receiver} accepts mail from {count} addresses again", f"{receiver} accepts mail again"]
+        subject = [f"{receiver} {accepts} mail from {count} addresses again", f"{receiver} {accepts} mail again"]
         sms = [
-            f"senderwatch: {receiver} accepts mail again from {shown} ({first.zone} is over).",
-            f"senderwatch: {receiver} accepts mail again ({first.zone} is over).",
+            f"senderwatch: {receiver} {accepts} mail again from {shown} ({first.zone} is over).",
+            f"senderwatch: {receiver} {accepts} mail again ({first.zone} is over).",
         ]
         body = [
             f"{receiver} accepted mail from this server again: its block {first.zone} of {count} addresses is over,",
@@ -591,15 +607,16 @@ def _receiver_group(alerts: Sequence[Alert]) -> AlertText:
     d = _clean(first.details)
     delist = first.details.get("delist") or {}
     url = clean_text(str(delist.get("url") or ""), 200)
+    refuses, blocks = _refusal(receiver, first.details)
     subject = [
-        f"{receiver} refuses mail from {count} addresses: {first.zone}",
-        f"{receiver} refuses mail: {first.zone}",
+        f"{receiver} {refuses} mail from {count} addresses: {first.zone}",
+        f"{receiver} {refuses} mail: {first.zone}",
     ]
-    short = f"senderwatch: {receiver} BLOCKS {count} addresses ({first.zone}): {shown}."
-    sms = [f"{short} {url}", short, f"senderwatch: {receiver} BLOCKS {count} addresses ({first.zone})."]
+    short = f"senderwatch: {receiver} {blocks} {count} addresses ({first.zone}): {shown}."
+    sms = [f"{short} {url}", short, f"senderwatch: {receiver} {blocks} {count} addresses ({first.zone})."]
     meaning = str(d.get("meaning") or "").rstrip(". ")
     body = [
-        f"{receiver} refuses mail from {count} of your addresses ({first.zone}).",
+        f"{receiver} {refuses} mail from {count} of your addresses ({first.zone}).",
         *([f"{meaning}."] if meaning else []),
         "",
         f"Receiver:   {receiver} ({clean_text(str(d.get('relay') or ''), 120)})",
@@ -614,7 +631,7 @@ def _receiver_group(alerts: Sequence[Alert]) -> AlertText:
         body.append(f"Removal page: {url}")
     if delist.get("fallback"):
         body.append(f"If that does not work: {clean_text(str(delist['fallback']), 300)}")
-    body.append(f"senderwatch tells you when {receiver} accepts mail from this server again.")
+    body.append(f"senderwatch tells you when {receiver} {accepts} mail from this server again.")
     return _message(alerts, subject, body, sms)
 
 

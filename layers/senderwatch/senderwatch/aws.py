@@ -132,8 +132,9 @@ def _stream_records(event: dict) -> list[dict]:
     return records
 
 
-def log_events(event: dict) -> list[tuple[int, str]]:
-    """The (timestamp in ms, line) of a CloudWatch Logs subscription event (base64 of gzip of JSON).
+def log_events(event: dict) -> tuple[str, list[tuple[int, str]]]:
+    """The log stream (one per server, as the CloudWatch agent names it) and the (timestamp in ms,
+    line) of a CloudWatch Logs subscription event (base64 of gzip of JSON).
 
     InvalidMessage for anything else; a CONTROL_MESSAGE (CloudWatch checking the subscription)
     has no lines.
@@ -146,8 +147,8 @@ def log_events(event: dict) -> list[tuple[int, str]]:
     except (ValueError, OSError, EOFError) as exc:
         raise InvalidMessage(f"awslogs.data is not base64 of gzip of JSON: {type(exc).__name__}") from None
     if not isinstance(document, dict) or document.get("messageType") == "CONTROL_MESSAGE":
-        return []
-    return [
+        return "", []
+    return str(document.get("logStream") or ""), [
         (int(e.get("timestamp") or 0), str(e.get("message", "")))
         for e in document.get("logEvents") or []
         if isinstance(e, dict)
@@ -410,6 +411,22 @@ class ReceiverStore:
                 return False
             raise
         return True
+
+    def blocking(self) -> set[str]:
+        item = self.table.get_item(Key={"id": RECEIVER_INDEX}, ConsistentRead=True).get("Item") or {}
+        return {str(name) for name in item.get("names") or ()}
+
+    def mark(self, name: str, blocking: bool) -> None:
+        """ADD or DELETE on a string set: atomic, so two invocations never undo each other."""
+        self.table.update_item(
+            Key={"id": RECEIVER_INDEX},
+            UpdateExpression=("ADD" if blocking else "DELETE") + " #names :name",
+            ExpressionAttributeNames={"#names": "names"},
+            ExpressionAttributeValues={":name": {name}},
+        )
+
+
+RECEIVER_INDEX = "receiver-index"  # the health table's item naming the receivers with a block
 
 
 class AlertLog:

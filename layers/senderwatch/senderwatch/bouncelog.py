@@ -20,6 +20,7 @@ from .text import clean_text, visible
 
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
+_TEXT_CHECKED = 8192  # a log with NUL bytes in its first 8 KB is not text
 _XZ = b"\xfd7zXZ\x00"
 _NOT_TEXT = {  # what a rotated log may be compressed with that Python cannot read
     b"\x28\xb5\x2f\xfd": "zstd-compressed: zstdcat it into senderwatch bounces -",
@@ -68,14 +69,19 @@ def _decompressed(handle: BinaryIO, path: str) -> IO[bytes]:
 
 def _lines(path: str, stdin=None) -> Iterator[str]:
     """The lines of a log, whatever it was written with (a stray byte is replaced, not fatal).
-    A file that is not text (a NUL byte in a line) is refused, not read as a log without news."""
+    A file that is not text (NUL bytes where it begins) is refused, not read as a log without news;
+    a run of NULs later on (what a crash leaves in a syslog file) is skipped."""
     handle = _open(path, stdin)
     try:
         stream = _decompressed(handle, path)
+        offset = 0
         try:
             for raw in stream:
                 if b"\x00" in raw:
-                    raise InvalidInput(f"cannot read {shown(path, 200)}: not a text file (a mail log is text)")
+                    if offset < _TEXT_CHECKED:
+                        raise InvalidInput(f"cannot read {shown(path, 200)}: not a text file (a mail log is text)")
+                    raw = raw.replace(b"\x00", b"")
+                offset += len(raw)
                 yield raw.decode("utf-8", "replace")
         except (OSError, EOFError, lzma.LZMAError) as exc:  # a truncated or corrupt .gz, .bz2, .xz
             raise InvalidInput(f"cannot read {shown(path, 200)}: {exc}") from None

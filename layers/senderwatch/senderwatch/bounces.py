@@ -210,6 +210,7 @@ class Rule:
     delist_url: str = ""
     fallback: str = ""
     ip_pattern: re.Pattern | None = None  # where the reply names the sending address
+    scope: str = ""  # "recipient": one organisation's own block, ended only by that organisation
 
     def code_in(self, text: str) -> str:
         """The code the reply itself gives (5.7.623 for Microsoft's 5.7.606-5.7.649, TSS04, S3150,
@@ -218,11 +219,13 @@ class Rule:
         label = labels[0] if labels else self.code
         if label[:1].isdigit():
             low, _, high = label.partition("-")
+            qualifier = re.search(r"\(([^)]+)\)", self.code)
             for found in _DSN.findall(text):  # the reply's own (4.7.x for a deferral of a 5.7.x rule)
                 if _dsn_key(found)[1:] == _dsn_key(low)[1:] or (
                     high and _dsn_key(low)[1:] <= _dsn_key(found)[1:] <= _dsn_key(high)[1:]
                 ):
-                    return found
+                    # 5.7.1 says little: "5.7.1 (Blocklist 1)" and "5.7.1 (Spamhaus via EOP)" are two blocks
+                    return f"{found} ({qualifier.group(1)})" if found in _GENERIC_CODES and qualifier else found
             return low
         prefixes = {m.group(0) for part in labels if (m := re.match(r"[A-Za-z]+-?(?=\d)", part))}
         if prefixes:  # TSS04, S3150, BL21, OU-002, CS01: the reply's own number
@@ -257,6 +260,7 @@ def receivers() -> tuple[Receiver, ...]:
                 code.get("delist_url") or "",
                 code.get("fallback") or "",
                 re.compile(code["ip_regex"], re.IGNORECASE) if code.get("ip_regex") else None,
+                code.get("scope") or "",
             )
             for code in entry["codes"]
         )
@@ -300,6 +304,7 @@ class Rejection:
     delist: dict = field(default_factory=dict)
     status: str = ""  # bounced, deferred, refused
     domain: str = ""  # the domain a domain list lists (dbl.spamhaus.org), when the reply names it
+    scope: str = ""  # "recipient": the receiving organisation's own block (see Rule.scope)
 
 
 # How receivers name the list they refused the sender for: Postfix's reply ("Client host [ip]
@@ -362,24 +367,31 @@ def classify(reply: Reply) -> Rejection | None:
     # The receiving host's own rules; then the words of filtering products (Barracuda, Proofpoint)
     # that customers run on their own hosts. Another receiver's words on a host not its own are
     # not that receiver speaking ("blocked using Spamhaus" at example.org is not Microsoft).
-    for receiver in sorted(receivers(), key=lambda r: r.name != name):
-        if receiver.name != name and not receiver.anywhere:
-            continue
-        for rule in receiver.rules:
-            said = rule.pattern.search(text) or rule.pattern.search(raw)
-            if said or (receiver.name == name and _by_code(rule, reply)):
-                address = _rule_ip(rule, raw) or sending_ip(text) or _local_ip(reply)
-                return Rejection(
-                    reply.when,
-                    name,
-                    rule.code_in(raw) if said else reply.dsn,
-                    address,
-                    reply.relay,
-                    _sentence(rule.meaning.replace("ADDRESS", address or "your server's address")),
-                    rule.kind,
-                    _rule_delist(rule, address),
-                    reply.status,
-                )
+    speakers = [r for r in sorted(receivers(), key=lambda r: r.name != name) if r.name == name or r.anywhere]
+    # A rule whose words are in the reply; only then one known by the reply's code alone (a
+    # Sendmail line without the words), so that 5.7.26's DMARC wording is not taken for its SPF one.
+    found = next(((rule, True) for r in speakers for rule in r.rules if _says(rule, text, raw)), None)
+    if found is None:
+        found = next(
+            ((rule, False) for r in speakers if r.name == name for rule in r.rules if _by_code(rule, reply)), None
+        )
+    if found is not None:
+        rule, said = found
+        # Where the rule says the reply names the address; else the interface the mail left from
+        # (Exim's I=); else the first public address in the reply, when the rule says nothing.
+        address = _rule_ip(rule, raw) or _local_ip(reply) or (sending_ip(text) if rule.ip_pattern is None else None)
+        return Rejection(
+            reply.when,
+            name,
+            rule.code_in(raw) if said else reply.dsn,
+            address,
+            reply.relay,
+            _sentence(rule.meaning.replace("ADDRESS", address or "your server's address")),
+            rule.kind,
+            _rule_delist(rule, address),
+            reply.status,
+            scope=rule.scope,
+        )
     listed = _named_list(text)
     if listed is None:
         return None
@@ -387,17 +399,21 @@ def classify(reply: Reply) -> Rejection | None:
     address = None if domain_list else sending_ip(text) or _local_ip(reply)
     domain = ""
     if domain_list:
-        found = _SENDER_DOMAIN.search(text)
-        domain = found.group(1).lower() if found else ""
+        named = _SENDER_DOMAIN.search(text)
+        domain = named.group(1).lower() if named else ""
     what = domain or address
     subject = what or ("The sending domain" if domain_list else "Your server's address")
-    meaning = f"{subject} is listed on {said_as}, which {name} uses to refuse mail."
+    meaning = f"{subject} is listed on {said_as}, which {receiver_title(name)} uses to refuse mail."
     delist = (
         removal.filled(what or ("<your domain>" if domain_list else UNKNOWN_IP), [zone], zone)
         if removal is not None
         else _unknown_list_steps(said_as, what or UNKNOWN_IP)
     )
     return Rejection(reply.when, name, said_as, address, reply.relay, meaning, "listed", delist, reply.status, domain)
+
+
+def _says(rule: Rule, text: str, raw: str) -> bool:
+    return bool(rule.pattern.search(text) or rule.pattern.search(raw))
 
 
 def _local_ip(reply: Reply) -> str | None:
@@ -411,7 +427,11 @@ def _unknown_list_steps(zone: str, what: str) -> dict:
         "steps": [
             f"Find {zone}'s own website (search for its name) and look {what} up there: it says why it is listed.",
             f"Fix the cause, then follow that list's removal procedure; {zone} may also expire listings by itself.",
-            f"Check {what} against the lists senderwatch knows: senderwatch check {what}",
+            *(
+                [f"Check {what} against the lists senderwatch knows: senderwatch check {what}"]
+                if what != UNKNOWN_IP
+                else []
+            ),
         ],
     }
 
@@ -506,8 +526,8 @@ class Group:
             "code": r.code,
             "sending_ip": r.sending_ip,
             "relay": visible(r.relay, 255),
-            "first_seen": self.first_seen.isoformat() if self.first_seen else None,
-            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+            "first_seen": self.first_seen.astimezone(UTC).isoformat() if self.first_seen else None,
+            "last_seen": self.last_seen.astimezone(UTC).isoformat() if self.last_seen else None,
             "count": self.count,
             "meaning": r.meaning,
             "kind": r.kind,

@@ -101,9 +101,9 @@ def build_parser() -> argparse.ArgumentParser:
     bounces = commands.add_parser(
         "bounces",
         help="what receivers say in your mail log: bans, listings, failed authentication",
-        description="Read a mail server's log (Postfix, Exim, Sendmail; plain or gzip-compressed, rotated "
-        "files too) and report every rejection in which a receiver says the sending address or domain is "
-        "blocked, listed or unauthenticated, grouped by receiver, code and address. Exit 1 when there is one.",
+        description="Read a mail server's log (Postfix, Exim, Sendmail; plain or compressed with gzip, bzip2 "
+        "or xz, rotated files too) and report every rejection in which a receiver says the sending address or domain "
+        "is blocked, listed or unauthenticated, grouped by receiver, code and address. Exit 1 when there is one.",
     )
     bounces.add_argument(
         "files", nargs="*", metavar="FILE", help="mail logs (e.g. /var/log/mail.log*); - or none: standard input"

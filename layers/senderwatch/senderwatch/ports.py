@@ -49,6 +49,15 @@ class Receivers(Protocol):
         """Write RECORD if the record is still at VERSION; False when another writer came first."""
         ...
 
+    def blocking(self) -> set[str]:
+        """The receivers with a block not yet over (so that mail accepted by any other receiver
+        costs no read)."""
+        ...
+
+    def mark(self, name: str, blocking: bool) -> None:
+        """Note whether NAME has a block not yet over."""
+        ...
+
 
 class SentLog(Protocol):
     """Which alerts were published already."""

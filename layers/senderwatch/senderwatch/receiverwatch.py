@@ -6,10 +6,12 @@ A receiver's record: {"blocks": {"ADDRESS|CODE": {"status": "blocked" | "accepte
 "sending_ip", "relay", "meaning", "kind", "delist", "since", "last_seen", "accepted_since"}}}.
 
 - A block is news once: the same rejection again only moves `last_seen`.
-- A block is over when the receiver accepts mail over the same address family at least an hour
-  after its last rejection: a receiver that defers some mail and takes the rest (Gmail's or
-  Yahoo's rate limits) is still blocking, not flapping. The log does not say which of the
-  server's addresses a delivery left from; the family of the receiving host's address does.
+- A block is over when the receiver accepts mail from the same server (log stream) over the same
+  address family at least an hour after its last rejection: a receiver that defers some mail and
+  takes the rest (Gmail's or Yahoo's rate limits) is still blocking, not flapping. The log does
+  not say which of the server's addresses a delivery left from; the family of the receiving
+  host's address does. One organisation's own block (a customer block list in Microsoft 365)
+  ends only when that organisation's host accepts mail, not any other tenant's.
 - Reading the same lines again (a redelivered batch) changes nothing; a rejection older than a
   block's end does not begin it again. One write per receiver per delivery.
 """
@@ -42,10 +44,12 @@ def _family(ip: str | None) -> int | None:
         return None
 
 
-def block(state: dict | None, rejection: Rejection, when: datetime) -> dict | None:
-    """A receiver's record after REJECTION at WHEN, or None when that changes nothing."""
+def block(state: dict | None, rejection: Rejection, when: datetime, server: str = "") -> dict | None:
+    """A receiver's record after REJECTION at WHEN (from SERVER's log), or None when that changes nothing."""
     blocks = dict((state or {}).get("blocks") or {})
     key = f"{rejection.sending_ip or '-'}|{rejection.code}"
+    if rejection.scope == "recipient":  # each organisation's own block is its own
+        key += f"|{rejection.relay}"
     entry, at = blocks.get(key) or {}, _stamp(when)
     if entry.get("status") == BLOCKED:
         if at <= str(entry.get("last_seen") or entry.get("since", "")):
@@ -63,19 +67,26 @@ def block(state: dict | None, rejection: Rejection, when: datetime) -> dict | No
         "kind": rejection.kind,
         "delist": rejection.delist,
         "status_of_reply": rejection.status,  # bounced, deferred, refused
+        "scope": rejection.scope,
+        "server": server,
         "since": at,
         "last_seen": at,
     }
     return {"blocks": blocks}
 
 
-def accept(state: dict | None, reply: Reply, when: datetime) -> dict | None:
-    """A receiver's record after it accepted mail (REPLY) at WHEN, or None when no block ends:
-    the blocks of that address family (or of an unknown address) quiet for an hour."""
+def accept(state: dict | None, reply: Reply, when: datetime, server: str = "") -> dict | None:
+    """A receiver's record after it accepted mail (REPLY) at WHEN from SERVER, or None when no
+    block ends: that server's blocks of that address family (or of an unknown address) quiet for
+    an hour - an organisation's own block only when its own host accepted."""
     blocks = dict((state or {}).get("blocks") or {})
     family, changed = reply.family, False
     for key, entry in blocks.items():
         if entry.get("status") != BLOCKED:
+            continue
+        if entry.get("server") and server and entry["server"] != server:
+            continue  # another mail server's delivery says nothing of this one's addresses
+        if entry.get("scope") == "recipient" and entry.get("relay") != reply.relay:
             continue
         last = datetime.fromisoformat(str(entry.get("last_seen") or entry.get("since")))
         ours = _family(entry.get("sending_ip"))
@@ -93,9 +104,10 @@ class Watched:
     changed: int = 0  # receivers whose record was written
 
 
-def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime) -> Watched:
-    """Read log EVENTS ((timestamp in ms, line), in any order) into the receivers' records: each
-    receiver's record read once and written once, with what the delivery says, in time order."""
+def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime, server: str = "") -> Watched:
+    """Read log EVENTS ((timestamp in ms, line), in any order) of SERVER (its log stream) into the
+    receivers' records: each receiver's record read once and written once, with what the delivery
+    says, in time order. A receiver that only accepted mail is read only if it has a block."""
     seen = Watched()
     heard: dict[str, list[tuple[datetime, Rejection | Reply]]] = {}
     for stamp, line in sorted(events, key=lambda event: event[0]):
@@ -112,17 +124,25 @@ def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime
         elif reply.status == "sent" and reply.relay:
             seen.accepted += 1
             heard.setdefault(receiver_of(reply.relay, reply.text), []).append((when, reply))
+    only_accepted = {name for name, said in heard.items() if not any(isinstance(w, Rejection) for _, w in said)}
+    blocking = store.blocking() if only_accepted else set()
     for name, said in heard.items():
+        if name in only_accepted and name not in blocking:
+            continue  # nothing of it to end: no read
         for _ in range(3):
             state, version = store.read(name)
             new = state
             for when, what in said:
-                changed = block(new, what, when) if isinstance(what, Rejection) else accept(new, what, when)
+                if isinstance(what, Rejection):
+                    changed = block(new, what, when, server)
+                else:
+                    changed = accept(new, what, when, server)
                 new = changed if changed is not None else new
             if new is state or new is None:
                 break
             if store.save(name, new, version):
                 seen.changed += 1
+                store.mark(name, any(e.get("status") == BLOCKED for e in new["blocks"].values()))
                 log.info("receiver record changed", extra={"receiver": name, "lines": len(said)})
                 break  # else another invocation wrote first: read again and apply again
     return seen
