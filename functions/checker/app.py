@@ -6,7 +6,7 @@ from functools import cache
 from aws_lambda_powertools.metrics import MetricUnit
 
 from senderwatch.aws import CheckQueue, HealthStore, History, SecretParameter, TargetStore, client
-from senderwatch.checker import DnsChecks, run_checks
+from senderwatch.checker import PROBE, DnsChecks, probe_lists, run_checks
 from senderwatch.config import Config
 from senderwatch.observability import logger, metrics, partial_batch
 from senderwatch.runs import parse_message
@@ -73,8 +73,11 @@ def check_message(record: dict, checks: DnsChecks, context) -> dict:
 @logger.inject_lambda_context
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
-    """Each message alone: a failed one is retried by the queue, the others are kept."""
+    """Each message alone: a failed one is retried by the queue, the others are kept.
+    {"senderwatch": "probe"} (from `senderwatch doctor`) asks the lists' test entries only."""
     checks = _checks()
+    if event.get("senderwatch") == PROBE:
+        return probe_lists(checks)
     response = partial_batch(event.get("Records", []), lambda record: check_message(record, checks, context))
     metrics.add_metric(name="MessagesFailed", unit=MetricUnit.Count, value=len(response["batchItemFailures"]))
     return response

@@ -121,7 +121,11 @@ def admin_argv(draw, world):
             st.sampled_from([["--table", "no-such-table"], ["--stack", "no-such-stack"], [], ["--region", "x y"]]),
         )
     )
-    action = draw(st.sampled_from(["add", "add", "remove", "list", "import", "import", "status", "none"]))
+    action = draw(
+        st.sampled_from(["add", "add", "remove", "list", "import", "import", "status", "none", "doctor", "test-alert"])
+    )
+    if action in ("doctor", "test-alert"):
+        return [action, *where, *draw(st.sampled_from([[], ["--format", "json"], ["--format", "x"]]))]
     if action == "status":
         return [
             "status",
@@ -241,6 +245,9 @@ def assert_well_behaved(argv, status, out, err):
         assert all(line.startswith("senderwatch: error: ") for line in lines) and err.endswith("\n"), (argv, err)
         assert "\x1b" not in err and "\x07" not in err, (argv, err)
     if status == 1:
+        if argv[0] == "doctor":  # something to fix, said with its fix
+            assert "FIX " in out or '"status": "fix"' in out, (argv, out, err)
+            return
         found = found_something if argv[0] == "check" else rejections_found
         assert argv[0] in ("check", "bounces") and found(out), (argv, out, err)
 

@@ -152,3 +152,25 @@ def test_an_event_for_another_function_is_an_error_lambda_would_report(stack):
         "CheckerFunction", json.loads((EVENTS / "stream-listed.json").read_text()), {**stack.env(), **CREDENTIALS}
     )
     assert response == {"errorType": "ValueError", "errorMessage": "not an SQS event: every record needs a 'messageId'"}
+
+
+def test_doctor_and_test_alert_answer_for_the_local_stack_over_its_endpoint(stack):
+    """As a user runs them against `make local-stack`: the moto server at AWS_ENDPOINT_URL."""
+    env = {**CREDENTIALS, "PATH": "/usr/bin:/bin", "AWS_ENDPOINT_URL": stack.env()["LOCAL_AWS_ENDPOINT"]}
+    env["AWS_ACCOUNT_ID_ENDPOINT_MODE"] = "disabled"
+
+    def run(*argv):
+        return subprocess.run(  # noqa: S603 - our own command
+            [str(REPO / ".venv" / "bin" / "senderwatch"), *argv], capture_output=True, text=True, env=env, timeout=120
+        )
+
+    doctor = run("doctor", "--stack", "senderwatch-local")
+    assert doctor.returncode == 3, doctor.stdout + doctor.stderr  # the functions are not on moto: the probe cannot run
+    assert "ok   stack" in doctor.stdout and "ok   DQS key" in doctor.stdout and "Traceback" not in doctor.stderr
+    alert = run("test-alert", "--stack", "senderwatch-local")
+    assert alert.returncode == 0 and "TEST ALERT" in alert.stdout
+    sqs = boto3.client("sqs")
+    got = sqs.receive_message(QueueUrl=stack.pipeline.inboxes["sms"], MaxNumberOfMessages=10)["Messages"]
+    assert [json.loads(json.loads(m["Body"])["Message"])["event"] for m in got] == ["TEST_ALERT"]
+    for message in got:
+        sqs.delete_message(QueueUrl=stack.pipeline.inboxes["sms"], ReceiptHandle=message["ReceiptHandle"])

@@ -184,6 +184,10 @@ class BuiltFunctions:
         raise RuntimeError(f"built {function} printed no result:\n{proc.stdout[-2000:]}")
 
 
+def _region() -> str:
+    return boto3.session.Session().region_name or "eu-central-1"
+
+
 class LocalPipeline:
     """Tables, queues and topic from the template on moto, and the handlers to drive them.
 
@@ -235,7 +239,7 @@ class LocalPipeline:
             },
         )["QueueUrl"]
         topic = sns.create_topic(Name=f"senderwatch-alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
-        sms_filter = {"event": self.template["Parameters"]["SmsEvents"]["Default"].split(",")}
+        sms_filter = {"event": [*self.template["Parameters"]["SmsEvents"]["Default"].split(","), "TEST_ALERT"]}
         for inbox, policy in (("email", None), ("sms", sms_filter)) if self.want_inboxes else ():
             url = sqs.create_queue(QueueName=f"senderwatch-inbox-{inbox}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -378,6 +382,47 @@ class LocalPipeline:
             else:
                 failed_all += batch
         return failed_all
+
+    def register_stack(self, name: str = "senderwatch-local", parameters: dict | None = None) -> str:
+        """What `sam deploy` leaves for `senderwatch doctor`, `test-alert` and `--stack`: a stack
+        whose outputs and parameters name this pipeline's resources, and the daily schedule (moto
+        cannot deploy the SAM template itself). The functions are not there: the probe from inside
+        the deployment cannot run here."""
+        expression = self.template["Parameters"]["ScheduleExpression"]["Default"]
+        scheduler = boto3.client("scheduler")
+        schedule = f"{name}-daily"
+        scheduler.create_schedule(
+            Name=schedule,
+            ScheduleExpression=expression,
+            FlexibleTimeWindow={"Mode": "OFF"},
+            Target={
+                "Arn": f"arn:aws:lambda:{_region()}:123456789012:function:{name}-scheduler",
+                "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
+            },
+        )
+        outputs = {
+            "TargetsTableName": self.table_name,
+            "HistoryTableName": self.history_table_name,
+            "HealthTableName": self.health_table_name,
+            "CheckQueueUrl": self.queue_url,
+            "CheckDeadLetterQueueUrl": self.dead_letter_url,
+            "AlertTopicArn": self.topic_arn,
+            "SchedulerFunctionName": f"{name}-scheduler",
+            "CheckerFunctionName": f"{name}-checker",
+            "ScheduleName": schedule,
+        }
+        given = {"DqsKeyParameter": "", "Zones": "", **(parameters or {})}
+        template = {
+            "Parameters": {key: {"Type": "String", "Default": ""} for key in given},
+            "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
+            "Outputs": {key: {"Value": value} for key, value in outputs.items()},
+        }
+        boto3.client("cloudformation").create_stack(
+            StackName=name,
+            TemplateBody=json.dumps(template),
+            Parameters=[{"ParameterKey": key, "ParameterValue": value} for key, value in given.items()],
+        )
+        return name
 
     def ship_log(self, lines: list[str], group: str = "/mail/postfix") -> dict:
         """Lines of the mail server's log, as the CloudWatch Logs subscription delivers them to the

@@ -52,6 +52,9 @@ def declared() -> list[str]:
     return list(load_template()["Globals"]["Function"]["Environment"]["Variables"])
 
 
+STACK = "senderwatch-local"  # the stack name the local stack answers to
+
+
 class LocalStack:
     """A moto server with the stack's resources, the demo's DNS world and its targets: the two
     addresses, and the mail host by name."""
@@ -78,6 +81,8 @@ class LocalStack:
             ).create()
             for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)"), (MAIL_HOST, "postfix-1 (host)")):
                 self.pipeline.put_target({"ip": ip, "sender": DOMAIN, "label": label, "enabled": True})
+            # for `senderwatch doctor|test-alert|status --stack senderwatch-local` against it
+            self.pipeline.register_stack(STACK, {"DqsKeyParameter": DQS_PARAMETER})
         except BaseException:
             self.__exit__(None, None, None)
             raise
@@ -142,6 +147,11 @@ def serve() -> int:
             print("env files:   .local-stack/env.json (for containers), .local-stack/env-local.json")
             print("\nIn another terminal:")
             print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
+            print(
+                f"  AWS_ENDPOINT_URL={env['LOCAL_AWS_ENDPOINT']} AWS_ACCESS_KEY_ID=testing"
+                f" AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}"
+                f" .venv/bin/senderwatch doctor --stack {STACK}"
+            )
             print(
                 "  sam local invoke CheckerFunction -e events/sqs-check-batch.json"
                 f" --env-vars .local-stack/env.json --region {REGION}"

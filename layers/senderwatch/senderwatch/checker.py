@@ -36,7 +36,7 @@ from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
 from .targets import ADDRESS, HOST, NETWORK, Target
 from .verdicts import Verdict
-from .zones import Zone, resolve_domain_zones, resolve_zones
+from .zones import NAMES, Zone, resolve_domain_zones, resolve_zones
 
 log = logging.getLogger(__name__)
 
@@ -366,3 +366,36 @@ def _slices(targets: list[Target]) -> list[list[Target]]:
         current.append(target)
         weight += size
     return [*slices, current] if current else slices
+
+
+# -- the lists as the deployment sees them (`senderwatch doctor`) ----------------------------------
+
+
+PROBE = "probe"  # {"senderwatch": "probe"}: an invocation that asks the lists' test entries only
+
+
+def probe_lists(checks: DnsChecks) -> dict:
+    """Each list the deployment uses, asked for its test entries through the deployment's own
+    resolver: what `senderwatch doctor` shows from inside (Spamhaus refusing a resolver without a
+    DQS key shows here on day one). Nothing is written; no finding changes."""
+
+    async def probe() -> dict:
+        zones = resolve_zones(list(checks.zones)) + resolve_domain_zones(list(checks.zones))
+        families = {4, 6, NAMES}  # address lists per family; domain lists ask names
+        async with checks.session() as session:
+            try:
+                await session.dnsbl.probe(families, zones)
+            except ResolverUnusable as exc:
+                return {"resolver": str(exc), "lists": []}
+            failed = session.dnsbl.failed
+        lists = []
+        for zone in zones:
+            for family in sorted(families & set(zone.families)):
+                verdict = failed.get((zone.zone, family))
+                entry = {"zone": zone.zone, "family": family, "status": "ok" if verdict is None else "failing"}
+                if verdict is not None:
+                    entry.update(error=str(verdict.error), detail=verdict.meaning or "", codes=list(verdict.codes))
+                lists.append(entry)
+        return {"resolver": "ok", "dqs_key": bool(checks.dqs_key), "lists": lists}
+
+    return asyncio.run(probe())

@@ -167,6 +167,25 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --table: the health table, for the domains' findings (--stack finds it; "
         "or set SENDERWATCH_HEALTH_TABLE)",
     )
+    doctor = commands.add_parser(
+        "doctor",
+        parents=[where],
+        help="check the deployment: will the alerts reach you? (one line per check, with the fix)",
+        description="Check a deployed stack from here: the stack, the targets, each subscription (confirmed?), "
+        "SMS delivery (sandbox, verified numbers, spend limit, origination numbers), the DQS key, the schedule, "
+        "the dead-letter and failure queues, the alarms, the last run; and, from inside the deployment, each list "
+        "as its own resolver sees it. Exit 0: all is well; 1: something to fix; 3: something could not be checked.",
+    )
+    doctor.add_argument(
+        "--format", choices=("table", "json"), default="table", help="table for people (default), json for programs"
+    )
+    commands.add_parser(
+        "test-alert",
+        parents=[where],
+        help="publish a clearly marked test alert through the stack's topic (email and SMS)",
+        description="Publish a test alert through the deployed stack's topic, with the email and SMS variants a "
+        "real alert has, so you see what an alert looks like where it arrives. It changes no finding.",
+    )
     return parser
 
 
@@ -347,6 +366,41 @@ def _bounces(args) -> int:
 # -- the deployment ---------------------------------------------------------------------------------
 
 
+def _doctor(args) -> int:
+    from . import doctor
+    from .aws import aws_errors, client, region
+
+    if args.region:
+        if not _REGION.fullmatch(args.region):
+            raise UsageError(f"invalid --region {shown(args.region)}: expected a region such as eu-central-1")
+        os.environ["AWS_DEFAULT_REGION"] = args.region
+    stack = args.stack or os.environ.get("SENDERWATCH_STACK")
+    if not stack:
+        raise UsageError(
+            f"{args.command} needs the stack: --stack NAME (or SENDERWATCH_STACK); its outputs name the topic, "
+            "the queues and the schedule"
+        )
+    with aws_errors("AWS"):
+        where = region()
+        if args.command == "test-alert":
+            try:
+                message = doctor.test_alert(client, stack)
+            except LookupError as exc:
+                raise ServiceError(str(exc)) from None
+            _write(
+                f"A test alert went to every subscriber of stack {stack} (message {message}): look for "
+                "'senderwatch TEST ALERT' in your mail and on your phone. Nothing arrived? Run: "
+                f"senderwatch doctor --stack {stack}"
+            )
+            return 0
+        findings = doctor.Doctor(client, stack).run()
+    if args.format == "json":
+        _write(json_text(doctor.as_json(findings), ascii_only=not _utf8(sys.stdout)))
+    else:
+        _write(doctor.table(findings, stack, where))
+    return doctor.exit_status(findings)
+
+
 def _admin(args) -> int:
     from .aws import aws_errors
 
@@ -442,13 +496,18 @@ def main(argv: list[str] | None = None) -> int:
             where = " ".join(filter(None, ("senderwatch", args.command, getattr(args, "action", None))))
             raise UsageError(f"unknown option or extra argument {shown(extra[0])}: see '{where} --help'")
         if args.command is None:
-            raise UsageError("say which command: check, bounces, zones, targets or status (see senderwatch --help)")
+            raise UsageError(
+                "say which command: check, bounces, zones, targets, status, doctor or test-alert"
+                " (see senderwatch --help)"
+            )
         if args.command == "zones":
             return _zones()
         if args.command == "bounces":
             return _bounces(args)
         if args.command in ("targets", "status"):
             return _admin(args)
+        if args.command in ("doctor", "test-alert"):
+            return _doctor(args)
         return _check(args)
     except InvalidInput as exc:
         _error(str(exc))

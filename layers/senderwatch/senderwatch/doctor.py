@@ -1,0 +1,573 @@
+"""`senderwatch doctor` and `senderwatch test-alert`: after `sam deploy`, know that the alerts will
+reach you.
+
+Most first-deploy failures are silent: an email subscription never confirmed, an account in the
+SNS SMS sandbox or at the default $1 monthly SMS spend, a US number without an origination
+identity, a DQS parameter that is not there, a schedule that is disabled, checks parked in a
+dead-letter queue, a list that refuses the deployment's resolver. The doctor asks AWS about each,
+one line per check with the fix; an API it cannot ask (moto has no SMS sandbox) is "could not
+check", never "all is well". From inside the deployment it invokes the checker with a probe-only
+message, so each list is seen from the deployment's own resolver.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from .alerttext import AlertText
+from .aws import publish_args
+from .text import clean_text, visible
+
+OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
+# What asking AWS may end in: refused, failed, or an API the endpoint does not have (moto's
+# NotImplementedError in process; a 500 from a moto server). Each is "could not check".
+_CANNOT_ASK = (ClientError, BotoCoreError, NotImplementedError)
+MARK = {OK: "ok  ", FIX: "FIX ", UNKNOWN: "??  ", INFO: "--  "}
+PROBE_EVENT = {"senderwatch": "probe"}
+TEST_EVENT = "TEST_ALERT"
+STALE = timedelta(hours=26)  # a daily schedule's last run, with slack
+
+
+@dataclass
+class Finding:
+    status: str  # ok, fix, unknown (could not check), info
+    what: str  # the thing checked: "stack", "email", "SMS sandbox", ...
+    said: str  # what was found, one line
+    fix: str = ""  # what to do, when status is fix
+
+
+class Doctor:
+    """The checks of one deployment (a stack), through CLIENT (a boto3 client factory)."""
+
+    def __init__(
+        self,
+        client: Callable[[str], Any],
+        stack: str,
+        now: datetime | None = None,
+        probe: Callable[[], dict] | None = None,
+    ):
+        self.client = client
+        self.probe = probe  # how to ask the checker for its probe (default: invoke the deployed function)
+        self.stack = stack
+        self.now = now or datetime.now(UTC)
+        self.outputs: dict[str, str] = {}
+        self.parameters: dict[str, str] = {}
+        self.findings: list[Finding] = []
+
+    # -- running ------------------------------------------------------------------------------------
+
+    def run(self) -> list[Finding]:
+        if not self._stack():
+            return self.findings
+        for check in (
+            self._targets,
+            self._subscriptions,
+            self._dqs_key,
+            self._schedule,
+            self._queues,
+            self._alarms,
+            self._last_run,
+            self._probe,
+        ):
+            try:
+                check()
+            except _CANNOT_ASK as exc:
+                self._add(UNKNOWN, check.__name__.strip("_").replace("_", " "), f"could not check: {_why(exc)}")
+        return self.findings
+
+    def _add(self, status: str, what: str, said: str, fix: str = "") -> None:
+        self.findings.append(Finding(status, what, said, fix))
+
+    # -- the checks ---------------------------------------------------------------------------------
+
+    def _stack(self) -> bool:
+        try:
+            stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
+        except ClientError as exc:
+            if "does not exist" in str(exc):
+                self._add(FIX, "stack", f"no stack {self.stack} here", "deploy it: sam build && sam deploy --guided")
+            else:
+                self._add(UNKNOWN, "stack", f"could not read stack {self.stack}: {_why(exc)}")
+            return False
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+        self.parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters") or []}
+        status = str(stack.get("StackStatus", ""))
+        if status.endswith("_COMPLETE") and "ROLLBACK" not in status and "DELETE" not in status:
+            self._add(OK, "stack", f"{self.stack}: {status}")
+        elif status.endswith("_IN_PROGRESS"):
+            self._add(INFO, "stack", f"{self.stack}: {status} (a deployment is running: ask again when it ends)")
+        else:
+            self._add(
+                FIX,
+                "stack",
+                f"{self.stack}: {status}",
+                f"see why: aws cloudformation describe-stack-events --stack-name {self.stack}; then sam deploy",
+            )
+        if "TargetsTableName" not in self.outputs:
+            self._add(FIX, "stack", "it has no TargetsTableName output: is it a senderwatch stack?")
+            return False
+        return True
+
+    def _targets(self) -> None:
+        table, count = self.outputs["TargetsTableName"], 0
+        pages = self.client("dynamodb").get_paginator("scan")
+        for page in pages.paginate(TableName=table, Select="COUNT"):
+            count += page.get("Count", 0)
+        if count:
+            self._add(OK, "targets", f"{count} target{'s' if count != 1 else ''} watched ({table})")
+        else:
+            self._add(
+                FIX,
+                "targets",
+                f"nothing is watched yet ({table} is empty)",
+                f"senderwatch targets add mail.example.com --sender example.com --stack {self.stack}",
+            )
+
+    def _subscriptions(self) -> None:
+        topic = self.outputs.get("AlertTopicArn", "")
+        sns = self.client("sns")
+        subscriptions: list[dict] = []
+        for page in sns.get_paginator("list_subscriptions_by_topic").paginate(TopicArn=topic):
+            subscriptions += page.get("Subscriptions") or []
+        if not subscriptions:
+            self._add(
+                FIX,
+                "subscriptions",
+                "nobody is subscribed to the alert topic: alerts reach no one",
+                f"sam deploy --parameter-overrides AlertEmail=you@example.com (or: aws sns subscribe --topic-arn "
+                f"{topic} --protocol email --notification-endpoint you@example.com)",
+            )
+            return
+        phones = []
+        for sub in subscriptions:
+            protocol, endpoint = sub.get("Protocol", "?"), visible(sub.get("Endpoint", "?"), 120)
+            what = "SMS" if protocol == "sms" else protocol
+            if sub.get("SubscriptionArn") == "PendingConfirmation":
+                resend = (
+                    f"aws sns subscribe --topic-arn {topic} --protocol {protocol} --notification-endpoint {endpoint}"
+                )
+                self._add(
+                    FIX,
+                    what,
+                    f"{endpoint} has not confirmed the subscription: no alert reaches it",
+                    f"open the mail 'AWS Notification - Subscription Confirmation' and follow its link "
+                    f"(mail it again: {resend})",
+                )
+            else:
+                self._add(OK, what, f"{endpoint} is subscribed and confirmed")
+            if protocol == "sms":
+                phones.append(sub.get("Endpoint", ""))
+        if phones:
+            self._sms(phones)
+
+    def _sms(self, phones: list[str]) -> None:
+        sns = self.client("sns")
+        try:
+            sandbox = sns.get_sms_sandbox_account_status()["IsInSandbox"]
+        except _CANNOT_ASK as exc:
+            self._add(UNKNOWN, "SMS sandbox", f"could not check: {_why(exc)}")
+        else:
+            if not sandbox:
+                self._add(OK, "SMS sandbox", "this account has left the SMS sandbox: SMS reach any number")
+            else:
+                verified = set()
+                try:
+                    pages = sns.get_paginator("list_sms_sandbox_phone_numbers").paginate()
+                    for page in pages:
+                        verified |= {
+                            n["PhoneNumber"] for n in page.get("PhoneNumbers") or [] if n["Status"] == "Verified"
+                        }
+                except _CANNOT_ASK as exc:
+                    self._add(
+                        UNKNOWN, "SMS sandbox", f"in the sandbox; the verified numbers could not be read: {_why(exc)}"
+                    )
+                for phone in phones:
+                    if phone in verified:
+                        self._add(OK, "SMS sandbox", f"in the SMS sandbox, and {phone} is a verified number")
+                    else:
+                        self._add(
+                            FIX,
+                            "SMS sandbox",
+                            f"the account is in the SMS sandbox and {phone} is not verified: no SMS reaches it",
+                            f"aws sns create-sms-sandbox-phone-number --phone-number {phone}, then aws sns "
+                            f"verify-sms-sandbox-phone-number --phone-number {phone} --one-time-password CODE; "
+                            "or leave the sandbox (SNS console > Text messaging (SMS) > Exit SMS sandbox)",
+                        )
+        try:
+            limit = (
+                sns.get_sms_attributes(attributes=["MonthlySpendLimit"]).get("attributes", {}).get("MonthlySpendLimit")
+            )
+        except _CANNOT_ASK as exc:
+            self._add(UNKNOWN, "SMS spend", f"could not check: {_why(exc)}")
+        else:
+            if limit in (None, "", "1"):
+                self._add(
+                    FIX,
+                    "SMS spend",
+                    "the monthly SMS spend limit is $1, the default: a handful of SMS, then silence for the month",
+                    "aws sns set-sms-attributes --attributes MonthlySpendLimit=10 (above the account's quota: "
+                    "ask for more in Service Quotas, 'SMS spending')",
+                )
+            else:
+                self._add(OK, "SMS spend", f"monthly SMS spend limit ${limit}")
+        if any(phone.startswith("+1") for phone in phones):
+            try:
+                numbers = sns.list_origination_numbers().get("PhoneNumbers") or []
+            except _CANNOT_ASK as exc:
+                self._add(UNKNOWN, "SMS sender", f"could not check the origination numbers: {_why(exc)}")
+            else:
+                if numbers:
+                    self._add(OK, "SMS sender", f"{len(numbers)} origination number(s) for SMS to +1 numbers")
+                else:
+                    self._add(
+                        FIX,
+                        "SMS sender",
+                        "SMS to US and Canadian (+1) numbers need an origination identity; this account has none",
+                        "request a toll-free number (or register 10DLC) in the AWS End User Messaging SMS console",
+                    )
+
+    def _dqs_key(self) -> None:
+        name = self.parameters.get("DqsKeyParameter", "")
+        zones = self.parameters.get("Zones", "")
+        uses_spamhaus = not zones.strip() or "spamhaus" in zones
+        if not name:
+            if uses_spamhaus:
+                self._add(
+                    FIX,
+                    "DQS key",
+                    "no DqsKeyParameter: Spamhaus refuses queries from AWS, so ZEN and the DBL are not asked",
+                    "register a free DQS key at spamhaus.com, then: aws ssm put-parameter --name /senderwatch/dqs-key "
+                    "--type SecureString --value YOURKEY; sam deploy --parameter-overrides "
+                    "DqsKeyParameter=/senderwatch/dqs-key",
+                )
+            return
+        try:
+            value = self.client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"].get("Value", "")
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ParameterNotFound":
+                self._add(
+                    FIX,
+                    "DQS key",
+                    f"the parameter {name} does not exist: Spamhaus is not asked",
+                    f"aws ssm put-parameter --name {name} --type SecureString --value YOURKEY",
+                )
+            else:
+                self._add(FIX, "DQS key", f"{name} cannot be read and decrypted: {_why(exc)}")
+            return
+        if value.strip():
+            self._add(OK, "DQS key", f"{name} is there and decrypts (its value is not shown)")
+        else:
+            self._add(FIX, "DQS key", f"{name} is empty", f"aws ssm put-parameter --name {name} --overwrite ...")
+
+    def _schedule(self) -> None:
+        name = self.outputs.get("ScheduleName") or self._resource("SchedulerFunctionDaily")
+        if not name:
+            self._add(UNKNOWN, "schedule", "could not find the daily schedule in the stack")
+            return
+        schedule = self.client("scheduler").get_schedule(Name=name.split("|")[-1])
+        expression = str(schedule.get("ScheduleExpression", ""))
+        if schedule.get("State") != "ENABLED":
+            self._add(
+                FIX,
+                "schedule",
+                f"the daily schedule is {schedule.get('State', '?')}: no checks run",
+                "enable it in the EventBridge Scheduler console, or sam deploy again",
+            )
+            return
+        after = next_run(expression, self.now)
+        when = f", next run {after:%Y-%m-%d %H:%M} UTC" if after else ""
+        self._add(OK, "schedule", f"enabled: {expression}{when}")
+
+    def _queues(self) -> None:
+        sqs = self.client("sqs")
+        for key, what, fix in (
+            (
+                "CheckDeadLetterQueueUrl",
+                "dead letters",
+                "checks that failed three times wait there; once the cause is fixed, move them back: "
+                "aws sqs start-message-move-task --source-arn {arn}",
+            ),
+            (
+                "NotifierFailureQueueUrl",
+                "failed alerts",
+                "alert changes that could not be published wait there (see README, 'When things go wrong'): "
+                "aws sqs receive-message --queue-url {url}",
+            ),
+        ):
+            url = self.outputs.get(key)
+            if not url:
+                continue
+            attributes = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "QueueArn"]
+            )
+            count = int(attributes["Attributes"].get("ApproximateNumberOfMessages", "0"))
+            if count:
+                arn = attributes["Attributes"].get("QueueArn", "")
+                self._add(FIX, what, f"{count} message(s) waiting", fix.format(arn=arn, url=url))
+            else:
+                self._add(OK, what, "none waiting")
+
+    def _alarms(self) -> None:
+        names = self._resources("AWS::CloudWatch::Alarm")
+        if not names:
+            return
+        firing = []
+        for page in self.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNames=names):
+            firing += [a for a in page.get("MetricAlarms") or [] if a.get("StateValue") == "ALARM"]
+        if firing:
+            for alarm in firing:
+                self._add(FIX, "alarm", f"{alarm['AlarmName']}: {clean_text(alarm.get('AlarmDescription', ''), 200)}")
+        else:
+            self._add(OK, "alarms", f"none of the {len(names)} alarms is firing")
+
+    def _last_run(self) -> None:
+        """The latest check of a few targets, from the history table (each run's results)."""
+        table, history = self.outputs["TargetsTableName"], self.outputs.get("HistoryTableName")
+        if not history:
+            return
+        dynamodb = self.client("dynamodb")
+        some = dynamodb.scan(TableName=table, ProjectionExpression="ip", Limit=5).get("Items") or []
+        latest = ""
+        for item in some:
+            found = (
+                dynamodb.query(
+                    TableName=history,
+                    KeyConditionExpression="ip = :ip",
+                    ExpressionAttributeValues={":ip": item["ip"]},
+                    ScanIndexForward=False,
+                    Limit=1,
+                ).get("Items")
+                or []
+            )
+            latest = max([latest, *(i.get("checked_at", {}).get("S", "") for i in found)])
+        if not latest:
+            self._add(INFO, "last run", "no target has been checked yet (a new one is checked within a minute)")
+            return
+        try:
+            when = datetime.fromisoformat(latest)
+        except ValueError:
+            self._add(INFO, "last run", f"last check at {visible(latest, 40)}")
+            return
+        when = when if when.tzinfo else when.replace(tzinfo=UTC)
+        if self.now - when > STALE:
+            function = self.outputs.get("SchedulerFunctionName", "SCHEDULER")
+            self._add(
+                FIX,
+                "last run",
+                f"the last check was {when:%Y-%m-%d %H:%M} UTC, more than a day ago",
+                f"run the checks now: aws lambda invoke --function-name {function} --payload '{{}}' /dev/stdout",
+            )
+        else:
+            self._add(OK, "last run", f"last check {when:%Y-%m-%d %H:%M} UTC")
+
+    def _probe(self) -> None:
+        function = self.outputs.get("CheckerFunctionName") or self._resource("CheckerFunction")
+        reply: dict = {}
+        try:
+            if self.probe is not None:
+                result = self.probe()
+            elif not function:
+                self._add(UNKNOWN, "lists", "could not find the checker function in the stack")
+                return
+            else:
+                reply = self.client("lambda").invoke(FunctionName=function, Payload=json.dumps(PROBE_EVENT).encode())
+                result = json.loads(reply["Payload"].read() or b"{}")
+        except (*_CANNOT_ASK, ValueError) as exc:
+            self._add(UNKNOWN, "lists", f"could not ask the lists from inside the deployment: {_why(exc)}")
+            return
+        if reply.get("FunctionError") or not isinstance(result, dict) or "lists" not in result:
+            error = clean_text(str(result.get("errorMessage") if isinstance(result, dict) else result), 200)
+            self._add(
+                FIX,
+                "lists",
+                f"the checker failed when asked to probe the lists: {error}",
+                f"see its log: sam logs --stack-name {self.stack} -n CheckerFunction",
+            )
+            return
+        self.findings += probe_findings(result)
+
+    # -- the stack's resources ----------------------------------------------------------------------
+
+    def _resource(self, logical: str) -> str:
+        try:
+            found = self.client("cloudformation").describe_stack_resource(
+                StackName=self.stack, LogicalResourceId=logical
+            )
+        except Exception:  # noqa: BLE001 - not there, or an endpoint that cannot say: look no further
+            return ""
+        return str(found["StackResourceDetail"].get("PhysicalResourceId", ""))
+
+    def _resources(self, kind: str) -> list[str]:
+        names = []
+        pages = self.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack)
+        for page in pages:
+            names += [
+                r["PhysicalResourceId"] for r in page.get("StackResourceSummaries") or [] if r["ResourceType"] == kind
+            ]
+        return names
+
+
+def probe_findings(result: dict) -> list[Finding]:
+    """What the checker's probe says, as findings: the resolver, then each list that fails (one
+    line per list, its families together), then how many work."""
+    if result.get("resolver") != "ok":
+        return [
+            Finding(
+                FIX,
+                "resolver",
+                f"the deployment's DNS resolver does not work: {clean_text(str(result.get('resolver')), 300)}",
+                "set the Nameservers parameter to resolvers the functions can reach (sam deploy --parameter-overrides)",
+            )
+        ]
+    failing: dict[str, list[dict]] = {}
+    working = set()
+    for entry in result.get("lists") or []:
+        if entry.get("status") == "ok":
+            working.add(entry["zone"])
+        else:
+            failing.setdefault(str(entry.get("zone")), []).append(entry)
+    out = []
+    for zone, entries in failing.items():
+        families = ", ".join(_family(e.get("family")) for e in entries)
+        first = entries[0]
+        detail = clean_text(f"{first.get('error')}: {first.get('detail') or ''}".rstrip(": "), 200)
+        blocked = first.get("error") == "blocked" and "spamhaus" in zone
+        fix = (
+            "give the deployment a Spamhaus DQS key (DqsKeyParameter; see 'Spamhaus through SSM' in the README)"
+            if blocked and not result.get("dqs_key")
+            else "nothing to do if it passes: the list is skipped, never taken for clean; if it lasts, leave it out "
+            "of the Zones parameter"
+        )
+        out.append(
+            Finding(FIX, "list", f"{visible(zone, 80)} ({families}) cannot be used from the deployment: {detail}", fix)
+        )
+    out.append(Finding(OK if working else FIX, "lists", f"{len(working)} list(s) answer the deployment's resolver"))
+    return out
+
+
+def _family(family) -> str:
+    return {4: "IPv4", 6: "IPv6", 0: "names"}.get(family, str(family))
+
+
+def _why(exc: Exception) -> str:
+    if isinstance(exc, NotImplementedError):
+        return "this endpoint does not have that API"
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return clean_text(f"{error.get('Code', '')}: {error.get('Message', '')}".strip(": "), 200)
+    return clean_text(str(exc), 200)
+
+
+# -- the schedule's next run ----------------------------------------------------------------------------
+
+_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)")
+_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+
+
+def next_run(expression: str, now: datetime) -> datetime | None:
+    """The next time EXPRESSION fires after NOW, for the forms a daily check uses: cron with fixed
+    minutes and hours (any day), and rate(). None for anything else (the expression is shown)."""
+    rate = _RATE.fullmatch(expression.strip())
+    if rate:
+        unit = rate.group(2).rstrip("s")
+        return now + timedelta(**{f"{unit}s": int(rate.group(1))})
+    cron = _CRON.fullmatch(expression.strip())
+    if not cron:
+        return None
+    minutes, hours, day, month, weekday = cron.groups()[:5]
+    if day not in ("*", "?") or month != "*" or weekday not in ("*", "?"):
+        return None
+    try:
+        mins = [int(m) for m in minutes.split(",")]
+        hrs = list(range(24)) if hours == "*" else [int(h) for h in hours.split(",")]
+    except ValueError:
+        return None
+    start = now.astimezone(UTC).replace(second=0, microsecond=0)
+    candidates = [
+        (start + timedelta(days=d)).replace(hour=h, minute=m) for d in (0, 1) for h in sorted(hrs) for m in sorted(mins)
+    ]
+    return next((c for c in candidates if c > now), None)
+
+
+# -- output -------------------------------------------------------------------------------------------
+
+
+def exit_status(findings: list[Finding]) -> int:
+    """1 when something needs doing; 3 when all that could be checked is well but something could
+    not be checked; 0 when all is well."""
+    if any(f.status == FIX for f in findings):
+        return 1
+    return 3 if any(f.status == UNKNOWN for f in findings) else 0
+
+
+def table(findings: list[Finding], stack: str, where: str) -> str:
+    width = max((len(f.what) for f in findings), default=8)
+    lines = [f"senderwatch doctor: stack {stack} in {where}", ""]
+    for f in findings:
+        lines.append(f"{MARK[f.status]} {f.what:<{width}}  {clean_text(f.said, 300)}")
+        if f.fix:
+            lines.append(f"{'':5} {'':<{width}}  -> {clean_text(f.fix, 500)}")
+    fixes = sum(f.status == FIX for f in findings)
+    unknown = sum(f.status == UNKNOWN for f in findings)
+    lines.append("")
+    if fixes:
+        lines.append(
+            f"{fixes} thing{'s' if fixes != 1 else ''} to fix"
+            + (f"; {unknown} could not be checked." if unknown else ".")
+        )
+    elif unknown:
+        lines.append(f"Nothing to fix in what could be checked; {unknown} could not be checked (see ??).")
+    else:
+        lines.append("All is well: alerts will reach you.")
+    return "\n".join(lines)
+
+
+def as_json(findings: list[Finding]) -> dict:
+    return {"checks": [asdict(f) for f in findings], "status": {0: "ok", 1: "fix", 3: "unknown"}[exit_status(findings)]}
+
+
+# -- a test alert -----------------------------------------------------------------------------------
+
+
+def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = None) -> str:
+    """Publish a clearly marked test alert through the stack's topic (email and SMS variants, as a
+    real alert has them): the message ID. Touches no finding and no idempotency record."""
+    outputs = {
+        o["OutputKey"]: o["OutputValue"]
+        for o in client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs") or []
+    }
+    topic = outputs.get("AlertTopicArn")
+    if not topic:
+        raise LookupError(f"stack {stack} has no AlertTopicArn output: is it a senderwatch stack?")
+    now = now or datetime.now(UTC)
+    stamp = f"{now:%Y-%m-%d %H:%M} UTC"
+    email = "\n".join(
+        [
+            "TEST ALERT - nothing is wrong. This is what a senderwatch alert looks like where it arrives.",
+            "",
+            f"Sent by:    senderwatch test-alert, stack {stack}, {stamp}",
+            "Event:      TEST_ALERT (a real alert says LISTED, SPF_FAILING, RECEIVER_BLOCKED, ...)",
+            "",
+            "A real alert says what changed, since when, the list's or receiver's own words, and what to do,",
+            "with your address filled in. This one changed nothing: no finding, no record of sent alerts.",
+            "",
+            "If this reached you by email and by SMS, alerts will too.",
+        ]
+    )
+    sms = f"senderwatch TEST ALERT ({stack}, {stamp}): nothing is wrong; alerts will reach this phone."
+    text = AlertText(
+        subject=f"senderwatch TEST ALERT - nothing is wrong ({stack})",
+        email=email + "\n",
+        sms=sms,
+        attributes={"event": TEST_EVENT, "severity": "info"},
+    )
+    reply = client("sns").publish(**publish_args(text, topic))  # as every alert is published
+    return str(reply.get("MessageId", ""))
