@@ -56,7 +56,7 @@ def test_the_storys_bounce_read_from_the_log_is_microsofts_ban_with_the_portal_a
     status, table, _ = cli("bounces", str(log))
     assert status == 1 and table.startswith("Microsoft 365 (Exchange Online)  5.7.606  192.0.2.25  2 times")
     assert "https://sender.office.com/" in table
-    assert "If that fails: Forward the whole rejection with 192.0.2.25 to delist@messaging.microsoft.com" in table
+    assert "if that fails: Forward the whole rejection with 192.0.2.25 to delist@messaging.microsoft.com" in table
 
 
 def test_standard_input_and_compressed_rotations_are_read_like_files(cli, tmp_path, monkeypatch):

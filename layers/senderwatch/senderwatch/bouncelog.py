@@ -16,6 +16,7 @@ from typing import IO, BinaryIO
 from .addresses import shown
 from .bounces import Group, Summary, classify, parse_line, receiver_title
 from .errors import InvalidInput
+from .report import removal_lines
 from .text import clean_text, visible
 
 _GZIP = b"\x1f\x8b"
@@ -178,18 +179,7 @@ def table(report: Report) -> str:
         lines.append(f"  receiving host: {visible(r.relay, 120) or '-'}")
         delist = r.delist or {}
         if delist.get("steps") or delist.get("url"):
-            lines.append("  What to do:")
-            lines += [f"    {n}. {clean_text(step, 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
-            if delist.get("url") and not any(delist["url"] in s for s in delist.get("steps") or []):
-                lines.append(f"    {clean_text(delist['url'], 200)}")
-            if delist.get("command"):
-                lines.append(f"    On the mail server: {clean_text(delist['command'], 300)}")
-                if delist.get("command_from_address"):
-                    lines.append(f"    (several addresses: {clean_text(delist['command_from_address'], 300)})")
-            if delist.get("clear_first"):
-                lines.append(f"    Clear first: {', '.join(delist['clear_first'])}")
-            if delist.get("fallback"):
-                lines.append(f"    If that fails: {clean_text(delist['fallback'], 300)}")
+            lines += [f"  {line}" for line in removal_lines(delist, r.code)]
         lines.append("")
     total = sum(g.count for g in report.groups)
     lines.append(

@@ -206,7 +206,8 @@ def removal_lines(delist: dict, zone: str) -> list[str]:
         lines.append(f"expires by itself: {clean_text(str(delist['expires']), 200)}")
     if delist.get("clear_first"):
         lines.append(f"clear first: {', '.join(delist['clear_first'])} (this list waits for them)")
-    lines.append(f"removal: {clean_text(str(delist.get('url') or '(see the list operator’s site)'), 200)}")
+    url = clean_text(str(delist.get("url") or ""), 200)
+    lines.append(f"removal: {url}" if url else "what to do:")
     lines += [f"  {n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
     if delist.get("command"):
         lines.append(f"  on the server: {delist['command']}")
@@ -214,6 +215,8 @@ def removal_lines(delist: dict, zone: str) -> list[str]:
             lines.append(f"  (several addresses: {delist['command_from_address']})")
     if delist.get("note"):
         lines.append(f"  note: {clean_text(str(delist['note']), 300)}")
+    if delist.get("fallback"):  # a receiver's second route (Microsoft's delist mailbox)
+        lines.append(f"  if that fails: {clean_text(str(delist['fallback']), 300)}")
     return lines
 
 
