@@ -40,7 +40,8 @@ def test_a_healthy_local_stack_is_well_in_all_that_can_be_checked(deployed, cli)
     assert checks["targets"].said.startswith("1 target watched")
     assert checks["DQS key"].status == OK and DQS_KEY not in json.dumps([f.said for f in findings])
     assert checks["schedule"].said.startswith("enabled: cron(0 6 * * ? *), next run ")
-    assert checks["dead letters"].said == "none waiting" and checks["last run"].status == OK
+    assert checks["dead letters"].said == "none waiting" and checks["failed alerts"].said == "none waiting"
+    assert checks["alarms"].said == "none of the 1 alarms is firing" and checks["last run"].status == OK
     assert checks["lists"].said == "20 list(s) answer the deployment's resolver"  # 17 address lists, 3 domain lists
     # The local stack's subscribers are queues: no SMS, so nothing to say of the SMS sandbox.
     assert exit_status(findings) == 0
@@ -68,7 +69,7 @@ def test_every_silent_failure_of_a_fresh_deployment_is_named_with_its_fix(local,
         "does not exist" in fixes["DQS key"].said
         and "aws ssm put-parameter --name /senderwatch/missing" in fixes["DQS key"].fix
     )
-    assert fixes["schedule"].said == "the daily schedule is DISABLED: no checks run"
+    assert fixes["schedule"].said.startswith("the schedule senderwatch-broken-daily is DISABLED: no scheduled run")
     assert (
         fixes["dead letters"].said == "1 message(s) waiting" and "start-message-move-task" in fixes["dead letters"].fix
     )

@@ -400,7 +400,21 @@ class LocalPipeline:
                 "RoleArn": "arn:aws:iam::123456789012:role/scheduler",
             },
         )
+        sqs = boto3.client("sqs")
+        failures = sqs.create_queue(QueueName=f"{name}-notifier-failures")["QueueUrl"]
+        boto3.client("cloudwatch").put_metric_alarm(  # named as CloudFormation names the template's
+            AlarmName=f"{name}-CheckDeadLetterAlarm-{uuid.uuid4().hex[:12].upper()}",
+            AlarmDescription="Targets could not be checked after 3 tries (see the check dead-letter queue)",
+            Namespace="AWS/SQS",
+            MetricName="ApproximateNumberOfMessagesVisible",
+            Statistic="Maximum",
+            Period=300,
+            EvaluationPeriods=1,
+            Threshold=0,
+            ComparisonOperator="GreaterThanThreshold",
+        )
         outputs = {
+            "NotifierFailureQueueUrl": failures,
             "TargetsTableName": self.table_name,
             "HistoryTableName": self.history_table_name,
             "HealthTableName": self.health_table_name,

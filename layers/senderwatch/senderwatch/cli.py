@@ -167,9 +167,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="with --table: the health table, for the domains' findings (--stack finds it; "
         "or set SENDERWATCH_HEALTH_TABLE)",
     )
+    deployed = _Parser(add_help=False)
+    deployed.add_argument("--stack", help="the deployed senderwatch stack (or set SENDERWATCH_STACK)")
+    deployed.add_argument("--region", help="AWS region of the deployment (default: your AWS configuration)")
     doctor = commands.add_parser(
         "doctor",
-        parents=[where],
+        parents=[deployed],
         help="check the deployment: will the alerts reach you? (one line per check, with the fix)",
         description="Check a deployed stack from here: the stack, the targets, each subscription (confirmed?), "
         "SMS delivery (sandbox, verified numbers, spend limit, origination numbers), the DQS key, the schedule, "
@@ -181,7 +184,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "test-alert",
-        parents=[where],
+        parents=[deployed],
         help="publish a clearly marked test alert through the stack's topic (email and SMS)",
         description="Publish a test alert through the deployed stack's topic, with the email and SMS variants a "
         "real alert has, so you see what an alert looks like where it arrives. It changes no finding.",
@@ -370,7 +373,7 @@ def _doctor(args) -> int:
     from . import doctor
     from .aws import aws_errors, client, region
 
-    if args.region:
+    if args.region is not None:
         if not _REGION.fullmatch(args.region):
             raise UsageError(f"invalid --region {shown(args.region)}: expected a region such as eu-central-1")
         os.environ["AWS_DEFAULT_REGION"] = args.region
@@ -385,17 +388,20 @@ def _doctor(args) -> int:
         if args.command == "test-alert":
             try:
                 message = doctor.test_alert(client, stack)
-            except LookupError as exc:
-                raise ServiceError(str(exc)) from None
+            except doctor.NoStack as exc:
+                raise InvalidInput(str(exc)) from None
+            except doctor.NoSubscriber as exc:
+                _error(str(exc))
+                return 1
             _write(
                 f"A test alert went to every subscriber of stack {stack} (message {message}): look for "
                 "'senderwatch TEST ALERT' in your mail and on your phone. Nothing arrived? Run: "
                 f"senderwatch doctor --stack {stack}"
             )
             return 0
-        findings = doctor.Doctor(client, stack).run()
+        findings = doctor.Doctor(client, stack, region=where).run()
     if args.format == "json":
-        _write(json_text(doctor.as_json(findings), ascii_only=not _utf8(sys.stdout)))
+        _write(json_text(doctor.as_json(findings, stack, where), ascii_only=not _utf8(sys.stdout)))
     else:
         _write(doctor.table(findings, stack, where))
     return doctor.exit_status(findings)

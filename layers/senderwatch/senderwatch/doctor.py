@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
+from botocore.parsers import ResponseParserError
 
 from .alerttext import AlertText
 from .aws import publish_args
@@ -28,11 +29,10 @@ from .text import clean_text, visible
 OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
 # What asking AWS may end in: refused, failed, or an API the endpoint does not have (moto's
 # NotImplementedError in process; a 500 from a moto server). Each is "could not check".
-_CANNOT_ASK = (ClientError, BotoCoreError, NotImplementedError)
+_CANNOT_ASK = (ClientError, BotoCoreError, ResponseParserError, NotImplementedError)
 MARK = {OK: "ok  ", FIX: "FIX ", UNKNOWN: "??  ", INFO: "--  "}
 PROBE_EVENT = {"senderwatch": "probe"}
 TEST_EVENT = "TEST_ALERT"
-STALE = timedelta(hours=26)  # a daily schedule's last run, with slack
 
 
 @dataclass
@@ -52,12 +52,15 @@ class Doctor:
         stack: str,
         now: datetime | None = None,
         probe: Callable[[], dict] | None = None,
+        region: str = "this region",
     ):
+        self.region = region
         self.client = client
         self.probe = probe  # how to ask the checker for its probe (default: invoke the deployed function)
         self.stack = stack
         self.now = now or datetime.now(UTC)
         self.outputs: dict[str, str] = {}
+        self.expression = ""  # the schedule's, once read
         self.parameters: dict[str, str] = {}
         self.findings: list[Finding] = []
 
@@ -92,7 +95,12 @@ class Doctor:
             stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError as exc:
             if "does not exist" in str(exc):
-                self._add(FIX, "stack", f"no stack {self.stack} here", "deploy it: sam build && sam deploy --guided")
+                self._add(
+                    FIX,
+                    "stack",
+                    f"no stack {self.stack} in {self.region}",
+                    "a typo, or another region (--region)? To deploy it: sam build && sam deploy --guided",
+                )
             else:
                 self._add(UNKNOWN, "stack", f"could not read stack {self.stack}: {_why(exc)}")
             return False
@@ -103,6 +111,15 @@ class Doctor:
             self._add(OK, "stack", f"{self.stack}: {status}")
         elif status.endswith("_IN_PROGRESS"):
             self._add(INFO, "stack", f"{self.stack}: {status} (a deployment is running: ask again when it ends)")
+        elif status == "ROLLBACK_COMPLETE" or "FAILED" in status and "TargetsTableName" not in self.outputs:
+            self._add(
+                FIX,
+                "stack",
+                f"{self.stack}: {status}: its first deployment failed, and such a stack cannot be updated",
+                f"see why: aws cloudformation describe-stack-events --stack-name {self.stack}; then "
+                f"sam delete --stack-name {self.stack} and sam deploy --guided again",
+            )
+            return False
         else:
             self._add(
                 FIX,
@@ -149,17 +166,22 @@ class Doctor:
         for sub in subscriptions:
             protocol, endpoint = sub.get("Protocol", "?"), visible(sub.get("Endpoint", "?"), 120)
             what = "SMS" if protocol == "sms" else protocol
-            if sub.get("SubscriptionArn") == "PendingConfirmation":
-                resend = (
-                    f"aws sns subscribe --topic-arn {topic} --protocol {protocol} --notification-endpoint {endpoint}"
+            arn = str(sub.get("SubscriptionArn", ""))
+            resend = f"aws sns subscribe --topic-arn {topic} --protocol {protocol} --notification-endpoint {endpoint}"
+            if arn == "PendingConfirmation":
+                how = (
+                    "open the mail 'AWS Notification - Subscription Confirmation' and follow its link"
+                    if protocol.startswith("email")
+                    else "the endpoint must confirm it (visit the SubscribeURL AWS sent it)"
                 )
                 self._add(
                     FIX,
                     what,
                     f"{endpoint} has not confirmed the subscription: no alert reaches it",
-                    f"open the mail 'AWS Notification - Subscription Confirmation' and follow its link "
-                    f"(mail it again: {resend})",
+                    f"{how} (again: {resend})",
                 )
+            elif not arn.startswith("arn:"):  # "Deleted": unsubscribed, or never confirmed in time
+                self._add(FIX, what, f"{endpoint}: the subscription is {arn or 'gone'}: no alert reaches it", resend)
             else:
                 self._add(OK, what, f"{endpoint} is subscribed and confirmed")
             if protocol == "sms":
@@ -256,7 +278,7 @@ class Doctor:
                 self._add(
                     FIX,
                     "DQS key",
-                    f"the parameter {name} does not exist: Spamhaus is not asked",
+                    f"the parameter {name} does not exist: the checker fails at every start, so nothing is checked",
                     f"aws ssm put-parameter --name {name} --type SecureString --value YOURKEY",
                 )
             else:
@@ -265,7 +287,12 @@ class Doctor:
         if value.strip():
             self._add(OK, "DQS key", f"{name} is there and decrypts (its value is not shown)")
         else:
-            self._add(FIX, "DQS key", f"{name} is empty", f"aws ssm put-parameter --name {name} --overwrite ...")
+            self._add(
+                FIX,
+                "DQS key",
+                f"{name} is empty: Spamhaus is asked without a key and refuses",
+                f"aws ssm put-parameter --name {name} --type SecureString --overwrite --value YOURKEY",
+            )
 
     def _schedule(self) -> None:
         name = self.outputs.get("ScheduleName") or self._resource("SchedulerFunctionDaily")
@@ -274,12 +301,15 @@ class Doctor:
             return
         schedule = self.client("scheduler").get_schedule(Name=name.split("|")[-1])
         expression = str(schedule.get("ScheduleExpression", ""))
+        self.expression = expression
         if schedule.get("State") != "ENABLED":
             self._add(
                 FIX,
                 "schedule",
-                f"the daily schedule is {schedule.get('State', '?')}: no checks run",
-                "enable it in the EventBridge Scheduler console, or sam deploy again",
+                f"the schedule {name} is {schedule.get('State', '?')}: no scheduled run (a new target is still "
+                "checked once, when it is added)",
+                f"enable it: EventBridge Scheduler console > Schedules > {name} > Enable (sam deploy does not undo "
+                "a change made by hand)",
             )
             return
         after = next_run(expression, self.now)
@@ -292,8 +322,9 @@ class Doctor:
             (
                 "CheckDeadLetterQueueUrl",
                 "dead letters",
-                "checks that failed three times wait there; once the cause is fixed, move them back: "
-                "aws sqs start-message-move-task --source-arn {arn}",
+                "checks that failed three times (and failed scheduled runs) wait there; once the cause is fixed, "
+                "move the checks back: aws sqs start-message-move-task --source-arn {arn}; a failed scheduled run "
+                "is not moved: run the checks again (see 'last run')",
             ),
             (
                 "NotifierFailureQueueUrl",
@@ -304,6 +335,7 @@ class Doctor:
         ):
             url = self.outputs.get(key)
             if not url:
+                self._add(UNKNOWN, what, f"the stack has no {key} output to look at")
                 continue
             attributes = sqs.get_queue_attributes(
                 QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages", "QueueArn"]
@@ -316,17 +348,19 @@ class Doctor:
                 self._add(OK, what, "none waiting")
 
     def _alarms(self) -> None:
-        names = self._resources("AWS::CloudWatch::Alarm")
-        if not names:
+        """The stack's alarms: CloudFormation names them STACK-LogicalId-SUFFIX."""
+        alarms: list[dict] = []
+        pages = self.client("cloudwatch").get_paginator("describe_alarms")
+        for page in pages.paginate(AlarmNamePrefix=f"{self.stack}-"):
+            alarms += page.get("MetricAlarms") or []
+        if not alarms:
+            self._add(UNKNOWN, "alarms", f"found no alarms named {self.stack}-... to look at")
             return
-        firing = []
-        for page in self.client("cloudwatch").get_paginator("describe_alarms").paginate(AlarmNames=names):
-            firing += [a for a in page.get("MetricAlarms") or [] if a.get("StateValue") == "ALARM"]
-        if firing:
-            for alarm in firing:
-                self._add(FIX, "alarm", f"{alarm['AlarmName']}: {clean_text(alarm.get('AlarmDescription', ''), 200)}")
-        else:
-            self._add(OK, "alarms", f"none of the {len(names)} alarms is firing")
+        firing = [a for a in alarms if a.get("StateValue") == "ALARM"]
+        for alarm in firing:
+            self._add(FIX, "alarm", f"{alarm['AlarmName']}: {clean_text(alarm.get('AlarmDescription', ''), 200)}")
+        if not firing:
+            self._add(OK, "alarms", f"none of the {len(alarms)} alarms is firing")
 
     def _last_run(self) -> None:
         """The latest check of a few targets, from the history table (each run's results)."""
@@ -357,13 +391,15 @@ class Doctor:
             self._add(INFO, "last run", f"last check at {visible(latest, 40)}")
             return
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        if self.now - when > STALE:
+        stale = _interval(self.expression)
+        if stale is not None and self.now - when > stale + timedelta(hours=2):
             function = self.outputs.get("SchedulerFunctionName", "SCHEDULER")
             self._add(
                 FIX,
                 "last run",
-                f"the last check was {when:%Y-%m-%d %H:%M} UTC, more than a day ago",
-                f"run the checks now: aws lambda invoke --function-name {function} --payload '{{}}' /dev/stdout",
+                f"the last check was {when:%Y-%m-%d %H:%M} UTC, longer ago than the schedule allows",
+                f"run the checks now: aws lambda invoke --function-name {function} --invocation-type Event "
+                "--cli-binary-format raw-in-base64-out --payload '{}' /dev/null",
             )
         else:
             self._add(OK, "last run", f"last check {when:%Y-%m-%d %H:%M} UTC")
@@ -404,15 +440,6 @@ class Doctor:
         except Exception:  # noqa: BLE001 - not there, or an endpoint that cannot say: look no further
             return ""
         return str(found["StackResourceDetail"].get("PhysicalResourceId", ""))
-
-    def _resources(self, kind: str) -> list[str]:
-        names = []
-        pages = self.client("cloudformation").get_paginator("list_stack_resources").paginate(StackName=self.stack)
-        for page in pages:
-            names += [
-                r["PhysicalResourceId"] for r in page.get("StackResourceSummaries") or [] if r["ResourceType"] == kind
-            ]
-        return names
 
 
 def probe_findings(result: dict) -> list[Finding]:
@@ -458,8 +485,8 @@ def _family(family) -> str:
 
 
 def _why(exc: Exception) -> str:
-    if isinstance(exc, NotImplementedError):
-        return "this endpoint does not have that API"
+    if isinstance(exc, (NotImplementedError, ResponseParserError)):
+        return "this endpoint does not have that API (or answered with an error page)"
     if isinstance(exc, ClientError):
         error = exc.response.get("Error", {})
         return clean_text(f"{error.get('Code', '')}: {error.get('Message', '')}".strip(": "), 200)
@@ -470,6 +497,18 @@ def _why(exc: Exception) -> str:
 
 _CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)")
 _RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
+
+
+def _interval(expression: str) -> timedelta | None:
+    """How often EXPRESSION fires, where that is plain (a cron at fixed times of every day, a
+    rate); None otherwise (a weekly cron: no run is called late)."""
+    rate = _RATE.fullmatch(expression.strip())
+    if rate:
+        return timedelta(**{f"{rate.group(2).rstrip('s')}s": int(rate.group(1))})
+    cron = _CRON.fullmatch(expression.strip())
+    if cron and cron.group(3) in ("*", "?") and cron.group(4) == "*" and cron.group(5) in ("*", "?"):
+        return timedelta(days=1)
+    return None
 
 
 def next_run(expression: str, now: datetime) -> datetime | None:
@@ -530,23 +569,42 @@ def table(findings: list[Finding], stack: str, where: str) -> str:
     return "\n".join(lines)
 
 
-def as_json(findings: list[Finding]) -> dict:
-    return {"checks": [asdict(f) for f in findings], "status": {0: "ok", 1: "fix", 3: "unknown"}[exit_status(findings)]}
+def as_json(findings: list[Finding], stack: str = "", region: str = "") -> dict:
+    status = {0: "ok", 1: "fix", 3: "unknown"}[exit_status(findings)]
+    return {"stack": stack, "region": region, "status": status, "checks": [asdict(f) for f in findings]}
 
 
 # -- a test alert -----------------------------------------------------------------------------------
 
 
+class NoStack(LookupError):
+    pass
+
+
+class NoSubscriber(LookupError):
+    pass
+
+
 def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = None) -> str:
     """Publish a clearly marked test alert through the stack's topic (email and SMS variants, as a
-    real alert has them): the message ID. Touches no finding and no idempotency record."""
-    outputs = {
-        o["OutputKey"]: o["OutputValue"]
-        for o in client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs") or []
-    }
+    real alert has them): the message ID. Touches no finding and no idempotency record.
+    NoStack when there is no such stack; NoSubscriber when no one would get it."""
+    try:
+        found = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
+    except ClientError as exc:
+        if "does not exist" in str(exc):
+            raise NoStack(f"no stack {stack} here: a typo, or another region (--region)?") from None
+        raise
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in found.get("Outputs") or []}
     topic = outputs.get("AlertTopicArn")
     if not topic:
-        raise LookupError(f"stack {stack} has no AlertTopicArn output: is it a senderwatch stack?")
+        raise NoStack(f"stack {stack} has no AlertTopicArn output: is it a senderwatch stack?")
+    subscribed = client("sns").list_subscriptions_by_topic(TopicArn=topic).get("Subscriptions") or []
+    if not any(str(s.get("SubscriptionArn", "")).startswith("arn:") for s in subscribed):
+        raise NoSubscriber(
+            f"nobody has a confirmed subscription to stack {stack}'s alert topic: a test alert would reach no one"
+            f" (see: senderwatch doctor --stack {stack})"
+        )
     now = now or datetime.now(UTC)
     stamp = f"{now:%Y-%m-%d %H:%M} UTC"
     email = "\n".join(
