@@ -112,3 +112,9 @@ def test_the_next_run_of_a_daily_schedule():
     assert next_run("cron(30 9,18 * * ? *)", now) == datetime(2026, 11, 28, 9, 30, tzinfo=UTC)
     assert next_run("rate(12 hours)", now) == now + timedelta(hours=12)
     assert next_run("cron(0 6 ? * MON *)", now) is None  # shown as written, not guessed
+
+
+def test_with_only_the_table_it_counts_the_targets_and_says_what_it_cannot_see(deployed, cli):
+    status, out, err = cli("doctor", "--table", deployed.table_name)
+    assert status == 3 and err == ""
+    assert "ok   targets" in out and "??   stack" in out and "give the stack instead" in out

@@ -172,7 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     deployed.add_argument("--region", help="AWS region of the deployment (default: your AWS configuration)")
     doctor = commands.add_parser(
         "doctor",
-        parents=[deployed],
+        parents=[where],
         help="check the deployment: will the alerts reach you? (one line per check, with the fix)",
         description="Check a deployed stack from here: the stack, the targets, each subscription (confirmed?), "
         "SMS delivery (sandbox, verified numbers, spend limit, origination numbers), the DQS key, the schedule, "
@@ -378,6 +378,11 @@ def _doctor(args) -> int:
             raise UsageError(f"invalid --region {shown(args.region)}: expected a region such as eu-central-1")
         os.environ["AWS_DEFAULT_REGION"] = args.region
     stack = args.stack or os.environ.get("SENDERWATCH_STACK")
+    if args.command == "doctor" and getattr(args, "table", None) and not args.stack:
+        with aws_errors("AWS"):
+            where = region()
+            findings = doctor.Doctor(client, "", region=where, table=args.table).run()
+        return _doctor_report(args, findings, f"(table {args.table})", where)
     if not stack:
         raise UsageError(
             f"{args.command} needs the stack: --stack NAME (or SENDERWATCH_STACK); its outputs name the topic, "
@@ -400,6 +405,12 @@ def _doctor(args) -> int:
             )
             return 0
         findings = doctor.Doctor(client, stack, region=where).run()
+    return _doctor_report(args, findings, stack, where)
+
+
+def _doctor_report(args, findings: list, stack: str, where: str) -> int:
+    from . import doctor
+
     if args.format == "json":
         _write(json_text(doctor.as_json(findings, stack, where), ascii_only=not _utf8(sys.stdout)))
     else:

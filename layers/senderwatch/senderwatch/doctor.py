@@ -53,8 +53,10 @@ class Doctor:
         now: datetime | None = None,
         probe: Callable[[], dict] | None = None,
         region: str = "this region",
+        table: str = "",
     ):
         self.region = region
+        self.table = table  # a targets table given instead of the stack (--table)
         self.client = client
         self.probe = probe  # how to ask the checker for its probe (default: invoke the deployed function)
         self.stack = stack
@@ -67,6 +69,16 @@ class Doctor:
     # -- running ------------------------------------------------------------------------------------
 
     def run(self) -> list[Finding]:
+        if self.table:  # no stack: only the table can be looked at
+            self.outputs = {"TargetsTableName": self.table}
+            self._add(
+                UNKNOWN,
+                "stack",
+                "not given (--table): the topic, subscriptions, queues, schedule and lists cannot be found",
+                "give the stack instead: senderwatch doctor --stack NAME",
+            )
+            self._guarded(self._targets)
+            return self.findings
         if not self._stack():
             return self.findings
         for check in (
@@ -79,11 +91,14 @@ class Doctor:
             self._last_run,
             self._probe,
         ):
-            try:
-                check()
-            except _CANNOT_ASK as exc:
-                self._add(UNKNOWN, check.__name__.strip("_").replace("_", " "), f"could not check: {_why(exc)}")
+            self._guarded(check)
         return self.findings
+
+    def _guarded(self, check: Callable[[], None]) -> None:
+        try:
+            check()
+        except _CANNOT_ASK as exc:
+            self._add(UNKNOWN, check.__name__.strip("_").replace("_", " "), f"could not check: {_why(exc)}")
 
     def _add(self, status: str, what: str, said: str, fix: str = "") -> None:
         self.findings.append(Finding(status, what, said, fix))
