@@ -27,7 +27,7 @@ def test_add_list_remove(local, table, capsys):
     assert run(capsys, "targets", "add", "2001:DB8:0::25", "--sender", f"bounce@{DOMAIN}", *table)[0] == 0
     status, out, _ = run(capsys, "targets", "list", *table)
     header, *rows = out.splitlines()
-    assert header.split() == ["TARGET", "SENDER", "HELO", "LABEL", "ZONES", "CHECKED"]
+    assert header.split() == ["TARGET", "SENDER", "HELO", "LABEL", "ZONES", "ENABLED"]
     assert [row.split() for row in rows] == [
         [IPV4, f"postmaster@{DOMAIN}", "-", "postfix-1", "(default)", "yes"],
         [IPV6, f"bounce@{DOMAIN}", "-", "-", "(default)", "yes"],

@@ -90,9 +90,15 @@ def test_the_command_prints_a_line_per_check_and_exits_by_what_it_found(deployed
     status, out, _ = cli("doctor", "--stack", "senderwatch-local", "--format", "json")
     document = json.loads(out)
     assert status == 3 and document["status"] == "unknown" and {c["status"] for c in document["checks"]} >= {"ok"}
-    assert cli("doctor", "--stack", "no-such-stack")[0] == 1
+    status, out, err = cli("doctor", "--stack", "no-such-stack")  # as every command says it: exit 4
+    assert (status, out) == (4, "") and "no stack no-such-stack in eu-central-1: a typo" in err
     status, _, err = cli("doctor")
     assert status == 2 and "needs the stack" in err
+    long = "senderwatch-" + "x" * 100  # a long stack name: the subject and SMS stay in their limits
+    deployed.register_stack(long)
+    assert cli("test-alert", "--stack", long)[0] == 0
+    (alert,) = deployed.inbox("sms")
+    assert len(alert["subject"]) < 100 and len(alert["sms"]) <= 160
 
 
 def test_a_test_alert_reaches_email_and_sms_and_touches_nothing(deployed, cli):

@@ -115,14 +115,12 @@ def test_make_invoke_prints_the_logs_and_the_response():
     assert "subject: 192.0.2.25 (postfix-1) is listed on dnsbl.justspam.org" in out  # what reached the topic
 
 
-def test_the_env_file_sets_only_what_sam_local_invoke_passes_on(stack):
-    """SAM applies --env-vars only to the variables the template declares; the rest would be lost."""
-    stack.write_files()
-    try:
-        container = json.loads((REPO / ".local-stack" / "env.json").read_text())["Parameters"]
-        local = json.loads((REPO / ".local-stack" / "env-local.json").read_text())["Parameters"]
-    finally:
-        stack.remove_files()
+def test_the_env_file_sets_only_what_sam_local_invoke_passes_on(stack, tmp_path):
+    """SAM applies --env-vars only to the variables the template declares; the rest would be lost.
+    (Written aside: a `make local-stack` running beside the tests keeps its own files.)"""
+    stack.write_files(tmp_path)
+    container = json.loads((tmp_path / "env.json").read_text())["Parameters"]
+    local = json.loads((tmp_path / "env-local.json").read_text())["Parameters"]
     assert list(container) == list(local) == declared()
     assert container["LOCAL_AWS_ENDPOINT"].startswith("http://172.17.0.1:")
     assert container["NAMESERVERS"].startswith("172.17.0.1:") and "127.0.0.1" not in json.dumps(container)

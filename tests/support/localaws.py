@@ -390,7 +390,7 @@ class LocalPipeline:
         the deployment cannot run here."""
         expression = self.template["Parameters"]["ScheduleExpression"]["Default"]
         scheduler = boto3.client("scheduler")
-        schedule = f"{name}-daily"
+        schedule = f"{name[:50]}-daily"  # a schedule's name has at most 64 characters
         scheduler.create_schedule(
             Name=schedule,
             ScheduleExpression=expression,
@@ -401,7 +401,7 @@ class LocalPipeline:
             },
         )
         sqs = boto3.client("sqs")
-        failures = sqs.create_queue(QueueName=f"{name}-notifier-failures")["QueueUrl"]
+        failures = sqs.create_queue(QueueName=f"{name[:50]}-notifier-failures")["QueueUrl"]
         boto3.client("cloudwatch").put_metric_alarm(  # named as CloudFormation names the template's
             AlarmName=f"{name}-CheckDeadLetterAlarm-{uuid.uuid4().hex[:12].upper()}",
             AlarmDescription="Targets could not be checked after 3 tries (see the check dead-letter queue)",

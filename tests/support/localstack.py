@@ -108,16 +108,16 @@ class LocalStack:
         }
         return {name: values.get(name, "") for name in declared()}
 
-    def write_files(self) -> None:
-        STATE.mkdir(exist_ok=True)
+    def write_files(self, where: Path = STATE) -> None:
+        where.mkdir(exist_ok=True)
         container = os.environ.get("LOCAL_STACK_CONTAINER_HOST", "172.17.0.1")
-        (STATE / "env.json").write_text(json.dumps({"Parameters": self.env(container)}, indent=2) + "\n")
-        (STATE / "env-local.json").write_text(json.dumps({"Parameters": self.env()}, indent=2) + "\n")
-        (STATE / "state.json").write_text(json.dumps({"pid": os.getpid(), "inbox": self.pipeline.inboxes}) + "\n")
+        (where / "env.json").write_text(json.dumps({"Parameters": self.env(container)}, indent=2) + "\n")
+        (where / "env-local.json").write_text(json.dumps({"Parameters": self.env()}, indent=2) + "\n")
+        (where / "state.json").write_text(json.dumps({"pid": os.getpid(), "inbox": self.pipeline.inboxes}) + "\n")
 
-    def remove_files(self) -> None:
+    def remove_files(self, where: Path = STATE) -> None:
         for name in ("state.json", "env.json", "env-local.json"):
-            (STATE / name).unlink(missing_ok=True)
+            (where / name).unlink(missing_ok=True)
 
 
 def _running() -> tuple[dict, dict] | None:

@@ -473,7 +473,7 @@ def _cells(values: tuple, limits) -> tuple[str, ...]:
     return tuple(visible(str(v), limit) for v, limit in zip(values, limits))
 
 
-_LIST = {"TARGET": 60, "SENDER": 40, "HELO": 30, "LABEL": 30, "ZONES": 40, "CHECKED": 8}
+_LIST = {"TARGET": 60, "SENDER": 40, "HELO": 30, "LABEL": 30, "ZONES": 40, "ENABLED": 8}
 
 
 def targets_lines(rows: list[dict]) -> str:
@@ -487,7 +487,7 @@ def targets_lines(rows: list[dict]) -> str:
                 r["helo"] or "-",
                 r["label"] or "-",
                 " ".join(r["zones"]) or "(default)",
-                "yes" if r["enabled"] else "disabled",
+                "yes" if r["enabled"] else "no",
             ),
             _LIST.values(),
         )

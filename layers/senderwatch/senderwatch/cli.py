@@ -114,7 +114,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     where = _Parser(add_help=False)
     which = where.add_mutually_exclusive_group()
-    which.add_argument("--stack", help="the deployed senderwatch stack (its outputs name the table)")
+    which.add_argument("--stack", help="the deployed senderwatch stack (its outputs name what is needed)")
     which.add_argument("--table", help="the targets table, instead of --stack (or set SENDERWATCH_TABLE)")
     where.add_argument("--region", help="AWS region of the deployment (default: your AWS configuration)")
 
@@ -168,7 +168,7 @@ def build_parser() -> argparse.ArgumentParser:
         "or set SENDERWATCH_HEALTH_TABLE)",
     )
     deployed = _Parser(add_help=False)
-    deployed.add_argument("--stack", help="the deployed senderwatch stack (or set SENDERWATCH_STACK)")
+    deployed.add_argument("--stack", help="the deployed senderwatch stack")
     deployed.add_argument("--region", help="AWS region of the deployment (default: your AWS configuration)")
     doctor = commands.add_parser(
         "doctor",
@@ -377,16 +377,16 @@ def _doctor(args) -> int:
         if not _REGION.fullmatch(args.region):
             raise UsageError(f"invalid --region {shown(args.region)}: expected a region such as eu-central-1")
         os.environ["AWS_DEFAULT_REGION"] = args.region
-    stack = args.stack or os.environ.get("SENDERWATCH_STACK")
-    if args.command == "doctor" and getattr(args, "table", None) and not args.stack:
+    stack = args.stack
+    table = getattr(args, "table", None) or (os.environ.get("SENDERWATCH_TABLE") if not stack else None)
+    if args.command == "doctor" and table:
         with aws_errors("AWS"):
             where = region()
-            findings = doctor.Doctor(client, "", region=where, table=args.table).run()
-        return _doctor_report(args, findings, f"(table {args.table})", where)
+            findings = doctor.Doctor(client, "", region=where, table=table).run()
+        return _doctor_report(args, findings, f"(table {table})", where)
     if not stack:
         raise UsageError(
-            f"{args.command} needs the stack: --stack NAME (or SENDERWATCH_STACK); its outputs name the topic, "
-            "the queues and the schedule"
+            f"{args.command} needs the stack: --stack NAME (its outputs name the topic, the queues and the schedule)"
         )
     with aws_errors("AWS"):
         where = region()
@@ -394,7 +394,7 @@ def _doctor(args) -> int:
             try:
                 message = doctor.test_alert(client, stack)
             except doctor.NoStack as exc:
-                raise InvalidInput(str(exc)) from None
+                raise ServiceError(str(exc)) from None
             except doctor.NoSubscriber as exc:
                 _error(str(exc))
                 return 1
@@ -404,7 +404,10 @@ def _doctor(args) -> int:
                 f"senderwatch doctor --stack {stack}"
             )
             return 0
-        findings = doctor.Doctor(client, stack, region=where).run()
+        try:
+            findings = doctor.Doctor(client, stack, region=where).run()
+        except doctor.NoStack as exc:
+            raise ServiceError(str(exc)) from None
     return _doctor_report(args, findings, stack, where)
 
 

@@ -109,13 +109,11 @@ class Doctor:
         try:
             stack = self.client("cloudformation").describe_stacks(StackName=self.stack)["Stacks"][0]
         except ClientError as exc:
-            if "does not exist" in str(exc):
-                self._add(
-                    FIX,
-                    "stack",
-                    f"no stack {self.stack} in {self.region}",
-                    "a typo, or another region (--region)? To deploy it: sam build && sam deploy --guided",
-                )
+            if "does not exist" in str(exc):  # as for every command: a missing stack is not a finding
+                raise NoStack(
+                    f"no stack {self.stack} in {self.region}: a typo, or another region (--region)? "
+                    "To deploy it: sam build && sam deploy --guided"
+                ) from None
             else:
                 self._add(UNKNOWN, "stack", f"could not read stack {self.stack}: {_why(exc)}")
             return False
@@ -622,6 +620,7 @@ def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = 
         )
     now = now or datetime.now(UTC)
     stamp = f"{now:%Y-%m-%d %H:%M} UTC"
+    name = stack if len(stack) <= 40 else stack[:37] + "..."  # the subject and the SMS stay in their limits
     email = "\n".join(
         [
             "TEST ALERT - nothing is wrong. This is what a senderwatch alert looks like where it arrives.",
@@ -635,9 +634,9 @@ def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = 
             "If this reached you by email and by SMS, alerts will too.",
         ]
     )
-    sms = f"senderwatch TEST ALERT ({stack}, {stamp}): nothing is wrong; alerts will reach this phone."
+    sms = f"senderwatch TEST ALERT ({name}, {stamp}): nothing is wrong; alerts will reach this phone."
     text = AlertText(
-        subject=f"senderwatch TEST ALERT - nothing is wrong ({stack})",
+        subject=f"senderwatch TEST ALERT - nothing is wrong ({name})",
         email=email + "\n",
         sms=sms,
         attributes={"event": TEST_EVENT, "severity": "info"},
