@@ -2,6 +2,7 @@
 pending or deleted, the SMS sandbox with an unverified number, a US number without an origination
 identity, a first deployment that failed."""
 
+import json
 from datetime import UTC, datetime
 
 from senderwatch.doctor import FIX, OK, Doctor
@@ -42,7 +43,7 @@ class Fake:
         return Pages(self.replies[name])
 
 
-def doctor(stack=STACK, subscriptions=(), sandbox=None, verified=(), origination=(), limit="10"):
+def doctor(stack=STACK, subscriptions=(), sandbox=None, verified=(), origination=(), limit="10", events=None):
     clients = {
         "cloudformation": Fake(describe_stacks={"Stacks": [stack]}),
         "dynamodb": Fake(scan=[{"Count": 3}]),
@@ -54,6 +55,9 @@ def doctor(stack=STACK, subscriptions=(), sandbox=None, verified=(), origination
             ],
             get_sms_attributes={"attributes": {"MonthlySpendLimit": limit}},
             list_origination_numbers={"PhoneNumbers": list(origination)},
+            get_subscription_attributes={
+                "Attributes": {"FilterPolicy": json.dumps({"event": events or ["LISTED", "TEST_ALERT"]})}
+            },
         ),
     }
     d = Doctor(lambda name: clients[name], "senderwatch", NOW)
@@ -119,3 +123,14 @@ def test_a_failed_first_deployment_is_to_be_deleted_and_deployed_again():
     assert d.run() == d.findings and len(d.findings) == 1
     (finding,) = d.findings
     assert finding.status == FIX and "sam delete --stack-name senderwatch" in finding.fix
+
+
+def test_an_sms_subscription_from_before_test_alerts_is_told_to_deploy_again():
+    found = by_kind(
+        doctor(
+            subscriptions=[sub("sms", "+4915112345678", "arn:aws:sns:eu-central-1:123456789012:alerts:3")],
+            sandbox=False,
+            events=["LISTED", "SPF_FAILING"],
+        )
+    )
+    assert found[("SMS filter", FIX)].said == "+4915112345678 gets LISTED, SPF_FAILING by SMS, but not test alerts"

@@ -199,8 +199,25 @@ class Doctor:
                 self._add(OK, what, f"{endpoint} is subscribed and confirmed")
             if protocol == "sms":
                 phones.append(sub.get("Endpoint", ""))
+                if arn.startswith("arn:"):
+                    self._sms_filter(arn, endpoint)
         if phones:
             self._sms(phones)
+
+    def _sms_filter(self, arn: str, endpoint: str) -> None:
+        """An SMS subscription made before `test-alert` existed filters its test alerts out."""
+        try:
+            attributes = self.client("sns").get_subscription_attributes(SubscriptionArn=arn).get("Attributes") or {}
+            events = json.loads(attributes.get("FilterPolicy") or "{}").get("event")
+        except (*_CANNOT_ASK, ValueError, AttributeError):
+            return  # the subscription itself was judged above; its filter is a detail
+        if isinstance(events, list) and TEST_EVENT not in events:
+            self._add(
+                FIX,
+                "SMS filter",
+                f"{endpoint} gets {', '.join(map(str, events))} by SMS, but not test alerts",
+                "sam deploy (this version's template lets TEST_ALERT through)",
+            )
 
     def _sms(self, phones: list[str]) -> None:
         sns = self.client("sns")
