@@ -49,6 +49,7 @@ def test_the_storys_bounce_read_from_the_log_is_microsofts_ban_with_the_portal_a
         "count": 2,
     }
     assert ban["first_seen"].startswith(ban["last_seen"][:4]) and "banned" in ban["meaning"]
+    assert ban["reply"].startswith("550 5.7.606 Access denied, banned sending IP [192.0.2.25].")  # its own words
     assert ban["delist"]["url"] == "https://sender.office.com/"
     assert any("192.0.2.25" in step for step in ban["delist"]["steps"])
     assert "delist@messaging.microsoft.com" in ban["delist"]["fallback"]

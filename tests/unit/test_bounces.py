@@ -12,6 +12,7 @@ import pytest
 
 from senderwatch.bouncelog import read_logs, table
 from senderwatch.bounces import classify, normalize, parse_line, summarize
+from tests.support.world import STORY_BOUNCE as STORY
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -240,3 +241,10 @@ def test_the_table_says_what_to_do_and_no_rejection_says_so():
         "No delivery to another mail server in 1 line: nothing any receiver said."
         " Is it the sending server's log (Postfix, Exim or Sendmail)?"
     )
+
+
+def test_the_receivers_own_words_are_kept_without_what_a_terminal_would_act_on():
+    hostile = STORY.replace("Access denied", "Access \x1b]0;owned\x07denied \u202e")
+    rejection = classify(parse_line(hostile, 2026))
+    assert rejection.code == "5.7.606" and rejection.reply.startswith("550 5.7.606 Access")
+    assert not any(c in rejection.reply for c in "\x1b\x07\u202e")

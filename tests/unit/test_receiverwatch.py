@@ -125,6 +125,7 @@ def test_the_alert_gives_the_portal_the_fallback_and_a_short_sms():
     message = render(alert)
     assert message.subject == "Microsoft 365 (Exchange Online) refuses mail from 192.0.2.25: 5.7.606"
     assert "Open https://sender.office.com/" in message.email and "delist@messaging.microsoft.com" in message.email
+    assert "It said:    550 5.7.606 Access denied, banned sending IP [192.0.2.25]." in message.email
     assert message.attributes == {
         "event": "RECEIVER_BLOCKED",
         "severity": "high",

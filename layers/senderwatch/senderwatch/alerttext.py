@@ -554,6 +554,7 @@ def _receiver_blocked(alert: Alert) -> AlertText:
         f"Code:       {alert.zone}",
         f"Address:    {ip or '(the rejection does not name it)'}",
         f"Since:      {_date(alert.since)} (first seen in the mail log)",
+        *([f"It said:    {d['reply']}"] if d.get("reply") else []),
         "",
         "What to do:",
     ]

@@ -177,6 +177,8 @@ def table(report: Report) -> str:
         lines.append(f"{visible(receiver_title(r.receiver), 60)}  {visible(r.code, 40)}  {ip}  {seen}")
         lines.append(f"  {clean_text(r.meaning, 300)}")
         lines.append(f"  receiving host: {visible(r.relay, 120) or '-'}")
+        if r.reply:
+            lines.append(f"  it said: {clean_text(r.reply, 400)}")
         delist = r.delist or {}
         if delist.get("steps") or delist.get("url"):
             lines += [f"  {line}" for line in removal_lines(delist, r.code)]

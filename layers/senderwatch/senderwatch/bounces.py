@@ -305,6 +305,7 @@ class Rejection:
     status: str = ""  # bounced, deferred, refused
     domain: str = ""  # the domain a domain list lists (dbl.spamhaus.org), when the reply names it
     scope: str = ""  # "recipient": the receiving organisation's own block (see Rule.scope)
+    reply: str = ""  # the receiver's own words, as one line (a stranger's text: shown cleaned)
 
 
 # How receivers name the list they refused the sender for: Postfix's reply ("Client host [ip]
@@ -326,6 +327,7 @@ _SPAMHAUS_PARTS = {
 _SPAMHAUS_WORDS = re.compile(r"blocked using Spamhaus(?: (?P<part>SBL|CSS|XBL|PBL|ZEN))?\b", re.IGNORECASE)
 _SENDER_DOMAIN = re.compile(r"[\w.+-]+@((?:[a-z0-9-]+\.)+[a-z]{2,63})\b", re.IGNORECASE)
 UNKNOWN_IP = "<your server's IP>"  # in steps, where the reply does not name the address
+REPLY_MAX = 400  # of the receiver's own words, kept and shown
 # A receiver's own DNS failing at the list (Spamhaus refusing its resolver) is not a listing of ours.
 _RECEIVER_DNS_FAULT = re.compile(r"spamhaus\.org/returnc/|open resolver|127\.255\.255\.25[2-5]", re.IGNORECASE)
 _IP = re.compile(r"(?<![\w.:])(\d{1,3}(?:\.\d{1,3}){3}|[0-9a-f]{0,4}(?::[0-9a-f]{0,4}){2,7})(?![\w.:])", re.IGNORECASE)
@@ -391,6 +393,7 @@ def classify(reply: Reply) -> Rejection | None:
             _rule_delist(rule, address),
             reply.status,
             scope=rule.scope,
+            reply=clean_text(text, REPLY_MAX),
         )
     listed = _named_list(text)
     if listed is None:
@@ -409,7 +412,10 @@ def classify(reply: Reply) -> Rejection | None:
         if removal is not None
         else _unknown_list_steps(said_as, what or UNKNOWN_IP)
     )
-    return Rejection(reply.when, name, said_as, address, reply.relay, meaning, "listed", delist, reply.status, domain)
+    words = clean_text(text, REPLY_MAX)
+    return Rejection(
+        reply.when, name, said_as, address, reply.relay, meaning, "listed", delist, reply.status, domain, reply=words
+    )
 
 
 def _says(rule: Rule, text: str, raw: str) -> bool:
@@ -530,6 +536,7 @@ class Group:
             "last_seen": self.last_seen.astimezone(UTC).isoformat() if self.last_seen else None,
             "count": self.count,
             "meaning": r.meaning,
+            "reply": r.reply,
             "kind": r.kind,
             "delist": r.delist,
         }

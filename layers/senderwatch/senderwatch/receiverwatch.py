@@ -64,6 +64,7 @@ def block(state: dict | None, rejection: Rejection, when: datetime, server: str 
         "sending_ip": rejection.sending_ip,
         "relay": rejection.relay,
         "meaning": rejection.meaning,
+        "reply": rejection.reply,
         "kind": rejection.kind,
         "delist": rejection.delist,
         "status_of_reply": rejection.status,  # bounced, deferred, refused
