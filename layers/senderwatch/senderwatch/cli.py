@@ -16,6 +16,8 @@ import asyncio
 import os
 import re
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from . import __version__
 from .addresses import shown
@@ -207,7 +209,7 @@ def _write(text: str) -> None:
     """Write the output: all of it, or OutputClosed (the reader went away, the disk is full)."""
     if sys.stdout is None:
         raise OutputClosed(FAILED, "cannot write the output: standard output is closed")
-    try:
+    with _output_errors():
         try:
             fd = sys.stdout.fileno()
         except (AttributeError, OSError, ValueError):  # not a file (a test's StringIO)
@@ -220,6 +222,14 @@ def _write(text: str) -> None:
         data = memoryview((text + "\n").encode(sys.stdout.encoding or "utf-8", sys.stdout.errors or "strict"))
         while data:
             data = data[os.write(fd, data) :]
+
+
+@contextmanager
+def _output_errors() -> Iterator[None]:
+    """The reader went away (`| head`: OutputClosed(141)) or the output cannot be written (a full
+    disk: OutputClosed(4), one line)."""
+    try:
+        yield
     except BrokenPipeError:
         _silence_stdout()
         raise OutputClosed(CLOSED) from None
@@ -546,15 +556,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _flush_stdout() -> None:
-    try:
+    with _output_errors():
         if sys.stdout is not None:
             sys.stdout.flush()
-    except BrokenPipeError:
-        _silence_stdout()
-        raise OutputClosed(CLOSED) from None
-    except OSError as exc:
-        _silence_stdout()
-        raise OutputClosed(FAILED, _cannot_write(exc)) from None
 
 
 def _cannot_write(exc: OSError) -> str:
