@@ -9,7 +9,7 @@ SAM      := $(SAM_VENV)/bin/sam
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install rbldnsd sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces demo \
+.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces demo \
 	local-stack invoke clean
 
 install: $(STAMP)
@@ -20,8 +20,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-rbldnsd:
-	@scripts/ensure-rbldnsd
+servers:
+	@scripts/ensure-servers
 
 sam: $(SAM_VENV)/.installed
 
@@ -54,7 +54,7 @@ $(LAMBDA_RUNTIME)/.installed: | $(STAMP)
 	"$$(cat $(LAMBDA_RUNTIME)/.python)" -m compileall -q -j 0 $(LAMBDA_RUNTIME) >/dev/null
 	touch $@
 
-test: $(STAMP) rbldnsd build
+test: $(STAMP) servers build
 	$(BIN)/pytest -q
 
 # Scanners in a venv of their own too. checkov: the template (each skip justified in its Metadata);
@@ -81,10 +81,11 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
 
-bench: $(STAMP) rbldnsd
+bench: $(STAMP) servers
 	$(BIN)/python -m bench.dnsbl_bench
+	$(BIN)/python -m bench.recursive_bench
 
-bench-pipeline: $(STAMP) rbldnsd
+bench-pipeline: $(STAMP) servers
 	$(BIN)/python -m bench.pipeline_bench
 
 # Each built function's init (its imports, Python 3.13, no site-packages) against `import boto3`.

@@ -9,11 +9,17 @@ conformance scenarios and senderwatch's own worlds:
 - A name that exists but lacks the asked type answers NOERROR with no records (NODATA),
   never NXDOMAIN. A name that does not exist answers NXDOMAIN.
 - "TIMEOUT": queries for types the name has no records of get no answer at all.
-- "SERVFAIL" / "REFUSED": every query for the name gets that rcode.
+- "SERVFAIL" / "REFUSED" / "NXDOMAIN": every query for the name gets that rcode (the root too:
+  {"": ["NXDOMAIN"]} is a server that says the root does not exist).
 - "SPF" records are also served as TXT, unless the name has TXT records of its own
   (as the test suite's drivers do); {"TXT": "NONE"} means "no TXT records".
 - "*.zone" matches any name under zone that is not itself in the data.
 - A UDP answer larger than the client's buffer is sent truncated, so clients retry on TCP.
+
+Given an `apex`, the server is authoritative for that zone as a recursive resolver expects
+(`Authority`): answers carry AA, a name outside the zone is REFUSED, a name in a delegated
+subzone gets a referral (NS and glue), a name that only has names below it is NODATA rather
+than NXDOMAIN (an empty non-terminal), and negative answers carry the zone's SOA.
 """
 
 from __future__ import annotations
@@ -25,9 +31,9 @@ import struct
 import threading
 import time
 
-from dnslib import AAAA, CNAME, MX, PTR, QTYPE, RCODE, RR, TXT, A, DNSRecord
+from dnslib import AAAA, CNAME, MX, NS, PTR, QTYPE, RCODE, RR, SOA, TXT, A, DNSRecord
 
-_MARKERS = {"TIMEOUT", "SERVFAIL", "REFUSED"}
+_MARKERS = {"TIMEOUT", "SERVFAIL", "REFUSED", "NXDOMAIN"}
 
 
 def _key(name: str) -> str:
@@ -116,6 +122,8 @@ class Zone:
             return "SERVFAIL", []
         if "REFUSED" in marks:
             return "REFUSED", []
+        if "NXDOMAIN" in marks:
+            return "NXDOMAIN", []
         types = self.records[key]
         qname = QTYPE.get(qtype)
         if f"TIMEOUT:{qname}" in marks:
@@ -129,16 +137,75 @@ class Zone:
         return "NOERROR", []
 
 
+def _within(key: str, zone: str) -> bool:
+    return not zone or key == zone or key.endswith("." + zone)
+
+
+class Authority:
+    """An authoritative server's view of its zones: which names it answers for, where its zones
+    are cut (a delegated subzone is answered with a referral), and which names exist only
+    because names below them do (empty non-terminals: NODATA, never NXDOMAIN).
+
+    apexes: the zones it serves ("" is the root); delegations: subzone -> its nameserver's
+    IPv4 address, or (name, address) for a nameserver named elsewhere (the name is then
+    resolved as any other; ns.SUBZONE, the default, comes with glue).
+    """
+
+    def __init__(self, apexes, delegations: dict[str, str | tuple[str, str]], names) -> None:
+        self.apexes = sorted((_key(a) for a in apexes), key=lambda a: -a.count(".") - bool(a))
+        self.delegations = {
+            _key(zone): server if isinstance(server, tuple) else (f"ns.{_key(zone)}", server)
+            for zone, server in delegations.items()
+        }
+        self.parents: set[str] = set()
+        for name in [*map(_key, names), *self.delegations]:
+            labels = name.split(".")
+            self.parents.update(".".join(labels[i:]) for i in range(1, len(labels)))
+
+    def apex(self, key: str) -> str | None:
+        return next((apex for apex in self.apexes if _within(key, apex)), None)
+
+    def cut(self, key: str, apex: str) -> str | None:
+        """The deepest delegated zone at or above KEY inside APEX: the server refers the asker there."""
+        found = [zone for zone in self.delegations if _within(key, zone) and zone != apex and _within(zone, apex)]
+        return max(found, key=len) if found else None
+
+    @staticmethod
+    def ns_name(zone: str) -> str:
+        return f"ns.{zone}" if zone else "ns.root-servers.test"
+
+    def soa(self, apex: str) -> RR:
+        origin = apex + "." if apex else "."
+        return RR(
+            origin,
+            QTYPE.SOA,
+            rdata=SOA(self.ns_name(apex) + ".", f"hostmaster.{origin}".replace("..", "."), (1, 600, 300, 86400, 30)),
+            ttl=30,
+        )
+
+
 class DNSServer:
     """Serve zone data on 127.0.0.1 on a free port (UDP and TCP, same port).
 
     Use as a context manager; `address` is (host, port); `load()` swaps the data;
     `delay` (seconds) holds every answer back; `queries` counts what was asked.
+    `port` binds a given port (53 for a server a recursive resolver iterates to); `authority`
+    makes the server authoritative for its zones (see Authority).
     """
 
-    def __init__(self, data: dict | None = None, *, delay: float = 0.0, host: str = "127.0.0.1"):
+    def __init__(
+        self,
+        data: dict | None = None,
+        *,
+        delay: float = 0.0,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        authority: Authority | None = None,
+    ):
         self.zone = Zone(data or {})
         self.host = host  # 0.0.0.0 for a local stack that containers (sam local invoke) must reach
+        self.port = port
+        self.authority = authority
         self.delay = delay
         self.queries = 0
         self.ports: set[int] = set()  # the source ports queries came from (UDP)
@@ -161,19 +228,67 @@ class DNSServer:
         qname = b".".join(request.q.qname.label).decode("utf-8", "surrogateescape")
         with self._lock:
             self.asked[qname.lower()] += 1
-        found = self.zone.resolve(qname, request.q.qtype)
-        if found is None:
-            return None
-        rcode, records = found
-        reply.header.rcode = getattr(RCODE, rcode)
-        for qtype, rdata in records:
-            reply.add_answer(RR(request.q.qname, qtype, rdata=rdata, ttl=60))
+        if self.authority is not None:
+            if not self._authoritative(reply, _key(qname), request.q.qtype):
+                return None
+        else:
+            found = self.zone.resolve(qname, request.q.qtype)
+            if found is None:
+                return None
+            rcode, records = found
+            reply.header.rcode = getattr(RCODE, rcode)
+            for qtype, rdata in records:
+                reply.add_answer(RR(request.q.qname, qtype, rdata=rdata, ttl=60))
         wire = reply.pack()
         if limit is not None and len(wire) > limit:
             reply = request.reply()
             reply.header.tc = 1
             wire = reply.pack()
         return wire
+
+    def _authoritative(self, reply: DNSRecord, key: str, qtype: int) -> bool:
+        """Fill REPLY as an authoritative server of its zones would; False: send nothing."""
+        authority = self.authority
+        assert authority is not None
+        apex = authority.apex(key)
+        if apex is None:
+            reply.header.rcode = RCODE.REFUSED
+            return True
+        qname = reply.q.qname
+        cut = authority.cut(key, apex)
+        if cut is not None:  # a referral: not ours to answer
+            name, address = authority.delegations[cut]
+            reply.add_auth(RR(cut + ".", QTYPE.NS, rdata=NS(name + "."), ttl=60))
+            if _within(name, cut):  # in the subzone: glue, or the resolver could never find it
+                reply.add_ar(RR(name + ".", QTYPE.A, rdata=A(address), ttl=60))
+            return True
+        reply.header.aa = 1
+        if key == apex and qtype in (QTYPE.NS, QTYPE.SOA):
+            if qtype == QTYPE.SOA:
+                reply.add_answer(authority.soa(apex))
+            else:
+                ns = authority.ns_name(apex) + "."
+                reply.add_answer(RR(qname, QTYPE.NS, rdata=NS(ns), ttl=60))
+                reply.add_ar(RR(ns, QTYPE.A, rdata=A(self.address[0]), ttl=60))
+            return True
+        if key == authority.ns_name(apex) and qtype in (QTYPE.A, QTYPE.AAAA):
+            if qtype == QTYPE.A:
+                reply.add_answer(RR(qname, QTYPE.A, rdata=A(self.address[0]), ttl=60))
+            else:
+                reply.add_auth(authority.soa(apex))
+            return True
+        found = self.zone.resolve(key, qtype)
+        if found is None:
+            return False
+        rcode, records = found
+        if rcode == "NXDOMAIN" and (key in authority.parents or key == apex):
+            rcode = "NOERROR"  # an empty non-terminal exists (RFC 8020)
+        reply.header.rcode = getattr(RCODE, rcode)
+        for rtype, rdata in records:
+            reply.add_answer(RR(qname, rtype, rdata=rdata, ttl=60))
+        if rcode in ("NXDOMAIN", "NOERROR") and not records:
+            reply.add_auth(authority.soa(apex))  # RFC 2308: a negative answer carries the SOA
+        return True
 
     def _udp_limit(self, packet: bytes) -> int:
         request = DNSRecord.parse(packet)
@@ -234,7 +349,7 @@ class DNSServer:
         socketserver.ThreadingTCPServer.allow_reuse_address = True
         for attempt in range(20):  # a free UDP port may be taken for TCP: try another
             self._udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            self._udp.bind((self.host, 0))
+            self._udp.bind((self.host, self.port))
             self._udp.settimeout(0.1)
             self.address = self._udp.getsockname()
             try:
@@ -242,7 +357,7 @@ class DNSServer:
                 break
             except OSError:
                 self._udp.close()
-                if attempt == 19:
+                if attempt == 19 or self.port:
                     raise
         self._tcp.daemon_threads = True
         self._threads = [

@@ -24,16 +24,17 @@ class RbldnsdMissing(RuntimeError):
     pass
 
 
-def _free_udp_port() -> int:
+def _free_udp_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind(("127.0.0.1", 0))
+        sock.bind((host, 0))
         return sock.getsockname()[1]
 
 
 class Rbldnsd:
-    def __init__(self, zones: dict[str, dict[str, list[str]]]):
+    def __init__(self, zones: dict[str, dict[str, list[str]]], *, host: str = "127.0.0.1", port: int = 0):
         self.zones = zones
-        self.address = ("127.0.0.1", 0)
+        self.host, self.port = host, port  # port 0: a free one
+        self.address = (host, port)
         self._dir = ""
         self._proc: subprocess.Popen | None = None
         self._generation = 0
@@ -47,12 +48,12 @@ class Rbldnsd:
         os.chmod(self._dir, 0o755)  # noqa: S103  # nosec B103
         specs = self._write(self.zones)
         for _ in range(5):
-            port = _free_udp_port()
-            command = [binary, "-n", "-q", "-b", f"127.0.0.1/{port}", "-w", self._dir, "-t", "60", *specs]
+            port = self.port or _free_udp_port(self.host)
+            command = [binary, "-n", "-q", "-b", f"{self.host}/{port}", "-w", self._dir, "-t", "60", *specs]
             if os.geteuid() == 0:
                 command[1:1] = ["-u", "nobody"]
             self._proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # noqa: S603
-            self.address = ("127.0.0.1", port)
+            self.address = (self.host, port)
             if self._wait_ready(next(iter(self.zones))):
                 return self
             self._stop()
