@@ -159,6 +159,48 @@ def test_a_resolver_that_says_nothing_exists_is_named(dns_world, capsys):
     assert document["results"][0]["status"] == "unchecked" and "cannot be used" in document["error"]
 
 
+def test_a_resolver_whose_own_upstream_fails_is_named_for_that(dns_world, capsys):
+    server = dns_world({})
+    server.zone.resolve = lambda name, qtype: ("SERVFAIL", [])  # a resolver that cannot reach the internet
+    status, out, err = run_check(capsys, server, IPV4)
+    assert status == 3 and out == ""
+    assert "it answers SERVFAIL to every query: it cannot resolve names: its own upstream fails" in err
+    assert "for this machine" not in err  # that is what REFUSED means
+
+
+def test_the_senders_records_are_asked_once_for_every_address_and_the_lint(dns_world, capsys):
+    """The SPF check of each address and the lint of the SPF record read the same TXT record:
+    one query at the domain's servers, not one per address."""
+    server = dns_world(story_world())
+    status, out, _ = run_check(capsys, server, "192.0.2.16/28", "--sender", DOMAIN, "--no-rdns")
+    assert "16 addresses" in out
+    assert server.asked[DOMAIN] == 1
+
+
+def test_a_dnsbl_mirror_is_used_for_the_lists_it_serves(dns_world, capsys):
+    """rbldnsd fed by rsync, or a list's own server, knows only its lists: NXDOMAIN for the root
+    and every other name, its lists' test entries right. Those lists give verdicts; what it cannot
+    answer is not turned into "no PTR record" or "no SPF record"."""
+    mirror = dns_world(
+        {
+            "": ["NXDOMAIN"],
+            "2.0.0.127.dnsbl.justspam.org": [{"A": "127.0.0.2"}],
+            "25.2.0.192.dnsbl.justspam.org": [{"A": "127.0.0.2"}],
+        }
+    )
+    args = (IPV4, "--zone", "dnsbl.justspam.org", "--sender", DOMAIN, "--format", "json")
+    status, out, err = run_check(capsys, mirror, *args)
+    document = json.loads(out)
+    (result,) = document["results"]
+    assert [(v["zone"], v["status"]) for v in result["dnsbl"]] == [("dnsbl.justspam.org", "listed")]
+    assert result["rdns"]["error"] == "refused" and result["spf"]["result"] == "temperror"
+    (domain,) = document["domains"]
+    assert domain["spf_record"]["error"] == "refused" and domain["dmarc"]["error"] == "refused"
+    assert status == 1
+    assert "says the root of the DNS does not exist: it serves only lists" in err
+    assert "reverse DNS, SPF and host names cannot be checked through it" in err
+
+
 def test_helo_without_spf_is_not_a_problem_but_a_missing_sender_record_is(dns_world, capsys):
     world = story_world(listed=False, spamhaus_blocked=False) | {"nospf.example": [{"A": "192.0.2.80"}]}
     server = dns_world(world)

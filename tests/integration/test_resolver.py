@@ -111,45 +111,92 @@ def test_answer_to_another_question_is_ignored(run_with_resolver):
     assert answer.rcode == wire.TIMEOUT
 
 
-def test_a_lost_packet_is_sent_again_within_the_same_attempt(run_with_resolver):
-    """A server that ignores the first copy of every query: one attempt still gets the answer."""
+def lossy_server(drop, answer_after=lambda name: 0.0):
+    """A server on 127.0.0.1 that drops the packets DROP(name, nth) says to, and answers the
+    others after ANSWER_AFTER(name) seconds; `.seen` counts the packets per name."""
+    import collections
     import threading
 
     from dnslib import RR, A, DNSRecord
 
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
-    sock.settimeout(0.1)
-    seen, stop = set(), threading.Event()
+    sock.settimeout(0.05)
+    seen, stop = collections.Counter(), threading.Event()
 
-    def lossy():
+    def serve():
         while not stop.is_set():
             try:
                 packet, peer = sock.recvfrom(4096)
             except OSError:
                 continue
             request = DNSRecord.parse(packet)
-            if request.header.id not in seen:
-                seen.add(request.header.id)
-                continue  # "lost"
+            name = str(request.q.qname)
+            seen[name] += 1
+            if drop(name, seen[name]):
+                continue
             reply = request.reply()
             reply.add_answer(RR(request.q.qname, rdata=A("127.0.0.2")))
-            sock.sendto(reply.pack(), peer)
+            threading.Timer(answer_after(name), sock.sendto, (reply.pack(), peer)).start()
 
-    thread = threading.Thread(target=lossy, daemon=True)
+    thread = threading.Thread(target=serve, daemon=True)
     thread.start()
+
+    class Server:
+        address = sock.getsockname()
+
+        def close(self):
+            stop.set()
+            thread.join(1)
+            sock.close()
+
+    server = Server()
+    server.seen = seen
+    return server
+
+
+def test_a_lost_packet_is_sent_again_before_the_query_times_out(run_with_resolver):
+    """A server that loses the first packet of every query: the resend gets each its answer."""
+    server = lossy_server(lambda name, nth: nth == 1)
     try:
         answers = run_with_resolver(
-            sock.getsockname(),
-            lambda r: r.query_many([(f"q{i}.lossy.example", wire.A) for i in range(20)]),
-            timeout=3.0,
-            attempts=1,
+            server.address, lambda r: r.query_many([(f"q{i}.lossy.example", wire.A) for i in range(20)]), timeout=3.0
         )
     finally:
-        stop.set()
-        thread.join(1)
-        sock.close()
+        server.close()
     assert [a.values(wire.A) for a in answers] == [["127.0.0.2"]] * 20
+    assert set(server.seen.values()) == {2}
+
+
+def test_an_answer_to_an_earlier_transmission_still_counts(run_with_resolver):
+    """A recursive resolver answers the first packet late, once it has the answer, and not the
+    resend (BIND, the VPC resolver): that late answer is the query's answer."""
+    server = lossy_server(lambda name, nth: nth > 1, answer_after=lambda name: 0.8)
+    try:
+        answer = run_with_resolver(server.address, lambda r: r.query("late.example", wire.A), timeout=3.0)
+    finally:
+        server.close()
+    assert answer.values(wire.A) == ["127.0.0.2"]
+    assert server.seen["late.example."] >= 2  # it was sent again before the late answer came
+
+
+def test_a_slow_list_is_asked_once_per_name_though_its_cached_names_answer_at_once(run_with_resolver):
+    """Through a recursive resolver, what it has cached (a list's test entries) answers at once
+    and the rest takes the list's own time: 0.3 s here. Every resend is another query on the
+    list's quota, so none goes out before the list itself is late."""
+    cached = {f"{i}.0.0.127.slow.example." for i in range(20)}
+    server = lossy_server(lambda name, nth: False, answer_after=lambda name: 0.0 if name in cached else 0.3)
+
+    async def go(resolver):
+        await resolver.query_many([(name, wire.A, "slow.example") for name in cached])
+        return await resolver.query_many([(f"{i}.2.0.192.slow.example", wire.A, "slow.example") for i in range(50)])
+
+    try:
+        answers = run_with_resolver(server.address, go, timeout=6.0)
+    finally:
+        server.close()
+    assert all(a.values(wire.A) == ["127.0.0.2"] for a in answers)
+    assert sum(count for name, count in server.seen.items() if name not in cached) == 50
 
 
 def test_source_ports_change_during_a_run(dns_world, run_with_resolver):

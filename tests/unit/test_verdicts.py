@@ -3,7 +3,7 @@
 import pytest
 
 from senderwatch import wire
-from senderwatch.dnsbl import classify, resolver_problem, zone_failure
+from senderwatch.dnsbl import classify, lists_only, resolver_problem, zone_failure
 from senderwatch.zones import catalogue, resolve_zones
 
 ZEN = catalogue()["zen.spamhaus.org"]
@@ -109,31 +109,42 @@ TIMEOUT, NX, REFUSED = wire.Answer(wire.TIMEOUT), wire.Answer(wire.NXDOMAIN), wi
 ROOT = wire.Answer(wire.NOERROR)
 
 
-@pytest.mark.parametrize(
-    ("canary", "probes", "lists_nothing", "probed", "says"),
-    [
-        (TIMEOUT, [TIMEOUT, TIMEOUT], 0, 1, "no answer to any of 3 queries"),
-        (REFUSED, [REFUSED, TIMEOUT], 0, 1, "REFUSED to every query"),
-        (NX, [NX, NX], 1, 1, "root of the DNS does not exist"),
-        (ROOT, [NX] * 4, 2, 2, "all 2 lists say their test entry 127.0.0.2 is not listed"),
-    ],
-)
-def test_a_resolver_that_is_the_problem_is_named(canary, probes, lists_nothing, probed, says):
-    assert says in resolver_problem(canary, probes, lists_nothing, probed)[1]
+SERVFAIL = wire.Answer(wire.SERVFAIL)
 
 
 @pytest.mark.parametrize(
-    ("canary", "probes", "lists_nothing", "probed"),
+    ("canary", "probes", "lists_nothing", "probed", "working", "says"),
     [
-        (ROOT, [a("127.0.0.2"), NX], 0, 1),  # a working resolver
-        (TIMEOUT, [a("127.0.0.2"), NX], 0, 1),  # the root is slow, the lists answer
-        (REFUSED, [a("127.0.0.2"), NX], 0, 1),  # an authoritative server for the lists (rbldnsd)
-        (ROOT, [NX, NX], 1, 1),  # one dead list is that list's problem
-        (ROOT, [TIMEOUT] * 4, 0, 2),  # lists that time out are the lists' problem
+        (TIMEOUT, [TIMEOUT, TIMEOUT], 0, 1, 0, "no answer to any of 3 queries"),
+        (REFUSED, [REFUSED, TIMEOUT], 0, 1, 0, "REFUSED to every query: it does not resolve names for this machine"),
+        (SERVFAIL, [SERVFAIL, SERVFAIL], 0, 1, 0, "SERVFAIL to every query: it cannot resolve names: its own upstream"),
+        (NX, [NX, NX], 1, 1, 0, "root of the DNS does not exist"),
+        (ROOT, [NX] * 4, 2, 2, 0, "all 2 lists say their test entry 127.0.0.2 is not listed"),
     ],
 )
-def test_a_working_resolver_is_not_blamed(canary, probes, lists_nothing, probed):
-    assert resolver_problem(canary, probes, lists_nothing, probed) == ("", "")
+def test_a_resolver_that_is_the_problem_is_named(canary, probes, lists_nothing, probed, working, says):
+    assert says in resolver_problem(canary, probes, lists_nothing, probed, working)[1]
+
+
+@pytest.mark.parametrize(
+    ("canary", "probes", "lists_nothing", "probed", "working"),
+    [
+        (ROOT, [a("127.0.0.2"), NX], 0, 1, 1),  # a working resolver
+        (TIMEOUT, [a("127.0.0.2"), NX], 0, 1, 1),  # the root is slow, the lists answer
+        (REFUSED, [a("127.0.0.2"), NX], 0, 1, 1),  # an authoritative server for the lists (rbldnsd)
+        (NX, [a("127.0.0.2"), NX, NX, NX], 1, 2, 1),  # a DNSBL mirror: the root does not exist there
+        (ROOT, [NX, NX], 1, 1, 0),  # one dead list is that list's problem
+        (ROOT, [TIMEOUT] * 4, 0, 2, 0),  # lists that time out are the lists' problem
+    ],
+)
+def test_a_working_resolver_is_not_blamed(canary, probes, lists_nothing, probed, working):
+    assert resolver_problem(canary, probes, lists_nothing, probed, working) == ("", "")
+
+
+def test_a_resolver_that_does_not_answer_for_the_root_serves_only_lists():
+    assert "says the root of the DNS does not exist" in lists_only(NX)
+    assert "refuses" in lists_only(REFUSED)
+    assert lists_only(ROOT) == ""
 
 
 def test_json_shape_of_each_status():

@@ -30,6 +30,7 @@ from .findings import (
     significant,
 )
 from .hosts import resolve_hosts
+from .nameservers import DNS_TIMEOUT
 from .ports import Checks, Health, History, Targets
 from .resolver import Resolver
 from .runs import MANUAL, Run, message_body
@@ -50,7 +51,7 @@ class DnsChecks:
     the Spamhaus DQS key. Every message of the invocation shares one probe of the lists."""
 
     nameservers: tuple[tuple[str, int], ...] = ()
-    timeout: float = 2.0
+    timeout: float = DNS_TIMEOUT
     zones: tuple[str, ...] = ()
     dqs_key: str | None = None
     probes: ProbeCache = field(default_factory=ProbeCache, compare=False)

@@ -26,7 +26,7 @@ from .dnsbl import DnsblChecker
 from .domaincheck import check_domains
 from .domains import normalize_sender, validate_helo, watched_domains
 from .errors import InvalidInput, ResolverUnusable, ServiceError
-from .nameservers import parse_nameserver, system_nameservers
+from .nameservers import DNS_TIMEOUT, parse_nameserver, system_nameservers
 from .report import to_json, to_table
 from .resolver import Resolver
 from .targets import HOST, NETWORK, parse_target
@@ -89,9 +89,9 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--timeout",
         type=float,
-        default=2.0,
+        default=DNS_TIMEOUT,
         metavar="S",
-        help="seconds to wait for each DNS answer before asking again (default 2)",
+        help=f"seconds a DNS query may take, resends included, before it counts as timed out (default {DNS_TIMEOUT:g})",
     )
     check.add_argument(
         "--format", choices=("table", "json"), default="table", help="table for people (default), json for programs"
@@ -253,8 +253,16 @@ def _utf8(stream) -> bool:
 
 
 def _error(message: str) -> None:
+    _stderr(f"senderwatch: error: {clean_text(message, 600)}")
+
+
+def _note(message: str) -> None:
+    _stderr(f"senderwatch: note: {clean_text(message, 600)}")
+
+
+def _stderr(line: str) -> None:
     try:
-        print(f"senderwatch: error: {clean_text(message, 600)}", file=sys.stderr)
+        print(line, file=sys.stderr)
     except (OSError, AttributeError):
         pass
 
@@ -304,6 +312,8 @@ def _check(args) -> int:
                 progress=progress,
                 dnsbl=dnsbl,
             )
+            if dnsbl.probes.lists_only:
+                _note(f"{dnsbl.probes.lists_only}; reverse DNS, SPF and host names cannot be checked through it")
             if not (sender or helo):
                 return results, None
             ptrs = [n for r in results if isinstance(r, CheckResult) and r.rdns for n in r.rdns.ptr]

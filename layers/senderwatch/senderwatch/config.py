@@ -6,7 +6,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .nameservers import parse_nameserver
+from .nameservers import DNS_TIMEOUT, parse_nameserver
 from .zones import validate_zone_name
 
 
@@ -28,7 +28,7 @@ class Config:
     reminder_days: int = 0
     history_days: int = 90
     targets_per_message: int = 25
-    dns_timeout: float = 2.0
+    dns_timeout: float = DNS_TIMEOUT
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ()) -> Config:
@@ -64,7 +64,7 @@ class Config:
             reminder_days=number("REMINDER_DAYS", 0, int, 0, 365),
             history_days=number("HISTORY_DAYS", 90, int, 1, 3650),
             targets_per_message=number("TARGETS_PER_MESSAGE", 25, int, 1, 500),
-            dns_timeout=number("DNS_TIMEOUT", 2.0, float, 0.1, 30),
+            dns_timeout=number("DNS_TIMEOUT", DNS_TIMEOUT, float, 0.1, 60),
         )
         missing = [name for name in need if not getattr(config, name)]
         if missing:

@@ -26,7 +26,7 @@ from . import wire
 from .addresses import IPAddress, address_text, reverse_name
 from .errors import ResolverUnusable
 from .nameservers import server_text
-from .resolver import Resolver
+from .resolver import Question, Resolver
 from .text import clean_text
 from .verdicts import Verdict
 from .zones import NAMES, Zone, in_loopback
@@ -114,13 +114,17 @@ def zone_failure(zone: Zone, listed_probe: wire.Answer | None, clean_probe: wire
 
 
 def resolver_problem(
-    canary: wire.Answer, probes: Sequence[wire.Answer], lists_nothing: int, probed: int
+    canary: wire.Answer, probes: Sequence[wire.Answer], lists_nothing: int, probed: int, working: int
 ) -> tuple[str, str]:
     """Why the resolver itself cannot be trusted, from the first queries of a run; '' when it can.
 
     CANARY is the answer for the DNS root's NS records, which every working resolver has;
     PROBES the answers for the zones' test entries; LISTS_NOTHING how many of the PROBED
-    zones said their listed test entry (127.0.0.2) is not listed. Returns (kind, what) or ("", "").
+    zones said their listed test entry (127.0.0.2) is not listed; WORKING how many zones
+    answered their test entries right. Returns (kind, what) or ("", "").
+
+    The canary alone never condemns a resolver whose lists work: a DNSBL mirror (rbldnsd fed
+    by rsync, a list's own server) knows only its lists, and says so of the root.
     """
     answers = [canary, *probes]
     if all(a.rcode == wire.TIMEOUT for a in answers):
@@ -128,9 +132,10 @@ def resolver_problem(
     if canary.rcode in (wire.REFUSED, wire.SERVFAIL) and all(
         a.rcode in (wire.REFUSED, wire.SERVFAIL, wire.TIMEOUT) for a in answers
     ):
-        rcode = "REFUSED" if canary.rcode == wire.REFUSED else "SERVFAIL"
-        return "refuses", f"it answers {rcode} to every query: it does not resolve names for this machine"
-    if canary.rcode == wire.NXDOMAIN:
+        if canary.rcode == wire.REFUSED:
+            return "refuses", "it answers REFUSED to every query: it does not resolve names for this machine"
+        return "refuses", "it answers SERVFAIL to every query: it cannot resolve names: its own upstream fails"
+    if canary.rcode == wire.NXDOMAIN and not working:
         return "nothing-exists", "it says the root of the DNS does not exist: it is not a working resolver"
     if probed >= 2 and lists_nothing == probed:
         return "hides-lists", (
@@ -138,6 +143,15 @@ def resolver_problem(
             "the resolver (or a filter on the way) hides DNSBL answers"
         )
     return "", ""
+
+
+def lists_only(canary: wire.Answer) -> str:
+    """Why a resolver whose lists work cannot be asked anything else ('' when it can): it does
+    not answer for the root, so its NXDOMAIN for a PTR or an SPF name would be no verdict."""
+    if canary.rcode == wire.NOERROR:
+        return ""
+    said = {wire.NXDOMAIN: "says the root of the DNS does not exist", wire.REFUSED: "refuses to answer for the root"}
+    return said.get(canary.rcode, f"cannot answer for the root ({_RCODE_ERRORS.get(canary.rcode, 'servfail')})")
 
 
 def fill_removals(verdicts: list[ZoneVerdict], zones: dict[str, Zone], listed: str) -> None:
@@ -159,6 +173,9 @@ class ProbeCache:
     failed: dict[tuple[str, int], ZoneVerdict] = field(default_factory=dict)  # lists unusable this run
     probed: set[tuple[str, int]] = field(default_factory=set)
     resolver_checked: bool = False
+    # A resolver that serves only lists (a DNSBL mirror): why, and the zones it answers right.
+    lists_only: str = ""
+    scope: set[str] = field(default_factory=set)
 
 
 class DnsblChecker:
@@ -175,6 +192,8 @@ class DnsblChecker:
         self.zones = list(zones)
         self.dqs_key = dqs_key
         self.probes = probes if probes is not None else ProbeCache()
+        if self.probes.lists_only:
+            resolver.scope = self.probes.scope
 
     @property
     def failed(self) -> dict[tuple[str, int], ZoneVerdict]:
@@ -190,7 +209,7 @@ class DnsblChecker:
         itself is the problem, so that no address is asked through it.
         """
         plan: list[tuple[Zone, int, list[int | None]]] = []
-        questions: list[tuple[str, int]] = []
+        questions: list[Question] = []
         for zone in self.zones if zones is None else zones:
             for family in sorted(families & set(zone.families)):
                 if (zone.zone, family) in self.probes.probed:
@@ -200,9 +219,9 @@ class DnsblChecker:
                 for entry in (zone.test_listed.get(family), zone.test_clean.get(family)):
                     if entry:
                         label = entry if zone.domains else reverse_name(ipaddress.ip_address(entry))
-                        name = f"{label}.{self._suffix(zone)}"
+                        suffix = self._suffix(zone)
                         probes.append(len(questions))
-                        questions.append((name, wire.A))
+                        questions.append((f"{label}.{suffix}", wire.A, suffix))
                     else:
                         probes.append(None)
                 plan.append((zone, family, probes))
@@ -211,8 +230,12 @@ class DnsblChecker:
             questions.append((".", wire.NS))
         if not questions:
             return
+        scope = self.probes.scope
+        if self.probes.lists_only:  # a mirror: its new lists are asked, and kept if they answer right
+            scope.update(self._suffix(zone) for zone, _, _ in plan)
         answers = await self.resolver.query_many(questions, only=wire.A)
         lists_nothing = probed = 0
+        failures: dict[tuple[str, int], ZoneVerdict] = {}
         for zone, family, (listed_at, clean_at) in plan:
             failure = zone_failure(
                 zone,
@@ -220,23 +243,34 @@ class DnsblChecker:
                 answers[clean_at] if clean_at is not None else None,
             )
             if failure:
-                self.probes.failed[(zone.zone, family)] = failure
+                failures[(zone.zone, family)] = failure
             if listed_at is not None:
                 probed += 1
                 lists_nothing += failure is not None and failure.error == "lists-nothing"
+        working = {self._suffix(zone) for zone, family, _ in plan if (zone.zone, family) not in failures}
         if canary:
-            self.probes.resolver_checked = True
-            kind, problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed)
+            kind, problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed, len(working))
             if problem:
-                self.probes.failed.clear()
                 self.probes.probed.clear()
-                self.probes.resolver_checked = False
                 raise ResolverUnusable(self._describe(problem), kind)
+            self.probes.resolver_checked = True
+            if why := lists_only(answers[-1]):
+                self.probes.lists_only = f"{self._servers()} {why}: it serves only lists"
+                self.resolver.scope = scope
+        if self.probes.lists_only:
+            scope.difference_update({self._suffix(zone) for zone, _, _ in plan} - working)
+            scope.update(working)
+            for key, failure in failures.items():  # a list the mirror does not carry is not the list's fault
+                if failure.error == "refused":
+                    failures[key] = replace(failure, meaning=f"{self._servers()} does not serve this list")
+        self.probes.failed.update(failures)
+
+    def _servers(self) -> str:
+        return ", ".join(server_text(host, port) for host, port in self.resolver.nameservers)
 
     def _describe(self, problem: str) -> str:
-        servers = ", ".join(server_text(host, port) for host, port in self.resolver.nameservers)
         unreachable = " (nothing listens there: ICMP port unreachable)" if self.resolver.unreachable else ""
-        return f"the DNS resolver {servers} cannot be used{unreachable}: {problem}"
+        return f"the DNS resolver {self._servers()} cannot be used{unreachable}: {problem}"
 
     async def check(
         self, addresses: Sequence[IPAddress], zones: Sequence[Zone] | None = None
@@ -246,7 +280,8 @@ class DnsblChecker:
         await self.probe({ip.version for ip in addresses}, zones)
         results: list[list[ZoneVerdict]] = [[] for _ in addresses]
         unanswered = ZoneVerdict("", Verdict.ERROR, error="timeout")  # a place kept for an answer
-        asked, questions = [], []
+        asked: list[tuple[int, Zone, int]] = []
+        questions: list[Question] = []
         for index, ip in enumerate(addresses):
             label = reverse_name(ip)
             for zone in zones:
@@ -258,14 +293,15 @@ class DnsblChecker:
                     continue
                 asked.append((index, zone, len(results[index])))
                 results[index].append(unanswered)
-                questions.append((f"{label}.{self._suffix(zone)}", wire.A))
+                suffix = self._suffix(zone)
+                questions.append((f"{label}.{suffix}", wire.A, suffix))
         answers = await self.resolver.query_many(questions, only=wire.A)
         listed = []
-        for (index, zone, slot), (name, _), answer in zip(asked, questions, answers):
+        for (index, zone, slot), question, answer in zip(asked, questions, answers):
             verdict = classify(zone, answer)
             results[index][slot] = verdict
             if verdict.status == Verdict.LISTED:
-                listed.append((index, slot, name))
+                listed.append((index, slot, question))
         await self._add_reasons(results, listed)
         by_zone = {zone.zone: zone for zone in zones}
         for ip, verdicts in zip(addresses, results):
@@ -283,7 +319,7 @@ class DnsblChecker:
         await self.probe({NAMES}, zones)
         rows: list[list[ZoneVerdict]] = []
         plan: list[tuple[int, int, Zone, str, list[str]]] = []
-        questions: list[tuple[str, int]] = []
+        questions: list[Question] = []
         for index, name in enumerate(names):
             row: list[ZoneVerdict] = []
             for zone in zones:
@@ -298,7 +334,8 @@ class DnsblChecker:
                     continue
                 plan.append((index, len(row), zone, name, asked))
                 row.append(ZoneVerdict(zone.zone, Verdict.ERROR, error="timeout"))  # its place
-                questions += [(f"{each}.{self._suffix(zone)}", wire.A) for each in asked]
+                suffix = self._suffix(zone)
+                questions += [(f"{each}.{suffix}", wire.A, suffix) for each in asked]
             rows.append(row)
         answers = iter(await self.resolver.query_many(questions, only=wire.A))
         listed = []
@@ -309,7 +346,8 @@ class DnsblChecker:
                 each, verdict = hits[0]
                 if each != name:
                     verdict = replace(verdict, meaning=f"{verdict.meaning} (listed as {each})")
-                listed.append((index, slot, f"{each}.{self._suffix(zone)}"))
+                suffix = self._suffix(zone)
+                listed.append((index, slot, (f"{each}.{suffix}", wire.A, suffix)))
             else:
                 errors = [v for _, v in verdicts if v.status != Verdict.CLEAN]
                 verdict = errors[0] if errors else ZoneVerdict(zone.zone, Verdict.CLEAN)
@@ -321,9 +359,11 @@ class DnsblChecker:
         return dict(zip(names, rows))
 
     async def _add_reasons(self, results: list[list[ZoneVerdict]], wanted: list) -> None:
-        """Fetch the TXT record of every listing: the list's own words on why."""
-        texts = await self.resolver.query_many([(name, wire.TXT) for _, _, name in wanted], only=wire.TXT)
-        for (index, slot, _name), answer in zip(wanted, texts):
+        """Fetch the TXT record of every listing (WANTED: index, slot, its A question): the list's
+        own words on why."""
+        questions = [(name, wire.TXT, suffix) for _, _, (name, _, suffix) in wanted]
+        texts = await self.resolver.query_many(questions, only=wire.TXT)
+        for (index, slot, _), answer in zip(wanted, texts):
             reason = " ".join(b"".join(strings).decode("utf-8", "replace") for strings in answer.values(wire.TXT))
             if reason:
                 results[index][slot] = replace(results[index][slot], reason=clean_text(reason))

@@ -78,8 +78,8 @@ async def check_domains(
     dmarc_names = [n for n in names if SENDER in wanted[n]]
     lists = [zone for zone in zones if zone.domains]
     spf_reports, dmarc_reports, verdicts = await asyncio.gather(
-        asyncio.gather(*(lint_spf(resolver.query, n, helo=SENDER not in wanted[n]) for n in spf_names)),
-        asyncio.gather(*(check_dmarc(resolver.query, n) for n in dmarc_names)),
+        asyncio.gather(*(lint_spf(resolver.ask_once, n, helo=SENDER not in wanted[n]) for n in spf_names)),
+        asyncio.gather(*(check_dmarc(resolver.ask_once, n) for n in dmarc_names)),
         dnsbl.check_names(names, lists) if lists and names else _no_verdicts(),
     )
     spf_by_name = dict(zip(spf_names, spf_reports))

@@ -9,6 +9,9 @@ from .addresses import shown
 from .errors import InvalidInput
 
 DEFAULT_PORT = 53
+# Seconds a DNS query may take, resends included: through a recursive resolver, a cold lookup at
+# a list far away takes seconds (referrals, the resolver's own retries, an answer it drops).
+DNS_TIMEOUT = 10.0
 
 
 def parse_nameserver(text: str) -> tuple[str, int]:

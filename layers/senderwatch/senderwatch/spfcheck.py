@@ -116,10 +116,11 @@ def evaluate(lookup: Lookup, ip: IPAddress | str, sender: str = "", helo: str = 
 
 
 async def check_spf(resolver: Resolver, ip: IPAddress, sender: str = "", helo: str = "") -> SpfResult:
-    """Evaluate SPF in a worker thread; its DNS lookups go to RESOLVER on this event loop."""
+    """Evaluate SPF in a worker thread; its DNS lookups go to RESOLVER on this event loop, each
+    name once per run (every address of a network asks the sender's records, as does the lint)."""
     loop = asyncio.get_running_loop()
 
     def lookup(name: str, rtype: int) -> wire.Answer:
-        return asyncio.run_coroutine_threadsafe(resolver.query(name, rtype), loop).result()
+        return asyncio.run_coroutine_threadsafe(resolver.ask_once(name, rtype), loop).result()
 
     return await asyncio.to_thread(evaluate, lookup, ip, sender, helo)
