@@ -62,6 +62,44 @@ def test_zone_restricts_the_domain_lists_too(cli):
     assert [v["zone"] for v in only_uribl["results"][0]["dnsbl"]] == ["dnsbl.justspam.org"]
 
 
+def test_check_judges_a_subdomain_by_the_standards_as_published(cli):
+    """RFC 9989 4.10.2: the Organizational Domain's record is the one at the name with the fewest
+    labels, so _dmarc.b.example.net's p=none does not hide _dmarc.example.net's p=reject from
+    a.b.example.net; RFC 9990: its reports to reports.example.org go nowhere until that domain
+    authorizes them (here with the wildcard record the RFC shows); RFC 7208 7.2: include:%{d}... is
+    the domain's own include, and its 10 lookups count."""
+    sender = "a.b.example.net"
+    world = world_with(
+        **{
+            sender: [{"TXT": "v=spf1 include:%{d}._spf.example.net -all"}],
+            f"{sender}._spf.example.net": [
+                {"TXT": "v=spf1 " + " ".join(f"a:h{n}.example.net" for n in range(10)) + " -all"}
+            ],
+            **{f"h{n}.example.net": [{"A": f"198.51.100.{n}"}, {"AAAA": f"2001:db8:1::{n}"}] for n in range(10)},
+            "_dmarc.b.example.net": [{"TXT": "v=DMARC1; p=none"}],
+            "_dmarc.example.net": [{"TXT": "v=DMARC1; p=reject; rua=mailto:dmarc@reports.example.org"}],
+        }
+    )
+    argv = ["check", SENDER_IP, "--sender", sender, "--no-rdns", "--zone", "dnsbl.justspam.org", "--format", "json"]
+    with DNSServer(world) as dns:
+        ns = "{}:{}".format(*dns.address)
+        status, out, _ = cli(*argv, "--nameserver", ns)
+        table = cli(*argv[:-2], "--nameserver", ns)[1]
+        dns.load({**world, "*._report._dmarc.reports.example.org": [{"TXT": "v=DMARC1"}]})
+        authorized = json.loads(cli(*argv, "--nameserver", ns)[1])["domains"][0]
+    assert status == 1
+    (domain,) = json.loads(out)["domains"]
+    spf = domain["spf_record"]
+    assert (spf["lookups"], [p["code"] for p in spf["problems"]]) == (11, ["too-many-lookups"])
+    dmarc = domain["dmarc"]
+    assert (dmarc["policy"], dmarc["found_at"]) == ("reject", "_dmarc.example.net")
+    assert [p["code"] for p in dmarc["problems"]] == ["report-destination-unauthorized"]
+    assert "example.net._report._dmarc.reports.example.org" in dmarc["problems"][0]["detail"]
+    assert "policy reject  (found at _dmarc.example.net)" in table
+    assert "report-destination-unauthorized: _dmarc.example.net: rua=mailto:dmarc@reports.example.org" in table
+    assert (authorized["dmarc"]["policy"], authorized["dmarc"]["problems"]) == ("reject", [])
+
+
 # -- the pipeline -----------------------------------------------------------------------------------
 
 

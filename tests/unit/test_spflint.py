@@ -310,13 +310,71 @@ def test_a_non_ascii_record_is_a_syntax_error():
     assert codes(report) == ["syntax-error"]
 
 
-def test_a_macro_term_is_counted_but_not_followed():
-    """RFC 7208 7: macros are "replaced by parameters of the message or of the connection" - only a
-    real sender gives their targets, so they are counted, not looked up."""
-    zone = spf_zone("v=spf1 include:%{d}._spf.example.net a:%{l}.example.com exists:%{i}._spf.%{d} -all")
+def test_a_target_made_of_the_senders_macros_is_counted_but_not_followed():
+    """RFC 7208 7: macros are "replaced by parameters of the message or of the connection", and 7.2:
+    "s = <sender>, l = local-part of <sender>, i = <ip>, p = the validated domain name of <ip>, v =
+    the string "in-addr" if <ip> is ipv4, or "ip6" if <ip> is ipv6, h = HELO/EHLO domain" - only a
+    real message gives their targets, so they are counted, not looked up."""
+    record = "v=spf1 include:%{l}._spf.example.net a:%{s}.example.com mx:%{h}.example.com "
+    record += "exists:%{i}._spf.%{d} include:%{ir}.%{v}._spf.example.net ptr:%{p}.example.com -all"
+    zone = spf_zone(record)
     report = lint(zone)
-    assert (report.lookups, report.void_lookups, report.problems) == (3, 0, ())
+    assert (report.lookups, report.void_lookups, codes(report)) == (6, 0, ["ptr-mechanism"])
     assert zone.asked == [("example.com", wire.TXT)]
+    redirect = spf_zone("v=spf1 ip4:192.0.2.1 redirect=%{l}.spf.example.net")
+    assert lint(redirect).lookups == 1 and redirect.asked == [("example.com", wire.TXT)]
+
+
+def _eleven_lookups(name: str) -> dict:
+    record, extra = _lookup_terms(10)
+    return {(name, wire.TXT): [record], **extra}
+
+
+def test_an_include_of_the_domain_macro_is_expanded_and_followed():
+    """RFC 7208 7.2: "d = <domain>", the domain whose record is being evaluated - known without a
+    sender, so include:%{d}.spf.example names one record: the 10 lookups behind it count, 11 in all
+    (4.6.4: "SPF implementations MUST limit the total number of those terms to 10")."""
+    zone = spf_zone("v=spf1 include:%{d}.spf.example -all", _eleven_lookups("example.com.spf.example"))
+    report = lint(zone)
+    assert (report.lookups, codes(report)) == (11, ["too-many-lookups"])
+    assert "include:%{d}.spf.example 11" in report.problems[0].detail
+    assert ("example.com.spf.example", wire.TXT) in zone.asked
+    missing = lint(spf_zone("v=spf1 include:%{d}.spf.example -all"))
+    assert codes(missing) == ["no-record"] and "include:example.com.spf.example" in missing.problems[0].detail
+
+
+def test_d_is_the_included_domain_o_stays_the_senders():
+    """RFC 7208 7.2: "d = <domain>" and "o = domain of <sender>"; 4.1: "For recursive evaluations,
+    the domain portion of <sender> might not be the same as the <domain> argument" - inside an
+    include, %{d} is the included domain while %{o} is still the linted one."""
+    zone = spf_zone(
+        "v=spf1 include:_spf.example.net -all",
+        {
+            ("_spf.example.net", wire.TXT): ["v=spf1 include:%{d}.d.example include:%{o}.o.example -all"],
+            ("_spf.example.net.d.example", wire.TXT): ["v=spf1 ip4:192.0.2.0/24 -all"],
+            ("example.com.o.example", wire.TXT): ["v=spf1 a:%{d2}.hosts.example -all"],  # %{d2}: o.example
+            **hosts("o.example.hosts.example"),
+        },
+    )
+    report = lint(zone)
+    assert (report.lookups, report.void_lookups, report.problems) == (4, 0, ())
+    assert ("o.example.hosts.example", wire.A) in zone.asked
+
+
+def test_a_redirect_and_a_and_mx_of_d_and_o_macros_are_followed():
+    """RFC 7208 6.1 redirect= and 5.3/5.4 a and mx take a domain-spec, expanded like any other (7.3);
+    their lookups and void lookups count (4.6.4)."""
+    redirect = spf_zone("v=spf1 redirect=%{D}.spf.example", _eleven_lookups("example.com.spf.example"))
+    report = lint(redirect)
+    assert (report.lookups, codes(report)) == (11, ["too-many-lookups"])
+    voids = lint(spf_zone("v=spf1 a:%{d}.gone1.example a:%{o}.gone2.example mx:%{d}.gone3.example -all"))
+    assert (voids.void_lookups, codes(voids)) == (3, ["too-many-void-lookups"])
+    assert "example.com.gone1.example" in voids.problems[0].detail
+
+
+def test_an_include_of_d_itself_is_a_loop():
+    """RFC 7208 5.2: an include of the domain being evaluated recurses until the lookup limit."""
+    assert codes(lint(spf_zone("v=spf1 include:%{d} -all"))) == ["include-loop"]
 
 
 def test_an_invalid_macro_is_a_syntax_error():

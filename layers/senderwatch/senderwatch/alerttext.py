@@ -433,6 +433,13 @@ _RECORD_FIXES = {
     "record-too-long": "Shorten what is published at that name: drop terms and TXT records no longer "
     "needed, or move part of the record into an include.",
 }
+_DMARC_FIXES = {
+    "no-record": "Publish one TXT record at _dmarc.{domain}, as the problem above says.",
+    "multiple-records": "Keep one TXT record starting with v=DMARC1 at the name above: receivers discard them all.",
+    "syntax-error": "Correct the tag named above (a typo, a tag written twice, a report address that is not a URI).",
+    "report-destination-unauthorized": "Ask the owner of the report address's domain to publish the authorization "
+    "record named above (TXT 'v=DMARC1'), or send the reports to an address of your own domain.",
+}
 
 
 def _roles(details: dict) -> str:
@@ -512,7 +519,7 @@ def _domain_message(alerts: Sequence[Alert]) -> AlertText:
             body.append("Receivers turn most of these into permerror, which fails every address at once: fix it before")
             body.append("it bites. senderwatch checks the record every run and tells you when it is fixed.")
         else:
-            body.append("- Publish (or correct) one TXT record at _dmarc." + domain + " as the problem above says.")
+            body += [f"- {_DMARC_FIXES[c].format(domain=domain)}" for c in dict.fromkeys(codes) if c in _DMARC_FIXES]
             body.append("senderwatch checks the record every run and tells you when it is fixed.")
     else:  # SPF_RECORD_FIXED, DMARC_RECORD_FIXED
         what = "SPF" if event == Event.SPF_RECORD_FIXED else "DMARC"

@@ -336,6 +336,8 @@ def _dmarc_lines(report: DmarcReport, paint) -> list[str]:
     lines = [f"  DMARC      {clean_text(report.record or '(none)', 450)}"]
     if report.policy:
         lines[0] += f"  policy {report.policy}"
+    if report.found_at and report.found_at != f"_dmarc.{report.domain}":
+        lines[0] += f"  (found at {clean_text(report.found_at, 260)})"  # a parent's, by the tree walk
     for problem in report.problems:
         kind = "warn" if problem.code == "policy-none" else "bad"
         lines.append(f"{_INDENT}{paint(problem.code, kind)}: {clean_text(problem.detail, 600)}")

@@ -49,9 +49,21 @@ MAX_TXT_OCTETS = 450  # RFC 7208 3.4: name plus all TXT text, so the answer fits
 _MAX_DEPTH = 10
 _MAX_WORK = 50
 
-# The address and sender pyspf's parser needs to expand macros. Macro targets are never
-# looked up (they depend on the real sender), so these values only have to be valid.
+# The address and sender pyspf's parser needs to expand macros. Targets with macros of the
+# sender or the connection are never looked up (only a real message gives them), so these
+# values only have to be valid.
 _PROBE_IP = "192.0.2.1"
+
+
+def _sender_free(spec: str) -> bool:
+    """Whether every macro in SPEC is known without a message: RFC 7208 7.2 "d = <domain>" (the
+    domain whose record is being evaluated) and "o = domain of <sender>" (the linted domain, whose
+    own senders these are; 4.1: <domain> is "initially, the domain portion of the "MAIL FROM" or
+    "HELO" identity"), and the literals "%%", "%_" and "%-" (7.1). The others - s, l, i, p, v, h -
+    are "replaced by parameters of the message or of the connection" (section 7)."""
+    return all(
+        m.group(0) in ("%%", "%_", "%-") or m.group(0)[2:3].lower() in ("d", "o") for m in spf.RE_CHAR.finditer(spec)
+    )
 
 
 @dataclass(frozen=True)
@@ -109,7 +121,9 @@ def txt_records(answer: wire.Answer) -> list[bytes]:
     return [b"".join(strings) for strings in answer.values(wire.TXT)]
 
 
-class _DnsFailure(Exception):
+class DnsFailure(Exception):
+    """A lookup a lint needs failed (KIND as dns_error says): the lint stops, incomplete (dmarc.py too)."""
+
     def __init__(self, kind: str) -> None:
         super().__init__(kind)
         self.kind = kind
@@ -158,7 +172,7 @@ class _Walk:
         answers = [self.answers[q] for q in questions]
         for answer in answers:
             if kind := dns_error(answer):
-                raise _DnsFailure(kind)
+                raise DnsFailure(kind)
         return answers
 
     async def spf_records(self, name: str) -> tuple[list[bytes], int, bool]:
@@ -229,8 +243,8 @@ class _Walk:
                     "unreliable, and receivers that skip it fail the mail it was meant to pass; "
                     "list those servers with ip4:/ip6: instead",
                 )
-            elif "%{" in term or kind == "exists" or self.spent:
-                continue  # a macro target depends on the real sender (RFC 7208 7); exists' void is a "no"
+            elif not _sender_free(term) or kind == "exists" or self.spent:
+                continue  # only a real sender gives this target; exists' void is a "no"
             elif kind == "a":
                 await self.addresses(target, f"a:{target}")
             elif kind == "mx":
@@ -245,7 +259,7 @@ class _Walk:
                 if top:
                     self.top_term = label
                 self.count()
-                if "%{" not in redirect and not self.spent:
+                if _sender_free(redirect) and not self.spent:
                     await self.follow(redirect.lower(), label, chain)
 
     def parse(
@@ -277,7 +291,7 @@ class _Walk:
                         if not value:
                             raise spf.PermError(f"{key}= has no domain", term)
                         expanded = self.query.expand_domain(value)  # pyspf's checks, macros included
-                        modifiers[key] = value if "%{" in value else expanded
+                        modifiers[key] = expanded if _sender_free(value) else value
                     else:
                         self.query.expand(value)  # unknown modifiers are ignored, but pyspf checks their macros
                 else:
@@ -429,7 +443,7 @@ async def lint_spf(lookup: Lookup, domain: str, *, helo: bool = False) -> SpfRec
             )
         elif records:
             await walk.evaluate(domain, records[0], ((domain, domain),))
-    except _DnsFailure as failure:
+    except DnsFailure as failure:
         error = failure.kind  # RFC 7208 4.4: temperror; whatever was not looked up is not judged
     walk.finish()
     problems = sorted(dict.fromkeys(walk.problems), key=lambda problem: _ORDER.get(problem.code, len(_ORDER)))
