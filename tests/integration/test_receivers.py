@@ -4,9 +4,13 @@ the mail server's log group to the alert - each ban once, and its end."""
 import gzip
 import io
 import json
+from datetime import datetime
 
+from tests.support import mailworld
 from tests.support.world import STORY_ACCEPTED as ACCEPTED
 from tests.support.world import STORY_BOUNCE as STORY
+
+postfix_day = mailworld.postfix_day  # a day of mail through a real Postfix, once per way of logging
 
 
 def test_the_storys_bounce_becomes_one_microsoft_alert_with_the_portal_steps_and_its_end(local):
@@ -112,3 +116,138 @@ def test_on_a_terminal_without_a_file_it_says_what_to_give(cli, monkeypatch):
     monkeypatch.setattr("sys.stdin", Terminal())
     status, out, err = cli("bounces")
     assert (status, out) == (2, "") and "give a mail log (senderwatch bounces /var/log/mail.log)" in err
+
+
+# -- what a real Postfix writes (tests/support/mailworld.py: Debian's Postfix, fake receivers) --------
+
+
+def _rows(cli, day, form) -> list[dict]:
+    status, out, err = cli("bounces", str(day.logs[form]), "--format", "json")
+    assert (status, err) == (1, ""), form
+    return json.loads(out)["rejections"]
+
+
+def _row(rows, receiver, relay) -> dict:
+    (row,) = [r for r in rows if r["receiver"] == receiver and r["relay"] == relay]
+    return row
+
+
+def test_every_refusal_postfix_logs_is_read_at_every_stage_in_every_log_form(cli, postfix_day):
+    """Greeting (Yahoo, WEB.DE), EHLO (SpamCop), MAIL FROM (Outlook.com, AOL), RCPT TO (Microsoft),
+    DATA (Spamhaus), end of data (Gmail): each receiver once, with its own code."""
+    for form in postfix_day.logs:
+        rows = _rows(cli, postfix_day, form)
+        found = sorted((r["receiver"], r["code"], r["sending_ip"] or "-", r["relay"]) for r in rows)
+        assert found == [
+            ("example.edu", "zen.spamhaus.org", "192.0.2.25", "mx.example.edu"),
+            ("example.org", "bl.spamcop.net", "192.0.2.25", "mx.example.org"),
+            ("gmail", "5.7.26", "-", "alt1.gmail-smtp-in.l.google.com"),
+            ("gmail", "5.7.26", "-", "gmail-smtp-in.l.google.com"),
+            ("gmail", "5.7.26", "192.0.2.25", "aspmx.l.google.com"),
+            ("microsoft", "5.7.606", "192.0.2.25", "contoso-com.mail.protection.outlook.com"),
+            ("outlook.com", "S3150", "192.0.2.25", "hotmail-com.olc.protection.outlook.com"),
+            ("united-internet", "554", "192.0.2.25", "mx-ha01.web.de"),
+            ("yahoo", "TSS04", "192.0.2.25", "mx-aol.mail.gm0.yahoodns.net"),
+            ("yahoo", "TSS09", "192.0.2.25", "mta6.am0.yahoodns.net"),
+        ], form
+        assert all(r["first_seen"] for r in rows), form  # every form's timestamps read
+    if len(postfix_day.logs) == 2:  # rsyslog's two formats of the same lines: the same times
+        iso, traditional = (_rows(cli, postfix_day, form) for form in postfix_day.logs)
+        for a, b in zip(sorted(iso, key=lambda r: r["relay"]), sorted(traditional, key=lambda r: r["relay"])):
+            gap = datetime.fromisoformat(a["first_seen"]) - datetime.fromisoformat(b["first_seen"])
+            assert abs(gap.total_seconds()) < 1, (a, b)
+
+
+def test_a_reply_keeps_its_own_code_and_its_own_meaning(cli, postfix_day):
+    """Gmail's older wording came back as 5.7.1 with another rule's meaning."""
+    for form in postfix_day.logs:
+        rows = _rows(cli, postfix_day, form)
+        older = _row(rows, "gmail", "alt1.gmail-smtp-in.l.google.com")
+        assert older["code"] == "5.7.26" and older["reply"].startswith(
+            "550-5.7.26 This message does not have authentication information or fails to pass authentication checks."
+        )
+        assert "unauthenticated" in older["meaning"] and "5.7.1" not in older["meaning"]
+        assert _row(rows, "gmail", "aspmx.l.google.com")["meaning"] == older["meaning"]  # 2024's wording, same rule
+
+
+def test_two_rejections_under_one_code_that_mean_two_things_stay_two_rows(cli, postfix_day):
+    for form in postfix_day.logs:
+        rows = _rows(cli, postfix_day, form)
+        dmarc = _row(rows, "gmail", "gmail-smtp-in.l.google.com")
+        unauthenticated = _row(rows, "gmail", "alt1.gmail-smtp-in.l.google.com")
+        assert (dmarc["code"], dmarc["sending_ip"]) == (unauthenticated["code"], unauthenticated["sending_ip"])
+        assert "DMARC policy" in dmarc["meaning"] and "DMARC" not in unauthenticated["meaning"]
+
+
+def test_a_refusal_at_the_greeting_is_the_receivers_words_not_postfixs(cli, postfix_day):
+    """`host X[IP] refused to talk to me: 554-...`: what the receiver said, its code where it begins."""
+    for form in postfix_day.logs:
+        rows = _rows(cli, postfix_day, form)
+        webde = _row(rows, "united-internet", "mx-ha01.web.de")
+        assert webde["reply"] == (
+            "554-web.de (mxweb112) Nemesis ESMTP Service not available No SMTP service IP address is black listed. "
+            "For explanation visit https://web.de/email/senderguidelines?ip=192.0.2.25&c=bl"
+        )
+        yahoo = _row(rows, "yahoo", "mta6.am0.yahoodns.net")  # its held-back mail names no relay: its words do
+        assert yahoo["reply"].startswith("421 4.7.0 [TSS09] All messages from 192.0.2.25 will be permanently deferred")
+        spamcop = _row(rows, "example.org", "mx.example.org")  # at EHLO, logged as a greeting refusal too
+        assert spamcop["reply"].startswith("554 5.7.1 Service unavailable; Client host [192.0.2.25] blocked")
+        assert not any("refused to talk" in r["reply"] or "host " in r["reply"][:5] for r in rows)
+    status, table, _ = cli("bounces", str(next(iter(postfix_day.logs.values()))))
+    assert status == 1 and "  it said: 554-web.de (mxweb112) Nemesis ESMTP Service not available" in table
+
+
+def test_counts_are_refused_attempts_messages_and_recipients_not_log_lines(cli, postfix_day):
+    """Yahoo: one message refused by both addresses of its host, tried again, then ten held back
+    behind it (postfix/error: "delivery temporarily suspended"); WEB.DE: one message to two
+    recipients refused by both MX hosts."""
+    for form in postfix_day.logs:
+        lines = postfix_day.lines(form)
+        suspended = [line for line in lines if "postfix/error[" in line and "delivery temporarily suspended" in line]
+        assert suspended and all("relay=none" in line and "TSS09" in line for line in suspended), form
+        rows = _rows(cli, postfix_day, form)
+        yahoo = _row(rows, "yahoo", "mta6.am0.yahoodns.net")
+        messages = 1 + len(postfix_day.burst)
+        assert (yahoo["count"], yahoo["messages"], yahoo["recipients"]) == (messages + 1, messages, messages), form
+        assert sum("TSS09" in line for line in lines) > yahoo["count"]  # more lines than refusals
+        webde = _row(rows, "united-internet", "mx-ha01.web.de")
+        assert (webde["count"], webde["messages"], webde["recipients"]) == (1, 1, 2), form
+        assert sum("Nemesis" in line for line in lines) == 3
+    status, table, _ = cli("bounces", str(postfix_day.logs[form]))
+    assert status == 1
+    assert f"  TSS09  192.0.2.25  {messages + 1} times ({messages} messages to {messages} recipients), " in table
+    assert "  554  192.0.2.25  1 time (1 message to 2 recipients), " in table
+
+
+def test_yahoos_permanent_deferral_ranks_with_the_blocks(cli, postfix_day):
+    """TSS09 ("Retrying will NOT succeed") is a block; TSS04 is a deferral, with the soft notes."""
+    for form in postfix_day.logs:
+        rows = _rows(cli, postfix_day, form)
+        kinds = [r["kind"] for r in rows]
+        tss09 = next(n for n, r in enumerate(rows) if r["code"] == "TSS09")
+        tss04 = next(n for n, r in enumerate(rows) if r["code"] == "TSS04")
+        assert rows[tss09]["kind"] == "ip-ban" and set(kinds[:tss09]) <= {"ip-ban"}, kinds
+        assert rows[tss04]["kind"] == "reputation" and tss04 > kinds.index("unauthenticated")
+
+
+def test_the_bounces_function_reads_what_postfix_wrote(local, cli, postfix_day):
+    """The same log through the log group: each receiver's refusal one alert, a ban said as a
+    block (Yahoo's TSS09 too), a deferral as a deferral; the refusals counted as `bounces` counts them."""
+    form = next(iter(postfix_day.logs))
+    reply = local.ship_log(postfix_day.lines(form))
+    assert reply["rejections"] == sum(r["count"] for r in _rows(cli, postfix_day, form))
+    alerts = {(a["receiver"], a["code"]): a for a in local.inbox("email")}
+    assert set(alerts) == {
+        ("example.edu", "zen.spamhaus.org"),
+        ("example.org", "bl.spamcop.net"),
+        ("gmail", "5.7.26"),
+        ("microsoft", "5.7.606"),
+        ("outlook.com", "S3150"),
+        ("united-internet", "554"),
+        ("yahoo", "TSS04"),
+        ("yahoo", "TSS09"),
+    }
+    sms = {(a["receiver"], a["code"]): a["sms"] for a in local.inbox("sms")}
+    assert "Yahoo and AOL BLOCK 192.0.2.25 (TSS09)" in sms[("yahoo", "TSS09")]
+    assert "Yahoo and AOL DEFER 192.0.2.25 (TSS04)" in sms[("yahoo", "TSS04")]
+    assert "BLOCK 192.0.2.25 (554)" in sms[("united-internet", "554")]  # a 554 Postfix defers, for the next MX

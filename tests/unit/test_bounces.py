@@ -67,7 +67,7 @@ def test_microsofts_own_list_and_its_spamhaus_block_are_two_blocks():
         "(in reply to RCPT TO command))"
     )
     lines = [line.format(n=n, words=words) for n, words in enumerate(["Blocklist 1", "Spamhaus"])]
-    codes = sorted(g.first.code for g in summarize(classify(parse_line(line, 2026)) for line in lines))
+    codes = sorted(g.first.code for g in summarize(lines, 2026))
     assert codes == ["5.7.1 (Blocklist 1)", "5.7.1 (Spamhaus via EOP)"]
 
 
@@ -112,8 +112,8 @@ def test_counts_and_first_and_last_seen_per_receiver_code_and_address():
     line = (LOGS / "postfix.log").read_text().splitlines()
     ban = next(text for text in line if "5.7.606" in text)
     later = ban.replace("Nov 27 09:12:01", "Nov 27 17:40:09")
-    (group,) = summarize(filter(None, (classify(parse_line(text, 2026)) for text in (ban, later, ban))))
-    assert group.count == 3
+    (group,) = summarize((ban, later, ban), 2026)
+    assert group.count == 3  # the same recipient's result again: the message tried again
     assert (group.first_seen.hour, group.last_seen.hour) == (9, 17)
 
 
@@ -216,8 +216,10 @@ def test_bzip2_and_xz_rotations_are_read(tmp_path, packer):
 
 
 def test_the_same_line_read_twice_counts_once(tmp_path):
+    once = read_logs([str(LOGS / "postfix.log")], now=NOW)
     twice = read_logs([str(LOGS / "postfix.log"), str(LOGS / "postfix.log")], now=NOW)
-    assert sum(g.count for g in twice.groups) == 16
+    assert [g.to_dict() for g in twice.groups] == [g.to_dict() for g in once.groups]
+    assert sum(g.count for g in twice.groups) == 14  # 16 lines: two hosts' refusals are their messages' own
 
 
 def test_a_rotated_log_from_last_year_keeps_its_year(tmp_path):
@@ -235,7 +237,7 @@ def test_the_table_says_what_to_do_and_no_rejection_says_so():
     report = read_logs([str(LOGS / "postfix.log")], now=NOW)
     text = table(report)
     assert "Microsoft 365 (Exchange Online)  5.7.606  192.0.2.25" in text and "https://sender.office.com/" in text
-    assert text.endswith("16 rejections about the sender in 40 lines, from 8 receivers.")
+    assert text.endswith("14 rejections about the sender (3 messages to 14 recipients) in 40 lines, from 8 receivers.")
     empty = read_logs(["-"], stdin=io.BytesIO(b"Nov 27 09:12:02 mail postfix/qmgr[811]: 4F3A: removed\n"), now=NOW)
     assert table(empty) == (
         "No delivery to another mail server in 1 line: nothing any receiver said."
@@ -248,3 +250,138 @@ def test_the_receivers_own_words_are_kept_without_what_a_terminal_would_act_on()
     rejection = classify(parse_line(hostile, 2026))
     assert rejection.code == "5.7.606" and rejection.reply.startswith("550 5.7.606 Access")
     assert not any(c in rejection.reply for c in "\x1b\x07\u202e")
+
+
+# -- counting by attempt, message and recipient (the shapes of the lines a real Postfix writes: see
+# tests/integration/test_receivers.py, which reads a real Postfix's log) --------------------------------
+
+TSS09_HOST = (
+    "Dec 07 23:07:56 mail postfix/smtp[{pid}]: 45F7821C58B: host mta6.am0.yahoodns.net[{ip}] refused to talk "
+    "to me: 421 4.7.0 [TSS09] All messages from 192.0.2.25 will be permanently deferred; Retrying will NOT "
+    "succeed. See https://postmaster.yahooinc.com/error-codes"
+)
+TSS09_RESULT = (
+    "Dec 07 23:07:56 mail postfix/smtp[{pid}]: 45F7821C58B: to=<{to}>, relay=mta6.am0.yahoodns.net[{ip}]:25, "
+    "delay=0.54, delays=0.03/0/0.5/0, dsn=4.7.0, status=deferred (host mta6.am0.yahoodns.net[{ip}] refused to "
+    "talk to me: 421 4.7.0 [TSS09] All messages from 192.0.2.25 will be permanently deferred; Retrying will NOT "
+    "succeed. See https://postmaster.yahooinc.com/error-codes)"
+)
+YAHOO_TSS09 = (
+    "421 4.7.0 [TSS09] All messages from 192.0.2.25 will be permanently deferred; Retrying will NOT succeed. "
+    "See https://postmaster.yahooinc.com/error-codes"
+)
+SUSPENDED = (
+    "Dec 07 23:07:58 mail postfix/error[23540]: {queue}: to=<{to}>, relay=none, delay=1, delays=0/1/0/0, "
+    "dsn=4.7.0, status=deferred (delivery temporarily suspended: host mta6.am0.yahoodns.net[67.195.204.72] "
+    "refused to talk to me: 421 4.7.0 [TSS09] All messages from 192.0.2.25 will be permanently deferred; "
+    "Retrying will NOT succeed. See https://postmaster.yahooinc.com/error-codes)"
+)
+
+
+def _attempt(pid: int, *recipients: str) -> list[str]:
+    """One attempt as Postfix logs it: the first address's refusal, then each recipient's result."""
+    first, last = "67.195.204.72", "67.195.204.73"
+    return [TSS09_HOST.format(pid=pid, ip=first)] + [TSS09_RESULT.format(pid=pid, ip=last, to=r) for r in recipients]
+
+
+def test_both_addresses_of_a_host_refusing_is_one_refusal_of_one_message_to_its_recipients():
+    (group,) = summarize(_attempt(1, "carol@yahoo.com", "dave@yahoo.com"), 2026)
+    assert (group.count, len(group.messages), len(group.recipients)) == (1, 1, 2)
+    assert group.first.relay == "mta6.am0.yahoodns.net" and group.first.code == "TSS09"
+
+
+def test_the_same_message_tried_again_is_another_refusal_whichever_process_tries_it():
+    again_elsewhere = _attempt(1, "carol@yahoo.com") + _attempt(2, "carol@yahoo.com")
+    again_in_the_same_process = _attempt(1, "carol@yahoo.com") * 2
+    only_results = [TSS09_RESULT.format(pid=1, ip="67.195.204.73", to="carol@yahoo.com")] * 2
+    for lines in (again_elsewhere, again_in_the_same_process, only_results):
+        (group,) = summarize(lines, 2026)
+        assert (group.count, len(group.messages), len(group.recipients)) == (2, 1, 1)
+
+
+def test_mail_held_back_behind_a_refusal_is_read_in_the_receivers_words_and_counted():
+    lines = _attempt(1, "carol@yahoo.com") + [
+        SUSPENDED.format(queue=f"5{n}F7821C58B", to="x@yahoo.com") for n in (1, 2)
+    ]
+    (group,) = summarize(lines, 2026)
+    assert (group.count, len(group.messages), len(group.recipients)) == (3, 3, 3)
+    reply = parse_line(lines[-1], 2026)
+    assert (reply.relay, reply.relay_ip) == ("mta6.am0.yahoodns.net", "67.195.204.72")  # not relay=none
+    assert reply.text.startswith("421 4.7.0 [TSS09] All messages")
+
+
+def test_a_recipient_the_next_host_took_is_not_counted_as_refused():
+    delivered = (
+        "Dec 07 23:07:56 mail postfix/smtp[1]: 45F7821C58B: to=<carol@yahoo.com>, relay=mta6.am0.yahoodns.net"
+        "[67.195.204.73]:25, delay=0.5, delays=0.03/0/0.5/0, dsn=2.0.0, status=sent (250 ok dirdel)"
+    )
+    (group,) = summarize([TSS09_HOST.format(pid=1, ip="67.195.204.72"), delivered], 2026)
+    assert (group.count, len(group.messages), len(group.recipients)) == (1, 1, 0)
+
+
+DEFERRED = (
+    "Dec 07 23:07:56 mail postfix/smtp[1]: 45F7821C58B: to=<a@{domain}>, relay={host}[203.0.113.1]:25, delay=0.5, "
+    "delays=0.03/0/0.5/0, dsn=4.7.0, status=deferred (host {host}[203.0.113.1] refused to talk to me: {reply})"
+)
+
+
+@pytest.mark.parametrize(
+    ("host", "reply", "code", "status"),
+    [
+        # Yahoo's TSS09 is a 421 that says retrying will not succeed: a block
+        ("mta6.am0.yahoodns.net", YAHOO_TSS09, "TSS09", "refused"),
+        # a 554 greeting Postfix defers to try the next MX (smtp_skip_5xx_greeting)
+        (
+            "mx-ha01.web.de",
+            "554-web.de (mxweb112) Nemesis ESMTP Service not available 554-No SMTP service 554-IP address is black "
+            "listed. 554 For explanation visit https://web.de/email/senderguidelines?ip=192.0.2.25&c=bl",
+            "554",
+            "refused",
+        ),
+        # a deferral stays one
+        (
+            "mta7.am0.yahoodns.net",
+            "421 4.7.0 [TSS04] Messages from 192.0.2.25 temporarily deferred due to user complaints - 4.16.55.1",
+            "TSS04",
+            "deferred",
+        ),
+    ],
+)
+def test_a_refusal_postfix_defers_is_still_a_refusal_and_a_deferral_stays_one(host, reply, code, status):
+    rejection = classify(parse_line(DEFERRED.format(domain="yahoo.com", host=host, reply=reply), 2026))
+    assert (rejection.code, rejection.status) == (code, status)
+
+
+@pytest.mark.parametrize(
+    ("reply", "code"),
+    [
+        # Gmail's older wording under 5.7.26: not the 5.7.1 it once came with
+        (
+            "550-5.7.26 This message does not have authentication information or fails to 550-5.7.26 pass "
+            "authentication checks. To best protect our users from spam, the 550-5.7.26 message has been blocked.",
+            "5.7.26",
+        ),
+        (
+            "550-5.7.1 This message does not have authentication information or fails to pass 550-5.7.1 "
+            "authentication checks. To best protect our users from spam, the 550-5.7.1 message has been blocked.",
+            "5.7.1 (unauthenticated)",
+        ),
+        (
+            "550-5.7.1 [192.0.2.25] Gmail has detected that this message is likely suspicious due to the very low "
+            "reputation of the sending IP address.",
+            "5.7.1 (low reputation)",
+        ),
+        (
+            "421-4.7.0 [192.0.2.25] This message is suspicious due to the very low reputation of the sending IP "
+            "address",
+            "4.7.0 (low reputation)",
+        ),
+    ],
+)
+def test_the_code_is_the_replys_own_never_the_rules_label(reply, code):
+    line = (
+        "Nov 27 09:12:01 mail postfix/smtp[1]: 4F3A: to=<a@gmail.com>, relay=gmail-smtp-in.l.google.com"
+        f"[142.250.102.27]:25, delay=1, delays=0/0/0/1, dsn=5.7.1, status=bounced (host gmail-smtp-in.l.google.com"
+        f"[142.250.102.27] said: {reply} (in reply to end of DATA command))"
+    )
+    assert classify(parse_line(line, 2026)).code == code

@@ -150,7 +150,7 @@ def test_one_organisations_own_block_ends_only_when_that_organisation_takes_mail
     other_tenant = STORY_ACCEPTED.replace("contoso-com.mail", "fabrikam-com.mail")
     watch_log([(T0, CUSTOMER_BLOCK), (T0 + 2 * HOUR, other_tenant)], store, NOW)
     (key,) = store.writes[-1][1]["blocks"]
-    assert key == "192.0.2.25|5.7.513|contoso-com.mail.protection.outlook.com"
+    assert key == "192.0.2.25|5.7.1 (Customer Block list)|contoso-com.mail.protection.outlook.com"  # its own code
     assert store.writes[-1][1]["blocks"][key]["status"] == "blocked"  # fabrikam's mail says nothing of contoso's list
     watch_log([(T0 + 3 * HOUR, STORY_ACCEPTED)], store, NOW)
     assert store.writes[-1][1]["blocks"][key]["status"] == "accepted"

@@ -107,7 +107,8 @@ def read_logs(paths: list[str], stdin=None, now: datetime | None = None) -> Repo
     that would lie ahead of when the log was last written is the year before (a log read in
     January that began in December, last year's rotated log). A log that cannot be read is noted
     in `failed` and the others are still read; the same line read twice (a file given twice, or
-    mail.log beside syslog) counts once."""
+    mail.log beside syslog) counts once. Rejections count by delivery attempt, message and
+    recipient, not by line: a host with two addresses that both refuse is one refusal."""
     now = now or datetime.now(UTC)
     report = Report()
     summary = Summary()
@@ -129,13 +130,12 @@ def read_logs(paths: list[str], stdin=None, now: datetime | None = None) -> Repo
                 if reply.when is not None and reply.when > latest + timedelta(days=1):
                     reply = parse_line(line, latest.year - 1) or reply
                 rejection = classify(reply)
-                if rejection is None:
-                    continue
-                fingerprint = hash(line.rstrip("\r\n"))
-                if fingerprint in seen:
-                    continue
-                seen.add(fingerprint)
-                summary.add(rejection)
+                if rejection is not None:
+                    fingerprint = hash(line.rstrip("\r\n"))
+                    if fingerprint in seen:
+                        continue
+                    seen.add(fingerprint)
+                summary.add(reply, rejection)
         except InvalidInput as exc:
             report.failed.append(str(exc))
             continue
@@ -173,7 +173,8 @@ def table(report: Report) -> str:
     for group in report.groups:
         r = group.first
         ip = r.sending_ip or r.domain or "(address not given)"
-        seen = f"{_count(group.count, 'time')}, {_seen(group.first_seen, group.last_seen)}"
+        seen = f"{_count(group.count, 'time')} ({_mail(group.messages, group.recipients)}), "
+        seen += _seen(group.first_seen, group.last_seen)
         lines.append(f"{visible(receiver_title(r.receiver), 60)}  {visible(r.code, 40)}  {ip}  {seen}")
         lines.append(f"  {clean_text(r.meaning, 300)}")
         lines.append(f"  receiving host: {visible(r.relay, 120) or '-'}")
@@ -184,8 +185,17 @@ def table(report: Report) -> str:
             lines += [f"  {line}" for line in removal_lines(delist, r.code)]
         lines.append("")
     total = sum(g.count for g in report.groups)
+    messages = set().union(*(g.messages for g in report.groups))
+    recipients = set().union(*(g.recipients for g in report.groups))
     lines.append(
-        f"{_count(total, 'rejection')} about the sender in {_count(report.lines, 'line')}, "
-        f"from {_count(len({g.first.receiver for g in report.groups}), 'receiver')}."
+        f"{_count(total, 'rejection')} about the sender ({_mail(messages, recipients)}) "
+        f"in {_count(report.lines, 'line')}, from {_count(len({g.first.receiver for g in report.groups}), 'receiver')}."
     )
     return "\n".join(lines)
+
+
+def _mail(messages: set, recipients: set) -> str:
+    """How much mail was refused: "2 messages to 3 recipients"."""
+    if not recipients:  # only hosts' lines (the recipients' results are in another log)
+        return _count(len(messages), "message")
+    return f"{_count(len(messages), 'message')} to {_count(len(recipients), 'recipient')}"

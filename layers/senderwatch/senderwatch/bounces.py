@@ -10,9 +10,11 @@ zen.spamhaus.org"). Anything else is skipped. Pure: the caller reads the file (o
 from __future__ import annotations
 
 import ipaddress
+import itertools
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections import OrderedDict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from functools import cache
@@ -31,19 +33,30 @@ _SYSLOG_TIME = (
     r"|(?:[A-Z][a-z]{2} \d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?: [A-Z]{2,5})?)"  # journalctl -o short-full
     r"|(?:[A-Z][a-z]{2} +\d{1,2} \d\d:\d\d:\d\d(?:\.\d+)?))"  # classic syslog (no year), -o short-precise
 )
+# A delivery agent's line (smtp, lmtp; error and retry for the mail the queue manager holds back
+# from a destination that refused the last attempts): a recipient's result, or - written while
+# Postfix goes on to the next host of the destination - one host's refusal.
 _POSTFIX = re.compile(
-    _SYSLOG_TIME + r" \S+ postfix[\w./-]*/(?:smtp|lmtp)\[\d+\]: (?P<queue>[0-9A-Za-z]+): "
+    _SYSLOG_TIME + r" \S+ postfix[\w./-]*/(?:smtp|lmtp|error|retry)\[(?P<pid>\d+)\]: (?P<queue>[0-9A-Za-z]+): "
     r"(?:to=<(?P<to>[^>]*)>,(?: orig_to=<[^>]*>,)? relay=(?P<relay>[^,\s]+),.*?"
     r"(?: dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}),)? status=(?P<status>\w+) \((?P<text>.*)\)"
-    r"|host (?P<host>\S+?)(?:\[(?P<host_ip>[^\]]*)\])? (?:refused to talk to me|said): (?P<said>.*))\s*$"
+    r"|(?P<said>host \S+ (?:refused to talk to me|said): .*))\s*$"
+)
+# How Postfix's smtp(8) quotes a receiver: "host NAME[ADDRESS] said: REPLY (in reply to COMMAND
+# command)" at any stage of the dialogue, "host NAME[ADDRESS] refused to talk to me: REPLY" for a
+# greeting (or HELO) that is not 220; the queue manager holds the destination's next mail back with
+# the last of these: "delivery temporarily suspended: host ...".
+_HOST_SAID = re.compile(
+    r"(?:delivery temporarily suspended: )?host (?P<host>\S+?)(?:\[(?P<ip>[^\]]*)\])? "
+    r"(?:said|refused to talk to me): (?P<words>.*?)(?:\s*\(in reply to [^)]*\))?\s*$"
 )
 _EXIM = re.compile(
-    r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?) (?:\[\d+\] )?"
+    r"(?P<time>\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)?(?: [+-]\d{4})?) (?:\[(?P<pid>\d+)\] )?"
     r"(?P<id>[0-9A-Za-z]{6}-[0-9A-Za-z]{6,11}-[0-9A-Za-z]{2,4}) (?P<flag>\*\*|==|=>|->) (?P<to>\S+)"
     r"(?P<rest>.*)$"
 )
 _SENDMAIL = re.compile(
-    _SYSLOG_TIME + r" \S+ (?:sm-mta|sendmail)\[\d+\]: (?P<queue>[0-9A-Za-z]+): "
+    _SYSLOG_TIME + r" \S+ (?:sm-mta|sendmail)\[(?P<pid>\d+)\]: (?P<queue>[0-9A-Za-z]+): "
     r"(?:to=(?P<to>[^,]+),.*?relay=(?P<relay>[^,\s]+)\.?(?: \[(?P<relay_ip>[^\]]*)\])?,.*?"
     r"(?:dsn=(?P<dsn>\d\.\d{1,3}\.\d{1,3}), )?"
     r"stat=(?P<stat>.*)|(?P<reply>.*?(?:reply|<<<|SMTP error).*))\s*$"
@@ -53,7 +66,6 @@ _REPLY_CODE = re.compile(r"\b([245]\d\d)[ -]")
 _EXIM_HOST = re.compile(r"\bH=(\S+)(?: \[([0-9A-Fa-f:.]+)\])?")
 _EXIM_INTERFACE = re.compile(r"\bI=\[([0-9A-Fa-f:.]+)\]")
 _RELAY_IP = re.compile(r"\[([0-9A-Fa-f:.]+)\]")
-_SAID_HOST = re.compile(r"^host (\S+?)(?:\[[^\]]*\])? said: ")
 _MONTHS = {
     m: n for n, m in enumerate(("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"), 1)
 }
@@ -61,16 +73,20 @@ _MONTHS = {
 
 @dataclass(frozen=True)
 class Reply:
-    """One delivery attempt as the log says it ended, and in the receiver's words."""
+    """One line of a delivery attempt: what became of a recipient, or what one of the receiving
+    hosts answered before the MTA went on to the next, in the receiver's words."""
 
     when: datetime | None
-    status: str  # bounced, deferred, refused (at the greeting), sent, expired
+    status: str  # bounced, deferred, sent, expired; deferred too for a host skipped for the next one
     relay: str  # the receiving host's name ("" when the log does not say)
     recipient: str  # the recipient's domain
     dsn: str  # the enhanced status code the receiver gave (or the MTA derived), "" when none
     text: str  # the receiver's reply
     relay_ip: str = ""  # the receiving host's address, where the log gives it
     local_ip: str = ""  # the address the mail left from, where the log gives it (Exim's I=)
+    message: str = ""  # the message: its queue ID (Postfix, Sendmail) or message ID (Exim)
+    process: str = ""  # the delivery process (its PID, where the log gives it)
+    address: str = ""  # the recipient's address; "" on a line about a host, not a recipient
 
     @property
     def family(self) -> int | None:
@@ -141,25 +157,19 @@ def _relay_ip(relay: str) -> str:
 
 def _postfix(match: re.Match, year: int | None) -> Reply:
     when = parse_time(match.group("time"), year)
-    if match.group("said") is not None:  # "host X refused to talk to me: 554 ..." at the greeting
-        text = match.group("said")
-        dsn = _DSN.search(text)
-        host = _host(match.group("host"))
-        return Reply(when, "refused", host, "", dsn.group(1) if dsn else "", text, match.group("host_ip") or "")
-    text = match.group("text")
-    said = _SAID_HOST.match(text)
-    if said:
-        text = text[said.end() :]
-    text = re.sub(r"\s*\(in reply to [^)]*\)\s*$", "", text)
-    return Reply(
-        when,
-        match.group("status"),
-        _host(match.group("relay")),
-        _domain(match.group("to")),
-        match.group("dsn") or "",
-        text,
-        _relay_ip(match.group("relay")),
-    )
+    message, process = match.group("queue"), match.group("pid")
+    said = match.group("said")
+    text = said if said is not None else match.group("text")
+    quoted = _HOST_SAID.match(text)
+    # The host that said it, as the reply's text names it: the relay of a line held back by the
+    # queue manager is "none", and the hosts Postfix tried before the last are named only there.
+    host = _host(quoted.group("host")) if quoted else _host(match.group("relay") or "")
+    host_ip = (quoted.group("ip") or "") if quoted else _relay_ip(match.group("relay") or "")
+    words = quoted.group("words") if quoted else text
+    if said is not None:  # a host skipped for the next one: Postfix writes this for soft errors only
+        return Reply(when, "deferred", host, "", _enhanced_code(words), words, host_ip, "", message, process)
+    to, dsn = match.group("to"), match.group("dsn") or ""
+    return Reply(when, match.group("status"), host, _domain(to), dsn, words, host_ip, "", message, process, to)
 
 
 def _exim(match: re.Match) -> Reply:
@@ -182,6 +192,9 @@ def _exim(match: re.Match) -> Reply:
         text,
         (host.group(2) or "") if host else "",
         interface.group(1) if interface else "",
+        match.group("id"),
+        match.group("pid") or "",
+        match.group("to"),
     )
 
 
@@ -190,8 +203,9 @@ def _sendmail(match: re.Match, year: int | None) -> Reply:
     status = "sent" if stat.startswith("Sent") else "deferred" if stat.startswith("Deferred") else "bounced"
     dsn = match.group("dsn") or ""
     when = parse_time(match.group("time"), year)
-    relay_ip = match.group("relay_ip") or ""
-    return Reply(when, status, _host(match.group("relay")), _domain(match.group("to")), dsn, stat, relay_ip)
+    relay_ip, to = match.group("relay_ip") or "", match.group("to")
+    queue, pid = match.group("queue"), match.group("pid")
+    return Reply(when, status, _host(match.group("relay")), _domain(to), dsn, stat, relay_ip, "", queue, pid, to)
 
 
 # -- receivers -------------------------------------------------------------------------------------------
@@ -213,26 +227,34 @@ class Rule:
     scope: str = ""  # "recipient": one organisation's own block, ended only by that organisation
 
     def code_in(self, text: str) -> str:
-        """The code the reply itself gives (5.7.623 for Microsoft's 5.7.606-5.7.649, TSS04, S3150,
-        OU-002 of "DY-001/DY-002/OU-001/OU-002")."""
+        """The code the reply itself gives, never the rule's label in its place: its enhanced
+        status code (RFC 3463: 5.7.623 for Microsoft's 5.7.606-5.7.649, 5.7.26 whichever wording
+        Gmail used, 4.7.0 for a deferral), the receiver's own tag (TSS04, S3150, OU-002 of
+        "DY-001/DY-002/OU-001/OU-002"), or its basic code (554) when it gives neither. A generic
+        enhanced code keeps the rule's qualifier: "5.7.1 (Blocklist 1)" and "5.7.1 (Spamhaus via
+        EOP)" are two blocks. A rule named, not numbered ("Barracuda Reputation"), keeps its name."""
         labels = [part for part in re.split(r"[\s/]+", self.code.split("(")[0]) if part]
         label = labels[0] if labels else self.code
+        own = _enhanced_code(text)
         if label[:1].isdigit():
-            low, _, high = label.partition("-")
             qualifier = re.search(r"\(([^)]+)\)", self.code)
-            for found in _DSN.findall(text):  # the reply's own (4.7.x for a deferral of a 5.7.x rule)
-                if _dsn_key(found)[1:] == _dsn_key(low)[1:] or (
-                    high and _dsn_key(low)[1:] <= _dsn_key(found)[1:] <= _dsn_key(high)[1:]
-                ):
-                    # 5.7.1 says little: "5.7.1 (Blocklist 1)" and "5.7.1 (Spamhaus via EOP)" are two blocks
-                    return f"{found} ({qualifier.group(1)})" if found in _GENERIC_CODES and qualifier else found
-            return low
+            if own:
+                return f"{own} ({qualifier.group(1)})" if own in _GENERIC_CODES and qualifier else own
+            basic = re.match(r"\s*([245]\d\d)\b", text)
+            return basic.group(1) if basic else label.partition("-")[0]
         prefixes = {m.group(0) for part in labels if (m := re.match(r"[A-Za-z]+-?(?=\d)", part))}
         if prefixes:  # TSS04, S3150, BL21, OU-002, CS01: the reply's own number
             pattern = "|".join(re.escape(prefix) for prefix in sorted(prefixes, key=len, reverse=True))
             found = re.search(rf"\b(?:{pattern})\d+\b", text)
-            return found.group(0) if found else label
+            return found.group(0) if found else own or label
         return self.code  # a named rule: "Barracuda Reputation", "Local CT IP Reputation"
+
+
+def _enhanced_code(text: str) -> str:
+    """A reply's own enhanced status code: the one after its basic code ("550-5.7.26 ..."), else
+    the first in its text (Sendmail's "Deferred: 421 4.7.0 ..."), else ""."""
+    found = re.match(r"\s*[245]\d\d[ -]([245]\.\d{1,3}\.\d{1,3})\b", text) or _DSN.search(text)
+    return found.group(1) if found else ""
 
 
 @dataclass(frozen=True)
@@ -302,10 +324,16 @@ class Rejection:
     meaning: str
     kind: str
     delist: dict = field(default_factory=dict)
-    status: str = ""  # bounced, deferred, refused
+    status: str = ""  # bounced, refused, or deferred: a temporary refusal, the mail is retried
     domain: str = ""  # the domain a domain list lists (dbl.spamhaus.org), when the reply names it
     scope: str = ""  # "recipient": the receiving organisation's own block (see Rule.scope)
     reply: str = ""  # the receiver's own words, as one line (a stranger's text: shown cleaned)
+    rule: str = ""  # the receiver's rule it was known by: one code can mean several things
+
+    @property
+    def key(self) -> tuple:
+        """What makes two rejections the same: receiver, code, meaning, address (or domain)."""
+        return (self.receiver, self.code, self.rule, self.sending_ip, self.domain)
 
 
 # How receivers name the list they refused the sender for: Postfix's reply ("Client host [ip]
@@ -339,8 +367,9 @@ def normalize(text: str) -> str:
     left in mid-sentence, Exim writes them with a literal \\n. The first line's code stays."""
     text = text.replace("\\n", " ")
     first = re.match(r"\s*\d{3}[- ](?:\d\.\d{1,3}\.\d{1,3}\s)?", text)
-    head, rest = (first.group(0).strip() + " ", text[first.end() :]) if first else ("", text)
-    return re.sub(r"\s+", " ", head + _CONTINUATION.sub(" ", " " + rest)).strip()
+    # the first line's code as sent: "550-5.7.26 This ...", "554-web.de (mxweb112) ..." (no space added)
+    head, rest = (first.group(0).lstrip(), text[first.end() :]) if first else ("", text)
+    return re.sub(r"\s+", " ", head + _CONTINUATION.sub(" ", rest if head.endswith("-") else " " + rest)).strip()
 
 
 def sending_ip(text: str) -> str | None:
@@ -359,7 +388,7 @@ def sending_ip(text: str) -> str | None:
 
 def classify(reply: Reply) -> Rejection | None:
     """The rejection REPLY is, when a receiver says the sender is blocked, listed or unauthenticated."""
-    if reply.status not in ("bounced", "deferred", "refused", "expired") or not reply.text:
+    if reply.status not in ("bounced", "deferred", "expired") or not reply.text:
         return None
     raw = reply.text
     text = normalize(raw)
@@ -391,9 +420,10 @@ def classify(reply: Reply) -> Rejection | None:
             _sentence(rule.meaning.replace("ADDRESS", address or "your server's address")),
             rule.kind,
             _rule_delist(rule, address),
-            reply.status,
+            _status(reply, rule.kind),
             scope=rule.scope,
             reply=clean_text(text, REPLY_MAX),
+            rule=rule.code,
         )
     listed = _named_list(text)
     if listed is None:
@@ -412,10 +442,19 @@ def classify(reply: Reply) -> Rejection | None:
         if removal is not None
         else _unknown_list_steps(said_as, what or UNKNOWN_IP)
     )
-    words = clean_text(text, REPLY_MAX)
+    words, status = clean_text(text, REPLY_MAX), _status(reply, "listed")
     return Rejection(
-        reply.when, name, said_as, address, reply.relay, meaning, "listed", delist, reply.status, domain, reply=words
+        reply.when, name, said_as, address, reply.relay, meaning, "listed", delist, status, domain, reply=words
     )
+
+
+def _status(reply: Reply, kind: str) -> str:
+    """What the receiver did: a deferral it means for good is a refusal - a 5xx reply that the
+    MTA deferred all the same (Postfix's smtp_skip_5xx_greeting: the next host may take the mail),
+    or a ban whatever its code ("[TSS09] ... permanently deferred; Retrying will NOT succeed")."""
+    if reply.status == "deferred" and (re.match(r"\s*5\d\d\b", reply.text) or kind == "ip-ban"):
+        return "refused"
+    return reply.status
 
 
 def _says(rule: Rule, text: str, raw: str) -> bool:
@@ -511,16 +550,17 @@ def _rule_delist(rule: Rule, address: str | None) -> dict:
 
 @dataclass
 class Group:
-    """Rejections of one receiver, code and sending address."""
+    """Rejections of one receiver, code, meaning and sending address: how many delivery attempts
+    were refused (`count`), of how many messages, to how many recipients."""
 
     first: Rejection
     count: int = 0
     first_seen: datetime | None = None
     last_seen: datetime | None = None
+    messages: set[str] = field(default_factory=set)  # queue IDs
+    recipients: set[tuple[str, str]] = field(default_factory=set)  # (queue ID, recipient)
 
-    def add(self, rejection: Rejection) -> None:
-        self.count += 1
-        when = rejection.when
+    def seen(self, when: datetime | None) -> None:
         if when is not None:
             self.first_seen = min(filter(None, (self.first_seen, when)))
             self.last_seen = max(filter(None, (self.last_seen, when)))
@@ -535,6 +575,8 @@ class Group:
             "first_seen": self.first_seen.astimezone(UTC).isoformat() if self.first_seen else None,
             "last_seen": self.last_seen.astimezone(UTC).isoformat() if self.last_seen else None,
             "count": self.count,
+            "messages": len(self.messages),
+            "recipients": len(self.recipients),
             "meaning": r.meaning,
             "reply": r.reply,
             "kind": r.kind,
@@ -545,25 +587,88 @@ class Group:
         return out
 
 
-def rejections(lines: Iterable[str], year: int | None = None) -> Iterator[Rejection]:
-    for line in lines:
-        reply = parse_line(line, year)
-        if reply is not None:
-            found = classify(reply)
-            if found is not None:
-                yield found
+@dataclass(slots=True)
+class Attempt:
+    """One delivery attempt of one message by one delivery process: Postfix's line for each host
+    that refused before the last (smtp_skip_5xx_greeting, soft errors), then one per recipient.
+    A refusal counts once per attempt, however many hosts said it or recipients it cost."""
+
+    message: str
+    recipients: set[str] = field(default_factory=set)  # whose result is logged
+    undelivered: set[str] = field(default_factory=set)  # of them, not delivered (by another host)
+    ended: bool = False  # a recipient's result is logged: a host's line after it is the next attempt
+    refusals: set[tuple] = field(default_factory=set)  # what it was refused as (Rejection.key)
+
+    def counts(self, rejection: Rejection) -> bool:
+        """Whether REJECTION is news in this attempt (and now noted): a second host of the
+        destination saying the same is the same refusal."""
+        if rejection.key in self.refusals:
+            return False
+        self.refusals.add(rejection.key)
+        return True
+
+
+class Attempts:
+    """Which delivery attempt each line of a log belongs to: lines of one message from one process,
+    until a recipient already reported comes again or a host's line follows the recipients' (the
+    same process trying the message later). Only attempts that a receiver refused are held, and
+    only the latest (the lines of one attempt come within seconds of each other): a log of any
+    length is read in bounded memory."""
+
+    HELD = 10_000
+
+    def __init__(self) -> None:
+        self._open: OrderedDict[tuple[str, str], Attempt] = OrderedDict()
+        self._unnamed = itertools.count(1)
+
+    def place(self, reply: Reply, refused: bool) -> Attempt | None:
+        """The attempt REPLY's line belongs to; None for a line of no refused attempt."""
+        if not reply.message:  # a log without queue IDs: each line is an attempt of its own
+            return Attempt(f"line {next(self._unnamed)}") if refused else None
+        key = (reply.message, reply.process)
+        attempt = self._open.get(key)
+        later = attempt is not None and (
+            (attempt.ended and not reply.address) or (reply.address and reply.address in attempt.recipients)
+        )
+        if attempt is None or later:
+            if not refused:
+                self._open.pop(key, None)
+                return None
+            attempt = self._open[key] = Attempt(reply.message)
+            if len(self._open) > self.HELD:
+                self._open.popitem(last=False)
+        self._open.move_to_end(key)
+        if reply.address:
+            attempt.recipients.add(reply.address)
+            if reply.status != SENT:
+                attempt.undelivered.add(reply.address)
+            attempt.ended = True
+        return attempt
 
 
 class Summary:
-    """Rejections grouped by receiver, code and sending address (or listed domain) as they come:
-    a log of any length is held as its groups, not its lines."""
+    """Rejections grouped by receiver, code, meaning and sending address (or listed domain) as they
+    come, counted by delivery attempt, message and recipient: a log of any length is held as its
+    groups and the attempts a receiver refused, not its lines."""
 
     def __init__(self) -> None:
         self._groups: dict[tuple, Group] = {}
+        self._attempts = Attempts()
 
-    def add(self, rejection: Rejection) -> None:
-        key = (rejection.receiver, rejection.code, rejection.sending_ip, rejection.domain)
-        self._groups.setdefault(key, Group(rejection)).add(rejection)
+    def add(self, reply: Reply, rejection: Rejection | None) -> None:
+        """A line of the log (REJECTION: what it refuses, or None): every line of a refused attempt
+        counts its recipients in."""
+        attempt = self._attempts.place(reply, rejection is not None)
+        if attempt is None:
+            return
+        if rejection is not None:
+            group = self._groups.setdefault(rejection.key, Group(rejection))
+            group.seen(rejection.when)
+            if attempt.counts(rejection):
+                group.count += 1
+                group.messages.add(attempt.message)
+        for key in attempt.refusals:
+            self._groups[key].recipients.update((attempt.message, address) for address in attempt.undelivered)
 
     def groups(self) -> list[Group]:
         """The most severe first (a ban, a listing), then the most recent."""
@@ -575,11 +680,13 @@ class Summary:
 _SEVERITY = {kind: n for n, kind in enumerate(("ip-ban", "listed", "unauthenticated", "ptr", "reputation", "rate"))}
 
 
-def summarize(found: Iterable[Rejection]) -> list[Group]:
-    """Rejections grouped by receiver, code and sending address, the most severe first."""
+def summarize(lines: Iterable[str], year: int | None = None) -> list[Group]:
+    """The rejections in log LINES, grouped and counted, the most severe first."""
     summary = Summary()
-    for rejection in found:
-        summary.add(rejection)
+    for line in lines:
+        reply = parse_line(line, year)
+        if reply is not None:
+            summary.add(reply, classify(reply))
     return summary.groups()
 
 

@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from .bounces import Rejection, Reply, classify, parse_line, receiver_of
+from .bounces import Attempts, Rejection, Reply, classify, parse_line, receiver_of
 from .ports import Receivers
 
 log = logging.getLogger(__name__)
@@ -100,7 +100,7 @@ def accept(state: dict | None, reply: Reply, when: datetime, server: str = "") -
 @dataclass
 class Watched:
     lines: int = 0
-    rejections: int = 0
+    rejections: int = 0  # refused delivery attempts (a host with two addresses refusing both: one)
     accepted: int = 0
     changed: int = 0  # receivers whose record was written
 
@@ -110,6 +110,7 @@ def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime
     receivers' records: each receiver's record read once and written once, with what the delivery
     says, in time order. A receiver that only accepted mail is read only if it has a block."""
     seen = Watched()
+    attempts = Attempts()
     heard: dict[str, list[tuple[datetime, Rejection | Reply]]] = {}
     for stamp, line in sorted(events, key=lambda event: event[0]):
         seen.lines += 1
@@ -119,8 +120,9 @@ def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime
             continue
         when = at or reply.when or now  # CloudWatch's time: a syslog line's own has no zone and no year
         rejection = classify(reply)
+        attempt = attempts.place(reply, rejection is not None)
         if rejection is not None:
-            seen.rejections += 1
+            seen.rejections += attempt is None or attempt.counts(rejection)
             heard.setdefault(rejection.receiver, []).append((when, rejection))
         elif reply.status == "sent" and reply.relay:
             seen.accepted += 1
