@@ -95,7 +95,10 @@ class DnsSession:
         for target in targets:
             zones.update({z.zone: z for z in self.checks.zones_for(target)})
             families |= target.name.families
+        known = self.dnsbl.probes.lists_only
         await self.dnsbl.probe(families, list(zones.values()))
+        if self.dnsbl.probes.lists_only and not known:  # a DNSBL mirror as the Nameservers parameter
+            log.warning("the resolver serves only lists", extra={"detail": self.dnsbl.probes.lists_only})
         failures: dict[tuple[str, int], dict | None] = {
             (zone.zone, family): None for zone in zones.values() for family in families & set(zone.families)
         }
