@@ -252,6 +252,12 @@ def _utf8(stream) -> bool:
     return (getattr(stream, "encoding", "") or "").lower().replace("-", "").replace("_", "") == "utf8"
 
 
+def _json_options() -> dict:
+    """JSON as stdout takes it: ASCII unless it is UTF-8; indented for a person at a terminal, an
+    entry per line for a program (the same document, written several times faster)."""
+    return {"ascii_only": not _utf8(sys.stdout), "person": _isatty(sys.stdout)}
+
+
 def _error(message: str) -> None:
     try:
         print(f"senderwatch: error: {clean_text(message, 600)}", file=sys.stderr)
@@ -320,14 +326,14 @@ def _check(args) -> int:
                     unchecked.append(HostProblem(name.key, "resolver-unusable", None, "the resolver cannot be used"))
                 network = name.key if name.kind == NETWORK else ""
                 unchecked += [CheckResult(ip, network=network) for ip in name.addresses()]
-            _write(to_json(unchecked, error=str(exc), ascii_only=not _utf8(sys.stdout)))
+            _write(to_json(unchecked, error=str(exc), **_json_options()))
         _error(str(exc))
         return INCOMPLETE
     finally:
         if progress:
             sys.stderr.write("\r\x1b[K")
     if args.format == "json":
-        _write(to_json(results, domains=domains, ascii_only=not _utf8(sys.stdout)))
+        _write(to_json(results, domains=domains, **_json_options()))
     else:
         colour = _isatty(sys.stdout) and not os.environ.get("NO_COLOR")
         _write(to_table(results, colour=colour, domains=domains or ()))
@@ -368,7 +374,7 @@ def _bounces(args) -> int:
         document["deliveries"] = report.deliveries
         if report.failed:
             document["unreadable"] = report.failed
-        _write(json_text(document, ascii_only=not _utf8(sys.stdout)))
+        _write(json_text(document, **_json_options()))
     else:
         _write(bouncelog.table(report))
     for failure in report.failed:  # what was read is reported; what was not is said, and exits 2
@@ -425,7 +431,7 @@ def _doctor_report(args, findings: list, stack: str, where: str) -> int:
     from . import doctor
 
     if args.format == "json":
-        _write(json_text(doctor.as_json(findings, stack, where), ascii_only=not _utf8(sys.stdout)))
+        _write(json_text(doctor.as_json(findings, stack, where), **_json_options()))
     else:
         _write(doctor.table(findings, stack, where))
     return doctor.exit_status(findings)

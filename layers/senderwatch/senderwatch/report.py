@@ -45,14 +45,20 @@ Results = Sequence[CheckResult | HostProblem]
 
 
 def to_json(
-    results: Results, *, domains: Sequence[DomainReport] | None = None, error: str = "", ascii_only: bool = False
+    results: Results,
+    *,
+    domains: Sequence[DomainReport] | None = None,
+    error: str = "",
+    ascii_only: bool = False,
+    person: bool = True,
 ) -> str:
+    """The JSON document; indented for a PERSON, an entry per line for a program (see json_text)."""
     document: dict = {"results": [r.to_dict() for r in results]}
     if domains is not None:
         document["domains"] = [d.to_dict() for d in domains]
     if error:
         document["error"] = error
-    return json_text(document, ascii_only=ascii_only)
+    return json_text(document, ascii_only=ascii_only, person=person)
 
 
 def to_table(results: Results, colour: bool = False, domains: Sequence[DomainReport] = ()) -> str:
