@@ -147,14 +147,20 @@ def test_zones_lists_the_whole_catalogue(installed):
     assert shown == [*catalogue(), *domain_catalogue()]
 
 
-def test_check_bounces_and_zones_load_nothing_of_aws(installed, story):
-    """They need no AWS account, and a mail server running them from cron pays no start-up for boto3."""
+def test_each_command_loads_only_what_it_needs(installed, story):
+    """check, bounces and zones load nothing of AWS (a mail server needs no credentials and pays no
+    start-up for boto3), and a check without a sender loads no SPF library."""
     code = (
-        "import sys; from senderwatch.cli import main; main(sys.argv[1:]); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'aws_lambda_powertools'}))"
+        "import sys; from senderwatch.command import main; main(); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'boto3', 'botocore', 'aws_lambda_powertools', 'spf'}))"
     )
     nameserver = "{}:{}".format(*story.address)
-    for args in (["zones"], ["bounces", str(MAILLOG)], ["check", IPV4, "--sender", DOMAIN, "--nameserver", nameserver]):
+    for args, loaded in (
+        (["zones"], "[]"),
+        (["bounces", str(MAILLOG)], "[]"),
+        (["check", IPV4, "--nameserver", nameserver], "[]"),
+        (["check", IPV4, "--sender", DOMAIN, "--nameserver", nameserver], "['spf']"),
+    ):
         proc = subprocess.run(
             [str(installed.venv / "bin" / "python"), "-c", code, *args],
             capture_output=True,
@@ -163,4 +169,4 @@ def test_check_bounces_and_zones_load_nothing_of_aws(installed, story):
             env={"PATH": "/usr/bin:/bin", "HOME": str(installed.home)},
             check=False,
         )
-        assert proc.stdout.splitlines()[-1:] == ["[]"], (args, proc.stderr)
+        assert proc.stdout.splitlines()[-1:] == [loaded], (args, proc.stderr)

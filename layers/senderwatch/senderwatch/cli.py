@@ -23,7 +23,6 @@ from . import __version__
 from .addresses import shown
 from .check import CheckResult, HostProblem, check_targets, overall
 from .dnsbl import DnsblChecker
-from .domaincheck import check_domains
 from .domains import normalize_sender, validate_helo, watched_domains
 from .errors import InvalidInput, ResolverUnusable, ServiceError
 from .nameservers import parse_nameserver, system_nameservers
@@ -312,6 +311,8 @@ def _check(args) -> int:
             )
             if not (sender or helo):
                 return results, None
+            from .domaincheck import check_domains  # SPF records and DMARC: only for a check with domains
+
             ptrs = [n for r in results if isinstance(r, CheckResult) and r.rdns for n in r.rdns.ptr]
             wanted = watched_domains(sender, helo, ptrs)
             return results, await check_domains(resolver, wanted, domain_zones, dnsbl)
