@@ -50,6 +50,8 @@ def json_text(document, *, ascii_only: bool = False, person: bool = True) -> str
         text = json.dumps(document, indent=2, ensure_ascii=ascii_only, default=str)
     else:
         text = _entry_per_line(document, json.JSONEncoder(ensure_ascii=ascii_only, default=str).encode)
+    if text.isascii() and "\x7f" not in text:  # nothing to escape (all of it is \x7f and up): said at once
+        return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
