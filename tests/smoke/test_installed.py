@@ -3,7 +3,7 @@ as the README says), installed into a fresh venv of its own, run from a folder a
 checkout, with nothing of the checkout on its path and no AWS configuration. A data file the
 wheel forgot (receivers.json, once) fails here, not on the mail server.
 
-The wheel is built and installed once per session; pip takes the dependencies from the index
+The wheel is built and installed once per test run; pip takes the dependencies from the index
 it is configured with, as for `make install`.
 """
 
