@@ -36,9 +36,12 @@ validate: sam
 
 # The deployable artifacts (.aws-sam/build): layer wheels for arm64/python3.13, no Docker.
 # Beside them, what the Lambda Python runtime brings itself (boto3), for running them here.
+# Rebuilt when anything the build copies changes: every file of the functions and of the layer
+# (subpackages and data files included) but bytecode and pip's egg-info, and their folders, so that
+# a file removed or renamed rebuilds too.
 BUILT := .aws-sam/build/.built
-SOURCES := template.yaml $(wildcard functions/*/app.py functions/*/Makefile layers/senderwatch/Makefile \
-	layers/senderwatch/requirements.txt layers/senderwatch/senderwatch/*.py layers/senderwatch/senderwatch/*.json)
+SOURCES := template.yaml $(shell find functions layers/senderwatch \( -name __pycache__ -o -name '*.egg-info' \) \
+	-prune -o -print)
 build: $(BUILT) $(LAMBDA_RUNTIME)/.installed
 
 # The layer's Makefile fetches wheels with pip: the project venv's, not whatever python3 is around.

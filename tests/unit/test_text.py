@@ -1,4 +1,9 @@
-from senderwatch.text import clean_text
+import json
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from senderwatch.text import clean_text, json_text
 
 
 def test_terminal_escapes_and_controls_are_removed():
@@ -8,3 +13,24 @@ def test_terminal_escapes_and_controls_are_removed():
 
 def test_length_is_capped():
     assert len(clean_text("x" * 5000, limit=300)) == 300
+
+
+# Strangers' text as it reaches the JSON: anything, with what a terminal acts on over-represented.
+STRANGERS = st.text(alphabet=st.characters(codec="utf-8"), max_size=30) | st.sampled_from(
+    ["\x1b[2J", "\x7f", "\x9b", "\u202e", "\u2028", "\x85", "\n", "\udc80", "é", '"', "\\"]
+)
+ENTRY = st.dictionaries(st.sampled_from(["ip", "zone", "reason"]), STRANGERS | st.integers() | st.none(), max_size=3)
+
+
+@settings(deadline=None)  # a loaded machine is no failure
+@given(st.lists(ENTRY, max_size=6), st.booleans())
+def test_json_for_a_program_is_the_same_document_with_an_entry_per_line(entries, ascii_only):
+    document = {"results": entries, "lines": 3, "unreadable": []}
+    for_person = json_text(document, ascii_only=ascii_only)
+    for_program = json_text(document, ascii_only=ascii_only, person=False)
+    assert json.loads(for_program) == json.loads(for_person) == document
+    lines = for_program.split("\n")
+    assert [json.loads(line.strip().removesuffix(",")) for line in lines[2 : 2 + len(entries)]] == entries
+    for text in (for_person, for_program):
+        assert not any(c in text for c in "\x1b\x7f\x9b\u202e\u2028\x85\udc80")
+        assert text.isascii() or not ascii_only

@@ -9,17 +9,19 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .addresses import IPAddress, address_text
 from .dnsbl import DnsblChecker, ZoneVerdict
 from .hosts import MAX_ADDRESSES, HostAddresses, resolve_hosts
 from .rdns import Rdns, check_rdns
 from .resolver import Resolver
-from .spfcheck import SpfResult, check_spf
 from .targets import HOST, NETWORK, TargetName
 from .verdicts import Rating, Spf, Verdict
 from .zones import Zone
+
+if TYPE_CHECKING:  # pyspf is loaded by a check that evaluates SPF
+    from .spfcheck import SpfResult
 
 OK, PROBLEM, INCOMPLETE = 0, 1, 3  # also the command's exit statuses
 CHUNK = 250  # addresses per round: bounds memory and paces the progress bar
@@ -203,6 +205,8 @@ async def check_addresses(
     limit = asyncio.Semaphore(SPF_PARALLEL)
 
     async def spf_for(ip: IPAddress, s: str, h: str) -> SpfResult:
+        from .spfcheck import check_spf
+
         async with limit:
             return await check_spf(resolver, ip, s, h)
 

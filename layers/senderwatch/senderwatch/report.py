@@ -7,18 +7,21 @@ through clean_text before it reaches a terminal; JSON escapes what a terminal wo
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from .addresses import TEST_ENTRIES, address_text
 from .advice import group_spf_advice, mechanism_for, spf_advice
 from .check import INCOMPLETE, OK, PROBLEM, CheckResult, HostProblem, overall
-from .dmarc import DmarcReport
 from .dnsbl import ZoneVerdict
-from .domaincheck import DomainReport
 from .domains import HELO, PTR, SENDER
 from .rdns import Rdns
-from .spflint import SpfRecordReport
 from .text import clean_text, json_text
 from .verdicts import Rating, Verdict
+
+if TYPE_CHECKING:  # the domains' checks are loaded by a check that has domains to report
+    from .dmarc import DmarcReport
+    from .domaincheck import DomainReport
+    from .spflint import SpfRecordReport
 
 _ORDER = {Verdict.LISTED: 0, Verdict.ERROR: 1, Verdict.UNHEALTHY: 2, Verdict.CLEAN: 3}
 _COLOURS = {
@@ -45,14 +48,20 @@ Results = Sequence[CheckResult | HostProblem]
 
 
 def to_json(
-    results: Results, *, domains: Sequence[DomainReport] | None = None, error: str = "", ascii_only: bool = False
+    results: Results,
+    *,
+    domains: Sequence[DomainReport] | None = None,
+    error: str = "",
+    ascii_only: bool = False,
+    person: bool = True,
 ) -> str:
+    """The JSON document; indented for a PERSON, an entry per line for a program (see json_text)."""
     document: dict = {"results": [r.to_dict() for r in results]}
     if domains is not None:
         document["domains"] = [d.to_dict() for d in domains]
     if error:
         document["error"] = error
-    return json_text(document, ascii_only=ascii_only)
+    return json_text(document, ascii_only=ascii_only, person=person)
 
 
 def to_table(results: Results, colour: bool = False, domains: Sequence[DomainReport] = ()) -> str:

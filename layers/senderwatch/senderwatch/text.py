@@ -36,11 +36,34 @@ def visible(text: str, limit: int = 60) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def json_text(document, *, ascii_only: bool = False, indent: int | None = 2) -> str:
+def json_text(document, *, ascii_only: bool = False, person: bool = True) -> str:
     """JSON that carries strangers' text faithfully but can be printed on a terminal as is.
 
+    For a PERSON (a terminal), indented. For a program (a pipe, a file), the same document
+    with each entry of its lists on a line of its own: json's C encoder writes it, where an
+    indent makes CPython before 3.13 use its pure-Python encoder, four times slower (80 ms
+    for 1,000 addresses x 20 lists); and each address is still a line for grep and diff.
     json.dumps escapes C0 controls; C1 controls, bidi overrides and undecodable bytes are
     escaped here too (as \\uXXXX, so a JSON reader gets the same string back).
     """
-    text = json.dumps(document, indent=indent, ensure_ascii=ascii_only, default=str)
+    if person:
+        text = json.dumps(document, indent=2, ensure_ascii=ascii_only, default=str)
+    else:
+        text = _entry_per_line(document, json.JSONEncoder(ensure_ascii=ascii_only, default=str).encode)
+    if text.isascii() and "\x7f" not in text:  # nothing to escape (all of it is \x7f and up): said at once
+        return text
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
+def _entry_per_line(document, encode) -> str:
+    """An object's members one per line, and the entries of each list member one per line."""
+    if not isinstance(document, dict) or not document:
+        return encode(document)
+    members = []
+    for key, value in document.items():
+        if isinstance(value, list) and value:
+            value_text = "[\n    " + ",\n    ".join(map(encode, value)) + "\n  ]"
+        else:
+            value_text = encode(value)
+        members.append(f"  {encode(str(key))}: {value_text}")
+    return "{\n" + ",\n".join(members) + "\n}"
