@@ -254,7 +254,7 @@ def hosts_against_addresses(server: tuple, work_path: str, work: dict) -> None:
 def dead_resolvers(addresses: list[str], timeout: float = 2.0) -> None:
     """`senderwatch check` of every address with the default lists, through resolvers that do not work."""
     print(f"\nA resolver that does not work: `senderwatch check` of {len(addresses):,} addresses, default lists,")
-    print(f"--timeout {timeout:g} (two tries: a query gives up after {2 * timeout:g} s)")
+    print(f"--timeout {timeout:g} (a query gives up {timeout:g} s after it was first sent)")
 
     def run(label: str, nameserver: str) -> None:
         start = time.perf_counter()

@@ -3,8 +3,9 @@ as the README says), installed into a fresh venv of its own, run from a folder a
 checkout, with nothing of the checkout on its path and no AWS configuration. A data file the
 wheel forgot (receivers.json, once) fails here, not on the mail server.
 
-The wheel is built and installed once per test run; pip takes the dependencies from the index
-it is configured with, as for `make install`.
+The wheel is built and installed once per test run, offline: pip installs the wheel alone, and
+its dependencies are those of the project's own environment, made visible to the fresh venv (a
+test reaches no index); `pip check` then holds them to what the wheel declares.
 """
 
 from __future__ import annotations
@@ -68,13 +69,27 @@ class Installed:
 
 @pytest.fixture(scope="session")
 def installed(wheel, tmp_path_factory) -> Installed:
-    """The wheel in a venv of its own (`python -m venv` + `pip install WHEEL`), with its dependencies."""
+    """The wheel in a venv of its own (`python -m venv` + `pip install WHEEL`), with its dependencies.
+
+    The dependencies come from this environment's site-packages, added to the venv's path by a
+    .pth line: that adds the folder only (the editable install of the checkout there is a .pth
+    of its own, which is not read), so `import senderwatch` finds the wheel's copy or nothing.
+    """
     where = tmp_path_factory.mktemp("mailserver")
     venv, home = where / "venv", where / "home"
     home.mkdir()
     _run([sys.executable, "-m", "venv", "--without-pip", str(venv)])
-    pip = [sys.executable, "-m", "pip", "--python", str(venv / "bin" / "python"), "install", "--quiet"]
-    _run([*pip, "--no-compile", str(wheel)], cwd=home)
+    python = str(venv / "bin" / "python")
+    pip = [sys.executable, "-m", "pip", "--python", python, "--disable-pip-version-check"]
+    _run([*pip, "install", "--quiet", "--no-index", "--no-deps", "--no-compile", str(wheel)], cwd=home)
+    ours = subprocess.run(
+        [python, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"], capture_output=True, text=True
+    ).stdout.strip()
+    dependencies = next(p for p in sys.path if p.endswith("site-packages") and Path(p, "dns").is_dir())
+    Path(ours, "dependencies.pth").write_text(dependencies + "\n")
+    checked = subprocess.run([*pip, "check"], capture_output=True, text=True, cwd=home)
+    missing = [line for line in checked.stdout.splitlines() if line.startswith("senderwatch ")]
+    assert missing == [], missing  # what the wheel declares is there
     return Installed(venv, home)
 
 
