@@ -28,6 +28,7 @@ ZONES = {
     "everything.example.org": {"ip4set": [":127.0.0.2:", "0.0.0.0/1", "128.0.0.0/1"]},
     "nothing.example.org": {"ip4set": [":127.0.0.2:", "203.0.113.7"]},
     "zen.spamhaus.org": {"ip4set": [":127.255.255.254:open resolver", "0.0.0.0/1", "128.0.0.0/1"]},
+    "hosts.example.org": {"generic": ["mx A 192.0.2.25"]},
 }
 
 
@@ -100,3 +101,22 @@ def test_new_data_is_served_after_a_reload(run_with_resolver):
                 break
             time.sleep(0.05)
     assert (before.status, after.status) == ("clean", "listed")
+
+
+def test_rbldnsd_as_the_nameserver_answers_what_it_serves_besides_its_lists(rbldnsd, capsys):
+    """rbldnsd refuses the root and what it does not serve, and answers the rest: a host name it
+    serves is resolved through it and its address checked (a refusal is not "nothing exists")."""
+    import json
+
+    from senderwatch.cli import main
+
+    host, port = rbldnsd.address
+    argv = ["check", "mx.hosts.example.org", "--zone", "dnsbl.justspam.org", "--no-rdns", "--format", "json"]
+    status = main([*argv, "--nameserver", f"{host}:{port}"])
+    (result,) = json.loads(capsys.readouterr().out)["results"]
+    assert (result["ip"], result["host"], result["dnsbl"][0]["status"]) == (
+        "192.0.2.25",
+        "mx.hosts.example.org",
+        "listed",
+    )
+    assert status == 1

@@ -146,12 +146,10 @@ def resolver_problem(
 
 
 def lists_only(canary: wire.Answer) -> str:
-    """Why a resolver whose lists work cannot be asked anything else ('' when it can): it does
-    not answer for the root, so its NXDOMAIN for a PTR or an SPF name would be no verdict."""
-    if canary.rcode == wire.NOERROR:
-        return ""
-    said = {wire.NXDOMAIN: "says the root of the DNS does not exist", wire.REFUSED: "refuses to answer for the root"}
-    return said.get(canary.rcode, f"cannot answer for the root ({_RCODE_ERRORS.get(canary.rcode, 'servfail')})")
+    """Why a resolver whose lists work cannot be asked anything else ('' when it can): it says
+    the root does not exist, so its NXDOMAIN for a PTR or an SPF name would be no verdict. (One
+    that refuses the root, as rbldnsd does, refuses what it does not serve: its faults speak.)"""
+    return "says the root of the DNS does not exist" if canary.rcode == wire.NXDOMAIN else ""
 
 
 def fill_removals(verdicts: list[ZoneVerdict], zones: dict[str, Zone], listed: str) -> None:
