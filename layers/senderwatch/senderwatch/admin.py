@@ -19,7 +19,7 @@ from typing import Any
 from .addresses import shown, sort_key
 from .aws import TargetStore, aws_errors, client, region
 from .domains import normalize_sender, validate_helo, watched_domains
-from .errors import InvalidInput, ServiceError
+from .errors import Interrupted, InvalidInput, ServiceError
 from .findings import expand, is_many, readable_many
 from .targets import HOST, parse_target, validate_label, validate_zones
 from .text import clean_text, json_text, visible
@@ -306,15 +306,11 @@ def import_targets(store: TargetStore, plan: ImportPlan, progress: Callable[[int
             f"{exc} after about {written[0]:,} of {todo:,} writes; run the same import again to finish"
         ) from None
     except KeyboardInterrupt:
-        raise ImportInterrupted(
+        raise Interrupted(
             f"interrupted after about {written[0]:,} of {todo:,} writes; run the same import again to finish"
         ) from None
     summary = f"{len(new):,} added, {len(changed):,} updated, {unchanged:,} already up to date"
     return summary + (": first checks follow within a minute" if new else "")
-
-
-class ImportInterrupted(KeyboardInterrupt):
-    """Ctrl-C during an import: what was written stays; the message says how to finish."""
 
 
 # -- what is watched, and what was found ------------------------------------------------------------

@@ -128,7 +128,7 @@ def _item(image: dict | None) -> dict | None:
 def _stream_records(event: dict) -> list[dict]:
     records = event.get("Records", []) if isinstance(event, dict) else []
     if not all(isinstance(r, dict) and r.get("eventSource") == "aws:dynamodb" for r in records):
-        raise ValueError("not a DynamoDB stream event: every record needs eventSource aws:dynamodb")
+        raise InvalidMessage("not a DynamoDB stream event: every record needs eventSource aws:dynamodb")
     return records
 
 

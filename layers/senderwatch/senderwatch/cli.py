@@ -24,7 +24,7 @@ from .addresses import shown
 from .check import CheckResult, HostProblem, check_targets, overall
 from .dnsbl import DnsblChecker
 from .domains import normalize_sender, validate_helo, watched_domains
-from .errors import InvalidInput, ResolverUnusable, ServiceError
+from .errors import Interrupted, InvalidInput, NoSubscriber, OutputClosed, ResolverUnusable, ServiceError
 from .nameservers import DNS_TIMEOUT, parse_nameserver, system_nameservers
 from .report import to_json, to_table
 from .resolver import Resolver
@@ -194,14 +194,6 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # -- output ---------------------------------------------------------------------------------------
-
-
-class OutputClosed(Exception):
-    """stdout went away (`| head`) or cannot be written (a full disk)."""
-
-    def __init__(self, status: int, message: str = ""):
-        super().__init__(message)
-        self.status = status
 
 
 def _write(text: str) -> None:
@@ -420,9 +412,7 @@ def _doctor(args) -> int:
         if args.command == "test-alert":
             try:
                 message = doctor.test_alert(client, stack)
-            except doctor.NoStack as exc:
-                raise ServiceError(str(exc)) from None
-            except doctor.NoSubscriber as exc:
+            except NoSubscriber as exc:
                 _error(str(exc))
                 return 1
             _write(
@@ -431,10 +421,7 @@ def _doctor(args) -> int:
                 f"senderwatch doctor --stack {stack}"
             )
             return 0
-        try:
-            findings = doctor.Doctor(client, stack, region=where).run()
-        except doctor.NoStack as exc:
-            raise ServiceError(str(exc)) from None
+        findings = doctor.Doctor(client, stack, region=where).run()
     return _doctor_report(args, findings, stack, where)
 
 
@@ -566,7 +553,7 @@ def main(argv: list[str] | None = None) -> int:
         if str(exc):
             _error(str(exc))
         return exc.status
-    except KeyboardInterrupt as exc:
+    except (Interrupted, KeyboardInterrupt) as exc:
         if str(exc):
             _error(str(exc))
         return INTERRUPTED

@@ -6,12 +6,11 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .errors import ConfigError
 from .nameservers import DNS_TIMEOUT, parse_nameserver
 from .zones import validate_zone_name
 
-
-class ConfigError(ValueError):
-    pass
+__all__ = ["Config", "ConfigError"]
 
 
 @dataclass(frozen=True)

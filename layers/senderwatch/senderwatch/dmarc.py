@@ -22,7 +22,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import wire
-from .spflint import DnsFailure, Lookup, Problem, dns_error, txt_records
+from .errors import DnsFailure
+from .spflint import Lookup, Problem, dns_error, txt_records
 from .text import clean_text
 
 MAX_QUERIES = 8  # RFC 9989 4.10: names asked by one tree walk, the domain's own first

@@ -24,6 +24,7 @@ from botocore.parsers import ResponseParserError
 
 from .alerttext import AlertText
 from .aws import publish_args
+from .errors import NoStack, NoSubscriber
 from .text import clean_text, visible
 
 OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
@@ -605,14 +606,6 @@ def as_json(findings: list[Finding], stack: str = "", region: str = "") -> dict:
 
 
 # -- a test alert -----------------------------------------------------------------------------------
-
-
-class NoStack(LookupError):
-    pass
-
-
-class NoSubscriber(LookupError):
-    pass
 
 
 def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = None) -> str:

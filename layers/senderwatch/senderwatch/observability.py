@@ -12,6 +12,8 @@ from collections.abc import Callable
 
 from aws_lambda_powertools import Logger, Metrics
 
+from .errors import InvalidMessage
+
 logger = Logger()
 metrics = Metrics()
 
@@ -20,10 +22,10 @@ def partial_batch(records: list[dict], handle: Callable[[dict], object], key: st
     """Handle each record of an SQS batch; the response Lambda needs to retry just the failed ones.
 
     A failed record is one ERROR log line saying which and why; the others are kept. An event
-    that is not an SQS batch at all is refused whole (ValueError), not taken apart.
+    that is not an SQS batch at all is refused whole (InvalidMessage), not taken apart.
     """
     if not all(isinstance(r, dict) and r.get(key) for r in records):
-        raise ValueError(f"not an SQS event: every record needs a {key!r}")
+        raise InvalidMessage(f"not an SQS event: every record needs a {key!r}")
     failed = []
     for record in records:
         try:

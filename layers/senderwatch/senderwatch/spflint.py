@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import wire
+from .errors import DnsFailure
 from .spfcheck import spf
 from .text import clean_text
 
@@ -119,14 +120,6 @@ def dns_error(answer: wire.Answer) -> str:
 def txt_records(answer: wire.Answer) -> list[bytes]:
     """The text of each TXT record: its character-strings joined with nothing between (RFC 7208 3.3)."""
     return [b"".join(strings) for strings in answer.values(wire.TXT)]
-
-
-class DnsFailure(Exception):
-    """A lookup a lint needs failed (KIND as dns_error says): the lint stops, incomplete (dmarc.py too)."""
-
-    def __init__(self, kind: str) -> None:
-        super().__init__(kind)
-        self.kind = kind
 
 
 def _problem(code: str, detail: str) -> Problem:

@@ -24,6 +24,8 @@ import dns.rdataclass
 import dns.rdatatype
 import dns.wire
 
+from .errors import WireError
+
 # Record types senderwatch asks for (dnspython's numbers).
 A, NS, CNAME, PTR, MX, TXT, AAAA, SPF = (
     int(dns.rdatatype.RdataType.make(t)) for t in ("A", "NS", "CNAME", "PTR", "MX", "TXT", "AAAA", "SPF")
@@ -51,10 +53,6 @@ _RD = 0x0100
 _TC = 0x0200
 _QR = 0x8000
 _BROKEN = (dns.exception.DNSException, struct.error, ValueError, IndexError)
-
-
-class WireError(ValueError):
-    """A name that cannot be put on the wire, or a response that cannot be read."""
 
 
 class Answer(NamedTuple):
