@@ -13,9 +13,10 @@ it gets into work, and often a query, at the list: every resend costs the list's
   forgotten when another is sent);
 - a transmission is sent again only when its answer is overdue for the servers it is bound
   for (its pace: a list's zone): after a few round trips measured on answers from those
-  servers (RFC 6298), when the list has since answered a query sent after it (RFC 8985's
-  rule for a lost packet: it was overtaken); and otherwise no sooner than _TAIL, for a
-  list that is merely slow answers nothing early. Only answers to first transmissions are
+  servers (RFC 6298), when the list has since answered a query sent after it, or sent
+  within a round trip before it (RFC 8985's rule for a lost packet: it was overtaken; the
+  last of a batch has only neighbours before it); and otherwise no sooner than _TAIL, for
+  a list that is merely slow answers nothing early. Only answers to first transmissions are
   measured: a resend is often answered at once from the resolver's cache, which says
   nothing of the list;
 - an overdue query is still sent again every _MAX_GAP or so until its deadline: a recursive
@@ -104,14 +105,15 @@ class _Pace:
         """How long a query's latest transmission, sent at SENT, the TRANSMISSIONS-th, may go
         unanswered before the query is sent again.
 
-        Overtaken (a first transmission sent after it is answered): its retransmission timeout.
-        Otherwise no less than _TAIL, nor than queries answered late took. Doubled at each
+        Overtaken (a first transmission sent after it, or less than a round trip before it, is
+        answered): its retransmission timeout. Otherwise no less than _TAIL, nor than queries
+        answered late took. Doubled at each
         resend (RFC 6298 5.5), but no longer than _MAX_GAP, or two round trips of a list that
         is slower than that.
         """
         if self.srtt >= 0:
             rto = max(min(_MIN_RTO, self.tail), self.srtt + 4 * self.rttvar)
-            overtaken = self.newest_answered > sent
+            overtaken = self.newest_answered > sent - self.srtt
         else:
             rto, overtaken = self.tail, False
         if not overtaken:
