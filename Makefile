@@ -38,7 +38,8 @@ validate: sam
 # Beside them, what the Lambda Python runtime brings itself (boto3), for running them here.
 BUILT := .aws-sam/build/.built
 SOURCES := template.yaml $(wildcard functions/*/app.py functions/*/Makefile layers/senderwatch/Makefile \
-	layers/senderwatch/requirements.txt layers/senderwatch/senderwatch/*.py layers/senderwatch/senderwatch/*.json)
+	layers/senderwatch/requirements.txt layers/senderwatch/senderwatch/*.py layers/senderwatch/senderwatch/*/*.py \
+	layers/senderwatch/senderwatch/*.json)
 build: $(BUILT) $(LAMBDA_RUNTIME)/.installed
 
 # The layer's Makefile fetches wheels with pip: the project venv's, not whatever python3 is around.
