@@ -1,18 +1,19 @@
 """What the alerts about the deployment itself say: a list it cannot use (for every address, or
 for one) and its return, a DNS resolver that does not work and its return, and the test alert.
 
-Each event is worded beside its twin; WORDINGS at the end says which function says which event.
+Each event is worded beside its twin; WORDINGS (before the test alert) says which function says which
+event.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from ..findings import Alert, Event
 from ..zones import catalogue
 from .model import (
     AlertText,
-    Block,
     Code,
     Facts,
     Lines,
@@ -137,21 +138,12 @@ def _usable_again(alert: Alert) -> AlertText:
     """A list, or the resolver, that works again."""
     d = clean(alert.details)
     what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
-    body: list[Block] = [
-        Lines(
-            f"senderwatch can use {what} again (since {date(alert.since)}), after "
-            f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}.",
-            "Nothing to do for the checks to go on.",
-        )
-    ]
-    if alert.event == Event.RESOLVER_RECOVERED:
-        move_back = Step(
-            "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
-            "so); the next daily run checks every address again. To check them now, move them back:",
-            Code("aws sqs start-message-move-task --source-arn <CheckDeadLetterQueue ARN>"),
-        )
-        body.append(Steps(move_back, heading="", bullet="", gap=False))
-    return said([alert], f"senderwatch can use {what} again", f"senderwatch: {what} works again.", body)
+    works = Lines(
+        f"senderwatch can use {what} again (since {date(alert.since)}), after "
+        f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}.",
+        "Nothing to do for the checks to go on.",
+    )
+    return said([alert], f"senderwatch can use {what} again", f"senderwatch: {what} works again.", [works])
 
 
 # -- its DNS resolver: RESOLVER_FAILING, RESOLVER_RECOVERED -----------------------------------------
@@ -182,11 +174,22 @@ def _resolver_failing(alert: Alert) -> AlertText:
     )
 
 
+def _resolver_recovered(alert: Alert) -> AlertText:
+    """The resolver works again: what could not be checked meanwhile waits in the dead-letter queue."""
+    move_back = Step(
+        "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
+        "so); the next daily run checks every address again. To check them now, move them back:",
+        Code("aws sqs start-message-move-task --source-arn <CheckDeadLetterQueue ARN>"),
+    )
+    text = _usable_again(alert)
+    return replace(text, body=(*text.body, Steps(move_back, heading="", bullet="", gap=False)))
+
+
 WORDINGS = {
     Event.CHECK_FAILING: Wording(_check_failing, by_address(_by_error), _check_failing_together, per_address=True),
     Event.CHECK_RECOVERED: Wording(_usable_again, alone, clears=Event.CHECK_FAILING),
     Event.RESOLVER_FAILING: Wording(_resolver_failing, alone),
-    Event.RESOLVER_RECOVERED: Wording(_usable_again, alone, clears=Event.RESOLVER_FAILING),
+    Event.RESOLVER_RECOVERED: Wording(_resolver_recovered, alone, clears=Event.RESOLVER_FAILING),
 }
 
 

@@ -114,12 +114,9 @@ def _by_target(alerts: Sequence[Alert]) -> list[Alert]:
 # -- its SPF and DMARC records: SPF_RECORD_BROKEN, SPF_RECORD_FIXED, DMARC_RECORD_BROKEN, ... -------
 
 
-def _what(alert: Alert) -> str:
-    return "SPF" if alert.event in (Event.SPF_RECORD_BROKEN, Event.SPF_RECORD_FIXED) else "DMARC"
-
-
-def _record_broken(alert: Alert) -> AlertText:
-    d, what = clean(alert.details), _what(alert)
+def _record_broken(alert: Alert, what: str) -> AlertText:
+    """WHAT ("SPF", "DMARC") record of the alert's domain has a new kind of problem: each, and its fix."""
+    d = clean(alert.details)
     domain = clean_text(alert.target, 255)
     problems = [p for p in alert.details.get("problems", []) if isinstance(p, dict)]
     codes = list(dict.fromkeys(str(p.get("code")) for p in problems if p.get("code") != "policy-none"))
@@ -156,8 +153,8 @@ def _record_broken(alert: Alert) -> AlertText:
     )
 
 
-def _record_fixed(alert: Alert) -> AlertText:
-    d, what = clean(alert.details), _what(alert)
+def _record_fixed(alert: Alert, what: str) -> AlertText:
+    d = clean(alert.details)
     domain = clean_text(alert.target, 255)
     was = ", ".join(map(str, alert.details.get("previous", [])))
     return _said(
@@ -182,8 +179,8 @@ WORDINGS = {
         lambda alerts: _domain_delisted(_by_target(alerts)),
         Event.DOMAIN_LISTED,
     ),
-    Event.SPF_RECORD_BROKEN: Wording(_record_broken, alone),
-    Event.SPF_RECORD_FIXED: Wording(_record_fixed, alone, clears=Event.SPF_RECORD_BROKEN),
-    Event.DMARC_RECORD_BROKEN: Wording(_record_broken, alone),
-    Event.DMARC_RECORD_FIXED: Wording(_record_fixed, alone, clears=Event.DMARC_RECORD_BROKEN),
+    Event.SPF_RECORD_BROKEN: Wording(lambda a: _record_broken(a, "SPF"), alone),
+    Event.SPF_RECORD_FIXED: Wording(lambda a: _record_fixed(a, "SPF"), alone, clears=Event.SPF_RECORD_BROKEN),
+    Event.DMARC_RECORD_BROKEN: Wording(lambda a: _record_broken(a, "DMARC"), alone),
+    Event.DMARC_RECORD_FIXED: Wording(lambda a: _record_fixed(a, "DMARC"), alone, clears=Event.DMARC_RECORD_BROKEN),
 }
