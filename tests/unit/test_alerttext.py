@@ -1,11 +1,39 @@
-"""Alert texts: what a person reads in the email and on the phone."""
+"""Alert texts: what a person reads in the email and on the phone, and what programs get - for
+every event as the notifier's decisions make it, alone and grouped."""
 
+import ipaddress
 import json
+from datetime import UTC, datetime
+from functools import cache
+
+import pytest
 
 from senderwatch import alerttext
-from senderwatch.alerttext import render
+from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
+from senderwatch.alerttext.model import Code, Steps
 from senderwatch.aws import publish_args
-from senderwatch.findings import Alert
+from senderwatch.bounces import receiver_title
+from senderwatch.check import AddressResults, CheckResult, HostProblem
+from senderwatch.dnsbl import ZoneVerdict
+from senderwatch.findings import (
+    RESOLVER,
+    ZONE,
+    Alert,
+    Event,
+    decide,
+    decide_domain,
+    decide_health,
+    decide_receiver,
+    merge,
+    merge_many,
+    next_health,
+)
+from senderwatch.receiverwatch import watch_log
+from senderwatch.runs import Run
+from senderwatch.spfcheck import SpfResult
+from senderwatch.verdicts import Verdict
+from tests.support.fakes import MemoryReceivers
+from tests.support.world import STORY_ACCEPTED, STORY_BOUNCE
 
 SINCE = "2026-11-20T06:00:00+00:00"
 LISTING = {
@@ -81,20 +109,6 @@ def test_hostile_and_huge_input_keeps_limits_and_loses_escapes():
         assert len(message.subject) < 100
         assert len(message.sms) < 160
         assert "\x1b" not in message.email + message.sms + message.subject
-
-
-def test_every_event_renders():
-    events = ("LISTED", "DELISTED", "SPF_FAILING", "SPF_RECOVERED", "CHECK_FAILING")
-    for event in events:
-        details = dict(LISTING, **SPF, error="blocked", error_runs=3)
-        message = render(Alert(event, "192.0.2.25", SINCE, "zen.spamhaus.org", details))
-        assert message.attributes["event"] == event and message.email and message.sms
-    deployment = ("CHECK_FAILING", "CHECK_RECOVERED", "RESOLVER_FAILING", "RESOLVER_RECOVERED")
-    for event in deployment:
-        details = {"error": "blocked", "runs": 3, "failed_runs": 3, "detail": "no answer", "codes": ["127.255.255.254"]}
-        message = render(Alert(event, "", SINCE, "zen.spamhaus.org" if "CHECK" in event else "", details))
-        assert message.attributes["event"] == event and "ip" not in message.attributes
-        assert message.email and len(message.sms) < 160 and len(message.subject) < 100
 
 
 def listed(n: int) -> Alert:
@@ -295,3 +309,224 @@ def test_a_list_that_lets_listings_expire_says_there_is_nothing_to_ask_for():
     spamcop = dict(LISTING, delist_url="https://www.spamcop.net/bl.shtml")
     message = render(Alert("LISTED", "192.0.2.25", SINCE, "bl.spamcop.net", spamcop))
     assert "3. Nothing to ask for: bl.spamcop.net removes listings by itself: about 24 hours" in message.email
+
+
+# -- every event, alone and grouped, as the notifier's decisions make it ------------------------------
+
+DAYS = [f"2026-11-{day:02d}T06:00:00+00:00" for day in range(20, 26)]
+RUNS = [Run(f"2026-11-{day:02d}T06:00:00Z", scheduled=True) for day in range(20, 26)]
+SENDER, RECORD = "postmaster@example.com", "v=spf1 ip4:192.0.2.0/28 ~all"
+HOSTNAME = "mail.example.com"
+
+
+def address_result(ip: str, *, listed: bool, answered: bool = True, spf: str = "softfail") -> CheckResult:
+    """One run's result for IP: on JustSpam and SpamCop or on neither (SpamCop silent for it when
+    not ANSWERED), and SPF for mail sent as SENDER."""
+
+    def verdict(zone: str) -> ZoneVerdict:
+        if zone == "bl.spamcop.net" and not answered:
+            return ZoneVerdict(zone, Verdict.ERROR, error="timeout")
+        if not listed:
+            return ZoneVerdict(zone, Verdict.CLEAN)
+        url = "http://www.justspam.org/check-an-ip" if zone == "dnsbl.justspam.org" else ""
+        return ZoneVerdict(
+            zone, Verdict.LISTED, ("127.0.0.2",), meaning="spam trap hits", reason=f"trap {ip}", delist_url=url
+        )
+
+    mechanism = f"ip4:{ip}" if spf == "pass" else "~all"
+    return CheckResult(
+        ipaddress.ip_address(ip),
+        [verdict(zone) for zone in ("dnsbl.justspam.org", "bl.spamcop.net")],
+        SpfResult(SENDER, spf, mechanism, "", 1, RECORD),
+    )
+
+
+def address_story(ip: str, label: str) -> list[list[Alert]]:
+    """An address checked in scheduled runs: listed on two lists with SPF failing; SpamCop silent
+    for it three runs in a row; then clean, with SPF passing again. The alerts of each run."""
+    days = [{"listed": True}] + [{"listed": True, "answered": False}] * 3 + [{"listed": False, "spf": "pass"}]
+    findings, runs = None, []
+    for day, run, result in zip(DAYS, RUNS, days):
+        new = merge(findings, address_result(ip, **result), day, run)
+        runs.append(decide(findings, new, ip, label))
+        findings = new
+    return runs
+
+
+def host_story() -> list[list[Alert]]:
+    """A host: two addresses; two more (SPF failing for them); three gone; its name gone; back."""
+    v4, v6, new4, new6 = "192.0.2.25", "2001:db8::25", "192.0.2.27", "2001:db8::27"
+
+    def host(*ips: str) -> AddressResults:
+        return AddressResults([address_result(ip, listed=False, spf="pass" if ip == v4 else "softfail") for ip in ips])
+
+    gone = AddressResults([], [HostProblem(HOSTNAME, "no-such-host", None, f"{HOSTNAME} does not exist (NXDOMAIN)")])
+    findings, runs = None, []
+    for day, results in zip(DAYS, (host(v4, v6), host(v4, v6, new4, new6), host(v4), gone, host(v4))):
+        new = merge_many(findings, results, day)
+        runs.append(decide(findings, new, HOSTNAME, "relays"))
+        findings = new
+    return runs
+
+
+def deployment_story() -> list[list[Alert]]:
+    """A list that refuses the deployment's resolver three runs in a row, then answers; the
+    resolver that does not answer, then does."""
+    runs: list[list[Alert]] = [[] for _ in range(4)]
+    for kind, name, failure in (
+        (ZONE, "zen.spamhaus.org", {"error": "blocked", "codes": ["127.255.255.254"], "detail": "refused"}),
+        (RESOLVER, "", {"error": "timeout", "detail": "no answer from 169.254.169.253 in 10 s"}),
+    ):
+        health = None
+        for n, (day, run) in enumerate(zip(DAYS, RUNS[:4])):
+            new = next_health(health, failure if n < 3 else None, run, day)
+            runs[n] += decide_health(kind, name, health, new or {})
+            health = new
+    return runs
+
+
+def domain_story() -> list[list[Alert]]:
+    """Two sender domains on a domain list, over the SPF lookup limit, without DMARC; then fine."""
+    too_many = "the record needs 12 DNS lookups; receivers give permerror above 10 (RFC 7208 section 4.6.4)"
+    listing = {"status": "listed", "codes": ["127.0.1.2"], "meaning": "spam domain", "since": DAYS[0]}
+    broken = {
+        "roles": ["sender", "helo"],
+        "spf_record": {
+            "record": "v=spf1 include:a.example include:b.example -all",
+            "problems": [{"code": "too-many-lookups", "detail": too_many}],
+            "since": DAYS[0],
+        },
+        "dmarc": {"record": None, "problems": [{"code": "no-record", "detail": "no TXT record"}], "since": DAYS[0]},
+        "dnsbl": {"dbl.spamhaus.org": dict(listing, delist_url="https://check.spamhaus.org/")},
+    }
+    fixed = {
+        "roles": ["sender", "helo"],
+        "spf_record": {"record": "v=spf1 ip4:192.0.2.0/28 -all", "problems": [], "since": DAYS[1]},
+        "dmarc": {"record": "v=DMARC1; p=reject", "problems": [], "since": DAYS[1]},
+        "dnsbl": {"dbl.spamhaus.org": {"status": "clean", "since": DAYS[1]}},
+    }
+    names = ("example.com", "example.net")
+    return [
+        [a for name in names for a in decide_domain(name, None, broken)],
+        [a for name in names for a in decide_domain(name, broken, fixed)],
+    ]
+
+
+def receiver_story() -> list[list[Alert]]:
+    """Microsoft bans two of the server's addresses (the story's 5.7.606), then takes mail again."""
+    store = MemoryReceivers()
+    t0, now = int(datetime(2026, 11, 27, 9, 12, tzinfo=UTC).timestamp() * 1000), datetime(2026, 11, 28, tzinfo=UTC)
+    second = STORY_BOUNCE.replace("192.0.2.25", "192.0.2.26").replace("[12345]", "[12346]")
+    watch_log([(t0, STORY_BOUNCE), (t0 + 1, second)], store, now)
+    name, banned = store.writes[-1]
+    watch_log([(t0 + 86_400_000, STORY_ACCEPTED)], store, now)
+    return [decide_receiver(name, None, banned), decide_receiver(name, banned, store.writes[-1][1])]
+
+
+@cache
+def runs() -> list[list[Alert]]:
+    """The alerts of each run (what one delivery to the notifier holds), of every story at once."""
+    stories = [address_story(ip, f"relay {n}") for n, ip in enumerate(("192.0.2.25", "192.0.2.26", "2001:db8::25"))]
+    stories += [host_story(), deployment_story(), domain_story(), receiver_story()]
+    return [[a for story in stories if n < len(story) for a in story[n]] for n in range(max(map(len, stories)))]
+
+
+def alerts_of(event: Event) -> list[Alert]:
+    alerts = [a for run in runs() for a in run if a.event == event]
+    assert alerts, f"no story here makes {event}: add one, as the notifier would decide it"
+    return alerts
+
+
+def plain(line) -> str:
+    return "".join(p.text if isinstance(p, Code) else p for p in (line if isinstance(line, tuple) else (line,)))
+
+
+def says_what_a_person_needs(text: AlertText, alerts: list[Alert]) -> None:
+    """What every alert, alone or grouped, must get right."""
+    first, wording = alerts[0], WORDINGS[Event(alerts[0].event)]
+    assert text.attributes["event"] == first.event
+    assert text.attributes["severity"] == first.severity and {a.severity for a in alerts} == {first.severity}
+    assert 0 < len(text.subject) < 100 and "\n" not in text.subject
+    assert 0 < len(text.sms) < 160 and text.sms.startswith("senderwatch") and "…" not in text.sms  # GSM has no "…"
+    for shown in (text.subject, text.sms, text.email):
+        for unrendered in ("None", "{", "}", "Event.", "ADDRESS", "()", "[]", "unknown"):
+            assert unrendered not in shown, (unrendered, shown)
+    receiver = first.event in (Event.RECEIVER_BLOCKED, Event.RECEIVER_UNBLOCKED)
+    for alert in alerts:
+        assert alert.ip in text.email
+        assert (receiver_title(alert.target) if receiver else alert.target) in text.email
+    assert set(text.addresses) == {a.ip for a in alerts if a.ip}
+    assert ("ip" in text.attributes) == bool(text.addresses)  # the deployment's alerts are about no address
+    steps = [s for block in text.body if isinstance(block, Steps) for s in block.steps]
+    for step in steps:
+        assert plain(step.lines[0]) in text.email
+    if first.severity == "high":
+        assert steps, "a problem that matters says what to do"
+    for command in text.commands:
+        assert command in text.email
+    for link in text.links:
+        assert link in text.email
+    if wording.clears:
+        assert first.severity == "info"
+        assert any(over in text.subject for over in ("no longer", "again", "any more")), text.subject
+    assert sorted(text.keys) == sorted(a.key for a in alerts)  # each is marked sent with this message
+
+
+def reaches_programs(text: AlertText) -> None:
+    """The publish: a variant per protocol, the attributes subscriptions filter on, under SNS's limit."""
+    args = publish_args(text, "arn:aws:sns:eu-central-1:123456789012:alerts")
+    assert args["Subject"] == text.subject and len(json.dumps(args).encode()) < 256 * 1024
+    variants = json.loads(args["Message"])
+    assert variants["default"] == variants["email"] == text.email and variants["sms"] == text.sms
+    document = json.loads(variants["sqs"])
+    assert document == json.loads(json.dumps(text.document())) == json.loads(variants["lambda"])
+    assert (document["event"], document["severity"], document["subject"]) == (text.event, text.severity, text.subject)
+    assert args["MessageAttributes"]["severity"]["StringValue"] == text.severity
+    if text.addresses:
+        ip = args["MessageAttributes"]["ip"]
+        shown = json.loads(ip["StringValue"]) if ip["DataType"] == "String.Array" else [ip["StringValue"]]
+        assert shown == list(text.addresses)
+
+
+def test_every_event_has_its_wording_and_its_twin_beside_it():
+    assert set(WORDINGS) == set(Event)  # a new event without a wording fails here
+    for event, wording in WORDINGS.items():
+        if wording.clears is not None:
+            problem = WORDINGS[wording.clears]
+            assert problem.clears is None, (event, wording.clears)
+            assert wording.alone.__module__ == problem.alone.__module__, f"{event} is worded apart from its twin"
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_every_event_alone_says_what_happened_and_what_to_do_within_every_limit(event):
+    for alert in alerts_of(event):
+        text = render(alert)
+        says_what_a_person_needs(text, [alert])
+        reaches_programs(text)
+        assert alerttext.render_group([alert]) == text
+
+
+@pytest.mark.parametrize("event", list(Event))
+def test_every_event_grouped_is_one_message_naming_each_alert_or_each_said_alone(event):
+    alerts_of(event)
+    groups = [g for run in runs() for g in alerttext.group(run) if g[0].event == event]
+    if WORDINGS[event].together is None:
+        assert all(len(g) == 1 for g in groups)  # said one by one
+        return
+    assert any(len(g) > 1 for g in groups), f"no story here makes a group of {event} in one run"
+    for members in groups:
+        text = alerttext.render_group(members)
+        says_what_a_person_needs(text, members)
+        reaches_programs(text)
+        about = {a.ip or a.target for a in members}  # an address two targets watch is one row
+        if len(about) > 1:
+            counted = str(len(about)) in text.subject or " more" in text.subject
+            assert counted or all(name in text.subject for name in about), text.subject  # how many, or each
+            assert text.data is None or text.data["count"] == len(about)
+
+
+def test_the_test_alert_is_said_like_every_alert_and_says_nothing_is_wrong():
+    text = marked_test_alert("senderwatch-" + "x" * 60, "2026-11-20 06:00 UTC")
+    assert text.attributes == {"event": "TEST_ALERT", "severity": "info"}
+    assert len(text.subject) < 100 and len(text.sms) < 160 and "nothing is wrong" in text.email
+    reaches_programs(text)

@@ -22,7 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from .alerttext import AlertText
+from .alerttext import TEST_EVENT, marked_test_alert
 from .aws import publish_args
 from .errors import NoStack, NoSubscriber
 from .text import clean_text, visible
@@ -33,7 +33,6 @@ OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
 _CANNOT_ASK = (ClientError, BotoCoreError, ResponseParserError, NotImplementedError)
 MARK = {OK: "ok  ", FIX: "FIX ", UNKNOWN: "??  ", INFO: "--  "}
 PROBE_EVENT = {"senderwatch": "probe"}
-TEST_EVENT = "TEST_ALERT"
 
 
 @dataclass
@@ -629,27 +628,6 @@ def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = 
             f" (see: senderwatch doctor --stack {stack})"
         )
     now = now or datetime.now(UTC)
-    stamp = f"{now:%Y-%m-%d %H:%M} UTC"
-    name = stack if len(stack) <= 40 else stack[:37] + "..."  # the subject and the SMS stay in their limits
-    email = "\n".join(
-        [
-            "TEST ALERT - nothing is wrong. This is what a senderwatch alert looks like where it arrives.",
-            "",
-            f"Sent by:    senderwatch test-alert, stack {stack}, {stamp}",
-            "Event:      TEST_ALERT (a real alert says LISTED, SPF_FAILING, RECEIVER_BLOCKED, ...)",
-            "",
-            "A real alert says what changed, since when, the list's or receiver's own words, and what to do,",
-            "with your address filled in. This one changed nothing: no finding, no record of sent alerts.",
-            "",
-            "If this reached you by email and by SMS, alerts will too.",
-        ]
-    )
-    sms = f"senderwatch TEST ALERT ({name}, {stamp}): nothing is wrong; alerts will reach this phone."
-    text = AlertText(
-        subject=f"senderwatch TEST ALERT - nothing is wrong ({name})",
-        email=email + "\n",
-        sms=sms,
-        attributes={"event": TEST_EVENT, "severity": "info"},
-    )
+    text = marked_test_alert(stack, f"{now:%Y-%m-%d %H:%M} UTC")
     reply = client("sns").publish(**publish_args(text, topic))  # as every alert is published
     return str(reply.get("MessageId", ""))

@@ -1,0 +1,219 @@
+"""What the alerts about the deployment itself say: a list it cannot use (for every address, or
+for one) and its return, a DNS resolver that does not work and its return, and the test alert.
+
+Each event is worded beside its twin; WORDINGS (before the test alert) says which function says which
+event.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..findings import Alert, Event
+from ..zones import catalogue
+from .model import (
+    AlertText,
+    Code,
+    Facts,
+    Lines,
+    Rows,
+    Step,
+    Steps,
+    Wording,
+    alone,
+    by_address,
+    said,
+)
+from .phrases import address_row, capped, clean, date, every_address, reminded, shown, who
+
+TEST_EVENT = "TEST_ALERT"  # not a finding's event: `senderwatch test-alert` sends it
+
+_UNUSABLE = {
+    "blocked": "the list refuses queries from this deployment's resolver",
+    "timeout": "the list does not answer: it may be down, or gone",
+    "servfail": "the list fails to answer: it may be down, or gone",
+    "refused": "the list refuses to answer",
+    "bad-answer": "its answers are outside 127.0.0.0/8: a resolver rewrites them, or the list is gone",
+    "lists-everything": "it lists its own 'clean' test entry: it lists everything",
+    "lists-nothing": "it does not list its own 'listed' test entry: it lists nothing",
+}
+
+
+def _family(details: dict) -> str:
+    return f" for IPv{details['family']} addresses" if details.get("family") else ""
+
+
+# -- a list it cannot use: CHECK_FAILING, CHECK_RECOVERED -------------------------------------------
+
+
+def _check_failing(alert: Alert) -> AlertText:
+    """A list unusable for the whole deployment (no address), or one that fails for one address."""
+    return _address_unchecked(alert) if alert.ip else _list_unusable(alert)
+
+
+def _address_unchecked(alert: Alert) -> AlertText:
+    d = clean(alert.details)
+    ip, error, runs, prefix = alert.ip, d.get("error", "?"), d.get("error_runs"), reminded(alert)[1]
+    named = who(ip, alert.label, alert.target)
+    what = (
+        f"senderwatch could not check {ip} on {alert.zone} for {runs} runs in a row (since {date(alert.since)}): "
+        f"{error}.",
+        "The list answers for other addresses; for this one it did not. The last known verdict is kept;",
+        "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
+    )
+    return said(
+        [alert],
+        [f"Cannot check {named} on {alert.zone}", f"Cannot check {ip} on {alert.zone}"],
+        [f"{prefix} cannot check {ip} on {alert.zone} ({error}) for {runs} runs.", f"{prefix} cannot check {ip}."],
+        [Lines(*what)],
+    )
+
+
+def _list_unusable(alert: Alert) -> AlertText:
+    d = clean(alert.details)
+    error = d.get("error", "?")
+    family = _family(d)
+    codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
+    zone = catalogue().get(alert.zone)
+    if error == "blocked" and zone is not None and zone.dqs:
+        fix = "Store a free Spamhaus DQS key in SSM and set DqsKeyParameter (see the README)."
+    elif error == "blocked":
+        fix = f"Register this deployment's resolver with {alert.zone} (see its terms), or remove the list."
+    else:
+        fix = f"If it stays so, remove {alert.zone} from the Zones parameter."
+    return said(
+        [alert],
+        [f"senderwatch cannot use the list {alert.zone}{family}: {error}", f"senderwatch cannot use {alert.zone}"],
+        [
+            f"senderwatch: list {alert.zone} unusable{family} for {d.get('runs')} runs ({error}). "
+            "No address checked on it.",
+            f"senderwatch: list {alert.zone} unusable ({error}).",
+        ],
+        [
+            Lines(
+                f"senderwatch could not use the DNS blocklist {alert.zone}{family} for {d.get('runs')} runs "
+                f"in a row (since {date(alert.since)}): {error}{codes}.",
+                f"Why: {_UNUSABLE.get(error, d.get('detail') or error)}.",
+            ),
+            Lines(
+                "No address was asked on this list meanwhile; each keeps its last verdict. This is about the",
+                "deployment, not about any of your addresses: you get this once, not once per address.",
+            ),
+            Steps(Step(fix)),
+        ],
+    )
+
+
+def _check_failing_together(alerts: Sequence[Alert]) -> AlertText:
+    """A list that fails for several addresses (and answers for others): one message naming them."""
+    first, count, ips = alerts[0], len(alerts), [a.ip for a in alerts]
+    d = clean(first.details)
+    error, prefix = d.get("error", "?"), reminded(first)[1]
+    return said(
+        alerts,
+        [f"Cannot check {count} addresses on {first.zone} ({error})", f"Cannot check {count} addresses"],
+        [
+            f"{prefix} cannot check {count} addresses on {first.zone} ({error}): {shown(ips, 2)}.",
+            f"{prefix} cannot check.",
+        ],
+        [
+            Lines(
+                f"senderwatch could not check {count} of your addresses on {first.zone} for "
+                f"{d.get('error_runs')} runs in a row (since {date(min(a.since for a in alerts))}): {error}.",
+                "The list answers for other addresses; for these it did not. Their last known verdicts are kept;",
+                "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
+            ),
+            Rows(*capped([address_row(a, "") for a in alerts]), heading="Addresses:"),
+        ],
+        data=every_address(ips),
+    )
+
+
+def _by_error(alert: Alert) -> tuple:
+    return (alert.event, alert.zone, alert.details.get("error"), bool(alert.reminder))
+
+
+def _usable_again(alert: Alert) -> AlertText:
+    """A list, or the resolver, that works again."""
+    d = clean(alert.details)
+    what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
+    works = Lines(
+        f"senderwatch can use {what} again (since {date(alert.since)}), after "
+        f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}.",
+        "Nothing to do for the checks to go on.",
+    )
+    return said([alert], f"senderwatch can use {what} again", f"senderwatch: {what} works again.", [works])
+
+
+# -- its DNS resolver: RESOLVER_FAILING, RESOLVER_RECOVERED -----------------------------------------
+
+
+def _resolver_failing(alert: Alert) -> AlertText:
+    d = clean(alert.details)
+    kind = d.get("error", "?")
+    return said(
+        [alert],
+        "senderwatch could not check addresses: its DNS resolver does not work",
+        f"senderwatch: DNS resolver not working ({kind}): addresses could not be checked, twice in a row.",
+        [
+            Lines(
+                "senderwatch could not check addresses in its run: the DNS resolver it uses does not work,",
+                "and did not when the checks were tried again half an hour later.",
+            ),
+            Facts(("Since", date(alert.since)), ("Problem", d.get("detail") or kind), width=10),
+            Steps(
+                Step("With the Nameservers parameter set: check that those resolvers answer from AWS Lambda."),
+                Step(
+                    "Without it: the VPC resolver failed; the checks are tried once more, then kept in the",
+                    "check dead-letter queue.",
+                ),
+            ),
+            Lines("No finding changes while this lasts, and nothing is reported as clean.", gap=False),
+        ],
+    )
+
+
+def _resolver_recovered(alert: Alert) -> AlertText:
+    """The resolver works again: what could not be checked meanwhile waits in the dead-letter queue."""
+    move_back = Step(
+        "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
+        "so); the next daily run checks every address again. To check them now, move them back:",
+        Code("aws sqs start-message-move-task --source-arn <CheckDeadLetterQueue ARN>"),
+    )
+    text = _usable_again(alert)
+    return replace(text, body=(*text.body, Steps(move_back, heading="", bullet="", gap=False)))
+
+
+WORDINGS = {
+    Event.CHECK_FAILING: Wording(_check_failing, by_address(_by_error), _check_failing_together, per_address=True),
+    Event.CHECK_RECOVERED: Wording(_usable_again, alone, clears=Event.CHECK_FAILING),
+    Event.RESOLVER_FAILING: Wording(_resolver_failing, alone),
+    Event.RESOLVER_RECOVERED: Wording(_resolver_recovered, alone, clears=Event.RESOLVER_FAILING),
+}
+
+
+# -- the test alert ---------------------------------------------------------------------------------
+
+
+def marked_test_alert(stack: str, stamp: str) -> AlertText:
+    """What `senderwatch test-alert` sends through stack STACK's topic at STAMP: clearly marked."""
+    name = stack if len(stack) <= 40 else stack[:37] + "..."  # the subject and the SMS stay in their limits
+    return AlertText(
+        event=TEST_EVENT,
+        severity="info",
+        title=(f"senderwatch TEST ALERT - nothing is wrong ({name})",),
+        line=(f"senderwatch TEST ALERT ({name}, {stamp}): nothing is wrong; alerts will reach this phone.",),
+        body=(
+            Lines("TEST ALERT - nothing is wrong. This is what a senderwatch alert looks like where it arrives."),
+            Facts(
+                ("Sent by", f"senderwatch test-alert, stack {stack}, {stamp}"),
+                ("Event", f"{TEST_EVENT} (a real alert says LISTED, SPF_FAILING, RECEIVER_BLOCKED, ...)"),
+            ),
+            Lines(
+                "A real alert says what changed, since when, the list's or receiver's own words, and what to do,",
+                "with your address filled in. This one changed nothing: no finding, no record of sent alerts.",
+            ),
+            Lines("If this reached you by email and by SMS, alerts will too."),
+        ),
+    )

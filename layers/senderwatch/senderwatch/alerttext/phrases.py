@@ -1,0 +1,78 @@
+"""What the alerts of every subject say the same way: an address as people know it, a date, the
+rows of a group's addresses, what strangers wrote made safe to show."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+
+from ..findings import Alert
+from ..text import clean_text
+from ..zones import catalogue, domain_catalogue
+from .model import DATA_ADDRESSES
+
+EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are counted
+WATCHING = "senderwatch checks again every run and will tell you when the listing is gone."
+
+
+def who(ip: str, label: str, target: str = "") -> str:
+    """An address as people know it: with the host or network it belongs to, and its label."""
+    about = ", ".join(filter(None, (clean_text(target, 120), clean_text(label, 40))))
+    return f"{ip} ({about})" if about else ip
+
+
+def reminded(alert: Alert) -> tuple[str, str]:
+    """How a reminder says so: in the subject and the email, and in the SMS."""
+    return ("Reminder: ", "senderwatch reminder:") if alert.reminder else ("", "senderwatch:")
+
+
+def date(iso: str) -> str:
+    return iso.replace("T", " ")[:16] + " UTC" if iso else "unknown"
+
+
+def clean(details: dict) -> dict:
+    """Everything but our own fields came from strangers (DNS, SPF records) or a table row."""
+    d = {k: clean_text(v, 450 if k == "record" else 300) if isinstance(v, str) else v for k, v in details.items()}
+    d["codes"] = [clean_text(str(c), 40) for c in d.get("codes", [])]
+    return d
+
+
+def shown(names: Sequence[str], count: int) -> str:
+    """The first COUNT of NAMES, and how many more there are."""
+    more = len(names) - count
+    return ", ".join(names[:count]) + (f" +{more} more" if more > 0 else "")
+
+
+def address_row(alert: Alert, note: str) -> str:
+    return f"{who(alert.ip, alert.label, alert.target)}  {note}".rstrip()
+
+
+def capped(rows: Sequence[str]) -> tuple[str, ...]:
+    """A group's rows, the first EMAIL_ADDRESSES of them: the rest are counted."""
+    if len(rows) <= EMAIL_ADDRESSES:
+        return tuple(rows)
+    rest = len(rows) - EMAIL_ADDRESSES
+    return (*rows[:EMAIL_ADDRESSES], f"... and {rest:,} more: senderwatch status shows them all")
+
+
+def every_address(ips: Sequence[str]) -> dict:
+    """A group's addresses for programs (the JSON document), as many as a publish can carry."""
+    return {"ips": list(ips[:DATA_ADDRESSES]), "count": len(ips)}
+
+
+def one_per_address(alerts: Sequence[Alert]) -> list[Alert]:
+    """Alerts of one group, one per address: an address several targets watch (a host, and the
+    network it is in) names them all."""
+    by_address: dict[str, Alert] = {}
+    for alert in alerts:
+        seen = by_address.get(alert.ip)
+        if seen is None:
+            by_address[alert.ip] = alert
+        elif alert.target and alert.target not in seen.target.split(", "):
+            by_address[alert.ip] = replace(seen, target=", ".join(filter(None, (seen.target, alert.target))))
+    return list(by_address.values())
+
+
+def catalogue_zone(name: str):
+    """An address list or a domain list of the catalogue, or None."""
+    return catalogue().get(name) or domain_catalogue().get(name)
