@@ -6,7 +6,7 @@ from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from senderwatch.aws import ReceiverStore, log_events
+from senderwatch.aws import HealthStore, ReceiverRecords, log_events
 from senderwatch.config import Config
 from senderwatch.observability import logger, metrics
 from senderwatch.receiverwatch import watch_log
@@ -15,8 +15,8 @@ CONFIG = Config.from_env(need=("health_table_name",))
 
 
 @cache
-def _receivers() -> ReceiverStore:
-    return ReceiverStore.named(CONFIG.health_table_name)
+def _receivers() -> ReceiverRecords:
+    return HealthStore.named(CONFIG.health_table_name).receivers()
 
 
 @logger.inject_lambda_context

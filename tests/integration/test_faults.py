@@ -17,6 +17,7 @@ from senderwatch.checker import DnsChecks, run_checks
 from senderwatch.errors import ResolverUnusable
 from senderwatch.findings import FAILING_RUNS
 from senderwatch.runs import Run
+from tests.support.fakes import MemoryHealth
 from tests.support.world import DOMAIN, IPV4, IPV6, story_world
 
 
@@ -291,12 +292,7 @@ def test_a_list_that_fails_only_for_ipv6_is_reported_for_ipv6(local):
 def test_a_resolver_blip_is_tried_again_before_it_is_news(local):
     """The first delivery that meets a dead resolver fails quietly; the second one is recorded."""
     local.put_target({"ip": IPV4})
-    recorded = []
-
-    class Health:
-        def record(self, run, states, now):
-            recorded.append(states)
-
+    health = MemoryHealth()
     store = TargetStore(boto3.resource("dynamodb").Table(local.table_name))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
@@ -305,10 +301,11 @@ def test_a_resolver_blip_is_tried_again_before_it_is_news(local):
         for delivery in (1, 2):
             with pytest.raises(ResolverUnusable):
                 run_checks(
-                    [{"ip": IPV4}], store, checks, datetime.now(UTC), run=scheduled, health=Health(), delivery=delivery
+                    [{"ip": IPV4}], store, checks, datetime.now(UTC), run=scheduled, health=health, delivery=delivery
                 )
-    assert [list(states) for states in recorded] == [["resolver"]]  # only the second delivery
-    assert recorded[0]["resolver"]["error"] == "no-answer"
+            assert len(health.writes) == delivery - 1  # only the second delivery
+    ((item_id, record),) = health.writes
+    assert (item_id, record["status"], record["error"]) == ("resolver", "failing", "no-answer")
     assert "findings" not in local.item(IPV4)
 
 

@@ -149,7 +149,10 @@ def test_an_event_for_another_function_is_an_error_lambda_would_report(stack):
     response, logs = BuiltFunctions(BUILD).invoke(
         "CheckerFunction", json.loads((EVENTS / "stream-listed.json").read_text()), {**stack.env(), **CREDENTIALS}
     )
-    assert response == {"errorType": "ValueError", "errorMessage": "not an SQS event: every record needs a 'messageId'"}
+    assert response == {
+        "errorType": "InvalidMessage",  # senderwatch's own: an event that is not one of ours
+        "errorMessage": "not an SQS event: every record needs a 'messageId'",
+    }
 
 
 def test_doctor_and_test_alert_answer_for_the_local_stack_over_its_endpoint(stack):

@@ -12,7 +12,8 @@ from senderwatch.check import AddressResults, CheckResult, HostProblem
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.domaincheck import DomainReport
 from senderwatch.errors import ResolverUnusable
-from senderwatch.findings import merge_domain, significant_domain
+from senderwatch.findings import DOMAIN
+from senderwatch.ports import Stored
 from senderwatch.spfcheck import SpfResult
 from senderwatch.targets import Target
 
@@ -50,22 +51,33 @@ class MemoryHistory:
 
 
 class MemoryHealth:
+    """A versioned store, as the health table is: RECORDS by id, each (record, version); WRITES in
+    order. Its domain records are also in DOMAINS, by domain."""
+
     def __init__(self):
-        self.states: list[dict] = []
-        self.domains: dict[str, dict] = {}  # the health table's domain records, as written
+        self.records: dict[str, tuple[dict, int]] = {}
+        self.writes: list[tuple[str, dict]] = []
+        self.reads: list[str] = []
 
-    def record(self, run, states: dict, now: str) -> None:
-        self.states.append(states)
+    def read(self, ids):
+        out = {}
+        for item_id in ids:
+            self.reads.append(item_id)
+            if item_id in self.records:
+                record, version = self.records[item_id]
+                out[item_id] = Stored(copy.deepcopy(record), version)
+        return out
 
-    def record_domains(self, run, reports, now: str) -> int:
-        changed = 0
-        for report in reports:
-            old = self.domains.get(report.domain)
-            new = merge_domain(old, report, now, run)
-            if significant_domain(new) != significant_domain(old):
-                self.domains[report.domain] = new
-                changed += 1
-        return changed
+    def save(self, item_id, record, version):
+        if self.records.get(item_id, (None, 0))[1] != version:
+            return False
+        self.records[item_id] = (copy.deepcopy(record), version + 1)
+        self.writes.append((item_id, copy.deepcopy(record)))
+        return True
+
+    @property
+    def domains(self) -> dict[str, dict]:
+        return {i.partition(":")[2]: r for i, (r, _) in self.records.items() if i.startswith(f"{DOMAIN}:")}
 
 
 class MemoryLog:
@@ -154,27 +166,13 @@ class FakeChecks:
         return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))
 
 
-class MemoryReceivers:
-    """The health table's receiver records, with versions as the real store keeps them."""
+class MemoryReceivers(MemoryHealth):
+    """The health table's receiver records by name, and the index of those with a block."""
 
     def __init__(self):
-        self.records: dict[str, tuple[dict, int]] = {}
-        self.writes: list[tuple[str, dict]] = []
-        self.reads: list[str] = []
+        super().__init__()
         self.index: set[str] = set()
         self.index_reads = 0
-
-    def read(self, name):
-        self.reads.append(name)
-        record, version = self.records.get(name, (None, 0))
-        return copy.deepcopy(record), version
-
-    def save(self, name, record, version):
-        if self.records.get(name, (None, 0))[1] != version:
-            return False
-        self.records[name] = (copy.deepcopy(record), version + 1)
-        self.writes.append((name, copy.deepcopy(record)))
-        return True
 
     def blocking(self):
         self.index_reads += 1

@@ -5,10 +5,11 @@ import pytest
 from senderwatch.alerttext import render
 from senderwatch.config import Config, ConfigError
 from senderwatch.notifier import Change, alerts_for_change, notify
+from senderwatch.ports import update
 from senderwatch.runs import parse_message
 from senderwatch.scheduler import plan_messages
 from senderwatch.targets import Target
-from tests.support.fakes import MemoryLog, Topic
+from tests.support.fakes import MemoryHealth, MemoryLog, Topic
 
 
 def test_config_reads_and_validates_the_environment():
@@ -157,3 +158,23 @@ def test_a_change_that_breaks_the_notifier_fails_alone(monkeypatch):
         [change("9", "192.0.2.9", {"bl.a": 1}), change("10", "192.0.2.10", {"bl.a": 1})], MemoryLog(), topic
     )
     assert outcome.failed == ["9"] and len(topic.published) == 1
+
+
+def test_a_record_another_invocation_wrote_first_is_changed_again_not_overwritten():
+    """Many checker invocations report one run: a write on a record someone else changed since it
+    was read fails, and the change is made again on what they wrote."""
+    store = MemoryHealth()
+    store.save("zone:bl.example:4", {"runs": 1}, 0)
+
+    class Late(MemoryHealth):  # another invocation writes between our read and our write, once
+        def save(self, item_id, record, version):
+            if not self.writes:
+                super().save(item_id, {"runs": 2}, version)  # theirs
+            return super().save(item_id, record, version)
+
+    late = Late()
+    late.records = dict(store.records)
+    written = update(late, "zone:bl.example:4", lambda old: {"runs": old["runs"] + 1})
+    assert written == {"runs": 3} and late.records["zone:bl.example:4"] == ({"runs": 3}, 3)
+    assert update(late, "zone:bl.example:4", lambda old: None) is None  # nothing to write: nothing written
+    assert len(late.writes) == 2

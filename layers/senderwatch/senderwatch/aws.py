@@ -15,7 +15,7 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -28,12 +28,11 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, InvalidMessage, ServiceError
-from .findings import DOMAIN, RECEIVER, merge_domain, next_health, significant_domain
-from .runs import Run
+from .findings import DOMAIN, RECEIVER
+from .ports import Stored
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
-    from .domaincheck import DomainReport
 
 T = TypeVar("T")
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
@@ -369,63 +368,6 @@ def publish_args(text: AlertText, topic_arn: str) -> dict:
     }
 
 
-class ReceiverStore:
-    """What each receiver says of the sender: one record per receiver in the health table
-    (`receiver:NAME`), written with a version so that two invocations never overwrite each other."""
-
-    def __init__(self, table):
-        self.table = table
-
-    @classmethod
-    def named(cls, table_name: str) -> ReceiverStore:
-        return cls(resource("dynamodb").Table(table_name))
-
-    def read(self, name: str) -> tuple[dict | None, int]:
-        item = self.table.get_item(Key={"id": f"{RECEIVER}:{name}"}, ConsistentRead=True).get("Item") or {}
-        return item.get("health"), int(item.get("version", 0))
-
-    def save(self, name: str, record: dict, version: int) -> bool:
-        try:
-            self.table.update_item(
-                Key={"id": f"{RECEIVER}:{name}"},
-                UpdateExpression="SET #kind = :kind, #name = :name, #health = :health, #version = :next, #at = :now",
-                ConditionExpression="attribute_not_exists(#version) OR #version = :seen",
-                ExpressionAttributeNames={
-                    "#kind": "kind",
-                    "#name": "name",
-                    "#health": "health",
-                    "#version": "version",
-                    "#at": "changed_at",
-                },
-                ExpressionAttributeValues={
-                    ":kind": RECEIVER,
-                    ":name": name,
-                    ":health": record,
-                    ":next": version + 1,
-                    ":seen": version,
-                    ":now": datetime.now(UTC).isoformat(timespec="seconds"),
-                },
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return False
-            raise
-        return True
-
-    def blocking(self) -> set[str]:
-        item = self.table.get_item(Key={"id": RECEIVER_INDEX}, ConsistentRead=True).get("Item") or {}
-        return {str(name) for name in item.get("names") or ()}
-
-    def mark(self, name: str, blocking: bool) -> None:
-        """ADD or DELETE on a string set: atomic, so two invocations never undo each other."""
-        self.table.update_item(
-            Key={"id": RECEIVER_INDEX},
-            UpdateExpression=("ADD" if blocking else "DELETE") + " #names :name",
-            ExpressionAttributeNames={"#names": "names"},
-            ExpressionAttributeValues={":name": {name}},
-        )
-
-
 RECEIVER_INDEX = "receiver-index"  # the health table's item naming the receivers with a block
 
 
@@ -460,10 +402,10 @@ class AlertLog:
 
 
 class HealthStore:
-    """The deployment's own health, one item per list (`zone:NAME`) and one for the resolver.
-
-    Many checker invocations report the same run; the first to write a run counts it
-    (a conditional write on the run it read), the others find it counted.
+    """The deployment's own health table: a versioned record per list and family (`zone:NAME:FAMILY`),
+    the resolver, each domain (`domain:NAME`) and each receiver (`receiver:NAME`), and the index of
+    the receivers with a block. It reads, and writes a record only if it is still at the version
+    read (many invocations report the same run); what a record becomes is the stages' logic.
     """
 
     def __init__(self, table):
@@ -473,72 +415,40 @@ class HealthStore:
     def named(cls, table_name: str) -> HealthStore:
         return cls(resource("dynamodb").Table(table_name))
 
-    def read(self, ids: Iterable[str]) -> dict[str, dict]:
-        return batch_get(self.table, ids, key="id")
+    def read(self, ids: Iterable[str]) -> dict[str, Stored]:
+        items = batch_get(self.table, ids, key="id")
+        return {item_id: Stored(item.get("health"), int(item.get("version", 0))) for item_id, item in items.items()}
 
     def domains(self) -> Iterator[dict]:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
         return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
 
-    def record(self, run: Run, states: dict[str, dict | None], now: str) -> None:
-        current = self.read(states)
-        for item_id, failure in states.items():
-            item = current.get(item_id, {})
-            for _ in range(3):
-                health = next_health(item.get("health"), failure, run, now)
-                if health is None or self._write(item_id, item, health, now):
-                    break
-                item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
-
-    def record_domains(self, run: Run, reports: Sequence[DomainReport], now: str) -> int:
-        """Each domain's findings after REPORTS (`domain:NAME`), written when they change, once per
-        scheduled run however many invocations check the domain; how many changed."""
-        ids = [f"{DOMAIN}:{report.domain}" for report in reports]
-        current = self.read(ids)
-        changed = 0
-        for item_id, report in zip(ids, reports):
-            item = current.get(item_id, {})
-            for _ in range(3):
-                if run.scheduled and str(item.get("run", "")) >= run.id:
-                    break  # checked in this run already
-                old = item.get("health")
-                new = merge_domain(old, report, now, run)
-                if significant_domain(new) == significant_domain(old):
-                    break
-                if self._write(item_id, item, dict(new, run=run.id or str(item.get("run", ""))), now):
-                    changed += 1
-                    break
-                item = self.read([item_id]).get(item_id, {})  # someone else wrote: look again
-        return changed
-
-    def receivers(self) -> ReceiverStore:
-        return ReceiverStore(self.table)
-
-    def _write(self, item_id: str, seen: dict, health: dict, now: str) -> bool:
-        kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, or resolver
+    def save(self, item_id: str, record: dict, version: int) -> bool:
+        kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, domain:NAME, receiver:NAME, or resolver
         name, _, family = rest.rpartition(":") if rest.count(":") else (rest, "", "")
         try:
             self.table.update_item(
                 Key={"id": item_id},
                 UpdateExpression="SET #kind = :kind, #name = :name, #family = :family, #health = :health, "
-                "#run = :run, #at = :now",
-                ConditionExpression="attribute_not_exists(#run) OR #run = :seen",
+                "#version = :next, #at = :now",
+                # Records written before versions were kept have none: they are at version 0.
+                ConditionExpression="attribute_not_exists(#version) OR #version = :seen",
                 ExpressionAttributeNames={
                     "#kind": "kind",
                     "#name": "name",
                     "#family": "family",
                     "#health": "health",
-                    "#run": "run",
+                    "#version": "version",
                     "#at": "changed_at",
                 },
                 ExpressionAttributeValues={
                     ":kind": kind,
                     ":name": name or kind,
                     ":family": int(family) if family.isdigit() else 0,
-                    ":health": health,
-                    ":run": health["run"],
-                    ":seen": seen.get("run", ""),
-                    ":now": now,
+                    ":health": record,
+                    ":next": version + 1,
+                    ":seen": version,
+                    ":now": datetime.now(UTC).isoformat(timespec="seconds"),
                 },
             )
         except ClientError as exc:
@@ -546,3 +456,34 @@ class HealthStore:
                 return False
             raise
         return True
+
+    def receivers(self) -> ReceiverRecords:
+        return ReceiverRecords(self)
+
+
+class ReceiverRecords:
+    """The health table's receiver records by the receiver's name (`receiver:NAME`), and the index of
+    those with a block."""
+
+    def __init__(self, health: HealthStore):
+        self.health = health
+
+    def read(self, names: Iterable[str]) -> dict[str, Stored]:
+        found = self.health.read(f"{RECEIVER}:{name}" for name in names)
+        return {item_id.partition(":")[2]: stored for item_id, stored in found.items()}
+
+    def save(self, name: str, record: dict, version: int) -> bool:
+        return self.health.save(f"{RECEIVER}:{name}", record, version)
+
+    def blocking(self) -> set[str]:
+        item = self.health.table.get_item(Key={"id": RECEIVER_INDEX}, ConsistentRead=True).get("Item") or {}
+        return {str(name) for name in item.get("names") or ()}
+
+    def mark(self, name: str, blocking: bool) -> None:
+        """ADD or DELETE on a string set: atomic, so two invocations never undo each other."""
+        self.health.table.update_item(
+            Key={"id": RECEIVER_INDEX},
+            UpdateExpression=("ADD" if blocking else "DELETE") + " #names :name",
+            ExpressionAttributeNames={"#names": "names"},
+            ExpressionAttributeValues={":name": {name}},
+        )

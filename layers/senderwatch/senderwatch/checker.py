@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from .addresses import IPAddress
 from .check import AddressResults, CheckResult, HostProblem, check_addresses, host_problems
@@ -19,19 +20,23 @@ from .domaincheck import DomainReport, check_domains
 from .domains import watched_domains
 from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
+    DOMAIN,
     RESOLVER,
     ZONE,
     is_many,
     merge,
+    merge_domain,
     merge_many,
+    next_health,
     readable,
     readable_many,
     reminder_due,
     significant,
+    significant_domain,
 )
 from .hosts import resolve_hosts
 from .nameservers import DNS_TIMEOUT
-from .ports import Checks, Health, History, Targets
+from .ports import NOTHING, Checks, Health, History, Targets, update
 from .resolver import Resolver
 from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
@@ -309,12 +314,41 @@ class _Checks:
                     },
                 )
         if self.health is not None:
-            self.summary.domains_changed += self.health.record_domains(self.run, reports, self.stamp)
+            self.summary.domains_changed += self._record_domains(self.health, reports)
+
+    def _record_domains(self, health: Health, reports: Sequence[DomainReport]) -> int:
+        """Each domain's record after REPORTS (`domain:NAME`), written when it changes, once per
+        scheduled run however many invocations check the domain; how many changed."""
+        run, now = self.run, self.stamp
+        ids = [f"{DOMAIN}:{report.domain}" for report in reports]
+        current = health.read(ids)
+
+        def change(report: DomainReport) -> Callable[[dict | None], dict | None]:
+            def changed(old: dict | None) -> dict | None:
+                if run.scheduled and str((old or {}).get("run", "")) >= run.id:
+                    return None  # checked in this run already
+                new = merge_domain(old, report, now, run)
+                if significant_domain(new) == significant_domain(old):
+                    return None
+                return dict(new, run=run.id or str((old or {}).get("run", "")))
+
+            return changed
+
+        written = [
+            update(health, item_id, change(r), current.get(item_id, NOTHING)) for item_id, r in zip(ids, reports)
+        ]
+        return sum(record is not None for record in written)
 
     def _record_health(self, states: dict[str, dict | None]) -> None:
-        """Only scheduled runs count: a first check of a new target at noon is not a run of the list."""
-        if self.health is not None and self.run.scheduled:
-            self.health.record(self.run, states, self.stamp)
+        """Each list's and the resolver's record after this run (STATES: what failed, or None).
+        Only scheduled runs count: a first check of a new target at noon is not a run of the list."""
+        if self.health is None or not self.run.scheduled:
+            return
+        run, now, health = self.run, self.stamp, self.health
+        current = health.read(states)
+        for item_id, failure in states.items():
+            change = partial(next_health, failure=failure, run=run, now=now)
+            update(health, item_id, change, current.get(item_id, NOTHING))
 
     def _save(self, targets: list[Target], results: dict[str, CheckResult | AddressResults], current: dict) -> None:
         run_key = datetime.now(UTC).isoformat(timespec="microseconds")  # two runs may share a second

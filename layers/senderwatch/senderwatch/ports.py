@@ -1,20 +1,21 @@
 """The small objects the stages are given: what each needs of AWS and of DNS, as Protocols.
 
 `aws.py` implements them over boto3; the tests give in-memory fakes (tests/support/fakes.py),
-so the stages' logic runs in unit tests without a socket.
+so the stages' logic runs in unit tests without a socket. The stores only store: they read, and
+write if nothing changed since (`update` is the one loop that uses that); what a record becomes
+is the stages' logic.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
     from .check import AddressResults, CheckResult
     from .domaincheck import DomainReport
-    from .runs import Run
     from .targets import Target
 
 
@@ -31,23 +32,48 @@ class History(Protocol):
     def record(self, runs: list[dict], expires_at: int) -> None: ...
 
 
+class Stored(NamedTuple):
+    record: dict | None  # None: none yet
+    version: int  # 0: none yet; every write adds one
+
+
+NOTHING = Stored(None, 0)
+
+
 class Health(Protocol):
-    """The deployment's own health: one record per list and address family, one for the resolver."""
+    """The deployment's own health table: a versioned record per id - each list and address family
+    (`zone:NAME:FAMILY`), the resolver (`resolver`), each domain (`domain:NAME`), each receiver
+    (`receiver:NAME`) - written by many invocations at once, so only if unchanged."""
 
-    def record(self, run: Run, states: dict[str, dict | None], now: str) -> None: ...
-    def record_domains(self, run: Run, reports: Sequence[DomainReport], now: str) -> int: ...
-
-
-class Receivers(Protocol):
-    """What each receiver says of the sender (the health table's `receiver:NAME` records)."""
-
-    def read(self, name: str) -> tuple[dict | None, int]:
-        """The record and its version (0: none yet)."""
+    def read(self, ids: Iterable[str]) -> dict[str, Stored]:
+        """The records there are, by id (an id without one is left out)."""
         ...
 
-    def save(self, name: str, record: dict, version: int) -> bool:
+    def save(self, item_id: str, record: dict, version: int) -> bool:
         """Write RECORD if the record is still at VERSION; False when another writer came first."""
         ...
+
+
+def update(
+    store: Health, item_id: str, change: Callable[[dict | None], dict | None], stored: Stored | None = None
+) -> dict | None:
+    """ITEM_ID's record after CHANGE (None from CHANGE: nothing to write), written if no other
+    invocation wrote it in between, else read again and changed again (three times at most).
+    STORED: what was read already. The record written, or None."""
+    current = stored if stored is not None else store.read([item_id]).get(item_id, NOTHING)
+    for _ in range(3):
+        new = change(current.record)
+        if new is None:
+            return None
+        if store.save(item_id, new, current.version):
+            return new
+        current = store.read([item_id]).get(item_id, NOTHING)  # someone else wrote: look again
+    return None
+
+
+class Receivers(Health, Protocol):
+    """The receivers' records by the receiver's name (`receiver:NAME` in the health table), and
+    which have a block."""
 
     def blocking(self) -> set[str]:
         """The receivers with a block not yet over (so that mail accepted by any other receiver

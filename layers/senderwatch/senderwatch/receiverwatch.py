@@ -23,9 +23,10 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from .bounces import Attempts, Rejection, Reply, classify, parse_line, receiver_of
-from .ports import Receivers
+from .ports import Receivers, update
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,16 @@ class Watched:
     changed: int = 0  # receivers whose record was written
 
 
+def _heard(state: dict | None, *, said: list[tuple[datetime, Rejection | Reply]], server: str) -> dict | None:
+    """A receiver's record after what a delivery heard of it (in time order), or None when that
+    changes nothing."""
+    new = state
+    for when, what in said:
+        changed = block(new, what, when, server) if isinstance(what, Rejection) else accept(new, what, when, server)
+        new = changed if changed is not None else new
+    return None if new is state else new
+
+
 def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime, server: str = "") -> Watched:
     """Read log EVENTS ((timestamp in ms, line), in any order) of SERVER (its log stream) into the
     receivers' records: each receiver's record read once and written once, with what the delivery
@@ -132,20 +143,9 @@ def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime
     for name, said in heard.items():
         if name in only_accepted and name not in blocking:
             continue  # nothing of it to end: no read
-        for _ in range(3):
-            state, version = store.read(name)
-            new = state
-            for when, what in said:
-                if isinstance(what, Rejection):
-                    changed = block(new, what, when, server)
-                else:
-                    changed = accept(new, what, when, server)
-                new = changed if changed is not None else new
-            if new is state or new is None:
-                break
-            if store.save(name, new, version):
-                seen.changed += 1
-                store.mark(name, any(e.get("status") == BLOCKED for e in new["blocks"].values()))
-                log.info("receiver record changed", extra={"receiver": name, "lines": len(said)})
-                break  # else another invocation wrote first: read again and apply again
+        new = update(store, name, partial(_heard, said=said, server=server))
+        if new is not None:
+            seen.changed += 1
+            store.mark(name, any(e.get("status") == BLOCKED for e in new["blocks"].values()))
+            log.info("receiver record changed", extra={"receiver": name, "lines": len(said)})
     return seen
