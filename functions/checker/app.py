@@ -6,8 +6,9 @@ from functools import cache
 from aws_lambda_powertools.metrics import MetricUnit
 
 from senderwatch.aws import CheckQueue, HealthStore, History, SecretParameter, TargetStore, client
-from senderwatch.checker import PROBE, DnsChecks, probe_lists, run_checks
+from senderwatch.checker import run_checks
 from senderwatch.config import Config
+from senderwatch.dnssession import PROBE, DnsChecks, probe_lists
 from senderwatch.observability import logger, metrics, partial_batch
 from senderwatch.runs import parse_message
 

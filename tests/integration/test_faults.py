@@ -13,7 +13,8 @@ from botocore.awsrequest import AWSResponse
 
 from senderwatch.addresses import reverse_name
 from senderwatch.aws import CheckQueue, TargetStore
-from senderwatch.checker import DnsChecks, run_checks
+from senderwatch.checker import run_checks
+from senderwatch.dnssession import DnsChecks
 from senderwatch.errors import ResolverUnusable
 from senderwatch.findings import FAILING_RUNS
 from senderwatch.runs import Run

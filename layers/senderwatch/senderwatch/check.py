@@ -7,7 +7,8 @@ resolves to, found at check time); each result says which target it came from.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+import ipaddress
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -232,6 +233,47 @@ async def check_addresses(
     return results
 
 
+@dataclass(frozen=True)
+class Expanded:
+    """What one target stands for in a run: the addresses to check, and what its resolution
+    left unchecked (HostProblems). LEARNED is False for a host whose families both failed to
+    resolve, with nothing known of it: its first addresses are not "added" when they come."""
+
+    name: TargetName
+    addresses: list[IPAddress]
+    problems: list[HostProblem] = field(default_factory=list)
+    learned: bool = True
+
+    def results(self, by_address: dict[IPAddress, CheckResult]) -> list[CheckResult]:
+        """Its addresses' results, each saying which host or network it came from: an address two
+        targets share (a host in a network) is checked once and given under both."""
+        host = self.name.key if self.name.kind == HOST else ""
+        network = self.name.key if self.name.kind == NETWORK else ""
+        return [replace(by_address[ip], host=host, network=network) for ip in self.addresses]
+
+
+async def expand_targets(
+    resolver: Resolver, names: Sequence[TargetName], known: Mapping[str, Sequence[str]] | None = None
+) -> dict[str, Expanded]:
+    """The one expansion of targets into addresses, by key: an address is itself, a network every
+    address of it, a host what its A and AAAA records give now (both families asked for every host
+    at once). KNOWN holds the addresses each host had: a family that cannot be resolved this run
+    keeps them (and their findings), as an address keeps its verdict through a timeout."""
+    known = known or {}
+    hosts = await resolve_hosts(resolver, [name.key for name in names if name.kind == HOST])
+    out: dict[str, Expanded] = {}
+    for name in names:
+        if name.kind != HOST:
+            out[name.key] = Expanded(name, name.addresses())
+            continue
+        found = hosts[name.key]
+        kept = [ip for ip in map(ipaddress.ip_address, known.get(name.key, ())) if ip.version in found.errors]
+        addresses = sorted(found.all + kept, key=lambda ip: (ip.version, ip))
+        learned = bool(kept) or set(found.errors) != {4, 6}
+        out[name.key] = Expanded(name, addresses, host_problems(found), learned)
+    return out
+
+
 async def check_targets(
     resolver: Resolver,
     names: Sequence[TargetName],
@@ -254,13 +296,8 @@ async def check_targets(
     dnsbl = dnsbl or DnsblChecker(resolver, zones, dqs_key)
     # A host's families are known once it is resolved: the lists are probed for those then.
     await dnsbl.probe({f for name in names if name.kind != HOST for f in name.families} or {4}, zones)
-    hosts = await resolve_hosts(resolver, [str(n.value) for n in names if n.kind == HOST])
-    addresses: dict[IPAddress, None] = {}
-    problems: dict[int, list[HostProblem]] = {}
-    for index, name in enumerate(names):
-        if name.kind == HOST:
-            problems[index] = host_problems(hosts[name.key])
-        addresses.update(dict.fromkeys(hosts[name.key].all if name.kind == HOST else name.addresses()))
+    expanded = await expand_targets(resolver, names)
+    addresses = dict.fromkeys(ip for name in names for ip in expanded[name.key].addresses)
     checked = await check_addresses(
         resolver,
         list(addresses),
@@ -273,14 +310,9 @@ async def check_targets(
     )
     by_address = {r.ip: r for r in checked}
     out: list[CheckResult | HostProblem] = []
-    for index, name in enumerate(names):
-        # Each target with every address it has: one that two targets share (a host in a network)
-        # is under both, checked once.
-        members = hosts[name.key].all if name.kind == HOST else name.addresses()
-        host = name.key if name.kind == HOST else ""
-        network = name.key if name.kind == NETWORK else ""
-        out += [replace(by_address[ip], host=host, network=network) for ip in members]
-        out.extend(problems.get(index, ()))
+    for name in names:
+        out += expanded[name.key].results(by_address)
+        out += expanded[name.key].problems
     return out
 
 

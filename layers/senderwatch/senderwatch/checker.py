@@ -5,18 +5,15 @@ each run kept as history, and the deployment's health (lists it cannot use, its 
 from __future__ import annotations
 
 import asyncio
-import ipaddress
 import json
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from .addresses import IPAddress
-from .check import AddressResults, CheckResult, HostProblem, check_addresses, host_problems
-from .dnsbl import DnsblChecker, ProbeCache
-from .domaincheck import DomainReport, check_domains
+from .check import AddressResults, CheckResult
+from .domaincheck import DomainReport
 from .domains import watched_domains
 from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
@@ -34,146 +31,16 @@ from .findings import (
     significant,
     significant_domain,
 )
-from .hosts import resolve_hosts
-from .nameservers import DNS_TIMEOUT
 from .ports import NOTHING, Checks, Health, History, Targets, update
-from .resolver import Resolver
 from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
-from .targets import ADDRESS, HOST, NETWORK, Target
+from .targets import HOST, Target
 from .verdicts import Verdict
-from .zones import NAMES, Zone, resolve_domain_zones, resolve_zones
 
 log = logging.getLogger(__name__)
 
 SLICE = 10  # addresses checked (and saved) at a time: a network (up to 256) is a slice of its own
 MARGIN = 60.0  # seconds a slice may need, at worst: stop and hand the rest back before that
-
-
-@dataclass(frozen=True)
-class DnsChecks:
-    """How to check, for one invocation: resolvers, timeout, zones when a target names none,
-    the Spamhaus DQS key. Every message of the invocation shares one probe of the lists."""
-
-    nameservers: tuple[tuple[str, int], ...] = ()
-    timeout: float = DNS_TIMEOUT
-    zones: tuple[str, ...] = ()
-    dqs_key: str | None = None
-    probes: ProbeCache = field(default_factory=ProbeCache, compare=False)
-    domains_checked: set[str] = field(default_factory=set, compare=False)  # this invocation's
-
-    def zones_for(self, target: Target) -> list[Zone]:
-        return resolve_zones(list(target.zones or self.zones))
-
-    def domain_zones(self) -> list[Zone]:
-        """The domain lists: the deployment's (a domain's record is shared by all its targets)."""
-        return resolve_domain_zones(list(self.zones))
-
-    def session(self) -> DnsSession:
-        return DnsSession(self)
-
-
-class DnsSession:
-    """One resolver for a whole message, however many slices it takes."""
-
-    def __init__(self, checks: DnsChecks):
-        self.checks = checks
-        self.resolver = Resolver(list(checks.nameservers) or None, timeout=checks.timeout)
-        self.dnsbl = DnsblChecker(self.resolver, [], checks.dqs_key, checks.probes)
-
-    async def __aenter__(self) -> DnsSession:
-        await self.resolver.__aenter__()
-        return self
-
-    async def __aexit__(self, *exc) -> None:
-        await self.resolver.close()
-
-    async def probe(self, targets: Sequence[Target]) -> dict[tuple[str, int], dict | None]:
-        """Probe every list these targets use, for the address families they have; what failed,
-        by (list, family) - None: it works. A list is judged per family: one that fails only for
-        IPv6 is reported, however many messages hold only IPv4 addresses.
-
-        Raises ResolverUnusable when the resolver itself is the problem.
-        """
-        zones: dict[str, Zone] = {}
-        families: set[int] = set()
-        for target in targets:
-            zones.update({z.zone: z for z in self.checks.zones_for(target)})
-            families |= target.name.families
-        known = self.dnsbl.probes.lists_only
-        await self.dnsbl.probe(families, list(zones.values()))
-        if self.dnsbl.probes.lists_only and not known:  # a DNSBL mirror as the Nameservers parameter
-            log.warning("the resolver serves only lists", extra={"detail": self.dnsbl.probes.lists_only})
-        failures: dict[tuple[str, int], dict | None] = {
-            (zone.zone, family): None for zone in zones.values() for family in families & set(zone.families)
-        }
-        for (zone, family), verdict in self.dnsbl.failed.items():
-            if (zone, family) in failures:
-                failures[(zone, family)] = {
-                    "error": verdict.error,
-                    "codes": list(verdict.codes),
-                    "detail": verdict.meaning,
-                    "family": family,
-                }
-        return failures
-
-    async def check(
-        self, targets: Sequence[Target], known: dict[str, list[str]] | None = None
-    ) -> dict[str, CheckResult | AddressResults]:
-        """Each target's results: an address's one result, a host's or a network's list (one per
-        address). KNOWN holds the addresses each host had: a family that cannot be resolved this
-        run keeps them (and their findings), as an address keeps its verdict through a timeout."""
-        known = known or {}
-        hosts = await resolve_hosts(self.resolver, [t.ip for t in targets if t.name.kind == HOST])
-        groups: dict[tuple, list[Target]] = {}
-        for target in targets:
-            groups.setdefault((target.sender, target.helo, target.zones or self.checks.zones), []).append(target)
-        results: dict[str, CheckResult | AddressResults] = {}
-        for (sender, helo, _), members in groups.items():
-            addresses: dict[str, list[IPAddress]] = {}
-            problems: dict[str, list[HostProblem]] = {}
-            for target in members:
-                name = target.name
-                if name.kind != HOST:
-                    addresses[target.ip] = name.addresses()
-                    continue
-                found = hosts[target.ip]
-                problems[target.ip] = host_problems(found)
-                for problem in problems[target.ip]:
-                    log.warning("host not fully resolved", extra={"ip": target.ip, "problem": problem.detail})
-                kept = [ip for ip in map(ipaddress.ip_address, known.get(target.ip, ())) if ip.version in found.errors]
-                if set(found.errors) == {4, 6} and not kept:
-                    continue  # nothing learned: its first addresses are not "added" when they come
-                addresses[target.ip] = sorted(found.all + kept, key=lambda ip: (ip.version, ip))
-            checked = await check_addresses(
-                self.resolver,
-                list(dict.fromkeys(ip for ips in addresses.values() for ip in ips)),
-                self.checks.zones_for(members[0]),
-                sender=sender,
-                helo=helo,
-                dnsbl=self.dnsbl,
-            )
-            by_address = {r.ip: r for r in checked}
-            for target in (t for t in members if t.ip in addresses):
-                kind = target.name.kind
-                if kind == ADDRESS:
-                    results[target.ip] = by_address[addresses[target.ip][0]]
-                else:
-                    results[target.ip] = AddressResults(
-                        [
-                            replace(
-                                by_address[ip],
-                                host=target.ip if kind == HOST else "",
-                                network=target.ip if kind == NETWORK else "",
-                            )
-                            for ip in addresses[target.ip]
-                        ],
-                        problems.get(target.ip, ()),
-                    )
-        return results
-
-    async def domains(self, wanted: dict[str, tuple[str, ...]]) -> list[DomainReport]:
-        return await check_domains(self.resolver, wanted, self.checks.domain_zones(), self.dnsbl)
 
 
 @dataclass
@@ -407,33 +274,3 @@ def _slices(targets: list[Target]) -> list[list[Target]]:
 
 
 # -- the lists as the deployment sees them (`senderwatch doctor`) ----------------------------------
-
-
-PROBE = "probe"  # {"senderwatch": "probe"}: an invocation that asks the lists' test entries only
-
-
-def probe_lists(checks: DnsChecks) -> dict:
-    """Each list the deployment uses, asked for its test entries through the deployment's own
-    resolver: what `senderwatch doctor` shows from inside (Spamhaus refusing a resolver without a
-    DQS key shows here on day one). Nothing is written; no finding changes."""
-
-    async def probe() -> dict:
-        zones = resolve_zones(list(checks.zones)) + resolve_domain_zones(list(checks.zones))
-        families = {4, 6, NAMES}  # address lists per family; domain lists ask names
-        async with checks.session() as session:
-            try:
-                await session.dnsbl.probe(families, zones)
-            except ResolverUnusable as exc:
-                return {"resolver": str(exc), "lists": []}
-            failed = session.dnsbl.failed
-        lists = []
-        for zone in zones:
-            for family in sorted(families & set(zone.families)):
-                verdict = failed.get((zone.zone, family))
-                entry = {"zone": zone.zone, "family": family, "status": "ok" if verdict is None else "failing"}
-                if verdict is not None:
-                    entry.update(error=str(verdict.error), detail=verdict.meaning or "", codes=list(verdict.codes))
-                lists.append(entry)
-        return {"resolver": "ok", "dqs_key": bool(checks.dqs_key), "lists": lists}
-
-    return asyncio.run(probe())
