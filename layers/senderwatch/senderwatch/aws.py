@@ -15,11 +15,11 @@ import hashlib
 import json
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
 from boto3.dynamodb.conditions import Attr
@@ -423,7 +423,7 @@ class HealthStore:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
         return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
 
-    def save(self, item_id: str, record: dict, version: int) -> bool:
+    def save(self, item_id: str, record: Mapping[str, Any], version: int) -> bool:
         kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, domain:NAME, receiver:NAME, or resolver
         name, _, family = rest.rpartition(":") if rest.count(":") else (rest, "", "")
         try:
@@ -472,7 +472,7 @@ class ReceiverRecords:
         found = self.health.read(f"{RECEIVER}:{name}" for name in names)
         return {item_id.partition(":")[2]: stored for item_id, stored in found.items()}
 
-    def save(self, name: str, record: dict, version: int) -> bool:
+    def save(self, name: str, record: Mapping[str, Any], version: int) -> bool:
         return self.health.save(f"{RECEIVER}:{name}", record, version)
 
     def blocking(self) -> set[str]:

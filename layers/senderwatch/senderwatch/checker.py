@@ -32,6 +32,7 @@ from .findings import (
     significant_domain,
 )
 from .ports import NOTHING, Checks, Health, History, Targets, update
+from .records import DomainHealth
 from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
 from .targets import HOST, Target
@@ -190,14 +191,15 @@ class _Checks:
         ids = [f"{DOMAIN}:{report.domain}" for report in reports]
         current = health.read(ids)
 
-        def change(report: DomainReport) -> Callable[[dict | None], dict | None]:
-            def changed(old: dict | None) -> dict | None:
-                if run.scheduled and str((old or {}).get("run", "")) >= run.id:
+        def change(report: DomainReport) -> Callable[[DomainHealth | None], DomainHealth | None]:
+            def changed(old: DomainHealth | None) -> DomainHealth | None:
+                last = str((old or {}).get("run", ""))
+                if run.scheduled and last >= run.id:
                     return None  # checked in this run already
                 new = merge_domain(old, report, now, run)
                 if significant_domain(new) == significant_domain(old):
                     return None
-                return dict(new, run=run.id or str((old or {}).get("run", "")))
+                return {**new, "run": run.id or last}
 
             return changed
 

@@ -1,5 +1,8 @@
 """Findings: what senderwatch last concluded about a watched address, and what changed.
 
+What each record holds is in records.py (AddressFindings, ManyFindings, ListHealth, DomainHealth,
+ReceiverRecord); this module says how one run changes them, and which changes are alerts.
+
 The findings live on the target's DynamoDB item and change only when a conclusion
 changes, so the table's stream carries exactly the changes worth looking at.
 
@@ -17,7 +20,7 @@ changes, so the table's stream carries exactly the changes worth looking at.
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from .addresses import address_text
 from .advice import problem_kind, worse
+from .records import DomainHealth, ListHealth, RecordPart
 from .runs import MANUAL, Run
 from .verdicts import Verdict
 
@@ -89,7 +93,7 @@ SPF_IDENTITIES = ("spf", "helo_spf")  # MAIL FROM, and the HELO name when the ta
 
 
 def readable(findings) -> dict:
-    """Findings as senderwatch writes them; anything else on the item (written by hand, say) is
+    """Findings as senderwatch writes them (records.AddressFindings); anything else on the item (written by hand, say) is
     left out, so that a check starts afresh instead of failing on it."""
     if not isinstance(findings, dict):
         return {}
@@ -206,16 +210,7 @@ def significant(findings: dict | None) -> dict:
     return out
 
 
-# -- a host or a network: findings per address ----------------------------------------------------
-#
-# {"addresses": {ADDRESS: findings, ...}, "zones": {"4": [...], "6": [...]},
-#  "addresses_since": when the set of addresses last changed, "reminded_at": ...,
-#  "unresolved": {"error", "detail", "since"} while a host has no address to check (it does not
-#  exist, has no A or AAAA record, or only addresses no list rates), "notes": [what is left
-#  unchecked: addresses no list rates, addresses past the most a host may have]}
-# Each address's findings are as an address target's, kept small (a /24 has 256 addresses, and an
-# item holds at most 400 KB): a list that answered "clean" is left out ("zones" names the lists asked
-# for each family, so a missing one is clean), and SPF keeps its result without the record.
+# -- a host or a network: findings per address (records.ManyFindings, records.MemberFindings) -------
 
 MANY = "addresses"
 _SPF_KEPT = ("sender", "result", "mechanism", "since", "error")
@@ -261,7 +256,7 @@ def expand(findings: dict | None, many: dict, address: str) -> dict:
 
 
 def readable_many(findings) -> dict:
-    """A host's or a network's findings as senderwatch writes them (see readable)."""
+    """A host's or a network's findings as senderwatch writes them (records.ManyFindings; see readable)."""
     if not is_many(findings):
         return {MANY: {}, "zones": {}, "spf_records": {}}
     zones = findings.get("zones")
@@ -524,7 +519,7 @@ def reminders(findings: dict, ip: str, label: str = "") -> list[Alert]:
 ZONE, RESOLVER = "zone", "resolver"
 
 
-def next_health(previous: dict | None, failure: dict | None, run: Run, now: str) -> dict | None:
+def next_health(previous: ListHealth | None, failure: dict | None, run: Run, now: str) -> ListHealth | None:
     """The health record of a list (or the resolver) after RUN, or None when nothing changes.
 
     FAILURE is what went wrong this run ({"error": ..., "detail": ...}) or None when it worked.
@@ -564,46 +559,46 @@ def decide_health(kind: str, name: str, old: dict | None, new: dict) -> list[Ale
     return []
 
 
-# -- a domain's own health: its SPF and DMARC records, the domain lists ------------------------------
+# -- a domain's own health: its SPF and DMARC records, the domain lists (records.DomainHealth) -------
 #
-# One record per domain in the health table ("domain:NAME"), shared by every target that sends as
-# it (or names it as HELO, or has it as a PTR name): {"roles": [...], "spf_record": {"record",
-# "problems", "since"}, "dmarc": {...}, "dnsbl": {LIST: entry}}. A part that could not be looked up
-# this time keeps its last state; a part a check did not look at (a PTR name has no SPF lint) too.
+# A part that could not be looked up this time keeps its last state; a part a check did not look at
+# (a PTR name has no SPF lint) too.
 
 DOMAIN = "domain"
 SPF_ALERTED = "no-record"  # the domain's own missing record is SPF_FAILING's news (with the fix), not this
 
 
-def _record_part(before: dict | None, report, now: str) -> dict | None:
+def _record_part(before: RecordPart | None, report, now: str) -> RecordPart | None:
     """An SPF or DMARC record's part of a domain's findings after REPORT (None: not looked at)."""
     if report is None:
         return before
     if report.error:
-        return dict(before, error=report.error) if before else None
+        return {**before, "error": report.error} if before else None
     problems = [p.to_dict() for p in report.problems]
     codes = sorted({p["code"] for p in problems})
     same = before is not None and sorted({p["code"] for p in before.get("problems", [])}) == codes
-    out = {"record": report.record, "problems": problems, "since": before.get("since", now) if same and before else now}
+    out: RecordPart = {"record": report.record, "problems": problems, "since": now}
+    if same and before:
+        out["since"] = before.get("since", now)
     if getattr(report, "policy", None) is not None:
         out["policy"] = report.policy
     return out
 
 
-def merge_domain(previous: dict | None, report: DomainReport, now: str, run: Run = MANUAL) -> dict:
+def merge_domain(previous: DomainHealth | None, report: DomainReport, now: str, run: Run = MANUAL) -> DomainHealth:
     """A domain's findings after one check (pure)."""
-    old = previous if isinstance(previous, dict) else {}
-    new: dict = {"roles": sorted(set(old.get("roles", [])) | set(report.roles))}
-    for key, part in (("spf_record", report.spf_record), ("dmarc", report.dmarc)):
-        value = _record_part(old.get(key), part, now)
-        if value is not None:
-            new[key] = value
-    zones: dict = old["dnsbl"] if isinstance(old.get("dnsbl"), dict) else {}
-    new["dnsbl"] = {**zones, **merge_verdicts(zones, report.dnsbl, now, run)}
+    old: DomainHealth = previous if isinstance(previous, dict) else {}
+    new: DomainHealth = {"roles": sorted(set(old.get("roles", [])) | set(report.roles))}
+    if (spf := _record_part(old.get("spf_record"), report.spf_record, now)) is not None:
+        new["spf_record"] = spf
+    if (dmarc := _record_part(old.get("dmarc"), report.dmarc, now)) is not None:
+        new["dmarc"] = dmarc
+    zones = old["dnsbl"] if isinstance(old.get("dnsbl"), dict) else {}
+    new["dnsbl"] = {**zones, **merge_verdicts(dict(zones), report.dnsbl, now, run)}
     return new
 
 
-def significant_domain(findings: dict | None) -> dict:
+def significant_domain(findings: Mapping[str, Any] | None) -> dict:
     """The part of a domain's findings whose change is worth a write: not a list's TXT wording,
     not a lookup that failed this time (the last state stands, and says so only beside a change)."""
     if not isinstance(findings, dict):

@@ -8,9 +8,9 @@ is the stages' logic.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
-from typing import TYPE_CHECKING, NamedTuple, Protocol
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
@@ -33,7 +33,7 @@ class History(Protocol):
 
 
 class Stored(NamedTuple):
-    record: dict | None  # None: none yet
+    record: Any  # one of records' types; None: none yet
     version: int  # 0: none yet; every write adds one
 
 
@@ -49,14 +49,15 @@ class Health(Protocol):
         """The records there are, by id (an id without one is left out)."""
         ...
 
-    def save(self, item_id: str, record: dict, version: int) -> bool:
+    def save(self, item_id: str, record: Mapping[str, Any], version: int) -> bool:
         """Write RECORD if the record is still at VERSION; False when another writer came first."""
         ...
 
 
-def update(
-    store: Health, item_id: str, change: Callable[[dict | None], dict | None], stored: Stored | None = None
-) -> dict | None:
+R = TypeVar("R", bound=Mapping[str, Any])
+
+
+def update(store: Health, item_id: str, change: Callable[[Any], R | None], stored: Stored | None = None) -> R | None:
     """ITEM_ID's record after CHANGE (None from CHANGE: nothing to write), written if no other
     invocation wrote it in between, else read again and changed again (three times at most).
     STORED: what was read already. The record written, or None."""

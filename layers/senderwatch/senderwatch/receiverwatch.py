@@ -2,8 +2,7 @@
 receiver thinks of the sender - one record per receiver in the health table - so that a
 receiver's ban is an alert within a minute (RECEIVER_BLOCKED), and its end too (RECEIVER_UNBLOCKED).
 
-A receiver's record: {"blocks": {"ADDRESS|CODE": {"status": "blocked" | "accepted", "code",
-"sending_ip", "relay", "meaning", "kind", "delist", "since", "last_seen", "accepted_since"}}}.
+A receiver's record is a records.ReceiverRecord: its blocks, by address and code.
 
 - A block is news once: the same rejection again only moves `last_seen`.
 - A block is over when the receiver accepts mail from the same server (log stream) over the same
@@ -27,6 +26,7 @@ from functools import partial
 
 from .bounces import Attempts, Rejection, Reply, classify, parse_line, receiver_of
 from .ports import Receivers, update
+from .records import ReceiverRecord
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +45,9 @@ def _family(ip: str | None) -> int | None:
         return None
 
 
-def block(state: dict | None, rejection: Rejection, when: datetime, server: str = "") -> dict | None:
+def block(
+    state: ReceiverRecord | None, rejection: Rejection, when: datetime, server: str = ""
+) -> ReceiverRecord | None:
     """A receiver's record after REJECTION at WHEN (from SERVER's log), or None when that changes nothing."""
     blocks = dict((state or {}).get("blocks") or {})
     key = f"{rejection.sending_ip or '-'}|{rejection.code}"
@@ -55,7 +57,7 @@ def block(state: dict | None, rejection: Rejection, when: datetime, server: str 
     if entry.get("status") == BLOCKED:
         if at <= str(entry.get("last_seen") or entry.get("since", "")):
             return None
-        blocks[key] = dict(entry, last_seen=at)
+        blocks[key] = {**entry, "last_seen": at}
         return {"blocks": blocks}
     if entry.get("status") == ACCEPTED and at <= str(entry.get("accepted_since", "")):
         return None  # a line from before the block ended, read again
@@ -77,7 +79,7 @@ def block(state: dict | None, rejection: Rejection, when: datetime, server: str 
     return {"blocks": blocks}
 
 
-def accept(state: dict | None, reply: Reply, when: datetime, server: str = "") -> dict | None:
+def accept(state: ReceiverRecord | None, reply: Reply, when: datetime, server: str = "") -> ReceiverRecord | None:
     """A receiver's record after it accepted mail (REPLY) at WHEN from SERVER, or None when no
     block ends: that server's blocks of that address family (or of an unknown address) quiet for
     an hour - an organisation's own block only when its own host accepted."""
@@ -93,7 +95,7 @@ def accept(state: dict | None, reply: Reply, when: datetime, server: str = "") -
         last = datetime.fromisoformat(str(entry.get("last_seen") or entry.get("since")))
         ours = _family(entry.get("sending_ip"))
         if when >= last + QUIET and (family is None or ours is None or ours == family):
-            blocks[key] = dict(entry, status=ACCEPTED, accepted_since=_stamp(when))
+            blocks[key] = {**entry, "status": ACCEPTED, "accepted_since": _stamp(when)}
             changed = True
     return {"blocks": blocks} if changed else None
 
@@ -106,7 +108,9 @@ class Watched:
     changed: int = 0  # receivers whose record was written
 
 
-def _heard(state: dict | None, *, said: list[tuple[datetime, Rejection | Reply]], server: str) -> dict | None:
+def _heard(
+    state: ReceiverRecord | None, *, said: list[tuple[datetime, Rejection | Reply]], server: str
+) -> ReceiverRecord | None:
     """A receiver's record after what a delivery heard of it (in time order), or None when that
     changes nothing."""
     new = state
