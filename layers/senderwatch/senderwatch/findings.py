@@ -93,8 +93,8 @@ SPF_IDENTITIES = ("spf", "helo_spf")  # MAIL FROM, and the HELO name when the ta
 
 
 def readable(findings) -> dict:
-    """Findings as senderwatch writes them (records.AddressFindings); anything else on the item (written by hand, say) is
-    left out, so that a check starts afresh instead of failing on it."""
+    """Findings as senderwatch writes them (records.AddressFindings); anything else on the item
+    (written by hand, say) is left out, so that a check starts afresh instead of failing on it."""
     if not isinstance(findings, dict):
         return {}
     out: dict = {}
