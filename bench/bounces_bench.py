@@ -52,7 +52,7 @@ _PID = re.compile(r"\[\d+\]")
 def _read_by_hand(path: Path) -> tuple[float, float]:
     """Seconds and peak MB of `senderwatch bounces PATH --format json` in its own interpreter."""
     code = (  # VmHWM: this process's own peak (ru_maxrss would count what the forking parent held)
-        "import sys; from senderwatch.cli import main; status = main(sys.argv[1:]);"
+        "import sys; from senderwatch.commands import main; status = main(sys.argv[1:]);"
         "peak = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0].split()[1];"
         "sys.stderr.write(peak + '\\n'); sys.exit(status)"
     )

@@ -8,7 +8,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from senderwatch.cli import main
+from senderwatch.commands import main
 from tests.support.dnsserver import DNSServer
 from tests.support.localaws import LocalPipeline
 from tests.support.world import DQS_KEY, story_world

@@ -5,9 +5,9 @@ import json
 import boto3
 import pytest
 
-from senderwatch import admin
 from senderwatch.aws import TargetStore
-from senderwatch.cli import main
+from senderwatch.commands import fleet as admin
+from senderwatch.commands import main
 from tests.support.world import DOMAIN, IPV4, IPV6
 
 

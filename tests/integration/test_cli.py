@@ -12,7 +12,7 @@ import time
 import pytest
 
 from senderwatch.addresses import reverse_name
-from senderwatch.cli import main
+from senderwatch.commands import main
 from tests.support.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
 
 

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
-from senderwatch.cli import main
+from senderwatch.commands import main
 from tests.support.dnsserver import DNSServer
 from tests.support.localaws import create_table
 from tests.support.world import BULK_DOMAIN, DOMAIN, IPV4, IPV6, LISTED_DOMAIN, MAIL_HOST, story_world

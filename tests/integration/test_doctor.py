@@ -8,8 +8,8 @@ import boto3
 import pytest
 
 from senderwatch.aws import client
+from senderwatch.commands.diagnosis import FIX, OK, UNKNOWN, Doctor, exit_status, next_run
 from senderwatch.dnssession import DnsChecks, probe_lists
-from senderwatch.doctor import FIX, OK, UNKNOWN, Doctor, exit_status, next_run
 from tests.support.world import DQS_KEY
 
 

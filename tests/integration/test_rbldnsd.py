@@ -108,7 +108,7 @@ def test_rbldnsd_as_the_nameserver_answers_what_it_serves_besides_its_lists(rbld
     serves is resolved through it and its address checked (a refusal is not "nothing exists")."""
     import json
 
-    from senderwatch.cli import main
+    from senderwatch.commands import main
 
     host, port = rbldnsd.address
     argv = ["check", "mx.hosts.example.org", "--zone", "dnsbl.justspam.org", "--no-rdns", "--format", "json"]

@@ -19,7 +19,7 @@ import textwrap
 import boto3
 from moto.server import ThreadedMotoServer
 
-from senderwatch.cli import main
+from senderwatch.commands import main
 
 from .dnsserver import DNSServer
 from .localaws import LocalPipeline, load_template

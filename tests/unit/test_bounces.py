@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from senderwatch.bouncelog import read_logs, table
 from senderwatch.bounces import classify, normalize, parse_line, summarize
+from senderwatch.commands.maillog import read_logs, table
 from tests.support.world import STORY_BOUNCE as STORY
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"

@@ -4,7 +4,7 @@ import argparse
 
 import pytest
 
-from senderwatch.cli import build_parser, main
+from senderwatch.commands import build_parser, main
 
 
 @pytest.mark.parametrize(

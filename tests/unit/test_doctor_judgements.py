@@ -5,7 +5,7 @@ identity, a first deployment that failed."""
 import json
 from datetime import UTC, datetime
 
-from senderwatch.doctor import FIX, OK, Doctor
+from senderwatch.commands.diagnosis import FIX, OK, Doctor
 
 NOW = datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 STACK = {

@@ -13,7 +13,7 @@ FIRST_GENERATION = 50_000
 def main() -> int:
     gc.set_threshold(FIRST_GENERATION)
     try:
-        from .cli import main as run
+        from .commands import main as run
     except KeyboardInterrupt:
         return 130
     return run()

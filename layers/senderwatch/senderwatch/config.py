@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from .errors import ConfigError
 from .nameservers import DNS_TIMEOUT, parse_nameserver
+from .text import words
 from .zones import validate_zone_name
 
 __all__ = ["Config", "ConfigError"]
@@ -46,8 +47,8 @@ class Config:
             return value
 
         try:
-            zones = tuple(validate_zone_name(z) for z in env.get("ZONES", "").replace(",", " ").split())
-            nameservers = tuple(parse_nameserver(n) for n in env.get("NAMESERVERS", "").replace(",", " ").split())
+            zones = tuple(validate_zone_name(z) for z in words(env.get("ZONES", "")))
+            nameservers = tuple(parse_nameserver(n) for n in words(env.get("NAMESERVERS", "")))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None
         config = cls(

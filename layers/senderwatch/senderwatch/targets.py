@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_network, shown
 from .domains import normalize_sender, parse_host, validate_helo
 from .errors import InvalidInput, InvalidTarget
+from .text import words
 from .zones import domain_catalogue, resolve_zones, validate_zone_name
 
 ADDRESS, HOST, NETWORK = "address", "host", "network"
@@ -138,7 +139,7 @@ class Target:
         helo = validate_helo(item["helo"]) if item.get("helo") else None
         zones = item.get("zones") or ()
         if isinstance(zones, str):
-            zones = [z for z in zones.replace(",", " ").split() if z]
+            zones = words(zones)
         if not isinstance(zones, (list, tuple, set)) or not all(isinstance(z, str) for z in zones):
             raise InvalidInput("'zones' must be a list of DNSBL zone names")
         enabled = item.get("enabled", True)

@@ -67,3 +67,9 @@ def _entry_per_line(document, encode) -> str:
             value_text = encode(value)
         members.append(f"  {encode(str(key))}: {value_text}")
     return "{\n" + ",\n".join(members) + "\n}"
+
+
+def words(text: str) -> list[str]:
+    """A list as people write one (a --zone, the Zones parameter, a CSV cell): names separated by
+    commas, spaces or both."""
+    return text.replace(",", " ").split()

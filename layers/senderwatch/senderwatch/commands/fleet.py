@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .addresses import shown, sort_key
-from .aws import TargetStore, aws_errors, client, region
-from .domains import normalize_sender, validate_helo, watched_domains
-from .errors import Interrupted, InvalidInput, ServiceError
-from .findings import expand, is_many, readable_many
-from .targets import HOST, parse_target, validate_label, validate_zones
-from .text import clean_text, json_text, visible
+from ..addresses import shown, sort_key
+from ..aws import TargetStore, aws_errors, client, region
+from ..domains import normalize_sender, validate_helo, watched_domains
+from ..errors import Interrupted, InvalidInput, ServiceError
+from ..findings import expand, is_many, readable_many
+from ..targets import HOST, parse_target, validate_label, validate_zones
+from ..text import clean_text, json_text, visible, words
 
 COLUMNS = ("ip", "sender", "label", "helo", "zones")  # an import file's columns, in this order without a header
 _ALIASES = {"ipaddress": "ip", "address": "ip", "addr": "ip", "mailfrom": "sender", "zone": "zones", "name": "label"}
@@ -261,7 +261,7 @@ def _read_row(plan: ImportPlan, cells: list[str], columns: tuple[str, ...], line
     # An empty cell leaves that setting as it is; it never removes one (`targets add` does that).
     given: dict[str, Any] = {name: value for name, value in named.items() if value}
     if "zones" in given:
-        given["zones"] = given["zones"].replace(",", " ").split()
+        given["zones"] = words(given["zones"])
     ip, changes = parse_settings(address, given)
     earlier = plan.rows.get(ip)
     if earlier is None:

@@ -22,10 +22,10 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
-from .alerttext import TEST_EVENT, marked_test_alert
-from .aws import publish_args
-from .errors import NoStack, NoSubscriber
-from .text import clean_text, visible
+from ..alerttext import TEST_EVENT, marked_test_alert
+from ..aws import publish_args
+from ..errors import NoStack, NoSubscriber
+from ..text import clean_text, visible
 
 OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
 # What asking AWS may end in: refused, failed, or an API the endpoint does not have (moto's

@@ -1,5 +1,5 @@
-"""`senderwatch bounces`: mail logs read from files (plain, gzip-compressed, rotated) or standard
-input, and the receivers' rejections as a table or JSON."""
+"""What `senderwatch bounces` reads: mail logs from files (plain or compressed, rotated) or standard
+input, and the receivers' rejections in them, grouped, as a table (what each means: bounces.py)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import IO, BinaryIO
 
-from .addresses import shown
-from .bounces import Group, Summary, classify, parse_line, receiver_title
-from .errors import InvalidInput
-from .report import removal_lines
-from .text import clean_text, visible
+from ..addresses import shown
+from ..bounces import Group, Summary, classify, parse_line, receiver_title
+from ..errors import InvalidInput
+from ..text import clean_text, visible
+from .checkreport import removal_lines
 
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
