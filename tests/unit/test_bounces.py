@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from senderwatch.bounces import classify, normalize, parse_line, summarize
-from senderwatch.commands.maillog import read_logs, table
+from senderwatch.commands.maillog import MAX_LINE, read_logs, table
 from tests.support.world import STORY_BOUNCE as STORY
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"
@@ -385,3 +385,40 @@ def test_the_code_is_the_replys_own_never_the_rules_label(reply, code):
         f"[142.250.102.27] said: {reply} (in reply to end of DATA command))"
     )
     assert classify(parse_line(line, 2026)).code == code
+
+
+def test_nul_bytes_where_the_log_begins_are_skipped_too(tmp_path):
+    """A crash early in the day leaves the NULs within the first kilobytes: still a log."""
+    log = tmp_path / "mail.log"
+    text = (LOGS / "postfix.log").read_bytes()
+    cut = text.index(b"\n", 2000) + 1
+    log.write_bytes(b"\x00" * 512 + text[:cut] + b"\x00" * 4096 + text[cut:])
+    assert len(read_logs([str(log)], now=NOW).groups) == 14
+
+
+def test_a_line_that_never_ends_is_cut_not_held_whole(tmp_path):
+    """A line is kept to MAX_LINE characters: a log that is one endless line (or a megabyte of
+    garbage before the real lines) is read in bounded memory, and the lines after it still count."""
+    log = tmp_path / "mail.log"
+    log.write_bytes(b"x" * (3 * MAX_LINE + 17) + b"\n" + (LOGS / "postfix.log").read_bytes())
+    report = read_logs([str(log)], now=NOW)
+    assert len(report.groups) == 14 and report.failed == []
+
+
+def test_nothing_but_nul_bytes_is_not_a_log(tmp_path):
+    zeros = tmp_path / "mail.log"
+    zeros.write_bytes(b"\x00" * (2 << 20))
+    report = read_logs([str(zeros)], now=NOW)
+    assert report.lines == 0 and "only NUL bytes" in report.failed[0]
+
+
+def test_what_came_before_a_damaged_end_of_a_gz_is_reported(tmp_path):
+    """A rotation cut short (a full disk as it was compressed): its first lines are read, and
+    the damage is said."""
+    import gzip as gz
+
+    packed = gz.compress((LOGS / "postfix.log").read_bytes() * 50)
+    broken = tmp_path / "mail.log.1.gz"
+    broken.write_bytes(packed[: len(packed) // 2])
+    report = read_logs([str(broken)], now=NOW)
+    assert report.read == [str(broken)] and report.groups and "cannot read" in report.failed[0]

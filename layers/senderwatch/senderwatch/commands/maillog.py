@@ -21,7 +21,11 @@ from .checkreport import removal_lines
 
 _GZIP = b"\x1f\x8b"
 _BZIP2 = b"BZh"
-_TEXT_CHECKED = 8192  # a log with NUL bytes in its first 8 KB is not text
+_TEXT_CHECKED = 8192  # text bytes looked at for what a binary file has (control bytes) at its beginning
+_BLOCK = 1 << 16  # read at a time
+MAX_LINE = 1 << 16  # characters of a line kept: a mail log line is a few KB; what runs on is cut off
+_NOT_TEXT_AFTER = 1 << 20  # bytes read without one that is not NUL: not a log (a disk image, /dev/zero)
+_CONTROL = bytes(set(range(32)) - set(b"\t\n\r\f\x1b") | {127})
 _XZ = b"\xfd7zXZ\x00"
 _NOT_TEXT = {  # what a rotated log may be compressed with that Python cannot read
     b"\x28\xb5\x2f\xfd": "zstd-compressed: zstdcat it into senderwatch bounces -",
@@ -69,26 +73,54 @@ def _decompressed(handle: BinaryIO, path: str) -> IO[bytes]:
 
 
 def _lines(path: str, stdin=None) -> Iterator[str]:
-    """The lines of a log, whatever it was written with (a stray byte is replaced, not fatal).
-    A file that is not text (NUL bytes where it begins) is refused, not read as a log without news;
-    a run of NULs later on (what a crash leaves in a syslog file) is skipped."""
+    """The lines of a log, whatever it was written with (a stray byte is replaced, not fatal), in
+    bounded memory: a block at a time, a line cut at MAX_LINE characters.
+
+    Runs of NUL bytes (what a crash leaves in a syslog file) are skipped wherever they are. A file
+    that is not text - control bytes where its text begins, or nothing but NULs for a megabyte -
+    is refused before any of it is read as lines, never read as a log without news.
+    """
     handle = _open(path, stdin)
     try:
         stream = _decompressed(handle, path)
-        offset = 0
         try:
-            for raw in stream:
-                if b"\x00" in raw:
-                    if offset < _TEXT_CHECKED:
-                        raise InvalidInput(f"cannot read {shown(path, 200)}: not a text file (a mail log is text)")
-                    raw = raw.replace(b"\x00", b"")
-                offset += len(raw)
-                yield raw.decode("utf-8", "replace")
+            yield from _text_lines(stream, path)
         except (OSError, EOFError, lzma.LZMAError) as exc:  # a truncated or corrupt .gz, .bz2, .xz
             raise InvalidInput(f"cannot read {shown(path, 200)}: {exc}") from None
     finally:
         if path != "-":
             handle.close()
+
+
+def _text_lines(stream: IO[bytes], path: str) -> Iterator[str]:
+    pending, cut = b"", False  # the line so far; whether it ran past MAX_LINE (the rest is dropped)
+    looked = read = text = 0
+    # read1: what is there, so that a damaged end of a .gz loses only itself, not the block before it
+    read1 = getattr(stream, "read1", stream.read)
+    while block := read1(_BLOCK):
+        read += len(block)
+        if b"\x00" in block:
+            block = block.replace(b"\x00", b"")
+        text += len(block)
+        if looked < _TEXT_CHECKED and block:
+            sample = block[: _TEXT_CHECKED - looked]
+            looked += len(sample)
+            if len(sample) - len(sample.translate(None, _CONTROL)) > len(sample) // 10:
+                raise InvalidInput(f"cannot read {shown(path, 200)}: not a text file (a mail log is text)")
+        elif not text and read >= _NOT_TEXT_AFTER:
+            raise InvalidInput(f"cannot read {shown(path, 200)}: not a text file (only NUL bytes)")
+        *ended, rest = block.split(b"\n")
+        for part in ended:
+            if not cut:
+                pending += part
+            yield pending[:MAX_LINE].decode("utf-8", "replace")
+            pending, cut = b"", False
+        if not cut:
+            pending += rest
+            if len(pending) > MAX_LINE:
+                pending, cut = pending[:MAX_LINE], True
+    if pending:
+        yield pending[:MAX_LINE].decode("utf-8", "replace")
 
 
 def _written_before(path: str, now: datetime) -> datetime:
@@ -120,6 +152,7 @@ def read_logs(paths: list[str], stdin=None, now: datetime | None = None) -> Repo
             continue
         done.add(key)
         latest = _written_before(path, now)
+        lines = report.lines
         try:
             for line in _lines(path, stdin):
                 report.lines += 1
@@ -138,8 +171,9 @@ def read_logs(paths: list[str], stdin=None, now: datetime | None = None) -> Repo
                 summary.add(reply, rejection)
         except InvalidInput as exc:
             report.failed.append(str(exc))
-            continue
-        report.read.append(path)
+            if report.lines == lines:
+                continue  # nothing of it was read
+        report.read.append(path)  # all of it, or what came before a damaged end (a truncated .gz)
     report.groups = summary.groups()
     return report
 
