@@ -334,3 +334,22 @@ def test_json_is_indented_on_a_terminal_and_a_result_a_line_on_a_pipe(dns_world)
     assert f'\n    {{\n      "ip": "{IPV4}",\n      "version": 4,\n' in on_terminal
     lines = piped.splitlines()
     assert [json.loads(line.strip().removesuffix(","))["ip"] for line in lines[2:4]] == [IPV4, IPV6]
+
+
+def test_what_was_not_asked_is_not_said_and_what_was_found_is_shown(dns_world, capsys):
+    """No domain list asked (--zone names an address list): no "not listed on any domain list";
+    a list outside the catalogue has no removal procedure here: no empty "what to do"; a PTR name
+    found whose forward lookup failed is shown, with what could not be checked."""
+    ptr = ipaddress.ip_address(IPV4).reverse_pointer
+    world = story_world() | {
+        ptr: [{"PTR": "slow.example.org"}],
+        "slow.example.org": ["TIMEOUT"],
+        "2.0.0.127.bl.example.org": [{"A": "127.0.0.2"}],
+        "25.2.0.192.bl.example.org": [{"A": "127.0.0.2"}],
+    }
+    server = dns_world(world)
+    status, out, _ = run_check(capsys, server, IPV4, "--sender", DOMAIN, "--zone", "dnsbl.justspam.org")
+    assert "not listed on any domain list" not in out
+    assert "slow.example.org (could not check that it resolves back: timeout)" in out
+    status, out, _ = run_check(capsys, server, IPV4, "--zone", "bl.example.org", "--no-rdns")
+    assert status == 1 and "LISTED" in out and "what to do:" not in out

@@ -120,3 +120,19 @@ def test_rbldnsd_as_the_nameserver_answers_what_it_serves_besides_its_lists(rbld
         "listed",
     )
     assert status == 1
+
+
+def test_through_rbldnsd_a_list_it_does_not_serve_is_said_as_the_mirrors_refusal(rbldnsd, capsys):
+    """rbldnsd refuses a zone it does not carry: that is said of the mirror, not of the list; and a
+    zone it does not carry, asked alone (a typo), is named beside the refusal."""
+    from senderwatch.commands import main
+
+    host, port = rbldnsd.address
+    nameserver = f"{host}:{port}"
+    status = main(["check", "198.51.100.1", "--zone", "dnsbl.justspam.org", "--zone", "zen.spamhaus.org.x", "--no-rdns",
+                   "--nameserver", nameserver])  # fmt: skip
+    out = capsys.readouterr().out
+    assert f"{nameserver} refused: it does not serve this list" in out and status == 3
+    status = main(["check", "198.51.100.1", "--zone", "dnsbl.justpam.org", "--nameserver", nameserver])
+    err = capsys.readouterr().err
+    assert status == 3 and "nor answers for the lists asked: dnsbl.justpam.org" in err

@@ -64,7 +64,9 @@ def test_asking_for_a_catalogued_zone_gets_its_entry_once():
     assert [z.zone for z in zones] == ["dnsbl.justspam.org"] and zones[0].families == (4,)
 
 
-@pytest.mark.parametrize("bad", ["localhost", "bad zone.org", "a..b", "x" * 64 + ".org", "bl.example.org/24"])
+@pytest.mark.parametrize(
+    "bad", ["localhost", "bad zone.org", "a..b", "x" * 64 + ".org", "bl.example.org/24", "127.0.0.1", "192.0.2.25"]
+)
 def test_malformed_zone_names_are_refused(bad):
     with pytest.raises(ValueError, match="invalid DNSBL zone"):
         resolve_zones([bad])

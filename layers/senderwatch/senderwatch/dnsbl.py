@@ -174,6 +174,7 @@ class ProbeCache:
     # A resolver that serves only lists (a DNSBL mirror): why, and the zones it answers right.
     lists_only: str = ""
     scope: set[str] = field(default_factory=set)
+    mirror: bool = False  # the root not resolved, some lists answered: a list it refuses is one it does not serve
 
 
 class DnsblChecker:
@@ -248,6 +249,9 @@ class DnsblChecker:
         working = {self._suffix(zone) for zone, family, _ in plan if (zone.zone, family) not in failures}
         if canary:
             kind, problem = resolver_problem(answers[-1], answers[:-1], lists_nothing, probed, len(working))
+            if kind == "refuses" and 0 < len(plan) <= 3:  # a DNSBL mirror, and a list it does not carry?
+                asked = ", ".join(dict.fromkeys(zone.zone for zone, _, _ in plan))
+                problem += f" (nor answers for the lists asked: {asked})"
             if problem:
                 self.probes.probed.clear()
                 raise ResolverUnusable(self._describe(problem), kind)
@@ -255,12 +259,15 @@ class DnsblChecker:
             if why := lists_only(answers[-1]):
                 self.probes.lists_only = f"{self._servers()} {why}: it serves only lists"
                 self.resolver.scope = scope
+        if canary and answers[-1].rcode != wire.NOERROR:
+            self.probes.mirror = True  # it does not resolve the root, yet some of its lists work
         if self.probes.lists_only:
             scope.difference_update({self._suffix(zone) for zone, _, _ in plan} - working)
             scope.update(working)
+        if self.probes.mirror:
             for key, failure in failures.items():  # a list the mirror does not carry is not the list's fault
                 if failure.error == "refused":
-                    failures[key] = replace(failure, meaning=f"{self._servers()} does not serve this list")
+                    failures[key] = replace(failure, meaning=f"{self._servers()} refused: it does not serve this list")
         self.probes.failed.update(failures)
 
     def _servers(self) -> str:

@@ -78,7 +78,7 @@ def _dns_lookup(name, qtype, strict=True, timeout=None):
     if answer.rcode == wire.FORMERR and not answer.records:
         return []  # a name that cannot be asked: no data
     if answer.rcode not in (wire.NOERROR, wire.NXDOMAIN):
-        raise spf.TempError(f"DNS error {answer.rcode} looking up {name} {qtype}")
+        raise spf.TempError(f"DNS error {wire.rcode_text(answer.rcode)} looking up {name} {qtype}")
     # Owners come back in presentation format (\\DDD escapes); pyspf files answers under the
     # name as it asked, so an answer for that name is given back under its spelling.
     asked = wire.name_text(name).lower()

@@ -55,6 +55,11 @@ _QR = 0x8000
 _BROKEN = (dns.exception.DNSException, struct.error, ValueError, IndexError)
 
 
+def rcode_text(rcode: int) -> str:
+    """An rcode as DNS people write it (REFUSED, SERVFAIL), or TIMEOUT."""
+    return "TIMEOUT" if rcode == TIMEOUT else dns.rcode.to_text(dns.rcode.Rcode(rcode))
+
+
 class Answer(NamedTuple):
     """What a nameserver said: its rcode (or TIMEOUT), the answer section, and how many
     of its records did not parse (and were skipped)."""

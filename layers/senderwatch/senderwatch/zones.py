@@ -284,6 +284,10 @@ def validate_zone_name(text: str) -> str:
         raise InvalidInput(f"invalid DNSBL zone {shown(text)}: expected a domain such as dnsbl.example.org")
     if any(not (c.isascii() and c.isalnum() or c in "-_") for label in labels for c in label):
         raise InvalidInput(f"invalid DNSBL zone {shown(text)}: only letters, digits, '-' and '_' are allowed")
+    if labels[-1].isdigit():  # no top-level domain is all digits (RFC 3696 2): an address, not a list
+        raise InvalidInput(
+            f"invalid DNSBL zone {shown(text)}: that is an address; a zone is a domain such as dnsbl.example.org"
+        )
     return name
 
 

@@ -216,8 +216,10 @@ def removal_lines(delist: dict, zone: str) -> list[str]:
     if delist.get("clear_first"):
         lines.append(f"clear first: {', '.join(delist['clear_first'])} (this list waits for them)")
     url = clean_text(str(delist.get("url") or ""), 200)
-    lines.append(f"removal: {url}" if url else "what to do:")
-    lines += [f"  {n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
+    steps = [f"  {n}. {clean_text(str(step), 300)}" for n, step in enumerate(delist.get("steps") or [], 1)]
+    if url or steps:  # a list not in the catalogue: its removal procedure is not known here
+        lines.append(f"removal: {url}" if url else "what to do:")
+    lines += steps
     if delist.get("command"):
         lines.append(f"  on the server: {delist['command']}")
         if delist.get("command_from_address"):
@@ -231,7 +233,8 @@ def removal_lines(delist: dict, zone: str) -> list[str]:
 
 def _unusable_detail(v: ZoneVerdict) -> str:
     codes = f"{', '.join(v.codes)}: " if v.codes else ""
-    why = v.meaning if v.error == "blocked" and v.meaning else _WHY_UNUSABLE.get(v.error, v.error)
+    said = v.meaning and v.error in ("blocked", "refused")  # a list's own words, or a mirror's refusal
+    why = v.meaning if said else _WHY_UNUSABLE.get(v.error, v.error)
     return clean_text(f"{codes}{why}", 200)
 
 
@@ -288,6 +291,9 @@ def _spf_lines(label: str, spf, result: CheckResult, helo: bool, paint) -> list[
 
 
 def _rdns(rdns: Rdns, paint) -> str:
+    if rdns.error and rdns.ptr:  # the PTR names were found; whether they resolve back was not
+        names = ", ".join(clean_text(name, 255) for name in rdns.ptr)
+        return f"{names} {paint(f'(could not check that it resolves back: {rdns.error})', 'warn')}"
     if rdns.error:
         return paint(f"could not check ({rdns.error})", "warn")
     if not rdns.ptr:
@@ -304,7 +310,8 @@ def _domains_lines(domains: Sequence[DomainReport], paint) -> list[str]:
     quiet = []
     for report in domains:
         if report.roles == (PTR,) and report.outcome() == OK:
-            quiet.append(report.domain)
+            if report.dnsbl:  # asked of a domain list (no --zone left them all out)
+                quiet.append(report.domain)
             continue
         lines.append(f"== domain {clean_text(report.domain, 255)} ({', '.join(report.roles)})")
         if report.spf_record is not None:
