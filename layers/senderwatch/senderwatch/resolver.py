@@ -14,11 +14,12 @@ it gets into work, and often a query, at the list: every resend costs the list's
 - a transmission is sent again only when its answer is overdue for the servers it is bound
   for (its pace: a list's zone): after a few round trips measured on answers from those
   servers (RFC 6298), when the list has since answered a query sent after it, or sent
-  within a round trip before it (RFC 8985's rule for a lost packet: it was overtaken; the
-  last of a batch has only neighbours before it); and otherwise no sooner than _TAIL, for
-  a list that is merely slow answers nothing early. Only answers to first transmissions are
-  measured: a resend is often answered at once from the resolver's cache, which says
-  nothing of the list;
+  within a round trip before it (it was overtaken, as RFC 8985 finds a lost packet); and
+  otherwise no sooner than _TAIL, for a list that is merely slow answers nothing early - or,
+  once many answers show how long the list takes, than two of its retransmission timeouts
+  (the last of a batch, which nothing can overtake). Only answers to first transmissions
+  count: a resend is often answered at once from the resolver's cache, which says nothing of
+  the list;
 - an overdue query is still sent again every _MAX_GAP or so until its deadline: a recursive
   resolver drops an answer it took longer than about 2 s to find (Debian's unbound: its
   discard-timeout, 1.9 s), because a client would have asked again by then; that answer is
@@ -45,6 +46,7 @@ _RCVBUF = 1 << 20
 _MIN_RTO = 0.1  # seconds: never resend sooner than this
 _TAIL = 2.0  # seconds: a resend no list has shown to be due waits at least this long
 _MAX_GAP = 2.0  # seconds between the transmissions of an overdue query at most (unless the list is slower)
+_KNOWN = 32  # answers from a list after which its pace is known: its own round trips time the last of a batch
 _BURST = 64  # queries sent per event at most
 _ROTATE = 256  # queries per socket before it is replaced: source ports change during a run (RFC 5452)
 _SILENT = 3  # transmissions in a row a nameserver leaves unanswered before the others are asked first
@@ -75,11 +77,12 @@ class _Batch:
 class _Pace:
     """How long one set of servers takes to answer through the resolver, learnt from answers."""
 
-    __slots__ = ("srtt", "rttvar", "newest_answered", "late", "tail", "limit")
+    __slots__ = ("srtt", "rttvar", "samples", "newest_answered", "late", "tail", "limit")
 
     def __init__(self, tail: float, limit: float):
         self.srtt = -1.0  # no sample yet
         self.rttvar = 0.0
+        self.samples = 0
         self.newest_answered = 0.0  # when the most recently sent of the answered first transmissions went out
         self.late = -1.0  # how long queries took that only a resend got answered, from their first transmission
         self.tail = tail
@@ -87,12 +90,13 @@ class _Pace:
 
     def sample(self, rtt: float, sent: float) -> None:
         """RFC 6298 2.2-2.3, with alpha 1/8 and beta 1/4, for the answer to a query's first
-        transmission (each has its own ID: no ambiguity)."""
+        transmission, sent at SENT (each has its own ID: no ambiguity)."""
         if self.srtt < 0:
             self.srtt, self.rttvar = rtt, rtt / 2
         else:
             self.rttvar += (abs(self.srtt - rtt) - self.rttvar) / 4
             self.srtt += (rtt - self.srtt) / 8
+        self.samples += 1
         if sent > self.newest_answered:
             self.newest_answered = sent
 
@@ -106,10 +110,10 @@ class _Pace:
         unanswered before the query is sent again.
 
         Overtaken (a first transmission sent after it, or less than a round trip before it, is
-        answered): its retransmission timeout. Otherwise no less than _TAIL, nor than queries
-        answered late took. Doubled at each
-        resend (RFC 6298 5.5), but no longer than _MAX_GAP, or two round trips of a list that
-        is slower than that.
+        answered): its retransmission timeout. Otherwise no less than _TAIL - or, once _KNOWN
+        answers show how long the list takes, two retransmission timeouts - nor than queries
+        answered late took. Doubled at each resend (RFC 6298 5.5), but no longer than _MAX_GAP,
+        or two round trips of a list that is slower than that.
         """
         if self.srtt >= 0:
             rto = max(min(_MIN_RTO, self.tail), self.srtt + 4 * self.rttvar)
@@ -117,7 +121,8 @@ class _Pace:
         else:
             rto, overtaken = self.tail, False
         if not overtaken:
-            rto = max(rto, self.tail, self.late)
+            tail = min(self.tail, 2 * rto) if self.samples >= _KNOWN else self.tail
+            rto = max(rto, tail, self.late)
         if transmissions == 1:
             return min(rto, self.limit)
         return min(rto * (1 << (transmissions - 1)), max(_MAX_GAP, 2 * self.srtt))
