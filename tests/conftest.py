@@ -9,10 +9,10 @@ import boto3
 import pytest
 from moto.server import ThreadedMotoServer
 
+from local.dnsserver import DNSServer
+from local.pipeline import LocalPipeline
+from local.world import DQS_KEY, story_world
 from senderwatch.resolver import Resolver
-from tests.support.dnsserver import DNSServer
-from tests.support.localaws import LocalPipeline
-from tests.support.world import DQS_KEY, story_world
 
 
 @pytest.fixture

@@ -8,10 +8,10 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.dnsserver import DNSServer
+from local.pipeline import LocalPipeline
+from local.world import DQS_KEY, story_world
 from senderwatch.cli import main
-from tests.support.dnsserver import DNSServer
-from tests.support.localaws import LocalPipeline
-from tests.support.world import DQS_KEY, story_world
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 

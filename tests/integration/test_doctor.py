@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from local.world import DQS_KEY
 from senderwatch.aws import client
 from senderwatch.checker import DnsChecks, probe_lists
 from senderwatch.doctor import FIX, OK, UNKNOWN, Doctor, exit_status, next_run
-from tests.support.world import DQS_KEY
 
 
 @pytest.fixture

@@ -11,13 +11,13 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from local.world import DOMAIN, IPV4, IPV6, story_world
 from senderwatch.addresses import reverse_name
 from senderwatch.aws import CheckQueue, TargetStore
 from senderwatch.checker import DnsChecks, run_checks
 from senderwatch.errors import ResolverUnusable
 from senderwatch.findings import FAILING_RUNS
 from senderwatch.runs import Run
-from tests.support.world import DOMAIN, IPV4, IPV6, story_world
 
 
 def events(alerts):
@@ -249,7 +249,7 @@ def test_near_the_timeout_what_was_checked_is_saved_and_the_rest_requeued(local)
 
 
 def test_the_dqs_key_is_used_but_never_logged_or_put_in_the_environment(local, event, capsys, caplog, monkeypatch):
-    from tests.support.world import DQS_KEY
+    from local.world import DQS_KEY
 
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     caplog.set_level("DEBUG", logger="senderwatch")  # our own logs, at their most talkative

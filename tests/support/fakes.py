@@ -1,4 +1,6 @@
-"""In-memory stand-ins for the ports (senderwatch/ports.py): the stages' logic in milliseconds."""
+"""In-memory stand-ins for the ports (senderwatch/ports.py): the stages' logic in milliseconds.
+
+The receivers' store is in local/memory.py: `make bench-bounces` runs on it too."""
 
 from __future__ import annotations
 
@@ -152,33 +154,3 @@ class FakeChecks:
 
     def _result(self, ip: str) -> CheckResult:
         return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))
-
-
-class MemoryReceivers:
-    """The health table's receiver records, with versions as the real store keeps them."""
-
-    def __init__(self):
-        self.records: dict[str, tuple[dict, int]] = {}
-        self.writes: list[tuple[str, dict]] = []
-        self.reads: list[str] = []
-        self.index: set[str] = set()
-        self.index_reads = 0
-
-    def read(self, name):
-        self.reads.append(name)
-        record, version = self.records.get(name, (None, 0))
-        return copy.deepcopy(record), version
-
-    def save(self, name, record, version):
-        if self.records.get(name, (None, 0))[1] != version:
-            return False
-        self.records[name] = (copy.deepcopy(record), version + 1)
-        self.writes.append((name, copy.deepcopy(record)))
-        return True
-
-    def blocking(self):
-        self.index_reads += 1
-        return set(self.index)
-
-    def mark(self, name, blocking):
-        (self.index.add if blocking else self.index.discard)(name)

@@ -1,7 +1,7 @@
 """The small objects the stages are given: what each needs of AWS and of DNS, as Protocols.
 
-`aws.py` implements them over boto3; the tests give in-memory fakes (tests/support/fakes.py),
-so the stages' logic runs in unit tests without a socket.
+`aws.py` implements them over boto3; the tests give in-memory fakes (tests/support/fakes.py, the
+receivers' store in local/memory.py), so the stages' logic runs in unit tests without a socket.
 """
 
 from __future__ import annotations
