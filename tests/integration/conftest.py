@@ -12,8 +12,11 @@ from local.dnsserver import DNSServer
 from local.pipeline import LocalPipeline
 from local.world import DQS_KEY, story_world
 from senderwatch.cli import main
+from tests.support import awsfixtures
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+fake_aws = awsfixtures.fake_aws  # fake credentials, for the stack on in-process moto
 
 
 @pytest.fixture
