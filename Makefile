@@ -53,7 +53,7 @@ $(BUILT): $(SOURCES) | sam $(STAMP)
 $(LAMBDA_RUNTIME)/.installed: | $(STAMP)
 	$(BIN)/python -m pip install --quiet --target $(LAMBDA_RUNTIME) --python-version 3.13 \
 		--only-binary=:all: --platform manylinux2014_aarch64 --implementation cp boto3
-	$(BIN)/python -c "from tests.support.localaws import lambda_python; print(lambda_python())" > $(LAMBDA_RUNTIME)/.python
+	$(BIN)/python -c "from local.pipeline import lambda_python; print(lambda_python())" > $(LAMBDA_RUNTIME)/.python
 	"$$(cat $(LAMBDA_RUNTIME)/.python)" -m compileall -q -j 0 $(LAMBDA_RUNTIME) >/dev/null
 	touch $@
 
@@ -99,18 +99,18 @@ bench-coldstart: $(STAMP) build
 	$(BIN)/python -m bench.coldstart_bench
 
 demo: $(STAMP)
-	$(BIN)/python -m tests.support.demo
+	$(BIN)/python -m local.demo
 
 # The stack on a moto server and the demo's DNS world, for `sam local invoke --env-vars
 # .local-stack/env.json` or `make invoke`; runs until Ctrl-C.
 local-stack: $(STAMP)
-	$(BIN)/python -m tests.support.localstack serve
+	$(BIN)/python -m local.stack serve
 
 # What `sam local invoke FUNCTION -e EVENT` does, without Docker (see README, "Trying the functions").
 FUNCTION ?= CheckerFunction
 EVENT ?= events/sqs-check-batch.json
 invoke: $(STAMP) build
-	$(BIN)/python -m tests.support.localstack invoke $(FUNCTION) $(EVENT)
+	$(BIN)/python -m local.stack invoke $(FUNCTION) $(EVENT)
 
 clean:
 	rm -rf $(VENV) .venv-* .aws-sam .local-stack .pytest_cache .ruff_cache .mypy_cache .hypothesis build \

@@ -15,7 +15,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.support.localaws import FUNCTIONS, LAMBDA_RUNTIME, REPO, built_paths, lambda_python
+from local.pipeline import FUNCTIONS, LAMBDA_RUNTIME, REPO, built_paths, lambda_python
 
 BUILD = REPO / ".aws-sam" / "build"
 RUNS = 9

@@ -25,8 +25,8 @@ import sys
 import tempfile
 import time
 
-from tests.support.dnsserver import DNSServer
-from tests.support.rbldnsd import Rbldnsd
+from local.dnsserver import DNSServer
+from local.rbldnsd import Rbldnsd
 
 ADDRESSES = 1000
 ZONES = 20

@@ -78,8 +78,8 @@ def one_size(count: int) -> dict:
     import boto3
     from moto import mock_aws
 
-    from tests.support.localaws import LocalPipeline
-    from tests.support.rbldnsd import Rbldnsd
+    from local.pipeline import LocalPipeline
+    from local.rbldnsd import Rbldnsd
 
     fake_aws()
     calls: dict[str, int] = {}
@@ -134,7 +134,7 @@ def import_rows(rows: int) -> dict:
 
     from moto.server import ThreadedMotoServer
 
-    from tests.support.localaws import create_table
+    from local.pipeline import create_table
 
     fake_aws()
     logging.getLogger("werkzeug").setLevel(logging.ERROR)

@@ -15,10 +15,10 @@ import ipaddress
 import time
 from collections import Counter
 
+from local.recursive import List, RecursiveWorld, ResolverMissing
 from senderwatch.dnsbl import DnsblChecker
 from senderwatch.resolver import Resolver
 from senderwatch.zones import resolve_zones
-from tests.support.recursive import List, RecursiveWorld, ResolverMissing
 
 NETWORK = ipaddress.ip_network("192.0.2.0/24")
 LISTS = {"near.lists.example": 0.15, "far.lists.example": 1.5}

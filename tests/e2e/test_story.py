@@ -3,7 +3,7 @@ findings -> stream -> notifier -> SNS, with moto for AWS and the story's DNS wor
 
 import boto3
 
-from tests.support.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
+from local.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
 
 
 def events(inbox):

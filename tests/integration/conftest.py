@@ -8,12 +8,15 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from local.dnsserver import DNSServer
+from local.pipeline import LocalPipeline
+from local.world import DQS_KEY, story_world
 from senderwatch.commands import main
-from tests.support.dnsserver import DNSServer
-from tests.support.localaws import LocalPipeline
-from tests.support.world import DQS_KEY, story_world
+from tests.support import awsfixtures
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
+
+fake_aws = awsfixtures.fake_aws  # fake credentials, for the stack on in-process moto
 
 
 @pytest.fixture

@@ -5,10 +5,10 @@ import json
 import boto3
 import pytest
 
+from local.world import DOMAIN, IPV4, IPV6
 from senderwatch.aws import TargetStore
 from senderwatch.commands import fleet as admin
 from senderwatch.commands import main
-from tests.support.world import DOMAIN, IPV4, IPV6
 
 
 @pytest.fixture

@@ -11,9 +11,9 @@ import time
 
 import pytest
 
+from local.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
 from senderwatch.addresses import reverse_name
 from senderwatch.commands import main
-from tests.support.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON, story_world
 
 
 def run_check(capsys, server, *extra):

@@ -22,10 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
 
+from local.dnsserver import DNSServer
+from local.pipeline import create_table
+from local.world import BULK_DOMAIN, DOMAIN, IPV4, IPV6, LISTED_DOMAIN, MAIL_HOST, story_world
 from senderwatch.commands import main
-from tests.support.dnsserver import DNSServer
-from tests.support.localaws import create_table
-from tests.support.world import BULK_DOMAIN, DOMAIN, IPV4, IPV6, LISTED_DOMAIN, MAIL_HOST, story_world
 
 EXIT_STATUSES = {0, 1, 2, 3, 4, 130, 141}
 MAILLOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"

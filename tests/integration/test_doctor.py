@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import boto3
 import pytest
 
+from local.world import DQS_KEY
 from senderwatch.aws import client
 from senderwatch.commands.diagnosis import FIX, OK, UNKNOWN, Doctor, exit_status, next_run
 from senderwatch.dnssession import DnsChecks, probe_lists
-from tests.support.world import DQS_KEY
 
 
 @pytest.fixture

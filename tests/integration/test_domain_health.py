@@ -3,8 +3,8 @@
 
 import json
 
-from tests.support.dnsserver import DNSServer
-from tests.support.world import BULK_DOMAIN, DOMAIN, LISTED_DOMAIN, story_world, world_with
+from local.dnsserver import DNSServer
+from local.world import BULK_DOMAIN, DOMAIN, LISTED_DOMAIN, story_world, world_with
 
 SENDER_IP = "203.0.113.5"
 

@@ -11,6 +11,8 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 
+from local.memory import MemoryHealth
+from local.world import DOMAIN, IPV4, IPV6, story_world
 from senderwatch.addresses import reverse_name
 from senderwatch.aws import CheckQueue, TargetStore
 from senderwatch.checker import run_checks
@@ -18,8 +20,6 @@ from senderwatch.dnssession import DnsChecks
 from senderwatch.errors import ResolverUnusable
 from senderwatch.findings import FAILING_RUNS
 from senderwatch.runs import Run
-from tests.support.fakes import MemoryHealth
-from tests.support.world import DOMAIN, IPV4, IPV6, story_world
 
 
 def events(alerts):
@@ -251,7 +251,7 @@ def test_near_the_timeout_what_was_checked_is_saved_and_the_rest_requeued(local)
 
 
 def test_the_dqs_key_is_used_but_never_logged_or_put_in_the_environment(local, event, capsys, caplog, monkeypatch):
-    from tests.support.world import DQS_KEY
+    from local.world import DQS_KEY
 
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     caplog.set_level("DEBUG", logger="senderwatch")  # our own logs, at their most talkative

@@ -4,7 +4,7 @@ import json
 
 import boto3
 
-from tests.support.world import DOMAIN, IPV4, IPV6
+from local.world import DOMAIN, IPV4, IPV6
 
 
 def queued(pipeline):

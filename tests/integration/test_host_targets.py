@@ -3,8 +3,8 @@ pipeline (moto + the story's DNS world) from `targets add` to the alerts in the 
 
 import json
 
-from tests.support.dnsserver import DNSServer
-from tests.support.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world, world_with
+from local.dnsserver import DNSServer
+from local.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world, world_with
 
 NEW_V6 = "2001:db8::26"
 

@@ -5,10 +5,10 @@ import time
 
 import pytest
 
+from local.rbldnsd import Rbldnsd
 from senderwatch.dnsbl import DnsblChecker
 from senderwatch.errors import ResolverUnusable
 from senderwatch.zones import resolve_zones
-from tests.support.rbldnsd import Rbldnsd
 
 pytestmark = pytest.mark.rbldnsd
 

@@ -1,9 +1,9 @@
 import asyncio
 import ipaddress
 
+from local.world import IPV4, IPV6, story_world
 from senderwatch.rdns import check_rdns
 from senderwatch.resolver import Resolver
-from tests.support.world import IPV4, IPV6, story_world
 
 
 def rdns(server, *ips):

@@ -6,9 +6,9 @@ import io
 import json
 from datetime import datetime
 
+from local.world import STORY_ACCEPTED as ACCEPTED
+from local.world import STORY_BOUNCE as STORY
 from tests.support import mailworld
-from tests.support.world import STORY_ACCEPTED as ACCEPTED
-from tests.support.world import STORY_BOUNCE as STORY
 
 postfix_day = mailworld.postfix_day  # a day of mail through a real Postfix, once per way of logging
 

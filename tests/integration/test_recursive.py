@@ -12,8 +12,8 @@ import json
 
 import pytest
 
-from tests.support.recursive import List, RecursiveWorld
-from tests.support.world import IPV4, IPV6, JUSTSPAM_REASON, MAIL_HOST, story_world
+from local.recursive import List, RecursiveWorld
+from local.world import IPV4, IPV6, JUSTSPAM_REASON, MAIL_HOST, story_world
 
 NEAR, SLOW, DOWN = "near.lists.example", "slow.lists.example", "down.lists.example"
 NETWORK = ipaddress.ip_network("192.0.2.0/24")

@@ -3,9 +3,9 @@
 import asyncio
 import ipaddress
 
+from local.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
 from senderwatch.resolver import Resolver
 from senderwatch.spfcheck import check_spf
-from tests.support.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
 
 
 def spf(server, ip, sender="", helo="", timeout=0.2):

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from local.dnsserver import DNSServer
 from senderwatch.resolver import Resolver
 from senderwatch.spfcheck import check_spf
-from tests.support.dnsserver import DNSServer
 
 # The suite and its licence travel with the project (tests/conformance/spf/).
 SUITE = Path(__file__).resolve().parents[1] / "conformance" / "spf" / "rfc7208-tests.yml"

@@ -6,8 +6,8 @@ import subprocess
 
 import pytest
 
-from tests.support.localaws import REPO, BuiltFunctions, LocalPipeline, built_paths
-from tests.support.world import DOMAIN, IPV4, IPV6
+from local.pipeline import REPO, BuiltFunctions, LocalPipeline, built_paths
+from local.world import DOMAIN, IPV4, IPV6
 
 BUILD = REPO / ".aws-sam" / "build"
 

@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
+from local.pipeline import REPO
+from local.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON
 from senderwatch import __version__
 from senderwatch.zones import catalogue, domain_catalogue
-from tests.support.localaws import REPO
-from tests.support.world import DOMAIN, IPV4, IPV6, JUSTSPAM_REASON
 
 PACKAGE = REPO / "layers" / "senderwatch" / "senderwatch"
 MAILLOG = REPO / "tests" / "data" / "maillogs" / "postfix.log"

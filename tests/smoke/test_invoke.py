@@ -9,8 +9,8 @@ from pathlib import Path
 import boto3
 import pytest
 
-from tests.support.localaws import REPO, BuiltFunctions
-from tests.support.localstack import BUILD, CREDENTIALS, LocalStack, declared
+from local.pipeline import REPO, BuiltFunctions
+from local.stack import BUILD, CREDENTIALS, LocalStack, declared
 
 EVENTS = REPO / "events"
 GENERATED = Path(__file__).resolve().parents[1] / "data" / "generate-event"
@@ -101,7 +101,7 @@ def test_the_handlers_take_the_events_sam_local_generate_event_writes(stack, eve
 
 def test_make_invoke_prints_the_logs_and_the_response():
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.support.localstack", "invoke", "NotifierFunction", "events/stream-listed.json"],
+        [sys.executable, "-m", "local.stack", "invoke", "NotifierFunction", "events/stream-listed.json"],
         cwd=REPO,
         capture_output=True,
         text=True,
@@ -136,7 +136,7 @@ def test_the_env_file_sets_only_what_sam_local_invoke_passes_on(stack, tmp_path)
 )
 def test_make_invoke_refuses_bad_input_in_one_line(function, event, says):
     proc = subprocess.run(
-        [sys.executable, "-m", "tests.support.localstack", "invoke", function, event],
+        [sys.executable, "-m", "local.stack", "invoke", function, event],
         cwd=REPO,
         capture_output=True,
         text=True,

@@ -1,4 +1,6 @@
-"""In-memory stand-ins for the ports (senderwatch/ports.py): the stages' logic in milliseconds."""
+"""In-memory stand-ins for the ports (senderwatch/ports.py): the stages' logic in milliseconds.
+
+The receivers' store is in local/memory.py: `make bench-bounces` runs on it too."""
 
 from __future__ import annotations
 
@@ -12,8 +14,6 @@ from senderwatch.check import AddressResults, CheckResult, HostProblem
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.domaincheck import DomainReport
 from senderwatch.errors import ResolverUnusable
-from senderwatch.findings import DOMAIN
-from senderwatch.ports import Stored
 from senderwatch.spfcheck import SpfResult
 from senderwatch.targets import Target
 
@@ -48,36 +48,6 @@ class MemoryHistory:
 
     def record(self, runs: list[dict], expires_at: int) -> None:
         self.runs += runs
-
-
-class MemoryHealth:
-    """A versioned store, as the health table is: RECORDS by id, each (record, version); WRITES in
-    order. Its domain records are also in DOMAINS, by domain."""
-
-    def __init__(self):
-        self.records: dict[str, tuple[dict, int]] = {}
-        self.writes: list[tuple[str, dict]] = []
-        self.reads: list[str] = []
-
-    def read(self, ids):
-        out = {}
-        for item_id in ids:
-            self.reads.append(item_id)
-            if item_id in self.records:
-                record, version = self.records[item_id]
-                out[item_id] = Stored(copy.deepcopy(record), version)
-        return out
-
-    def save(self, item_id, record, version):
-        if self.records.get(item_id, (None, 0))[1] != version:
-            return False
-        self.records[item_id] = (copy.deepcopy(record), version + 1)
-        self.writes.append((item_id, copy.deepcopy(record)))
-        return True
-
-    @property
-    def domains(self) -> dict[str, dict]:
-        return {i.partition(":")[2]: r for i, (r, _) in self.records.items() if i.startswith(f"{DOMAIN}:")}
 
 
 class MemoryLog:
@@ -164,19 +134,3 @@ class FakeChecks:
 
     def _result(self, ip: str) -> CheckResult:
         return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))
-
-
-class MemoryReceivers(MemoryHealth):
-    """The health table's receiver records by name, and the index of those with a block."""
-
-    def __init__(self):
-        super().__init__()
-        self.index: set[str] = set()
-        self.index_reads = 0
-
-    def blocking(self):
-        self.index_reads += 1
-        return set(self.index)
-
-    def mark(self, name, blocking):
-        (self.index.add if blocking else self.index.discard)(name)

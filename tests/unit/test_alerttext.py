@@ -8,6 +8,8 @@ from functools import cache
 
 import pytest
 
+from local.memory import MemoryReceivers
+from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
 from senderwatch.alerttext.model import Code, Steps
@@ -32,8 +34,6 @@ from senderwatch.receiverwatch import watch_log
 from senderwatch.runs import Run
 from senderwatch.spfcheck import SpfResult
 from senderwatch.verdicts import Verdict
-from tests.support.fakes import MemoryReceivers
-from tests.support.world import STORY_ACCEPTED, STORY_BOUNCE
 
 SINCE = "2026-11-20T06:00:00+00:00"
 LISTING = {

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from local.world import STORY_BOUNCE as STORY
 from senderwatch.bounces import classify, normalize, parse_line, summarize
 from senderwatch.commands.maillog import MAX_LINE, read_logs, table
-from tests.support.world import STORY_BOUNCE as STORY
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

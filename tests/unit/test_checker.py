@@ -4,11 +4,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from local.memory import MemoryHealth
 from senderwatch.checker import MARGIN, SLICE, run_checks
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.errors import ResolverUnusable
 from senderwatch.runs import Run
-from tests.support.fakes import FakeChecks, MemoryHealth, MemoryHistory, MemoryTargets
+from tests.support.fakes import FakeChecks, MemoryHistory, MemoryTargets
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 RUN = Run("2026-11-28T06:00:00.000000+00:00", scheduled=True)

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from local.memory import MemoryHealth
 from senderwatch.alerttext import render, render_group
 from senderwatch.checker import run_checks
 from senderwatch.dmarc import DmarcReport
@@ -18,7 +19,7 @@ from senderwatch.runs import Run
 from senderwatch.spflint import Problem, SpfRecordReport
 from senderwatch.targets import Target, validate_zones
 from senderwatch.zones import domain_catalogue, resolve_domain_zones, resolve_zones
-from tests.support.fakes import FakeChecks, MemoryHealth, MemoryTargets
+from tests.support.fakes import FakeChecks, MemoryTargets
 
 DAY1, DAY2, DAY3 = (f"2026-11-{d:02d}T06:00:00+00:00" for d in (20, 21, 22))
 RECORD = "v=spf1 include:_spf.example.net -all"

@@ -3,11 +3,11 @@ ban again is none, and mail accepted by that receiver ends it."""
 
 from datetime import UTC, datetime
 
+from local.memory import MemoryReceivers
+from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch.alerttext import group, render, render_group
 from senderwatch.findings import decide_receiver
 from senderwatch.receiverwatch import watch_log
-from tests.support.fakes import MemoryReceivers
-from tests.support.world import STORY_ACCEPTED, STORY_BOUNCE
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 T0 = int(datetime(2026, 11, 27, 9, 12, tzinfo=UTC).timestamp() * 1000)

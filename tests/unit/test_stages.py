@@ -2,6 +2,7 @@
 
 import pytest
 
+from local.memory import MemoryHealth
 from senderwatch.alerttext import render
 from senderwatch.config import Config, ConfigError
 from senderwatch.notifier import Change, alerts_for_change, notify
@@ -9,7 +10,7 @@ from senderwatch.ports import update
 from senderwatch.runs import parse_message
 from senderwatch.scheduler import plan_messages
 from senderwatch.targets import Target
-from tests.support.fakes import MemoryHealth, MemoryLog, Topic
+from tests.support.fakes import MemoryLog, Topic
 
 
 def test_config_reads_and_validates_the_environment():

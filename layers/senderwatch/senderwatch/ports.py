@@ -1,9 +1,9 @@
 """The small objects the stages are given: what each needs of AWS and of DNS, as Protocols.
 
-`aws.py` implements them over boto3; the tests give in-memory fakes (tests/support/fakes.py),
-so the stages' logic runs in unit tests without a socket. The stores only store: they read, and
-write if nothing changed since (`update` is the one loop that uses that); what a record becomes
-is the stages' logic.
+`aws.py` implements them over boto3; the tests give in-memory fakes (tests/support/fakes.py, the
+receivers' store in local/memory.py), so the stages' logic runs in unit tests without a socket.
+The stores only store: they read, and write if nothing changed since (`update` is the one loop
+that uses that); what a record becomes is the stages' logic.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from types import ModuleType
 import boto3
 import yaml
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 FUNCTIONS = {
     "scheduler": "SchedulerFunction",
     "checker": "CheckerFunction",

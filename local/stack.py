@@ -31,7 +31,7 @@ import boto3
 from moto.server import ThreadedMotoServer
 
 from .dnsserver import DNSServer
-from .localaws import REPO, BuiltFunctions, LocalPipeline, lambda_python, load_template
+from .pipeline import REPO, BuiltFunctions, LocalPipeline, lambda_python, load_template
 from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, story_world
 
 STATE = REPO / ".local-stack"
@@ -228,7 +228,7 @@ def _session() -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.support.localstack")
+    parser = argparse.ArgumentParser(prog="python -m local.stack")
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("serve", help="run the local stack until Ctrl-C")
     run = commands.add_parser("invoke", help="run a built function on an event")

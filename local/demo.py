@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from senderwatch.commands import main
 
 from .dnsserver import DNSServer
-from .localaws import LocalPipeline, load_template
+from .pipeline import LocalPipeline, load_template
 from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, STORY_ACCEPTED, STORY_BOUNCE, story_world
 
 NEW_IPV6 = "2001:db8::26"

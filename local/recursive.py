@@ -33,8 +33,9 @@ from dataclasses import dataclass, field
 from dnslib import QTYPE, DNSRecord
 
 from senderwatch import wire
-from tests.support.dnsserver import Authority, DNSServer
-from tests.support.rbldnsd import Rbldnsd
+
+from .dnsserver import Authority, DNSServer
+from .rbldnsd import Rbldnsd
 
 DNS_PORT = 53
 
