@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from local.memory import MemoryReceivers
-from senderwatch.bounces import classify, parse_line
 from senderwatch.receiverwatch import watch_log
+from senderwatch.refusals import classify, parse_line
 
 LOGS = Path(__file__).resolve().parents[1] / "tests" / "data" / "maillogs"
 LINES = 1_000_000

@@ -72,8 +72,8 @@ def pydnsbl_engine(host, port, addresses, zones, concurrency, verdicts=False):
 
 def targets_engine(host, port, targets, zones, concurrency):
     """senderwatch's check of targets (addresses, or host names resolved first), as `check` runs it."""
-    from senderwatch.check import CheckResult, check_targets
     from senderwatch.resolver import Resolver
+    from senderwatch.targetcheck import CheckResult, check_targets
     from senderwatch.targets import parse_target
     from senderwatch.zones import resolve_zones
 

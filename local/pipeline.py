@@ -442,7 +442,7 @@ class LocalPipeline:
         """Lines of the mail server's log, as the CloudWatch Logs subscription delivers them to the
         bounces function (base64 of gzip of JSON); then the stream until quiet. Each event has the
         time its line gives, as the CloudWatch agent reading the log as it is written would."""
-        from senderwatch.bounces import parse_time
+        from senderwatch.refusals import parse_time
 
         now = int(time.time() * 1000)
 

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from senderwatch.aws import CheckQueue, HealthStore, History, SecretParameter, TargetStore, client
 from senderwatch.checker import run_checks
 from senderwatch.config import Config
-from senderwatch.dnssession import PROBE, DnsChecks, probe_lists
+from senderwatch.dnssession import PROBE, DnsInvocation, probe_lists
 from senderwatch.observability import logger, metrics, partial_batch
 from senderwatch.runs import parse_message
 
@@ -40,14 +40,14 @@ def _dqs_key() -> SecretParameter | None:
     return SecretParameter(CONFIG.dqs_parameter) if CONFIG.dqs_parameter else None
 
 
-def _checks() -> DnsChecks:
+def _checks() -> DnsInvocation:
     """How to check, for one invocation: its messages share one probe of the lists."""
     secret = _dqs_key()  # the Spamhaus DQS key: SecureString in SSM, cached for 5 minutes, never logged
     dqs_key = (secret.get().strip() or None) if secret else None
-    return DnsChecks(CONFIG.nameservers, CONFIG.dns_timeout, CONFIG.zones, dqs_key)
+    return DnsInvocation(CONFIG.nameservers, CONFIG.dns_timeout, CONFIG.zones, dqs_key)
 
 
-def check_message(record: dict, checks: DnsChecks, context) -> dict:
+def check_message(record: dict, checks: DnsInvocation, context) -> dict:
     run, items = parse_message(record.get("body", ""))
     summary = run_checks(
         items,

@@ -10,7 +10,7 @@ import pytest
 from local.world import DQS_KEY
 from senderwatch.aws import client
 from senderwatch.commands.diagnosis import FIX, OK, UNKNOWN, Doctor, exit_status, next_run
-from senderwatch.dnssession import DnsChecks, probe_lists
+from senderwatch.dnssession import DnsInvocation, probe_lists
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def deployed(local):
 
 def probe(local, dqs_key=DQS_KEY):
     """The checker's probe, as the deployed function runs it: through the deployment's resolver."""
-    return lambda: probe_lists(DnsChecks([local.dns_server.address], 0.5, (), dqs_key))
+    return lambda: probe_lists(DnsInvocation([local.dns_server.address], 0.5, (), dqs_key))
 
 
 def by_what(findings):

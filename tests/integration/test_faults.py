@@ -16,7 +16,7 @@ from local.world import DOMAIN, IPV4, IPV6, story_world
 from senderwatch.addresses import reverse_name
 from senderwatch.aws import CheckQueue, TargetStore
 from senderwatch.checker import run_checks
-from senderwatch.dnssession import DnsChecks
+from senderwatch.dnssession import DnsInvocation
 from senderwatch.errors import ResolverUnusable
 from senderwatch.findings import FAILING_RUNS
 from senderwatch.runs import Run
@@ -239,7 +239,7 @@ def test_near_the_timeout_what_was_checked_is_saved_and_the_rest_requeued(local)
     summary = run_checks(
         [{"ip": ip} for ip in ips],
         store,
-        DnsChecks((local.dns,), 0.5),
+        DnsInvocation((local.dns,), 0.5),
         datetime.now(UTC),
         time_left=lambda: 20.0,  # once the first slice is done, too little time is left for another
         requeue=CheckQueue(boto3.client("sqs"), local.queue_url).send,
@@ -297,7 +297,7 @@ def test_a_resolver_blip_is_tried_again_before_it_is_news(local):
     store = TargetStore(boto3.resource("dynamodb").Table(local.table_name))
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as silent:
         silent.bind(("127.0.0.1", 0))
-        checks = DnsChecks((silent.getsockname(),), 0.2)
+        checks = DnsInvocation((silent.getsockname(),), 0.2)
         scheduled = Run("2026-11-28T06:00:00.000000+00:00", scheduled=True)
         for delivery in (1, 2):
             with pytest.raises(ResolverUnusable):

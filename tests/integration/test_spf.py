@@ -5,7 +5,7 @@ import ipaddress
 
 from local.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
 from senderwatch.resolver import Resolver
-from senderwatch.spfcheck import check_spf
+from senderwatch.spfresult import check_spf
 
 
 def spf(server, ip, sender="", helo="", timeout=0.2):

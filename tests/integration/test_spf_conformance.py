@@ -12,7 +12,7 @@ import yaml
 
 from local.dnsserver import DNSServer
 from senderwatch.resolver import Resolver
-from senderwatch.spfcheck import check_spf
+from senderwatch.spfresult import check_spf
 
 # The suite and its licence travel with the project (tests/conformance/spf/).
 SUITE = Path(__file__).resolve().parents[1] / "conformance" / "spf" / "rfc7208-tests.yml"

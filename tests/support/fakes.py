@@ -10,11 +10,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import replace
 
-from senderwatch.check import AddressResults, CheckResult, HostProblem
 from senderwatch.dnsbl import ZoneVerdict
-from senderwatch.domaincheck import DomainReport
+from senderwatch.domainhealth import DomainReport
 from senderwatch.errors import ResolverUnusable
-from senderwatch.spfcheck import SpfResult
+from senderwatch.spfresult import SpfResult
+from senderwatch.targetcheck import AddressResults, CheckResult, HostProblem
 from senderwatch.targets import Target
 
 
@@ -73,7 +73,7 @@ class Topic:
         return "id"
 
 
-class FakeChecks:
+class FakeInvocation:
     """DNS as a function: VERDICTS(ip) -> the lists' verdicts for it; HOSTS: each host's addresses
     (a host missing there does not resolve this run: it keeps what it had; "NXDOMAIN": it does not
     exist). Records each slice."""

@@ -14,8 +14,6 @@ from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
 from senderwatch.alerttext.model import Code, Steps
 from senderwatch.aws import publish_args
-from senderwatch.bounces import receiver_title
-from senderwatch.check import AddressResults, CheckResult, HostProblem
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.findings import (
     RESOLVER,
@@ -31,8 +29,10 @@ from senderwatch.findings import (
     next_health,
 )
 from senderwatch.receiverwatch import watch_log
+from senderwatch.refusals import receiver_title
 from senderwatch.runs import Run
-from senderwatch.spfcheck import SpfResult
+from senderwatch.spfresult import SpfResult
+from senderwatch.targetcheck import AddressResults, CheckResult, HostProblem
 from senderwatch.verdicts import Verdict
 
 SINCE = "2026-11-20T06:00:00+00:00"

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from local.world import STORY_BOUNCE as STORY
-from senderwatch.bounces import classify, normalize, parse_line, summarize
 from senderwatch.commands.maillog import MAX_LINE, read_logs, table
+from senderwatch.refusals import classify, normalize, parse_line, summarize
 
 LOGS = Path(__file__).resolve().parents[1] / "data" / "maillogs"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)

@@ -9,7 +9,7 @@ from senderwatch.checker import MARGIN, SLICE, run_checks
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.errors import ResolverUnusable
 from senderwatch.runs import Run
-from tests.support.fakes import FakeChecks, MemoryHistory, MemoryTargets
+from tests.support.fakes import FakeInvocation, MemoryHistory, MemoryTargets
 
 NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 RUN = Run("2026-11-28T06:00:00.000000+00:00", scheduled=True)
@@ -26,12 +26,12 @@ def listed(ip):
 
 def test_targets_are_checked_and_saved_a_slice_at_a_time_with_their_history():
     store, history = MemoryTargets(*({"ip": ip} for ip in IPS)), MemoryHistory()
-    checks = FakeChecks(clean)
+    checks = FakeInvocation(clean)
     summary = run_checks([{"ip": ip} for ip in IPS], store, checks, NOW, run=RUN, history=history)
     assert [len(s) for s in checks.slices] == [SLICE, SLICE, 5] and checks.probes == 1  # one probe, three slices
     assert (summary.checked, summary.changed) == (25, 25) and len(history.runs) == 25
     assert all(store.items[ip]["findings"]["dnsbl"]["bl.example"]["status"] == "clean" for ip in IPS)
-    again = run_checks([{"ip": ip} for ip in IPS], store, FakeChecks(clean), NOW, run=RUN)
+    again = run_checks([{"ip": ip} for ip in IPS], store, FakeInvocation(clean), NOW, run=RUN)
     assert again.changed == 0  # nothing new: nothing written, so nothing on the stream
 
 
@@ -41,7 +41,7 @@ def test_near_the_timeout_the_rest_goes_back_to_the_queue_in_the_same_run():
     summary = run_checks(
         [{"ip": ip} for ip in IPS],
         store,
-        FakeChecks(clean),
+        FakeInvocation(clean),
         NOW,
         run=RUN,
         time_left=lambda: next(left),
@@ -53,7 +53,7 @@ def test_near_the_timeout_the_rest_goes_back_to_the_queue_in_the_same_run():
 
 def test_removed_disabled_and_unreadable_targets():
     store = MemoryTargets({"ip": IPS[0]}, {"ip": IPS[1], "enabled": False}, {"ip": IPS[2], "sender": "not a domain"})
-    checks = FakeChecks(clean)
+    checks = FakeInvocation(clean)
     summary = run_checks([{"ip": ip} for ip in IPS[:4]], store, checks, NOW, run=RUN)
     assert checks.slices == [[IPS[0]]]  # IPS[3] was removed: not brought back
     assert summary.invalid == 1 and "invalid sender" in store.items[IPS[2]]["check_error"]
@@ -62,7 +62,7 @@ def test_removed_disabled_and_unreadable_targets():
 
 def test_the_item_as_it_is_now_is_checked_not_the_message():
     store = MemoryTargets({"ip": IPS[0], "enabled": False})
-    checks = FakeChecks(clean)
+    checks = FakeInvocation(clean)
     run_checks([{"ip": IPS[0], "enabled": True}], store, checks, NOW, run=RUN)
     assert checks.slices == []  # disabled since it was scheduled
 
@@ -71,10 +71,10 @@ def test_a_reminder_is_stamped_when_due():
     since = (NOW - timedelta(days=8)).isoformat()
     entry = {"status": "listed", "since": since, "codes": ["127.0.0.2"]}
     store = MemoryTargets({"ip": IPS[0], "findings": {"dnsbl": {"bl.example": entry}}})
-    run_checks([{"ip": IPS[0]}], store, FakeChecks(listed), NOW, run=RUN, reminder_days=7)
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(listed), NOW, run=RUN, reminder_days=7)
     assert store.items[IPS[0]]["findings"]["reminded_at"] == NOW.isoformat(timespec="seconds")
     store.saves.clear()
-    run_checks([{"ip": IPS[0]}], store, FakeChecks(listed), NOW + timedelta(days=1), run=RUN, reminder_days=7)
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(listed), NOW + timedelta(days=1), run=RUN, reminder_days=7)
     assert store.saves == []  # reminded yesterday: nothing to write
 
 
@@ -82,12 +82,12 @@ def test_the_deployment_health_is_recorded_per_list_and_family_in_scheduled_runs
     health = MemoryHealth()
     store = MemoryTargets({"ip": IPS[0]})
     failures = {("bl.example", 4): {"error": "blocked", "family": 4}, ("ok.example", 4): None}
-    run_checks([{"ip": IPS[0]}], store, FakeChecks(clean, failures=failures), NOW, run=RUN, health=health)
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(clean, failures=failures), NOW, run=RUN, health=health)
     assert set(health.reads) == {"resolver", "zone:bl.example:4", "zone:ok.example:4"}
     ((item_id, record),) = health.writes  # lists that work, and worked, change nothing
     assert item_id == "zone:bl.example:4"
     assert (record["status"], record["error"], record["runs"], record["run"]) == ("failing", "blocked", 1, RUN.id)
-    run_checks([{"ip": IPS[0]}], store, FakeChecks(clean, failures=failures), NOW, run=Run("x"), health=health)
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(clean, failures=failures), NOW, run=Run("x"), health=health)
     assert len(health.writes) == 1  # a first check of a new target is not a run of the lists
 
 
@@ -98,7 +98,7 @@ def test_a_dead_resolver_changes_nothing_and_is_recorded_on_the_second_delivery(
             run_checks(
                 [{"ip": IPS[0]}],
                 store,
-                FakeChecks(clean, resolver_dead=True),
+                FakeInvocation(clean, resolver_dead=True),
                 NOW,
                 run=RUN,
                 health=health,

@@ -9,7 +9,7 @@ import pytest
 from senderwatch import wire
 from senderwatch.alerttext import render
 from senderwatch.dmarc import MAX_DESTINATIONS, MAX_QUERIES, DmarcReport, check_dmarc, policy_names
-from senderwatch.domaincheck import PROBLEM, DomainReport
+from senderwatch.domainhealth import PROBLEM, DomainReport
 from senderwatch.findings import decide_domain, merge_domain
 
 

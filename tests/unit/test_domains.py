@@ -10,16 +10,16 @@ from senderwatch.alerttext import render, render_group
 from senderwatch.checker import run_checks
 from senderwatch.dmarc import DmarcReport
 from senderwatch.dnsbl import ZoneVerdict
-from senderwatch.domaincheck import OK, PROBLEM, DomainReport
-from senderwatch.domains import normalize_sender, watched_domains
+from senderwatch.domainhealth import OK, PROBLEM, DomainReport
 from senderwatch.errors import InvalidInput
 from senderwatch.findings import decide_domain, merge_domain
+from senderwatch.identities import normalize_sender, watched_domains
 from senderwatch.notifier import alerts_for_change
 from senderwatch.runs import Run
-from senderwatch.spflint import Problem, SpfRecordReport
+from senderwatch.spfrecord import Problem, SpfRecordReport
 from senderwatch.targets import Target, validate_zones
 from senderwatch.zones import domain_catalogue, resolve_domain_zones, resolve_zones
-from tests.support.fakes import FakeChecks, MemoryTargets
+from tests.support.fakes import FakeInvocation, MemoryTargets
 
 DAY1, DAY2, DAY3 = (f"2026-11-{d:02d}T06:00:00+00:00" for d in (20, 21, 22))
 RECORD = "v=spf1 include:_spf.example.net -all"
@@ -176,7 +176,7 @@ def test_a_broken_spf_record_alert_says_what_to_do_for_each_problem():
 def test_the_checker_checks_each_domain_once_per_invocation_and_records_it():
     items = [{"ip": f"198.51.100.{n}", "sender": "example.com"} for n in range(25)] + [{"ip": "198.51.100.99"}]
     store, health = MemoryTargets(*items), MemoryHealth()
-    checks = FakeChecks(
+    checks = FakeInvocation(
         lambda ip: [ZoneVerdict("bl.example", "clean")],
         domains=lambda name, roles: DomainReport(name, roles, spf_report(TOO_MANY)),
     )

@@ -3,7 +3,6 @@
 import ipaddress
 from datetime import UTC, datetime
 
-from senderwatch.check import CheckResult
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.findings import (
     FAILING_RUNS,
@@ -13,10 +12,11 @@ from senderwatch.findings import (
     next_health,
     reminder_due,
     reminders,
-    significant,
+    worth_writing,
 )
 from senderwatch.runs import Run
-from senderwatch.spfcheck import SpfResult
+from senderwatch.spfresult import SpfResult
+from senderwatch.targetcheck import CheckResult
 
 IP = "192.0.2.25"
 DAY1, DAY2, DAY3, DAY4 = (f"2026-11-{d:02d}T06:00:00+00:00" for d in (20, 21, 22, 23))
@@ -51,7 +51,7 @@ def test_first_listing_raises_listed_once():
     first = merge(None, run(listed()), DAY1)
     assert events(decide(None, first, IP)) == [("LISTED", "dnsbl.justspam.org")]
     second = merge(first, run(listed()), DAY2)
-    assert significant(second) == significant(first)  # nothing to write, nothing to send
+    assert worth_writing(second) == worth_writing(first)  # nothing to write, nothing to send
     assert decide(first, second, IP) == []
     assert second["dnsbl"]["dnsbl.justspam.org"]["since"] == DAY1
 
@@ -105,7 +105,7 @@ def test_a_list_that_cannot_be_used_at_all_leaves_the_address_alone():
     before = merge(None, run(listed()), DAY1)
     zone_wide = ZoneVerdict("dnsbl.justspam.org", "error", ("127.255.255.254",), error="blocked", zone_failed=True)
     after = merge(before, run(zone_wide), DAY2, RUN2)
-    assert significant(after) == significant(before)  # nothing to write, no stream record, no alert
+    assert worth_writing(after) == worth_writing(before)  # nothing to write, no stream record, no alert
     assert merge(None, run(zone_wide), DAY2, RUN2)["dnsbl"] == {}
 
 
@@ -155,7 +155,7 @@ def test_spf_temperror_keeps_the_previous_result():
 def test_a_reworded_reason_is_not_a_change():
     first = merge(None, run(listed(reason="trap hit")), DAY1)
     second = merge(first, run(listed(reason="trap hit, again")), DAY2)
-    assert significant(first) == significant(second)
+    assert worth_writing(first) == worth_writing(second)
 
 
 def test_reminders_when_a_problem_lasts():

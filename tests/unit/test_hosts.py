@@ -9,16 +9,16 @@ from datetime import UTC, datetime
 import pytest
 
 from senderwatch.alerttext import render
-from senderwatch.check import CheckResult
 from senderwatch.checker import run_checks
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.errors import InvalidInput
-from senderwatch.findings import decide, merge_many, reminders, significant
+from senderwatch.findings import decide, merge_many, reminders, worth_writing
 from senderwatch.notifier import alerts_for_change
 from senderwatch.runs import Run
-from senderwatch.spfcheck import SpfResult
+from senderwatch.spfresult import SpfResult
+from senderwatch.targetcheck import CheckResult
 from senderwatch.targets import HOST, NETWORK, Target, parse_target
-from tests.support.fakes import FakeChecks, MemoryHistory, MemoryTargets
+from tests.support.fakes import FakeInvocation, MemoryHistory, MemoryTargets
 
 V4, V6, NEW = "192.0.2.25", "2001:db8::25", "192.0.2.26"
 HOSTNAME = "mail.example.com"
@@ -90,7 +90,7 @@ def test_the_story_with_a_host_target_alerts_on_the_ipv6_softfail_nobody_typed()
     assert events(alerts) == [("SPF_FAILING", V6, "")]  # no ADDRESS_ADDED on a host's first check
     assert alerts[0].target == HOSTNAME and alerts[0].details["result"] == "softfail"
     second = merge_many(first, host_result(V4, V6), DAY2)
-    assert significant(second) == significant(first) and decide(first, second, HOSTNAME) == []
+    assert worth_writing(second) == worth_writing(first) and decide(first, second, HOSTNAME) == []
 
 
 def test_a_new_address_is_news_that_says_whether_spf_passes_for_it_and_a_vanished_one_too():
@@ -156,18 +156,18 @@ NOW = datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
 
 def test_the_checker_keeps_a_hosts_findings_per_address_and_a_family_that_does_not_resolve_keeps_its_own():
     store = MemoryTargets({"ip": HOSTNAME, "sender": "example.com"})
-    run_checks([{"ip": HOSTNAME}], store, FakeChecks(verdicts, hosts={HOSTNAME: [V4, V6]}, spf=spf), NOW)
+    run_checks([{"ip": HOSTNAME}], store, FakeInvocation(verdicts, hosts={HOSTNAME: [V4, V6]}, spf=spf), NOW)
     findings = store.items[HOSTNAME]["findings"]
     assert sorted(findings["addresses"]) == [V4, V6]
     assert findings["addresses"][V6]["spf"]["result"] == "softfail"
     # DNS for the host fails this run: the checker is handed the addresses it had, and nothing changes.
-    summary = run_checks([{"ip": HOSTNAME}], store, FakeChecks(verdicts, hosts={}, spf=spf), NOW)
+    summary = run_checks([{"ip": HOSTNAME}], store, FakeInvocation(verdicts, hosts={}, spf=spf), NOW)
     assert summary.checked == 2 and summary.changed == 0
 
 
 def test_a_network_is_checked_address_by_address_in_a_slice_of_its_own():
     store = MemoryTargets({"ip": "192.0.2.0/28"}, {"ip": V4})
-    checks = FakeChecks(verdicts)
+    checks = FakeInvocation(verdicts)
     summary = run_checks([{"ip": "192.0.2.0/28"}, {"ip": V4}], store, checks, NOW, run=Run(DAY1, scheduled=True))
     assert checks.slices == [["192.0.2.0/28"], [V4]] and summary.checked == 17
     assert len(store.items["192.0.2.0/28"]["findings"]["addresses"]) == 16
@@ -210,7 +210,7 @@ def test_a_full_networks_run_fits_one_history_item_whatever_its_spf_record():
     record = "v=spf1 " + " ".join(f"ip4:198.51.{n}.0/24" for n in range(40)) + " ~all"  # ~700 characters
     store, history = MemoryTargets({"ip": "198.51.100.0/24", "sender": "example.com"}), MemoryHistory()
     long_spf = lambda ip: replace(spf(ip, "softfail"), record=record, explanation="x" * 200)  # noqa: E731
-    checks = FakeChecks(lambda ip: [ZoneVerdict(f"list{n}.example", "clean") for n in range(18)], spf=long_spf)
+    checks = FakeInvocation(lambda ip: [ZoneVerdict(f"list{n}.example", "clean") for n in range(18)], spf=long_spf)
     run_checks([{"ip": "198.51.100.0/24"}], store, checks, NOW, history=history)
     (row,) = history.runs
     assert len(json.loads(row["result"])["results"]) == 256 and len(row["result"]) < 150_000
@@ -219,7 +219,9 @@ def test_a_full_networks_run_fits_one_history_item_whatever_its_spf_record():
 
 def test_a_host_that_does_not_exist_is_said_at_once_and_again_when_it_resolves():
     store = MemoryTargets({"ip": "mial.example.com", "sender": "example.com"})
-    run_checks([{"ip": "mial.example.com"}], store, FakeChecks(verdicts, hosts={"mial.example.com": "NXDOMAIN"}), NOW)
+    run_checks(
+        [{"ip": "mial.example.com"}], store, FakeInvocation(verdicts, hosts={"mial.example.com": "NXDOMAIN"}), NOW
+    )
     first = store.items["mial.example.com"]["findings"]
     assert first["unresolved"]["error"] == "no-such-host" and first["addresses"] == {}
     (alert,) = decide(None, first, "mial.example.com")
@@ -232,7 +234,7 @@ def test_a_host_that_does_not_exist_is_said_at_once_and_again_when_it_resolves()
 
 
 def test_what_a_hosts_resolution_leaves_unchecked_is_noted_never_dropped():
-    from senderwatch.check import AddressResults, HostProblem
+    from senderwatch.targetcheck import AddressResults, HostProblem
 
     problems = [
         HostProblem(HOSTNAME, "not-public", None, "mail.example.com resolves to addresses no list rates: 10.0.0.5"),

@@ -44,6 +44,19 @@ _MEANINGLESS = [
 TEST_ENTRIES = frozenset(ipaddress.ip_address(a) for a in ("127.0.0.2", "127.0.0.1", "::ffff:7f00:2", "::ffff:7f00:1"))
 
 
+def family_of(text: object) -> int | None:
+    """4 or 6 for an address written as text (an item's key, a log's sending IP); None for anything else."""
+    try:
+        return ipaddress.ip_address(str(text or "")).version
+    except ValueError:
+        return None
+
+
+def family_name(family: object) -> str:
+    """How people call a family: IPv4, IPv6, or names (the domain lists)."""
+    return {4: "IPv4", 6: "IPv6", 0: "names"}.get(family, str(family))  # type: ignore[call-overload]
+
+
 def shown(text: object, limit: int = 60) -> str:
     """Input echoed in an error message: quoted, escapes visible, never longer than LIMIT."""
     raw = str(text)

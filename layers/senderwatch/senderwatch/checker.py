@@ -12,29 +12,29 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from .check import AddressResults, CheckResult
-from .domaincheck import DomainReport
-from .domains import watched_domains
+from .domainhealth import DomainReport
 from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
     DOMAIN,
     RESOLVER,
     ZONE,
-    is_many,
+    domain_worth_writing,
+    is_per_address,
     merge,
     merge_domain,
     merge_many,
     next_health,
-    readable,
-    readable_many,
     reminder_due,
-    significant,
-    significant_domain,
+    worth_writing,
+    written,
+    written_many,
 )
-from .ports import NOTHING, Checks, Health, History, Targets, update
+from .identities import watched_domains
+from .ports import NOTHING, Health, History, Invocation, Targets, update
 from .records import DomainHealth
 from .runs import MANUAL, Run, message_body
 from .scheduler import now_iso
+from .targetcheck import AddressResults, CheckResult
 from .targets import HOST, Target
 from .verdicts import Verdict
 
@@ -60,7 +60,7 @@ class CheckSummary:
 def run_checks(
     items: list[dict],
     store: Targets,
-    checks: Checks,
+    invocation: Invocation,
     now: datetime,
     *,
     run: Run = MANUAL,
@@ -82,7 +82,7 @@ def run_checks(
     raised when no address could be asked at all: the queue tries again; from the second
     DELIVERY of the same message on, the resolver is recorded as failing (a blip is not news).
     """
-    work = _Checks(store, checks, now, run, history, health, reminder_days, history_days, delivery)
+    work = _Message(store, invocation, now, run, history, health, reminder_days, history_days, delivery)
     ips = list(dict.fromkeys(str(item.get("ip")) for item in items))
     current = store.get_many(ips)
     targets: list[Target] = []
@@ -105,11 +105,11 @@ def run_checks(
 
 
 @dataclass
-class _Checks:
+class _Message:
     """One message's checks: what it needs to save findings, history and the deployment's health."""
 
     store: Targets
-    checks: Checks
+    invocation: Invocation
     now: datetime
     run: Run
     history: History | None
@@ -124,7 +124,7 @@ class _Checks:
         return now_iso(self.now)
 
     async def check(self, targets: list[Target], current: dict, time_left, requeue) -> None:
-        async with self.checks.session() as session:
+        async with self.invocation.session() as session:
             try:
                 failures = await session.probe(targets)
             except ResolverUnusable as exc:
@@ -150,7 +150,7 @@ class _Checks:
                     log.info("requeued near the timeout", extra={"targets": len(rest)})
                     return
                 start += len(chunk)
-                known = {t.ip: list(readable_many(current[t.ip].get("findings"))["addresses"]) for t in chunk}
+                known = {t.ip: list(written_many(current[t.ip].get("findings"))["addresses"]) for t in chunk}
                 results = await session.check(chunk, known)
                 self._save(chunk, results, current)
                 await self._domains(session, chunk, results)
@@ -164,7 +164,7 @@ class _Checks:
             ptrs = [n for r in (found if isinstance(found, list) else [found]) if r.rdns for n in r.rdns.ptr]
             for name, roles in watched_domains(target.sender, target.helo, ptrs).items():
                 wanted[name] = tuple(dict.fromkeys(wanted.get(name, ()) + roles))
-        checked = self.checks.domains_checked
+        checked = self.invocation.domains_checked
         wanted = {name: roles for name, roles in wanted.items() if name not in checked}
         if not wanted:
             return
@@ -197,7 +197,7 @@ class _Checks:
                 if run.scheduled and last >= run.id:
                     return None  # checked in this run already
                 new = merge_domain(old, report, now, run)
-                if significant_domain(new) == significant_domain(old):
+                if domain_worth_writing(new) == domain_worth_writing(old):
                     return None
                 return {**new, "run": run.id or last}
 
@@ -226,10 +226,10 @@ class _Checks:
             result = results[target.ip]
             old = current[target.ip].get("findings")
             many = isinstance(result, list)
-            if old is not None and (readable_many(old) if many else readable(old)) != old:
+            if old is not None and (written_many(old) if many else written(old)) != old:
                 log.warning("findings not readable: starting afresh", extra={"ip": target.ip})
             if isinstance(result, list):
-                new = merge_many(old if is_many(old) else None, result, self.stamp, self.run)
+                new = merge_many(old if is_per_address(old) else None, result, self.stamp, self.run)
                 record = {"results": [_brief(r.to_dict()) for r in result]}
             else:
                 new = merge(old, result, self.stamp, self.run)
@@ -242,7 +242,7 @@ class _Checks:
                 self.summary.errors += sum(
                     1 for v in each.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
                 )
-            if significant(new) != significant(old) and self.store.save_findings(target.ip, new, self.stamp):
+            if worth_writing(new) != worth_writing(old) and self.store.save_findings(target.ip, new, self.stamp):
                 self.summary.changed += 1
             runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record)})
         if self.history is not None:

@@ -10,7 +10,7 @@ several records), take no action on failing mail (p=none), or send no reports to
 outside the domain's organization that has not agreed to take them (RFC 9990, Verifying External
 Destinations).
 
-DNS comes through the same injected async lookup as spflint, with the same rule: a DNS failure
+DNS comes through the same injected async lookup as spfrecord, with the same rule: a DNS failure
 leaves the check incomplete (`error`), never "no record" and never "not authorized".
 """
 
@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 
 from . import wire
 from .errors import DnsFailure
-from .spflint import Lookup, Problem, dns_error, txt_records
+from .spfrecord import Lookup, Problem, dns_error, txt_records
 from .text import clean_text
 
 MAX_QUERIES = 8  # RFC 9989 4.10: names asked by one tree walk, the domain's own first

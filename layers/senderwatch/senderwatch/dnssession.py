@@ -11,12 +11,12 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .check import AddressResults, CheckResult, check_addresses, expand_targets
 from .dnsbl import DnsblChecker, ProbeCache
-from .domaincheck import DomainReport, check_domains
+from .domainhealth import DomainReport, check_domains
 from .errors import ResolverUnusable
 from .nameservers import DNS_TIMEOUT
 from .resolver import Resolver
+from .targetcheck import AddressResults, CheckResult, check_addresses, expand_targets
 from .targets import ADDRESS, Target
 from .zones import NAMES, Zone, resolve_domain_zones, resolve_zones
 
@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
-class DnsChecks:
+class DnsInvocation:
     """How to check, for one invocation: resolvers, timeout, zones when a target names none,
     the Spamhaus DQS key. Every message of the invocation shares one probe of the lists."""
 
@@ -49,7 +49,7 @@ class DnsChecks:
 class DnsSession:
     """One resolver for a whole message, however many slices it takes."""
 
-    def __init__(self, checks: DnsChecks):
+    def __init__(self, checks: DnsInvocation):
         self.checks = checks
         self.resolver = Resolver(list(checks.nameservers) or None, timeout=checks.timeout)
         self.dnsbl = DnsblChecker(self.resolver, [], checks.dqs_key, checks.probes)
@@ -131,7 +131,7 @@ class DnsSession:
 PROBE = "probe"  # {"senderwatch": "probe"}: an invocation that asks the lists' test entries only
 
 
-def probe_lists(checks: DnsChecks) -> dict:
+def probe_lists(checks: DnsInvocation) -> dict:
     """Each list the deployment uses, asked for its test entries through the deployment's own
     resolver: what `senderwatch doctor` shows from inside (Spamhaus refusing a resolver without a
     DQS key shows here on day one). Nothing is written; no finding changes."""

@@ -26,16 +26,16 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from .addresses import address_text
+from .addresses import address_text, family_of
 from .advice import problem_kind, worse
-from .records import DomainHealth, ListHealth, RecordPart
+from .records import DomainHealth, ListHealth, RecordPart, count
 from .runs import MANUAL, Run
 from .verdicts import Verdict
 
 if TYPE_CHECKING:
-    from .check import CheckResult
     from .dnsbl import ZoneVerdict
-    from .domaincheck import DomainReport
+    from .domainhealth import DomainReport
+    from .targetcheck import CheckResult
 
 FAILING_RUNS = 3  # scheduled runs in a row a list must fail before it is reported
 
@@ -92,7 +92,7 @@ SEVERITY: dict[str, str] = {
 SPF_IDENTITIES = ("spf", "helo_spf")  # MAIL FROM, and the HELO name when the target has one
 
 
-def readable(findings) -> dict:
+def written(findings) -> dict:
     """Findings as senderwatch writes them (records.AddressFindings); anything else on the item
     (written by hand, say) is left out, so that a check starts afresh instead of failing on it."""
     if not isinstance(findings, dict):
@@ -115,13 +115,6 @@ def readable(findings) -> dict:
     if isinstance(findings.get("reminded_at"), str):
         out["reminded_at"] = findings["reminded_at"]
     return out
-
-
-def _count(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def merge_verdicts(old_zones: dict, verdicts: Sequence[ZoneVerdict], now: str, run: Run = MANUAL) -> dict:
@@ -155,7 +148,7 @@ def merge_verdicts(old_zones: dict, verdicts: Sequence[ZoneVerdict], now: str, r
             entry["error"] = verdict.error
             entry["error_since"] = before.get("error_since", now)
             counted = run.scheduled and before.get("error_run") != run.id
-            entry["error_runs"] = _count(before.get("error_runs")) + counted
+            entry["error_runs"] = count(before.get("error_runs")) + counted
             if counted or "error_run" in before:
                 entry["error_run"] = run.id if counted else before["error_run"]
         new[verdict.zone] = entry
@@ -164,7 +157,7 @@ def merge_verdicts(old_zones: dict, verdicts: Sequence[ZoneVerdict], now: str, r
 
 def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUAL) -> dict:
     """New findings from the previous ones and one run's result (pure; NOW is ISO 8601)."""
-    old = readable(previous)
+    old = written(previous)
     new: dict = {"dnsbl": {}, "rdns": old.get("rdns"), "reminded_at": old.get("reminded_at")}
     new["dnsbl"] = merge_verdicts(old.get("dnsbl", {}), result.dnsbl, now, run)
     for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
@@ -194,15 +187,15 @@ def _drop_none(findings: dict) -> dict:
     return {key: value for key, value in findings.items() if value is not None}
 
 
-def significant(findings: dict | None) -> dict:
+def worth_writing(findings: dict | None) -> dict:
     """The part of findings whose change is worth a write (and so a stream record)."""
     if not findings:
         return {}
-    if is_many(findings):
-        out = copy.deepcopy(readable_many(findings))
-        parts = list(out[MANY].values())
+    if is_per_address(findings):
+        out = copy.deepcopy(written_many(findings))
+        parts = list(out[PER_ADDRESS].values())
     else:
-        out = copy.deepcopy(readable(findings))
+        out = copy.deepcopy(written(findings))
         parts = [out]
     for part in parts:
         for entry in part.get("dnsbl", {}).values():
@@ -212,16 +205,12 @@ def significant(findings: dict | None) -> dict:
 
 # -- a host or a network: findings per address (records.ManyFindings, records.MemberFindings) -------
 
-MANY = "addresses"
+PER_ADDRESS = "addresses"
 _SPF_KEPT = ("sender", "result", "mechanism", "since", "error")
 
 
-def is_many(findings) -> bool:
-    return isinstance(findings, dict) and isinstance(findings.get(MANY), dict)
-
-
-def _family(address: str) -> str:
-    return "6" if ":" in address else "4"
+def is_per_address(findings) -> bool:
+    return isinstance(findings, dict) and isinstance(findings.get(PER_ADDRESS), dict)
 
 
 def compact(findings: dict, first: str) -> dict:
@@ -242,12 +231,12 @@ def compact(findings: dict, first: str) -> dict:
 
 
 def expand(findings: dict | None, many: dict, address: str) -> dict:
-    """An address's findings from a host or network item (MANY, as readable_many gives it), as an
+    """An address's findings from a host or network item (MANY, as written_many gives it), as an
     address target's: each list asked for its family and not named said "clean" since its first check."""
-    out = _readable_member(findings or {})
+    out = _written_member(findings or {})
     first = out.pop("first", "")
     dnsbl = out.setdefault("dnsbl", {})
-    for zone in many.get("zones", {}).get(_family(address), ()):
+    for zone in many.get("zones", {}).get(str(family_of(address)), ()):
         dnsbl.setdefault(zone, {"status": Verdict.CLEAN, "since": first} if first else {"status": Verdict.CLEAN})
     for key, record in many.get("spf_records", {}).items():
         if isinstance(out.get(key), dict) and out[key].get("sender") == record.get("sender"):
@@ -255,14 +244,14 @@ def expand(findings: dict | None, many: dict, address: str) -> dict:
     return out
 
 
-def readable_many(findings) -> dict:
-    """A host's or a network's findings as senderwatch writes them (records.ManyFindings; see readable)."""
-    if not is_many(findings):
-        return {MANY: {}, "zones": {}, "spf_records": {}}
+def written_many(findings) -> dict:
+    """A host's or a network's findings as senderwatch writes them (records.ManyFindings; see written)."""
+    if not is_per_address(findings):
+        return {PER_ADDRESS: {}, "zones": {}, "spf_records": {}}
     zones = findings.get("zones")
     records = findings.get("spf_records")
     out: dict = {
-        MANY: {str(a): _readable_member(f) for a, f in findings[MANY].items() if isinstance(f, dict)},
+        PER_ADDRESS: {str(a): _written_member(f) for a, f in findings[PER_ADDRESS].items() if isinstance(f, dict)},
         "zones": {
             str(family): [str(z) for z in names]
             for family, names in (zones.items() if isinstance(zones, dict) else ())
@@ -284,15 +273,15 @@ def readable_many(findings) -> dict:
     return out
 
 
-def _readable_member(findings: dict) -> dict:
-    out = readable(findings)
+def _written_member(findings: dict) -> dict:
+    out = written(findings)
     if isinstance(findings.get("first"), str):
         out["first"] = findings["first"]
     return out
 
 
 WHOLE_HOST = ("no-such-host", "no-address", "not-public")  # a host with nothing to check
-NOTED = ("not-public", "too-many-addresses")  # lasting: said beside the addresses (a timeout is not)
+LASTING = ("not-public", "too-many-addresses")  # lasting: said beside the addresses (a timeout is not)
 
 
 def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, run: Run = MANUAL) -> dict:
@@ -301,13 +290,13 @@ def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, 
     An address no longer among RESULTS is gone from the target (the host no longer resolves to it).
     RESULTS may carry `problems` (check.AddressResults): what the host's resolution left unchecked.
     """
-    old = readable_many(previous)
+    old = written_many(previous)
     addresses: dict = {}
     zones: dict[str, set[str]] = {}
     records: dict[str, dict] = {}
     for result in results:
         address = address_text(result.ip)
-        known = old[MANY].get(address)
+        known = old[PER_ADDRESS].get(address)
         before = expand(known, old, address) if known is not None else None
         first = str(known.get("first") or now) if known is not None else now
         addresses[address] = compact(merge(before, result, now, run), first)
@@ -315,9 +304,9 @@ def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, 
         for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
             if spf is not None and spf.record and key not in records:
                 records[key] = {"sender": spf.sender, "record": spf.record}
-    out: dict = {MANY: addresses, "zones": {family: sorted(names) for family, names in sorted(zones.items())}}
+    out: dict = {PER_ADDRESS: addresses, "zones": {family: sorted(names) for family, names in sorted(zones.items())}}
     out["spf_records"] = {key: records.get(key) or old["spf_records"][key] for key in (*records, *old["spf_records"])}
-    same = is_many(previous) and set(addresses) == set(old[MANY])
+    same = is_per_address(previous) and set(addresses) == set(old[PER_ADDRESS])
     out["addresses_since"] = old.get("addresses_since", now) if same else now
     if old.get("reminded_at"):
         out["reminded_at"] = old["reminded_at"]
@@ -327,7 +316,7 @@ def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, 
         before = old.get("unresolved") or {}
         since = before.get("since", now) if before.get("error") == whole.error else now
         out["unresolved"] = {"error": whole.error, "detail": whole.detail, "since": since}
-    notes = [p.detail for p in problems if p.error in NOTED and p is not whole]
+    notes = [p.detail for p in problems if p.error in LASTING and p is not whole]
     if notes:
         out["notes"] = notes
     return out
@@ -337,12 +326,12 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
     """The alerts a change of a host's or a network's findings deserves: each address's own (as
     `decide`), and ADDRESS_ADDED / ADDRESS_REMOVED when the host gained or lost one after its
     first check. A new address's alert says whether it is listed and whether SPF passes for it."""
-    before, after = readable_many(old), readable_many(new)
-    first = not is_many(old)
+    before, after = written_many(old), written_many(new)
+    first = not is_per_address(old)
     alerts: list[Alert] = []
-    for address, entry in after[MANY].items():
+    for address, entry in after[PER_ADDRESS].items():
         now_state = expand(entry, after, address)
-        was = expand(before[MANY][address], before, address) if address in before[MANY] else None
+        was = expand(before[PER_ADDRESS][address], before, address) if address in before[PER_ADDRESS] else None
         alerts += decide(was, now_state, address, label, target)
         if was is None and not first:
             spf = now_state.get("spf") or {}
@@ -359,16 +348,16 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
             alerts.append(Alert(Event.ADDRESS_ADDED, address, since, "", details, label=label, target=target))
     was_unresolved, unresolved = before.get("unresolved"), after.get("unresolved")
     if unresolved and (not was_unresolved or was_unresolved.get("error") != unresolved.get("error")):
-        details = dict(unresolved, host=target, previous=sorted(before[MANY]))
+        details = dict(unresolved, host=target, previous=sorted(before[PER_ADDRESS]))
         alerts.append(
             Alert(Event.HOST_UNRESOLVED, "", unresolved.get("since", ""), "", details, label=label, target=target)
         )
-    elif was_unresolved and not unresolved and after[MANY]:
-        details = dict(was_unresolved, host=target, addresses=sorted(after[MANY]))
+    elif was_unresolved and not unresolved and after[PER_ADDRESS]:
+        details = dict(was_unresolved, host=target, addresses=sorted(after[PER_ADDRESS]))
         since = after.get("addresses_since", "")
         alerts.append(Alert(Event.HOST_RESOLVED, "", since, "", details, label=label, target=target))
-    for address, entry in before[MANY].items():
-        if address not in after[MANY]:
+    for address, entry in before[PER_ADDRESS].items():
+        if address not in after[PER_ADDRESS]:
             was = expand(entry, before, address)
             listed = sorted(z for z, e in was["dnsbl"].items() if e.get("status") == Verdict.LISTED)
             details = {"host": target, "listed": listed}
@@ -408,9 +397,9 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = 
 
     For a host or a network (findings per address), see `decide_many`.
     """
-    if is_many(new) or is_many(old):
+    if is_per_address(new) or is_per_address(old):
         return decide_many(old, new, target or ip, label)
-    old, new = readable(old), readable(new)
+    old, new = written(old), written(new)
     alerts: list[Alert] = []
     old_zones, new_zones = old.get("dnsbl", {}), new.get("dnsbl", {})
     for zone, entry in new_zones.items():
@@ -427,7 +416,7 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = 
                     Event.DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label, target=target
                 )
             )
-        if _count(entry.get("error_runs")) >= FAILING_RUNS > _count(before.get("error_runs")):
+        if count(entry.get("error_runs")) >= FAILING_RUNS > count(before.get("error_runs")):
             alerts.append(
                 Alert(Event.CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label, target=target)
             )
@@ -476,12 +465,12 @@ def _problems(findings: dict) -> list[tuple[Event, str, dict]]:
 def reminder_due(findings: dict, now: datetime, days: int) -> bool:
     """True when a problem has lasted DAYS days since it began, or since the last reminder
     (0: reminders are off). A newer problem does not put off the reminder of an older one."""
-    if is_many(findings):
-        many = readable_many(findings)
+    if is_per_address(findings):
+        many = written_many(findings)
         problems = [d for ip, entry in many["addresses"].items() for _, _, d in _problems(expand(entry, many, ip))]
         findings = {"reminded_at": many.get("reminded_at"), "dnsbl": {}, "_problems": problems}
     else:
-        findings = readable(findings)
+        findings = written(findings)
     if days <= 0:
         return False
     try:
@@ -498,15 +487,15 @@ def reminder_due(findings: dict, now: datetime, days: int) -> bool:
 def reminders(findings: dict, ip: str, label: str = "") -> list[Alert]:
     """Alerts for problems still present (sent every N days when reminders are on); IP is the
     item's key (a host's or a network's: one reminder per address with a problem)."""
-    if is_many(findings):
-        many = readable_many(findings)
+    if is_per_address(findings):
+        many = written_many(findings)
         due = str(many.get("reminded_at") or "due")
         return [
             Alert(event, address, d.get("since", ""), zone, d, reminder=due, label=label, target=ip)
             for address, entry in many["addresses"].items()
             for event, zone, d in _problems(expand(entry, many, address))
         ]
-    findings = readable(findings)
+    findings = written(findings)
     due = str(findings.get("reminded_at") or "due")
     return [
         Alert(event, ip, d.get("since", ""), zone, d, reminder=due, label=label)
@@ -598,7 +587,7 @@ def merge_domain(previous: DomainHealth | None, report: DomainReport, now: str, 
     return new
 
 
-def significant_domain(findings: Mapping[str, Any] | None) -> dict:
+def domain_worth_writing(findings: Mapping[str, Any] | None) -> dict:
     """The part of a domain's findings whose change is worth a write: not a list's TXT wording,
     not a lookup that failed this time (the last state stands, and says so only beside a change)."""
     if not isinstance(findings, dict):

@@ -16,10 +16,10 @@ from .findings import (
     decide_domain,
     decide_health,
     decide_receiver,
-    is_many,
-    readable,
-    readable_many,
+    is_per_address,
     reminders,
+    written,
+    written_many,
 )
 from .ports import Publisher, SentLog
 
@@ -41,11 +41,11 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
     if "findings" not in new_item:
         return []
     ip, label = str(new_item.get("ip", "")), str(new_item.get("label") or "")
-    if is_many(new_item["findings"]):  # a host or a network: findings per address
-        old_findings, new_findings = readable_many((old_item or {}).get("findings")), new_item["findings"]
+    if is_per_address(new_item["findings"]):  # a host or a network: findings per address
+        old_findings, new_findings = written_many((old_item or {}).get("findings")), new_item["findings"]
         alerts = decide((old_item or {}).get("findings"), new_findings, ip, label, target=ip)
     else:
-        old_findings, new_findings = readable((old_item or {}).get("findings")), readable(new_item["findings"])
+        old_findings, new_findings = written((old_item or {}).get("findings")), written(new_item["findings"])
         alerts = decide(old_findings, new_findings, ip, label)
     reminded = new_findings.get("reminded_at")
     if reminded and reminded != old_findings.get("reminded_at"):

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
-    from .check import AddressResults, CheckResult
-    from .domaincheck import DomainReport
+    from .domainhealth import DomainReport
+    from .targetcheck import AddressResults, CheckResult
     from .targets import Target
 
 
@@ -113,7 +113,10 @@ class CheckSession(Protocol):
         ...
 
 
-class Checks(Protocol):
+class Invocation(Protocol):
+    """What one checker invocation's messages share: a DNS session per message, the lists probed
+    once, and the domains checked (each once)."""
+
     domains_checked: set[str]  # the domains this invocation has checked: each once
 
     def session(self) -> AbstractAsyncContextManager[CheckSession]: ...

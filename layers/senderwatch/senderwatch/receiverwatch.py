@@ -17,16 +17,16 @@ A receiver's record is a records.ReceiverRecord: its blocks, by address and code
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
-from .bounces import Attempts, Rejection, Reply, classify, parse_line, receiver_of
+from .addresses import family_of
 from .ports import Receivers, update
 from .records import ReceiverRecord
+from .refusals import Attempts, Rejection, Reply, classify, parse_line, receiver_of
 
 log = logging.getLogger(__name__)
 
@@ -36,13 +36,6 @@ QUIET = timedelta(hours=1)  # how long after its last rejection an acceptance en
 
 def _stamp(when: datetime) -> str:
     return when.astimezone(UTC).isoformat(timespec="seconds")
-
-
-def _family(ip: str | None) -> int | None:
-    try:
-        return ipaddress.ip_address(ip or "").version
-    except ValueError:
-        return None
 
 
 def block(
@@ -93,7 +86,7 @@ def accept(state: ReceiverRecord | None, reply: Reply, when: datetime, server: s
         if entry.get("scope") == "recipient" and entry.get("relay") != reply.relay:
             continue
         last = datetime.fromisoformat(str(entry.get("last_seen") or entry.get("since")))
-        ours = _family(entry.get("sending_ip"))
+        ours = family_of(entry.get("sending_ip"))
         if when >= last + QUIET and (family is None or ours is None or ours == family):
             blocks[key] = {**entry, "status": ACCEPTED, "accepted_since": _stamp(when)}
             changed = True

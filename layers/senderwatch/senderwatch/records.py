@@ -3,12 +3,21 @@ table's records (each list and address family, the resolver, each domain, each r
 
 Every record is a plain mapping on the item (DynamoDB stores maps), so these are TypedDicts:
 the keys and their meanings in one place. `total=False`: records written by earlier versions,
-or by hand, may lack keys; the readers (findings.readable, ...) keep only what they can use.
+or by hand, may lack keys; the readers (findings.written, ...) keep only what they can use.
 """
 
 from __future__ import annotations
 
 from typing import TypedDict
+
+
+def count(value: object) -> int:
+    """A count as a record holds it (a number, or what a person wrote by hand): 0 when it is not one."""
+    try:
+        return int(value)  # type: ignore[call-overload]
+    except (TypeError, ValueError):
+        return 0
+
 
 # -- a target's findings (the targets table's `findings` attribute) --------------------------------
 

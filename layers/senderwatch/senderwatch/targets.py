@@ -11,8 +11,8 @@ import unicodedata
 from dataclasses import dataclass
 
 from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_network, shown
-from .domains import normalize_sender, parse_host, validate_helo
 from .errors import InvalidInput, InvalidTarget
+from .identities import normalize_sender, parse_host, validate_helo
 from .text import words
 from .zones import domain_catalogue, resolve_zones, validate_zone_name
 

@@ -29,7 +29,7 @@ from .model import (
     by_list,
     said,
 )
-from .phrases import WATCHING, address_row, capped, catalogue_zone, clean, date, every_address, reminded, shown, who
+from .phrases import WATCHING, address_row, capped, catalogue_zone, clean, date, every_address, few, reminded, who
 
 _FIND_WHY = (
     Step(
@@ -124,7 +124,7 @@ def _listed_together(alerts: Sequence[Alert]) -> AlertText:
     return said(
         alerts,
         [f"{again}{count} addresses are listed on {first.zone}", f"{again}{count} addresses listed"],
-        [f"{prefix} {count} addresses LISTED on {first.zone}: {shown(ips, 2)}.", f"{prefix} {count} LISTED."],
+        [f"{prefix} {count} addresses LISTED on {first.zone}: {few(ips, 2)}.", f"{prefix} {count} LISTED."],
         [
             Lines(f"{again}{count} of your addresses are listed on the DNS blocklist {first.zone}."),
             Facts(*facts),
@@ -164,7 +164,7 @@ def _delisted_together(alerts: Sequence[Alert]) -> AlertText:
     return said(
         alerts,
         [f"{count} addresses are no longer listed on {first.zone}", f"{count} addresses delisted"],
-        [f"{prefix} {count} addresses DELISTED from {first.zone}: {shown(ips, 2)}.", f"{prefix} {count} DELISTED."],
+        [f"{prefix} {count} addresses DELISTED from {first.zone}: {few(ips, 2)}.", f"{prefix} {count} DELISTED."],
         [
             Lines(f"{count} of your addresses are no longer listed on {first.zone} (since {since})."),
             Rows(*capped([address_row(a, "") for a in alerts]), heading="Addresses:"),
@@ -251,7 +251,7 @@ def _spf_failing_together(alerts: Sequence[Alert]) -> AlertText:
         alerts,
         [f"{again}{spf} {result} for {count} addresses sending as {sender}", f"{again}{spf} {result}: {count}"],
         [
-            f"{prefix} {spf} {result} for {count} addresses sending as {sender}: {shown(ips, 2)}.",
+            f"{prefix} {spf} {result} for {count} addresses sending as {sender}: {few(ips, 2)}.",
             f"{prefix} {spf} {result}.",
         ],
         [
@@ -317,7 +317,7 @@ def _spf_recovered_together(alerts: Sequence[Alert]) -> AlertText:
     return said(
         alerts,
         [f"SPF passes again for {count} addresses sending as {d.get('sender', '')}", "SPF passes again"],
-        [f"{prefix} SPF passes again for {count} addresses: {shown(ips, 2)}.", f"{prefix} SPF passes again."],
+        [f"{prefix} SPF passes again for {count} addresses: {few(ips, 2)}.", f"{prefix} SPF passes again."],
         [
             Lines(f"SPF passes again for mail sent as {d.get('sender', '')} from {count} of your addresses."),
             Facts(("Record", d.get("record") or ""), width=8, gap=False),
@@ -373,9 +373,9 @@ def _address_added(alerts: Sequence[Alert]) -> AlertText:
         check = Step("Nothing, if you expected it: it is not listed, and SPF passes for it.")
     return said(
         alerts,
-        [f"{host} has {new}: {shown(ips, 3)}{' - ' + worry if worry else ''}", f"{host} has {new}"],
+        [f"{host} has {new}: {few(ips, 3)}{' - ' + worry if worry else ''}", f"{host} has {new}"],
         [
-            f"senderwatch: {host} has {new}: {shown(ips, 3)}{'; ' + worry if worry else ''}.",
+            f"senderwatch: {host} has {new}: {few(ips, 3)}{'; ' + worry if worry else ''}.",
             f"senderwatch: {host} has {new}.",
         ],
         [
@@ -424,11 +424,11 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
     )
     return said(
         alerts,
-        [f"{host} no longer resolves to {shown(ips, 3)}", f"{host} lost {len(ips)} address(es)"],
-        f"senderwatch: {host} no longer resolves to {shown(ips, 3)}.",
+        [f"{host} no longer resolves to {few(ips, 3)}", f"{host} lost {len(ips)} address(es)"],
+        f"senderwatch: {host} no longer resolves to {few(ips, 3)}.",
         [
             Lines(
-                f"{named} no longer resolves to {shown(ips, 3)} (since {date(first.since)}).",
+                f"{named} no longer resolves to {few(ips, 3)} (since {date(first.since)}).",
                 "senderwatch stops checking it with the host.",
             ),
             Rows(*was_listed),

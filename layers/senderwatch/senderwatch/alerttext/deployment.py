@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 
+from ..addresses import family_name
 from ..findings import Alert, Event
 from ..zones import catalogue
 from .model import (
@@ -25,7 +26,7 @@ from .model import (
     by_address,
     said,
 )
-from .phrases import address_row, capped, clean, date, every_address, reminded, shown, who
+from .phrases import address_row, capped, clean, date, every_address, few, reminded, who
 
 TEST_EVENT = "TEST_ALERT"  # not a finding's event: `senderwatch test-alert` sends it
 
@@ -40,8 +41,8 @@ _UNUSABLE = {
 }
 
 
-def _family(details: dict) -> str:
-    return f" for IPv{details['family']} addresses" if details.get("family") else ""
+def _for_family(details: dict) -> str:
+    return f" for {family_name(details['family'])} addresses" if details.get("family") else ""
 
 
 # -- a list it cannot use: CHECK_FAILING, CHECK_RECOVERED -------------------------------------------
@@ -73,7 +74,7 @@ def _address_unchecked(alert: Alert) -> AlertText:
 def _list_unusable(alert: Alert) -> AlertText:
     d = clean(alert.details)
     error = d.get("error", "?")
-    family = _family(d)
+    family = _for_family(d)
     codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
     zone = catalogue().get(alert.zone)
     if error == "blocked" and zone is not None and zone.dqs:
@@ -114,7 +115,7 @@ def _check_failing_together(alerts: Sequence[Alert]) -> AlertText:
         alerts,
         [f"Cannot check {count} addresses on {first.zone} ({error})", f"Cannot check {count} addresses"],
         [
-            f"{prefix} cannot check {count} addresses on {first.zone} ({error}): {shown(ips, 2)}.",
+            f"{prefix} cannot check {count} addresses on {first.zone} ({error}): {few(ips, 2)}.",
             f"{prefix} cannot check.",
         ],
         [
@@ -137,7 +138,7 @@ def _by_error(alert: Alert) -> tuple:
 def _usable_again(alert: Alert) -> AlertText:
     """A list, or the resolver, that works again."""
     d = clean(alert.details)
-    what = f"the list {alert.zone}{_family(d)}" if alert.zone else "its DNS resolver"
+    what = f"the list {alert.zone}{_for_family(d)}" if alert.zone else "its DNS resolver"
     works = Lines(
         f"senderwatch can use {what} again (since {date(alert.since)}), after "
         f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}.",

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..findings import Alert, Event
 from ..text import clean_text
 from .model import AlertText, Facts, Lines, Rows, Step, Steps, Wording, alone, by_list, said
-from .phrases import WATCHING, catalogue_zone, clean, date, shown
+from .phrases import WATCHING, catalogue_zone, clean, date, few
 
 _ROLES = {"sender": "your sender domain", "helo": "your HELO name", "ptr": "a PTR name of your addresses"}
 _RECORD_FIXES = {
@@ -51,7 +51,7 @@ def _said(alerts: Sequence[Alert], title, line, body, links: Sequence[str] = ())
 
 
 def _names(alerts: Sequence[Alert]) -> str:
-    return shown([clean_text(a.target, 255) for a in alerts], 3)
+    return few([clean_text(a.target, 255) for a in alerts], 3)
 
 
 # -- a domain list: DOMAIN_LISTED, DOMAIN_DELISTED --------------------------------------------------

@@ -37,7 +37,7 @@ def clean(details: dict) -> dict:
     return d
 
 
-def shown(names: Sequence[str], count: int) -> str:
+def few(names: Sequence[str], count: int) -> str:
     """The first COUNT of NAMES, and how many more there are."""
     more = len(names) - count
     return ", ".join(names[:count]) + (f" +{more} more" if more > 0 else "")

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..bounces import receiver_title
 from ..findings import Alert, Event
+from ..refusals import receiver_title
 from ..text import clean_text
 from .model import AlertText, Block, Code, Facts, Lines, Rows, Step, Steps, Wording, by_address, said
-from .phrases import clean, date, shown
+from .phrases import clean, date, few
 
 _NO_ADDRESS = "(address not given)"
 
@@ -113,7 +113,7 @@ def _blocked_together(alerts: Sequence[Alert]) -> AlertText:
     refuses, blocks = _refusal(receiver, first.details)
     heading = f"What to do, for each address (shown for {ips[0]}):"
     what_to_do, url = _what_to_do(first, receiver, heading, on_server=False)
-    short = f"senderwatch: {receiver} {blocks} {count} addresses ({first.zone}): {shown(ips, 2)}."
+    short = f"senderwatch: {receiver} {blocks} {count} addresses ({first.zone}): {few(ips, 2)}."
     return _said(
         alerts,
         [f"{receiver} {refuses} mail from {count} addresses: {first.zone}", f"{receiver} {refuses} mail: {first.zone}"],
@@ -158,7 +158,7 @@ def _unblocked_together(alerts: Sequence[Alert]) -> AlertText:
         alerts,
         [f"{receiver} {accepts} mail from {count} addresses again", f"{receiver} {accepts} mail again"],
         [
-            f"senderwatch: {receiver} {accepts} mail again from {shown(ips, 2)} ({first.zone} is over).",
+            f"senderwatch: {receiver} {accepts} mail again from {few(ips, 2)} ({first.zone} is over).",
             f"senderwatch: {receiver} {accepts} mail again ({first.zone} is over).",
         ],
         [

@@ -7,12 +7,12 @@ import asyncio
 import os
 import sys
 
-from ..check import CheckResult, HostProblem, check_targets, overall
 from ..dnsbl import DnsblChecker
-from ..domains import normalize_sender, validate_helo, watched_domains
 from ..errors import ResolverUnusable
+from ..identities import normalize_sender, validate_helo, watched_domains
 from ..nameservers import DNS_TIMEOUT, parse_nameserver, system_nameservers
 from ..resolver import Resolver
+from ..targetcheck import CheckResult, HostProblem, check_targets, overall
 from ..targets import HOST, NETWORK, parse_target
 from ..text import words
 from ..zones import catalogue, domain_catalogue, resolve_domain_zones, resolve_zones
@@ -99,7 +99,7 @@ def run_check(args) -> int:
                 note(f"{dnsbl.probes.lists_only}; reverse DNS, SPF and host names cannot be checked through it")
             if not (sender or helo):
                 return results, None
-            from ..domaincheck import check_domains  # SPF records and DMARC: only for a check with domains
+            from ..domainhealth import check_domains  # SPF records and DMARC: only for a check with domains
 
             ptrs = [n for r in results if isinstance(r, CheckResult) and r.rdns for n in r.rdns.ptr]
             wanted = watched_domains(sender, helo, ptrs)

@@ -11,17 +11,17 @@ from typing import TYPE_CHECKING
 
 from ..addresses import TEST_ENTRIES, address_text
 from ..advice import group_spf_advice, mechanism_for, spf_advice
-from ..check import INCOMPLETE, OK, PROBLEM, CheckResult, HostProblem, overall
 from ..dnsbl import ZoneVerdict
-from ..domains import HELO, PTR, SENDER
+from ..identities import HELO, PTR, SENDER
 from ..rdns import Rdns
+from ..targetcheck import INCOMPLETE, OK, PROBLEM, CheckResult, HostProblem, overall
 from ..text import clean_text, json_text
 from ..verdicts import Rating, Verdict
 
 if TYPE_CHECKING:  # the domains' checks are loaded by a check that has domains to report
     from ..dmarc import DmarcReport
-    from ..domaincheck import DomainReport
-    from ..spflint import SpfRecordReport
+    from ..domainhealth import DomainReport
+    from ..spfrecord import SpfRecordReport
 
 _ORDER = {Verdict.LISTED: 0, Verdict.ERROR: 1, Verdict.UNHEALTHY: 2, Verdict.CLEAN: 3}
 _COLOURS = {

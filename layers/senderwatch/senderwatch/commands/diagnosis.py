@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 from botocore.parsers import ResponseParserError
 
+from ..addresses import family_name
 from ..alerttext import TEST_EVENT, marked_test_alert
 from ..aws import publish_args
 from ..errors import NoStack, NoSubscriber
@@ -36,7 +37,7 @@ PROBE_EVENT = {"senderwatch": "probe"}
 
 
 @dataclass
-class Finding:
+class Judgement:
     status: str  # ok, fix, unknown (could not check), info
     what: str  # the thing checked: "stack", "email", "SMS sandbox", ...
     said: str  # what was found, one line
@@ -64,11 +65,11 @@ class Doctor:
         self.outputs: dict[str, str] = {}
         self.expression = ""  # the schedule's, once read
         self.parameters: dict[str, str] = {}
-        self.findings: list[Finding] = []
+        self.findings: list[Judgement] = []
 
     # -- running ------------------------------------------------------------------------------------
 
-    def run(self) -> list[Finding]:
+    def run(self) -> list[Judgement]:
         if self.table:  # no stack: only the table can be looked at
             self.outputs = {"TargetsTableName": self.table}
             self._add(
@@ -101,7 +102,7 @@ class Doctor:
             self._add(UNKNOWN, check.__name__.strip("_").replace("_", " "), f"could not check: {_why(exc)}")
 
     def _add(self, status: str, what: str, said: str, fix: str = "") -> None:
-        self.findings.append(Finding(status, what, said, fix))
+        self.findings.append(Judgement(status, what, said, fix))
 
     # -- the checks ---------------------------------------------------------------------------------
 
@@ -458,7 +459,7 @@ class Doctor:
                 f"see its log: sam logs --stack-name {self.stack} -n CheckerFunction",
             )
             return
-        self.findings += probe_findings(result)
+        self.findings += probe_judgements(result)
 
     # -- the stack's resources ----------------------------------------------------------------------
 
@@ -472,12 +473,12 @@ class Doctor:
         return str(found["StackResourceDetail"].get("PhysicalResourceId", ""))
 
 
-def probe_findings(result: dict) -> list[Finding]:
+def probe_judgements(result: dict) -> list[Judgement]:
     """What the checker's probe says, as findings: the resolver, then each list that fails (one
     line per list, its families together), then how many work."""
     if result.get("resolver") != "ok":
         return [
-            Finding(
+            Judgement(
                 FIX,
                 "resolver",
                 f"the deployment's DNS resolver does not work: {clean_text(str(result.get('resolver')), 300)}",
@@ -493,7 +494,7 @@ def probe_findings(result: dict) -> list[Finding]:
             failing.setdefault(str(entry.get("zone")), []).append(entry)
     out = []
     for zone, entries in failing.items():
-        families = ", ".join(_family(e.get("family")) for e in entries)
+        families = ", ".join(family_name(e.get("family")) for e in entries)
         first = entries[0]
         detail = clean_text(f"{first.get('error')}: {first.get('detail') or ''}".rstrip(": "), 200)
         blocked = first.get("error") == "blocked" and "spamhaus" in zone
@@ -504,14 +505,12 @@ def probe_findings(result: dict) -> list[Finding]:
             "of the Zones parameter"
         )
         out.append(
-            Finding(FIX, "list", f"{visible(zone, 80)} ({families}) cannot be used from the deployment: {detail}", fix)
+            Judgement(
+                FIX, "list", f"{visible(zone, 80)} ({families}) cannot be used from the deployment: {detail}", fix
+            )
         )
-    out.append(Finding(OK if working else FIX, "lists", f"{len(working)} list(s) answer the deployment's resolver"))
+    out.append(Judgement(OK if working else FIX, "lists", f"{len(working)} list(s) answer the deployment's resolver"))
     return out
-
-
-def _family(family) -> str:
-    return {4: "IPv4", 6: "IPv6", 0: "names"}.get(family, str(family))
 
 
 def _why(exc: Exception) -> str:
@@ -569,7 +568,7 @@ def next_run(expression: str, now: datetime) -> datetime | None:
 # -- output -------------------------------------------------------------------------------------------
 
 
-def exit_status(findings: list[Finding]) -> int:
+def exit_status(findings: list[Judgement]) -> int:
     """1 when something needs doing; 3 when all that could be checked is well but something could
     not be checked; 0 when all is well."""
     if any(f.status == FIX for f in findings):
@@ -577,7 +576,7 @@ def exit_status(findings: list[Finding]) -> int:
     return 3 if any(f.status == UNKNOWN for f in findings) else 0
 
 
-def table(findings: list[Finding], stack: str, where: str) -> str:
+def table(findings: list[Judgement], stack: str, where: str) -> str:
     width = max((len(f.what) for f in findings), default=8)
     lines = [f"senderwatch doctor: stack {stack} in {where}", ""]
     for f in findings:
@@ -599,7 +598,7 @@ def table(findings: list[Finding], stack: str, where: str) -> str:
     return "\n".join(lines)
 
 
-def as_json(findings: list[Finding], stack: str = "", region: str = "") -> dict:
+def as_json(findings: list[Judgement], stack: str = "", region: str = "") -> dict:
     status = {0: "ok", 1: "fix", 3: "unknown"}[exit_status(findings)]
     return {"stack": stack, "region": region, "status": status, "checks": [asdict(f) for f in findings]}
 

@@ -18,9 +18,10 @@ from typing import Any
 
 from ..addresses import shown, sort_key
 from ..aws import TargetStore, aws_errors, client, region
-from ..domains import normalize_sender, validate_helo, watched_domains
 from ..errors import Interrupted, InvalidInput, ServiceError
-from ..findings import expand, is_many, readable_many
+from ..findings import expand, is_per_address, written_many
+from ..identities import normalize_sender, validate_helo, watched_domains
+from ..records import count
 from ..targets import HOST, parse_target, validate_label, validate_zones
 from ..text import clean_text, json_text, visible, words
 
@@ -343,8 +344,8 @@ def status_rows(items: Iterable[dict]) -> list[dict]:
             "changed_at": item.get("findings_changed_at"),
             "error": problem,
         }
-        if is_many(raw):
-            many = readable_many(raw)
+        if is_per_address(raw):
+            many = written_many(raw)
             addresses = [
                 dict(_finding_row(expand(f, many, ip), sender), ip=ip)
                 for ip, f in sorted(many["addresses"].items(), key=lambda pair: sort_key(pair[0]))
@@ -373,7 +374,7 @@ def _finding_row(findings: dict, sender: str | None) -> dict:
         "spf": spf.get("result"),
         "rdns": ", ".join(map(str, ptr)) if rdns else None,
         "forward_confirmed": rdns.get("forward_confirmed") if rdns else None,
-        "not_checked": sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if _count(e.get("error_runs")) >= 1),
+        "not_checked": sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if count(e.get("error_runs")) >= 1),
     }
 
 
@@ -392,13 +393,6 @@ def _summary_row(addresses: list[dict]) -> dict:
 
 def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
-
-
-def _count(value) -> int:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return 0
 
 
 def _sender(item: dict) -> str | None:
@@ -512,7 +506,7 @@ def watched_domain_names(targets: Iterable[dict]) -> set[str]:
         if not (sender or helo):
             continue
         findings = _mapping(item.get("findings"))
-        members = list(_mapping(findings.get("addresses")).values()) if is_many(findings) else [findings]
+        members = list(_mapping(findings.get("addresses")).values()) if is_per_address(findings) else [findings]
         ptrs = [n for f in members for n in (_mapping(_mapping(f).get("rdns")).get("ptr") or [])]
         names.update(watched_domains(sender, helo or None, [str(n) for n in ptrs]))
     return names

@@ -1,5 +1,5 @@
 """What `senderwatch bounces` reads: mail logs from files (plain or compressed, rotated) or standard
-input, and the receivers' rejections in them, grouped, as a table (what each means: bounces.py)."""
+input, and the receivers' rejections in them, grouped, as a table (what each means: refusals.py)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import IO, BinaryIO
 
 from ..addresses import shown
-from ..bounces import Group, Summary, classify, parse_line, receiver_title
 from ..errors import InvalidInput
+from ..refusals import Group, Summary, classify, parse_line, receiver_title
 from ..text import clean_text, visible
 from .checkreport import removal_lines
 

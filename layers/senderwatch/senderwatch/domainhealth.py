@@ -15,9 +15,9 @@ from typing import Any
 
 from .dmarc import DmarcReport, check_dmarc
 from .dnsbl import DnsblChecker, ZoneVerdict
-from .domains import HELO, SENDER
+from .identities import HELO, SENDER
 from .resolver import Resolver
-from .spflint import Problem, SpfRecordReport, lint_spf
+from .spfrecord import Problem, SpfRecordReport, lint_spf
 from .verdicts import Verdict
 from .zones import Zone
 

@@ -688,7 +688,3 @@ def summarize(lines: Iterable[str], year: int | None = None) -> list[Group]:
         if reply is not None:
             summary.add(reply, classify(reply))
     return summary.groups()
-
-
-def shown(text: str) -> str:
-    return clean_text(text, 300)

@@ -1,6 +1,6 @@
 """Lint a domain's own SPF record (RFC 7208): will it work at all, for every sender?
 
-spfcheck.py asks whether one address passes. This asks what no single check shows: the limits,
+spfresult.py asks whether one address passes. This asks what no single check shows: the limits,
 syntax errors, loops and missing includes that make receivers return permerror for every
 address at once. The record is walked as check_host() would walk it for an address that
 matches nothing - the worst case, where every term before "all" is evaluated - through
@@ -21,7 +21,7 @@ from typing import Any
 
 from . import wire
 from .errors import DnsFailure
-from .spfcheck import spf
+from .spfresult import spf
 from .text import clean_text
 
 Lookup = Callable[[str, int], Awaitable[wire.Answer]]
@@ -106,7 +106,7 @@ def dns_error(answer: wire.Answer) -> str:
 
     A record that did not parse could have been the one that matters, so it is a failure,
     never "no data". FORMERR without records is the resolver's answer for a name that cannot
-    be put on the wire: no data, as spfcheck.py reads it.
+    be put on the wire: no data, as spfresult.py reads it.
     """
     if answer.rcode == wire.TIMEOUT:
         return "timeout"

@@ -22,7 +22,7 @@ from .verdicts import Rating, Spf, Verdict
 from .zones import Zone
 
 if TYPE_CHECKING:  # pyspf is loaded by a check that evaluates SPF
-    from .spfcheck import SpfResult
+    from .spfresult import SpfResult
 
 OK, PROBLEM, INCOMPLETE = 0, 1, 3  # also the command's exit statuses
 CHUNK = 250  # addresses per round: bounds memory and paces the progress bar
@@ -206,7 +206,7 @@ async def check_addresses(
     limit = asyncio.Semaphore(SPF_PARALLEL)
 
     async def spf_for(ip: IPAddress, s: str, h: str) -> SpfResult:
-        from .spfcheck import check_spf
+        from .spfresult import check_spf
 
         async with limit:
             return await check_spf(resolver, ip, s, h)

@@ -1,11 +1,11 @@
-"""spflint: each rule from RFC 7208's own wording, against a fake zone (no network)."""
+"""spfrecord: each rule from RFC 7208's own wording, against a fake zone (no network)."""
 
 from __future__ import annotations
 
 import asyncio
 
 from senderwatch import wire
-from senderwatch.spflint import Problem, SpfRecordReport, lint_spf
+from senderwatch.spfrecord import Problem, SpfRecordReport, lint_spf
 
 
 class Zone:
