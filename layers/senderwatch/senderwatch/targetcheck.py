@@ -25,7 +25,7 @@ if TYPE_CHECKING:  # pyspf is loaded by a check that evaluates SPF
     from .spfresult import SpfResult
 
 OK, PROBLEM, INCOMPLETE = 0, 1, 3  # also the command's exit statuses
-CHUNK = 250  # addresses per round: bounds memory and paces the progress bar
+CHUNK = 1000  # addresses per round: bounds memory and paces the progress bar (each round waits for its slowest answer)
 SPF_PARALLEL = 8
 SPF_FINE = {Spf.PASS, Spf.TEMPERROR}  # temperror is a fault of DNS, not a verdict
 HELO_SPF_FINE = SPF_FINE | {Spf.NONE}  # many HELO names publish no SPF record; that is allowed
