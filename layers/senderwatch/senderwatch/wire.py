@@ -116,9 +116,9 @@ def encode_name(name: str) -> bytes:
         return b"\x00"  # the root
     if name.isascii() and "\\" not in name:  # what nearly every query is: a few bytes' work, on the hot path
         raw = name.encode("ascii")
-        labels = (raw[:-1] if raw.endswith(b".") else raw).split(b".")
-        if all(0 < len(label) < 64 for label in labels) and len(raw) < 254:
-            return b"".join([_LENGTHS[len(label)] + label for label in labels]) + b"\x00"
+        parts = (raw[:-1] if raw.endswith(b".") else raw).split(b".")
+        if all(0 < len(part) < 64 for part in parts) and len(raw) < 254:
+            return b"".join([_LENGTHS[len(part)] + part for part in parts]) + b"\x00"
     out = []
     labels = _split_labels(name) if "\\" in name else name.split(".")
     if labels[-1] == "":
