@@ -15,7 +15,7 @@ import sys
 from .. import __version__
 from ..addresses import shown
 from ..errors import Interrupted, InvalidInput, OutputClosed, ServiceError
-from . import bounces, check, doctor, targets
+from . import bounces, check, doctor, status, targets
 from .common import (
     CLOSED,
     FAILED,
@@ -47,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_parsers(commands)
     bounces.add_parsers(commands)
     targets.add_parsers(commands, where)
+    status.add_parsers(commands, where)
     doctor.add_parsers(commands, where, stack)
     return parser
 

@@ -1,12 +1,12 @@
-"""`senderwatch targets ...` and `senderwatch status`: the watched targets of a deployment, from a
-terminal (the work itself: fleet.py, loaded only for these commands, with boto3)."""
+"""`senderwatch targets add|remove|list|import`: the watched targets of a deployment, from a terminal
+(the work itself: fleet.py, loaded only when the command runs, with boto3)."""
 
 from __future__ import annotations
 
 import sys
 
 from ..text import words
-from .common import FORMATS, Parser, UsageError, isatty, use_region, write
+from .common import Parser, UsageError, isatty, note, use_region, write
 
 
 def add_parsers(commands, where) -> None:
@@ -48,77 +48,74 @@ def add_parsers(commands, where) -> None:
     )
     load.add_argument("file", metavar="FILE", help="a CSV file (UTF-8, header optional, '#' comments), or - for stdin")
 
-    status = commands.add_parser(
-        "status", parents=[where], help="the latest findings: one row per target, then the domains"
-    )
-    status.add_argument("--format", **FORMATS)
-    status.add_argument(
-        "--health-table",
-        metavar="NAME",
-        help="with --table: the health table, for the domains' findings (--stack finds it; "
-        "or set SENDERWATCH_HEALTH_TABLE)",
-    )
-    status.set_defaults(run=run)
-
 
 def run(args) -> int:
     from ..aws import aws_errors
 
-    with aws_errors("AWS"):  # the session itself: no region, a missing profile, a broken config file
-        return _deployment(args)
-
-
-def _deployment(args) -> int:
-    from ..aws import HealthStore, TargetStore, aws_errors
-    from . import fleet as admin
-
-    if args.command == "targets" and not args.action:
+    if not args.action:
         raise UsageError("say what to do: senderwatch targets add|remove|list|import (see --help)")
-    use_region(args.region or None)
-    plan = admin.read_import(args.file) if args.command == "targets" and args.action == "import" else None
-    given: dict = {}
-    if args.command == "targets" and args.action == "add":
-        given = {name: getattr(args, name) for name in ("sender", "helo", "label", "enabled")}
-        given = {name: value for name, value in given.items() if value is not None}
-        if args.zone is not None:
-            given["zones"] = [z for value in args.zone for z in words(value)]
-        admin.parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
-    table, health_table = admin.find_tables(args.stack, args.table, getattr(args, "health_table", None))
-    store = TargetStore.named(table)
-    if args.command == "status" or args.action == "list":
-        with aws_errors("cannot read the watched targets"):
-            items = list(store.scan())
-        rows = admin.status_rows(items)
-        if args.command == "status":
-            domains = None
-            if health_table:
-                watched = admin.watched_domain_names(items)
-                with aws_errors("cannot read the domains' findings"):
-                    domains = admin.domain_rows(HealthStore.named(health_table).domains(), watched)
-            if args.format == "json":
-                write(admin.status_json(rows, domains))
-            else:
-                hint = "" if domains is not None or not admin.watched_domain_names(items) else admin.NO_DOMAINS
-                write("\n\n".join(filter(None, (admin.status_table(rows), admin.domains_table(domains or []), hint))))
-        else:
-            write(admin.targets_lines(rows))
-    elif args.action == "add":
-        write(admin.add_target(store, args.ip, given))
-    elif args.action == "remove":
-        write(admin.remove_target(store, args.ip))
-    elif plan is not None:
-        progress = _import_progress if isatty(sys.stderr) else None
-        try:
-            summary = admin.import_targets(store, plan, progress)
-        finally:
-            if progress:
-                sys.stderr.write("\r\x1b[K")
-        for note in plan.notes[:20]:  # after the import: a failed one is one line, and nothing else
-            print(f"senderwatch: note: {note}", file=sys.stderr)
-        write(summary)
+    use_region(args.region)
+    with aws_errors("AWS"):  # the session itself: no region, a missing profile, a broken config file
+        return _ACTIONS[args.action](args)
+
+
+def _store(args):
+    from ..aws import TargetStore
+    from .fleet import find_table
+
+    return TargetStore.named(find_table(args.stack, args.table))
+
+
+def _add(args) -> int:
+    from .fleet import add_target, parse_settings
+
+    given = {name: getattr(args, name) for name in ("sender", "helo", "label", "enabled")}
+    given = {name: value for name, value in given.items() if value is not None}
+    if args.zone is not None:
+        given["zones"] = [z for value in args.zone for z in words(value)]
+    parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    write(add_target(_store(args), args.ip, given))
+    return 0
+
+
+def _remove(args) -> int:
+    from .fleet import remove_target
+
+    write(remove_target(_store(args), args.ip))
+    return 0
+
+
+def _list(args) -> int:
+    from ..aws import aws_errors
+    from .overview import status_rows, targets_lines
+
+    store = _store(args)
+    with aws_errors("cannot read the watched targets"):
+        items = list(store.scan())
+    write(targets_lines(status_rows(items)))
+    return 0
+
+
+def _import(args) -> int:
+    from .fleet import import_targets, read_import
+
+    plan = read_import(args.file)  # the whole file, checked, before AWS is asked anything
+    store = _store(args)
+    progress = _import_progress if isatty(sys.stderr) else None
+    try:
+        summary = import_targets(store, plan, progress)
+    finally:
+        if progress:
+            sys.stderr.write("\r\x1b[K")
+    for said in plan.notes[:20]:  # after the import: a failed one is one line, and nothing else
+        note(said)
+    write(summary)
     return 0
 
 
 def _import_progress(done: int, total: int) -> None:
     sys.stderr.write(f"\rimporting: {done:,}/{total:,} targets written")
     sys.stderr.flush()
+
+
+_ACTIONS = {"add": _add, "remove": _remove, "list": _list, "import": _import}
