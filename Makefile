@@ -106,7 +106,7 @@ demo: $(STAMP)
 local-stack: $(STAMP)
 	$(BIN)/python -m local.stack serve
 
-# What `sam local invoke FUNCTION -e EVENT` does, without Docker (see README, "Trying the functions").
+# What `sam local invoke FUNCTION -e EVENT` does, without Docker (see docs/developing.md, "Trying the functions").
 FUNCTION ?= CheckerFunction
 EVENT ?= events/sqs-check-batch.json
 invoke: $(STAMP) build
