@@ -1,5 +1,5 @@
 """The command as an operator installs it on a mail server: the release wheel (`python -m build`,
-as the README says), installed into a fresh venv of its own, run from a folder away from the
+as docs/command.md says), installed into a fresh venv of its own, run from a folder away from the
 checkout, with nothing of the checkout on its path and no AWS configuration. A data file the
 wheel forgot (receivers.json, once) fails here, not on the mail server.
 

@@ -78,7 +78,10 @@ def _list_unusable(alert: Alert) -> AlertText:
     codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
     zone = catalogue().get(alert.zone)
     if error == "blocked" and zone is not None and zone.dqs:
-        fix = "Store a free Spamhaus DQS key in SSM and set DqsKeyParameter (see the README)."
+        fix = (
+            "Store a free Spamhaus DQS key in SSM and set DqsKeyParameter "
+            "(see 'Spamhaus through SSM' in docs/deploy.md)."
+        )
     elif error == "blocked":
         fix = f"Register this deployment's resolver with {alert.zone} (see its terms), or remove the list."
     else:

@@ -3,7 +3,7 @@ writes its output (all of it, or one line on why not) and its errors.
 
 Exit statuses, the same for every subcommand:
   0  nothing wrong found
-  1  something wrong found (a listing, an SPF problem) - only `check` finds things
+  1  something wrong found (a listing, an SPF problem, a receiver's refusal, a deployment to fix)
   2  bad usage or input (one line on stderr, nothing changed)
   3  nothing wrong found, but some checks could not be completed (the resolver included)
   4  AWS or this machine failed (credentials, a missing table, a full disk)

@@ -360,7 +360,7 @@ class Doctor:
             (
                 "NotifierFailureQueueUrl",
                 "failed alerts",
-                "alert changes that could not be published wait there (see README, 'When things go wrong'): "
+                "alert changes that could not be published wait there (see 'When things go wrong' in docs/deploy.md): "
                 "aws sqs receive-message --queue-url {url}",
             ),
         ):
@@ -499,7 +499,7 @@ def probe_judgements(result: dict) -> list[Judgement]:
         detail = clean_text(f"{first.get('error')}: {first.get('detail') or ''}".rstrip(": "), 200)
         blocked = first.get("error") == "blocked" and "spamhaus" in zone
         fix = (
-            "give the deployment a Spamhaus DQS key (DqsKeyParameter; see 'Spamhaus through SSM' in the README)"
+            "give the deployment a Spamhaus DQS key (DqsKeyParameter; see 'Spamhaus through SSM' in docs/deploy.md)"
             if blocked and not result.get("dqs_key")
             else "nothing to do if it passes: the list is skipped, never taken for clean; if it lasts, leave it out "
             "of the Zones parameter"
