@@ -10,7 +10,7 @@ LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
 .PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces demo \
-	local-stack invoke clean
+	local-stack local-run local-world invoke clean
 
 install: $(STAMP)
 
@@ -101,10 +101,21 @@ bench-coldstart: $(STAMP) build
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
 
-# The stack on a moto server and the demo's DNS world, for `sam local invoke --env-vars
-# .local-stack/env.json` or `make invoke`; runs until Ctrl-C.
+# The stack on a moto server and the demo's DNS world, running the pipeline as AWS would fire it
+# (a target added is checked, the alerts go to the terminal and .local-stack/alerts.log); also for
+# `sam local invoke --env-vars .local-stack/env.json` or `make invoke`; runs until Ctrl-C.
 local-stack: $(STAMP)
 	$(BIN)/python -m local.stack serve
+
+# The daily schedule, now, in the running local stack: waits for the run and prints its alerts.
+local-run: $(STAMP)
+	$(BIN)/python -m local.stack run-now
+
+# Change the running local stack's DNS world (.local-stack/world.json): CHANGE='list ADDRESS ZONE',
+# 'clear ADDRESS', 'break ZONE timeout', 'fix ZONE', 'slow SECONDS', 'reset' (docs/developing.md).
+CHANGE ?= show
+local-world: $(STAMP)
+	$(BIN)/python -m local.stack world $(CHANGE)
 
 # What `sam local invoke FUNCTION -e EVENT` does, without Docker (see docs/developing.md, "Trying the functions").
 FUNCTION ?= CheckerFunction

@@ -22,7 +22,7 @@ from moto.server import ThreadedMotoServer
 from senderwatch.commands import main
 
 from .dnsserver import DNSServer
-from .pipeline import LocalPipeline, load_template
+from .pipeline import LocalPipeline
 from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, STORY_ACCEPTED, STORY_BOUNCE, story_world
 
 NEW_IPV6 = "2001:db8::26"
@@ -31,19 +31,7 @@ RULE = "=" * 78
 
 
 def _show_alerts(pipeline: LocalPipeline) -> None:
-    email, sms = pipeline.inbox("email"), pipeline.inbox("sms")
-    if not email:
-        print("The email subscriber received nothing. The SMS subscriber received nothing.")
-        return
-    for alert in email:
-        print(f"--- email: {alert['subject']}")
-        print(textwrap.indent(alert["email"].rstrip(), "    "))
-    print()
-    for alert in sms:
-        print(f"--- SMS: {alert['sms']}")
-    if not sms:
-        events = load_template()["Parameters"]["SmsEvents"]["Default"].split(",")
-        print(f"--- SMS: nothing (by default SMS subscribers get only {', '.join(events[:-1])} and {events[-1]})")
+    print(pipeline.alerts_text(pipeline.inbox("email"), pipeline.inbox("sms")), end="")
 
 
 def run() -> int:

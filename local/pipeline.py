@@ -18,6 +18,7 @@ import os
 import shutil
 import subprocess
 import sys
+import textwrap
 import time
 import uuid
 from collections.abc import Callable
@@ -495,6 +496,21 @@ class LocalPipeline:
             for message in got:
                 out.append(json.loads(json.loads(message["Body"])["Message"]))
                 sqs.delete_message(QueueUrl=self.inboxes[name], ReceiptHandle=message["ReceiptHandle"])
+
+    def alerts_text(self, email: list[dict], sms: list[dict]) -> str:
+        """Alerts the email and SMS subscribers received (inbox), as they read them."""
+        if not email:
+            return "The email subscriber received nothing. The SMS subscriber received nothing.\n"
+        out = []
+        for alert in email:
+            out += [f"--- email: {alert['subject']}", textwrap.indent(alert["email"].rstrip(), "    ")]
+        out.append("")
+        out += [f"--- SMS: {alert['sms']}" for alert in sms]
+        if not sms:
+            events = self.template["Parameters"]["SmsEvents"]["Default"].split(",")
+            only = f"{', '.join(events[:-1])} and {events[-1]}"
+            out.append(f"--- SMS: nothing (by default SMS subscribers get only {only})")
+        return "\n".join(out) + "\n"
 
     def item(self, ip: str) -> dict | None:
         from senderwatch import aws

@@ -1,7 +1,15 @@
 """`make local-stack` and `make invoke`: the functions as `sam local invoke` runs them, on this machine.
 
     make local-stack      the stack's resources (from template.yaml) on a moto server, the demo's
-                          DNS world, its targets; writes the --env-vars files; runs until Ctrl-C
+                          DNS world, its targets; writes the --env-vars files; runs until Ctrl-C,
+                          doing what AWS would fire: the targets table's stream to the scheduler
+                          (a target added is checked), the check queue to the checker (a run,
+                          check-now), the findings' and health's streams to the notifier; the
+                          alerts it delivers go to the terminal and .local-stack/alerts.log
+    make local-run        the daily schedule, now: waits for the run and prints its alerts
+    make local-world CHANGE='list 192.0.2.77 dnsbl.justspam.org'
+                          changes the DNS world the running stack checks against (its file,
+                          .local-stack/world.json, which the stack reads again when it changes)
     make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json
                           what `sam local invoke` does, without Docker: the built function and
                           layer (.aws-sam/build), Python 3.13, no site-packages, the env file, the
@@ -32,7 +40,18 @@ from moto.server import ThreadedMotoServer
 
 from .dnsserver import DNSServer
 from .pipeline import REPO, BuiltFunctions, LocalPipeline, lambda_python, load_template
-from .world import DOMAIN, DQS_KEY, IPV4, IPV6, MAIL_HOST, story_world
+from .world import (
+    DOMAIN,
+    DQS_KEY,
+    FAULTS,
+    IPV4,
+    IPV6,
+    MAIL_HOST,
+    check_scenario,
+    listing_name,
+    scenario_world,
+    story_scenario,
+)
 
 STATE = REPO / ".local-stack"
 BUILD = REPO / ".aws-sam" / "build"
@@ -59,8 +78,10 @@ class LocalStack:
     """A moto server with the stack's resources, the demo's DNS world and its targets: the two
     addresses, and the mail host by name."""
 
-    def __init__(self, bind: str = "127.0.0.1"):
+    def __init__(self, bind: str = "127.0.0.1", state: Path = STATE):
         self.bind = bind
+        self.state = state
+        self._world = ""  # the world file's text the DNS server serves
         self.moto: ThreadedMotoServer | None = None
         self.dns: DNSServer | None = None
         self.pipeline: LocalPipeline | None = None
@@ -73,7 +94,7 @@ class LocalStack:
             self.moto = ThreadedMotoServer(ip_address=self.bind, port=0, verbose=False)
             self.moto.start()
             os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{self.moto.get_host_and_port()[1]}"
-            self.dns = DNSServer(story_world(), host=self.bind).__enter__()
+            self.dns = DNSServer(scenario_world(story_scenario()), host=self.bind).__enter__()
             ssm = boto3.client("ssm")  # moto keeps its state per process: an earlier server's key may be there
             ssm.put_parameter(Name=DQS_PARAMETER, Value=DQS_KEY, Type="SecureString", Overwrite=True)
             self.pipeline = LocalPipeline(
@@ -108,63 +129,229 @@ class LocalStack:
         }
         return {name: values.get(name, "") for name in declared()}
 
-    def write_files(self, where: Path = STATE) -> None:
+    def write_files(self) -> None:
+        where = self.state
         where.mkdir(exist_ok=True)
+        _write(where / WORLD, json.dumps(story_scenario(), indent=2) + "\n")
+        self._world = (where / WORLD).read_text()
+        for name in (ALERTS, ALERTS_JSON, TRIGGER):
+            (where / name).unlink(missing_ok=True)
         container = os.environ.get("LOCAL_STACK_CONTAINER_HOST", "172.17.0.1")
         (where / "env.json").write_text(json.dumps({"Parameters": self.env(container)}, indent=2) + "\n")
         (where / "env-local.json").write_text(json.dumps({"Parameters": self.env()}, indent=2) + "\n")
         (where / "state.json").write_text(json.dumps({"pid": os.getpid(), "inbox": self.pipeline.inboxes}) + "\n")
 
-    def remove_files(self, where: Path = STATE) -> None:
-        for name in ("state.json", "env.json", "env-local.json"):
-            (where / name).unlink(missing_ok=True)
+    def remove_files(self) -> None:
+        for name in ("state.json", "env.json", "env-local.json", TRIGGER):
+            (self.state / name).unlink(missing_ok=True)
+
+    # -- what AWS would fire, while it runs ------------------------------------------------------
+
+    def step(self) -> str:
+        """One turn of the stack: the world file read again if it changed, the schedule fired if
+        a run was asked for (the trigger file), then the queue and the streams delivered until
+        nothing moves; returns the alerts delivered, as text (also appended to the alert log)."""
+        triggered = (self.state / TRIGGER).exists()  # before the world: a run sees the world it was asked in
+        self.reload_world()
+        if triggered:
+            self.pipeline.schedule()
+        self.pipeline.settle()
+        email, sms = self.pipeline.inbox("email"), self.pipeline.inbox("sms")
+        text = ""
+        if email or sms:
+            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+            text = f"=== {when}\n" + self.pipeline.alerts_text(email, sms)
+            with open(self.state / ALERTS, "a", encoding="utf-8") as log:
+                log.write(text + "\n")
+            with open(self.state / ALERTS_JSON, "a", encoding="utf-8") as log:
+                log.writelines(json.dumps(alert) + "\n" for alert in email)
+        if triggered:
+            (self.state / TRIGGER).unlink(missing_ok=True)  # the run is over: `make local-run` returns
+        return text
+
+    def reload_world(self) -> None:
+        """Serve the world file's scenario when its text changed; a file that does not read says why
+        on stderr and the world stays as it was."""
+        try:
+            text = (self.state / WORLD).read_text(encoding="utf-8")
+        except OSError:
+            return
+        if text == self._world:
+            return
+        self._world = text
+        try:
+            scenario = check_scenario(json.loads(text))
+            data = scenario_world(scenario)
+            self.dns.load(data)
+        except ValueError as exc:
+            print(f"{WORLD}: {exc}: the world stays as it was", file=sys.stderr, flush=True)
+            return
+        self.dns.delay = float(scenario["slow"])
+        print(f"--- the DNS world is now {WORLD}: {describe(scenario)}", flush=True)
 
 
-def _running() -> tuple[dict, dict] | None:
+WORLD = "world.json"  # the DNS world's scenario, which the user changes
+TRIGGER = "run-now"  # present: run the schedule now (make local-run); removed when the run is over
+ALERTS = "alerts.log"  # the alerts, as the subscribers read them
+ALERTS_JSON = "alerts.jsonl"  # the alerts, one JSON document a line, as programs subscribed get them
+
+
+def describe(scenario: dict) -> str:
+    parts = [f"{name} listed on {', '.join(zones)}" for name, zones in scenario["listed"].items() if zones]
+    parts += [f"{zone} answers {fault}" for zone, fault in scenario["broken"].items()]
+    parts += [f"every answer {scenario['slow']} s late"] * bool(scenario["slow"])
+    parts += [f"{name} has records of its own" for name in scenario["records"]]
+    return "; ".join(parts) or "nothing listed, nothing broken"
+
+
+def _write(path: Path, text: str) -> None:
+    """Replace PATH's text at once: the running stack never reads half a file."""
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(path)
+
+
+def _running(where: Path = STATE) -> tuple[dict, dict] | None:
     """The env and the inboxes of a local stack another process runs (make local-stack), if one answers."""
     try:
-        state = json.loads((STATE / "state.json").read_text())
+        state = json.loads((where / "state.json").read_text())
         os.kill(state["pid"], 0)
-        env = json.loads((STATE / "env-local.json").read_text())["Parameters"]
+        env = json.loads((where / "env-local.json").read_text())["Parameters"]
         urllib.request.urlopen(env["LOCAL_AWS_ENDPOINT"] + "/moto-api/", timeout=2).close()  # noqa: S310 - loopback
     except (OSError, ValueError, KeyError):
         return None
     return env, state["inbox"]
 
 
-def serve() -> int:
-    if _running() is not None:
-        print("a local stack already runs (.local-stack/state.json): stop it first", file=sys.stderr)
+def serve(state: Path = STATE, bind: str = "0.0.0.0") -> int:  # noqa: S104 - containers must reach it
+    if _running(state) is not None:
+        print(f"a local stack already runs ({state / 'state.json'}): stop it first", file=sys.stderr)
         return 2
     stopping: list[bool] = []
     signal.signal(signal.SIGTERM, lambda *_: stopping.append(True))
+    os.environ["POWERTOOLS_METRICS_DISABLED"] = "true"  # the functions' metric lines would drown the alerts
+    shown = state.relative_to(REPO) if state.is_relative_to(REPO) else state
     try:
-        with LocalStack(bind="0.0.0.0") as stack:  # noqa: S104 - sam local invoke's containers must reach it
+        with LocalStack(bind=bind, state=state) as stack:
             stack.write_files()
             env = stack.env()
             print(f"moto (AWS):  {env['LOCAL_AWS_ENDPOINT']}    DNS world: {env['NAMESERVERS']}")
             print(f"tables, queues and topic from template.yaml; targets {IPV4}, {IPV6} and {MAIL_HOST}")
-            print("env files:   .local-stack/env.json (for containers), .local-stack/env-local.json")
+            print(f"env files:   {shown}/env.json (for containers), {shown}/env-local.json")
+            print(f"the world:   {shown}/{WORLD} (make local-world CHANGE=...), read again when it changes")
+            print(f"alerts:      here and in {shown}/{ALERTS} ({shown}/{ALERTS_JSON} as JSON)")
             print("\nIn another terminal:")
-            print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
             print(
-                f"  AWS_ENDPOINT_URL={env['LOCAL_AWS_ENDPOINT']} AWS_ACCESS_KEY_ID=testing"
+                f"  export AWS_ENDPOINT_URL={env['LOCAL_AWS_ENDPOINT']} AWS_ACCESS_KEY_ID=testing"
                 f" AWS_SECRET_ACCESS_KEY=testing AWS_DEFAULT_REGION={REGION}"
-                f" .venv/bin/senderwatch doctor --stack {STACK}"
             )
+            print(f"  .venv/bin/senderwatch targets add 192.0.2.77 --label new --stack {STACK}")
+            print("  make local-world CHANGE='list 192.0.2.77 dnsbl.justspam.org'")
+            print("  make local-run")
+            print(f"  .venv/bin/senderwatch status --stack {STACK}")
+            print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
             print(
                 "  sam local invoke CheckerFunction -e events/sqs-check-batch.json"
                 f" --env-vars .local-stack/env.json --region {REGION}"
             )
-            print("\nListening on every interface, so that containers reach it. Ctrl-C stops it.", flush=True)
+            where = "every interface, so that containers reach it" if bind == "0.0.0.0" else bind  # noqa: S104
+            print(f"\nListening on {where}. Ctrl-C stops it.\n", flush=True)
             try:
                 while not stopping:
+                    try:
+                        print(stack.step(), end="", flush=True)
+                    except Exception as exc:  # noqa: BLE001 - one turn failed (moto, a handler): say it, go on
+                        print(f"--- this turn failed: {type(exc).__name__}: {exc}", file=sys.stderr, flush=True)
                     time.sleep(0.5)
             finally:
                 stack.remove_files()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def run_now(state: Path = STATE, wait: float = 600) -> int:
+    """The daily schedule, now, in the running local stack: waits for the run, prints its alerts."""
+    if _running(state) is None:
+        print("no local stack runs: start one with make local-stack", file=sys.stderr)
+        return 2
+    log = state / ALERTS
+    seen = log.stat().st_size if log.exists() else 0
+    _write(state / TRIGGER, "the daily schedule, now\n")
+    deadline = time.monotonic() + wait
+    while (state / TRIGGER).exists():
+        if time.monotonic() > deadline or _running(state) is None:
+            print("the local stack did not finish the run (see its terminal)", file=sys.stderr)
+            return 4
+        time.sleep(0.2)
+    new = log.read_bytes()[seen:].decode("utf-8") if log.exists() else ""
+    print(new.rstrip() if new else "The run is over and sent no alert.")
+    return 0
+
+
+def change_world(change: list[str], state: Path = STATE) -> int:
+    """Change the world file as CHANGE says (see WORLD_USAGE); the running stack reads it again."""
+    path = state / WORLD
+    try:
+        scenario = check_scenario(json.loads(path.read_text(encoding="utf-8")))
+    except OSError:
+        print(f"no world file {path}: start the stack with make local-stack", file=sys.stderr)
+        return 2
+    except ValueError as exc:
+        print(f"{path}: {exc}", file=sys.stderr)
+        return 2
+    try:
+        scenario = _changed(scenario, change)
+    except ValueError as exc:
+        print(f"{exc}\nusage: {WORLD_USAGE}", file=sys.stderr)
+        return 2
+    _write(path, json.dumps(scenario, indent=2) + "\n")
+    print(f"the world: {describe(scenario)}")
+    return 0
+
+
+WORLD_USAGE = (
+    "list ADDRESS|DOMAIN ZONE | clear ADDRESS|DOMAIN [ZONE] | break ZONE [servfail|refused|timeout]"
+    " | fix ZONE | slow SECONDS | show | reset"
+)
+
+
+def _changed(scenario: dict, change: list[str]) -> dict:
+    verb, args = (change[0], change[1:]) if change else ("", [])
+    arity = {"list": (2, 2), "clear": (1, 2), "break": (1, 2), "fix": (1, 1), "slow": (1, 1), "show": (0, 0)}
+    arity["reset"] = (0, 0)
+    if verb not in arity:
+        raise ValueError(f"no world change {verb!r}" if verb else "say what to change")
+    low, high = arity[verb]
+    if not low <= len(args) <= high:
+        raise ValueError(f"{verb} takes {low}{'' if low == high else f' or {high}'} argument(s)")
+    listed, broken = scenario["listed"], scenario["broken"]
+    if verb == "list":
+        name, zone = args
+        listing_name(name, zone)
+        listed[name] = sorted({*listed.get(name, []), zone.strip(".").lower()})
+    elif verb == "clear":
+        if args[0] not in listed:
+            raise ValueError(f"{args[0]} is not listed in the world")
+        listed[args[0]] = [z for z in listed[args[0]] if len(args) == 2 and z != args[1].strip(".").lower()]
+        if not listed[args[0]]:
+            del listed[args[0]]
+    elif verb == "break":
+        fault = args[1].lower() if len(args) == 2 else "servfail"
+        if fault not in FAULTS:
+            raise ValueError(f"a list breaks as {', '.join(FAULTS)}, not {fault!r}")
+        broken[args[0].strip(".").lower()] = fault
+    elif verb == "fix":
+        if broken.pop(args[0].strip(".").lower(), None) is None:
+            raise ValueError(f"{args[0]} is not broken in the world")
+    elif verb == "slow":
+        try:
+            scenario["slow"] = float(args[0])
+        except ValueError:
+            raise ValueError(f"slow takes seconds, not {args[0]!r}") from None
+    elif verb == "reset":
+        return story_scenario()
+    return check_scenario(scenario)
 
 
 def invoke(function: str, event_path: str) -> int:
@@ -229,13 +416,24 @@ def _session() -> dict:
 
 def main() -> int:
     parser = argparse.ArgumentParser(prog="python -m local.stack")
+    parser.add_argument("--state", type=Path, default=STATE, help="the stack's files (default .local-stack)")
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("serve", help="run the local stack until Ctrl-C")
+    served = commands.add_parser("serve", help="run the local stack until Ctrl-C")
+    served.add_argument("--bind", default="0.0.0.0", help="the address to listen on (default: every interface)")  # noqa: S104
+    commands.add_parser("run-now", help="the daily schedule, now, in the running local stack")
+    world = commands.add_parser("world", help="change the DNS world the running local stack checks against")
+    world.add_argument("change", nargs="*", help=WORLD_USAGE)
     run = commands.add_parser("invoke", help="run a built function on an event")
     run.add_argument("function", help="SchedulerFunction, CheckerFunction, NotifierFunction or BouncesFunction")
     run.add_argument("event", help="a file in events/")
     args = parser.parse_args()
-    return serve() if args.command == "serve" else invoke(args.function, args.event)
+    if args.command == "serve":
+        return serve(args.state, args.bind)
+    if args.command == "run-now":
+        return run_now(args.state)
+    if args.command == "world":
+        return change_world(args.change, args.state)
+    return invoke(args.function, args.event)
 
 
 if __name__ == "__main__":

@@ -120,3 +120,68 @@ def _domains(spamhaus_blocked: bool) -> dict:
         {"TXT": "spam domain, see https://check.spamhaus.org/"},
     ]
     return data
+
+
+# -- the local stack's world: the story as a scenario file changes it -------------------------------
+
+FAULTS = {"servfail": "SERVFAIL", "refused": "REFUSED", "timeout": "TIMEOUT"}  # how a list can break
+
+
+def story_scenario() -> dict:
+    """The scenario file the local stack starts from: the story as it began (the IPv4 address on
+    JustSpam, the SPF record without the IPv6 address)."""
+    return {"listed": {IPV4: ["dnsbl.justspam.org"]}, "broken": {}, "slow": 0, "records": {}}
+
+
+def check_scenario(scenario) -> dict:
+    """SCENARIO as the file holds it, every part checked: ValueError says, in a line, what is wrong."""
+    if not isinstance(scenario, dict):
+        raise ValueError("the world file holds one JSON object: listed, broken, slow, records")
+    unknown = sorted(set(scenario) - set(story_scenario()))
+    if unknown:
+        raise ValueError(f"the world file has no part {unknown[0]!r}: its parts are listed, broken, slow, records")
+    full = {**story_scenario(), "listed": {}, **scenario}
+    listed, broken, slow, records = full["listed"], full["broken"], full["slow"], full["records"]
+    if not isinstance(listed, dict) or not all(
+        isinstance(zones, list) and all(isinstance(z, str) and z for z in zones) for zones in listed.values()
+    ):
+        raise ValueError('"listed" maps an address or a domain to the lists that list it: {"192.0.2.25": [ZONE]}')
+    for name in listed:
+        listing_name(name, "zone.example")
+    if not isinstance(broken, dict) or not all(fault in FAULTS for fault in broken.values()):
+        raise ValueError(f'"broken" maps a list to how it fails: {", ".join(FAULTS)}')
+    if isinstance(slow, bool) or not isinstance(slow, (int, float)) or not 0 <= slow <= 30:
+        raise ValueError('"slow" is how many seconds every answer is held back (0 to 30)')
+    if not isinstance(records, dict) or not all(isinstance(r, list) for r in records.values()):
+        raise ValueError('"records" maps a name to its records: {"example.com": [{"TXT": "v=spf1 -all"}]}')
+    return full
+
+
+def listing_name(listed: str, zone: str) -> str:
+    """The name ZONE answers for LISTED: the reversed address, or the domain, under the zone."""
+    try:
+        return f"{reverse_name(ipaddress.ip_address(listed))}.{zone}"
+    except ValueError:
+        if "." not in listed.strip(".") or " " in listed:
+            raise ValueError(f"{listed!r} is neither an address nor a domain") from None
+        return f"{listed.strip('.').lower()}.{zone}"
+
+
+def scenario_world(scenario: dict) -> dict:
+    """Zone data (dnsserver shape) for a checked SCENARIO: the story's world without its listing,
+    then the addresses and domains listed, the lists broken and the names' records replaced. How
+    slow the answers are is the server's delay, not zone data."""
+    data = story_world(listed=False)
+    domain_lists = {zone.zone for zone in domain_catalogue().values()}
+    for listed, zones in scenario["listed"].items():
+        for zone in zones:
+            code = _TEST_CODES.get(zone, "127.0.0.2") if zone in domain_lists else "127.0.0.2"
+            reason = JUSTSPAM_REASON if zone == "dnsbl.justspam.org" else f"{listed} listed by the local world file"
+            data[listing_name(listed, zone)] = [{"A": code}, {"TXT": reason}]
+    for zone, fault in scenario["broken"].items():
+        zone = zone.strip(".").lower()
+        for name in [n for n in data if n == zone or n.endswith("." + zone)]:
+            del data[name]
+        data[f"*.{zone}"] = [FAULTS[fault]]
+    data.update(scenario["records"])
+    return data
