@@ -43,12 +43,13 @@ from .pipeline import REPO, BuiltFunctions, LocalPipeline, lambda_python, load_t
 from .world import (
     DOMAIN,
     DQS_KEY,
-    FAULTS,
     IPV4,
     IPV6,
     MAIL_HOST,
+    WORLD_USAGE,
+    change_scenario,
     check_scenario,
-    listing_name,
+    describe,
     scenario_world,
     story_scenario,
 )
@@ -196,14 +197,6 @@ ALERTS = "alerts.log"  # the alerts, as the subscribers read them
 ALERTS_JSON = "alerts.jsonl"  # the alerts, one JSON document a line, as programs subscribed get them
 
 
-def describe(scenario: dict) -> str:
-    parts = [f"{name} listed on {', '.join(zones)}" for name, zones in scenario["listed"].items() if zones]
-    parts += [f"{zone} answers {fault}" for zone, fault in scenario["broken"].items()]
-    parts += [f"every answer {scenario['slow']} s late"] * bool(scenario["slow"])
-    parts += [f"{name} has records of its own" for name in scenario["records"]]
-    return "; ".join(parts) or "nothing listed, nothing broken"
-
-
 def _write(path: Path, text: str) -> None:
     """Replace PATH's text at once: the running stack never reads half a file."""
     partial = path.with_name(path.name + ".partial")
@@ -290,7 +283,7 @@ def run_now(state: Path = STATE, wait: float = 600) -> int:
 
 
 def change_world(change: list[str], state: Path = STATE) -> int:
-    """Change the world file as CHANGE says (see WORLD_USAGE); the running stack reads it again."""
+    """Change the world file as CHANGE says (world.WORLD_USAGE); the running stack reads it again."""
     path = state / WORLD
     try:
         scenario = check_scenario(json.loads(path.read_text(encoding="utf-8")))
@@ -301,57 +294,13 @@ def change_world(change: list[str], state: Path = STATE) -> int:
         print(f"{path}: {exc}", file=sys.stderr)
         return 2
     try:
-        scenario = _changed(scenario, change)
+        scenario = change_scenario(scenario, change)
     except ValueError as exc:
         print(f"{exc}\nusage: {WORLD_USAGE}", file=sys.stderr)
         return 2
     _write(path, json.dumps(scenario, indent=2) + "\n")
     print(f"the world: {describe(scenario)}")
     return 0
-
-
-WORLD_USAGE = (
-    "list ADDRESS|DOMAIN ZONE | clear ADDRESS|DOMAIN [ZONE] | break ZONE [servfail|refused|timeout]"
-    " | fix ZONE | slow SECONDS | show | reset"
-)
-
-
-def _changed(scenario: dict, change: list[str]) -> dict:
-    verb, args = (change[0], change[1:]) if change else ("", [])
-    arity = {"list": (2, 2), "clear": (1, 2), "break": (1, 2), "fix": (1, 1), "slow": (1, 1), "show": (0, 0)}
-    arity["reset"] = (0, 0)
-    if verb not in arity:
-        raise ValueError(f"no world change {verb!r}" if verb else "say what to change")
-    low, high = arity[verb]
-    if not low <= len(args) <= high:
-        raise ValueError(f"{verb} takes {low}{'' if low == high else f' or {high}'} argument(s)")
-    listed, broken = scenario["listed"], scenario["broken"]
-    if verb == "list":
-        name, zone = args
-        listing_name(name, zone)
-        listed[name] = sorted({*listed.get(name, []), zone.strip(".").lower()})
-    elif verb == "clear":
-        if args[0] not in listed:
-            raise ValueError(f"{args[0]} is not listed in the world")
-        listed[args[0]] = [z for z in listed[args[0]] if len(args) == 2 and z != args[1].strip(".").lower()]
-        if not listed[args[0]]:
-            del listed[args[0]]
-    elif verb == "break":
-        fault = args[1].lower() if len(args) == 2 else "servfail"
-        if fault not in FAULTS:
-            raise ValueError(f"a list breaks as {', '.join(FAULTS)}, not {fault!r}")
-        broken[args[0].strip(".").lower()] = fault
-    elif verb == "fix":
-        if broken.pop(args[0].strip(".").lower(), None) is None:
-            raise ValueError(f"{args[0]} is not broken in the world")
-    elif verb == "slow":
-        try:
-            scenario["slow"] = float(args[0])
-        except ValueError:
-            raise ValueError(f"slow takes seconds, not {args[0]!r}") from None
-    elif verb == "reset":
-        return story_scenario()
-    return check_scenario(scenario)
 
 
 def invoke(function: str, event_path: str) -> int:

@@ -185,3 +185,57 @@ def scenario_world(scenario: dict) -> dict:
         data[f"*.{zone}"] = [FAULTS[fault]]
     data.update(scenario["records"])
     return data
+
+
+def describe(scenario: dict) -> str:
+    """What SCENARIO changes in the story's world, in a line."""
+    parts = [f"{name} listed on {', '.join(zones)}" for name, zones in scenario["listed"].items() if zones]
+    parts += [f"{zone} answers {fault}" for zone, fault in scenario["broken"].items()]
+    parts += [f"every answer {scenario['slow']} s late"] * bool(scenario["slow"])
+    parts += [f"{name} has records of its own" for name in scenario["records"]]
+    return "; ".join(parts) or "nothing listed, nothing broken"
+
+
+WORLD_USAGE = (
+    "list ADDRESS|DOMAIN ZONE | clear ADDRESS|DOMAIN [ZONE] | break ZONE [servfail|refused|timeout]"
+    " | fix ZONE | slow SECONDS | show | reset"
+)
+
+
+def change_scenario(scenario: dict, change: list[str]) -> dict:
+    """SCENARIO as the words of a change (WORLD_USAGE) leave it; ValueError says what is wrong."""
+    verb, args = (change[0], change[1:]) if change else ("", [])
+    arity = {"list": (2, 2), "clear": (1, 2), "break": (1, 2), "fix": (1, 1), "slow": (1, 1), "show": (0, 0)}
+    arity["reset"] = (0, 0)
+    if verb not in arity:
+        raise ValueError(f"no world change {verb!r}" if verb else "say what to change")
+    low, high = arity[verb]
+    if not low <= len(args) <= high:
+        raise ValueError(f"{verb} takes {low}{'' if low == high else f' or {high}'} argument(s)")
+    listed, broken = scenario["listed"], scenario["broken"]
+    if verb == "list":
+        name, zone = args
+        listing_name(name, zone)
+        listed[name] = sorted({*listed.get(name, []), zone.strip(".").lower()})
+    elif verb == "clear":
+        if args[0] not in listed:
+            raise ValueError(f"{args[0]} is not listed in the world")
+        listed[args[0]] = [z for z in listed[args[0]] if len(args) == 2 and z != args[1].strip(".").lower()]
+        if not listed[args[0]]:
+            del listed[args[0]]
+    elif verb == "break":
+        fault = args[1].lower() if len(args) == 2 else "servfail"
+        if fault not in FAULTS:
+            raise ValueError(f"a list breaks as {', '.join(FAULTS)}, not {fault!r}")
+        broken[args[0].strip(".").lower()] = fault
+    elif verb == "fix":
+        if broken.pop(args[0].strip(".").lower(), None) is None:
+            raise ValueError(f"{args[0]} is not broken in the world")
+    elif verb == "slow":
+        try:
+            scenario["slow"] = float(args[0])
+        except ValueError:
+            raise ValueError(f"slow takes seconds, not {args[0]!r}") from None
+    elif verb == "reset":
+        return story_scenario()
+    return check_scenario(scenario)

@@ -1,0 +1,89 @@
+"""`make local-stack` runs the whole pipeline: a target added with `senderwatch targets add` is
+checked, `make local-run` fires the schedule, and a change of the DNS world (`make local-world`)
+comes back as its alerts, in the alert log a user reads.
+
+The stack runs as `make local-stack` runs it, in a process of its own, on loopback and free ports,
+with its files in a directory of the test's; it is stopped by its process id."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+SENDERWATCH = Path(sys.executable).with_name("senderwatch")
+ADDRESS = "192.0.2.77"
+
+
+@pytest.fixture
+def local_stack(tmp_path):
+    """The local stack serving from TMP_PATH; yields a function running a command against it."""
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
+    server = subprocess.Popen(  # noqa: S603 - our own module
+        [sys.executable, "-m", "local.stack", "--state", str(tmp_path), "serve", "--bind", "127.0.0.1"],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 120  # a bound for a broken start, not a measure
+        while not (tmp_path / "state.json").exists():
+            assert server.poll() is None, server.stdout.read()
+            assert time.monotonic() < deadline, "the local stack did not start"
+            time.sleep(0.2)
+        endpoint = json.loads((tmp_path / "env-local.json").read_text())["Parameters"]["LOCAL_AWS_ENDPOINT"]
+        aws = {
+            **env,
+            "AWS_ENDPOINT_URL": endpoint,
+            "AWS_ACCESS_KEY_ID": "testing",
+            "AWS_SECRET_ACCESS_KEY": "testing",
+            "AWS_DEFAULT_REGION": "eu-central-1",
+            "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
+        }
+
+        def run(*argv: str) -> subprocess.CompletedProcess:
+            if argv[0] == "senderwatch":
+                command = [str(SENDERWATCH), *argv[1:]]
+            else:  # what make local-run and make local-world run
+                command = [sys.executable, "-m", "local.stack", "--state", str(tmp_path), *argv]
+            done = subprocess.run(command, cwd=REPO, env=aws, capture_output=True, text=True, timeout=600)  # noqa: S603
+            assert done.returncode == 0, done.stdout + done.stderr
+            return done
+
+        run.alerts = lambda: [  # type: ignore[attr-defined]
+            json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()
+        ]
+        yield run
+    finally:
+        os.kill(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
+
+
+def test_a_target_added_is_checked_and_a_listing_played_in_the_world_comes_back_as_its_alerts(local_stack):
+    run = local_stack
+    added = run("senderwatch", "targets", "add", ADDRESS, "--label", "scenario", "--stack", "senderwatch-local")
+    assert "added" in added.stdout
+    first = run("run-now")  # the stream's first check of the new target is delivered before the run ends
+    assert "sent no alert" in first.stdout
+    status = json.loads(run("senderwatch", "status", "--stack", "senderwatch-local", "--format", "json").stdout)
+    (row,) = [r for r in status["targets"] if r["ip"] == ADDRESS]
+    assert row["checked"] and row["rated"] and row["listed"] == []  # checked, found on no list
+
+    run("world", "list", ADDRESS, "dnsbl.justspam.org")
+    listed = run("run-now")
+    assert f"{ADDRESS} (scenario) is listed on dnsbl.justspam.org" in listed.stdout
+    assert [(a["event"], a["zone"]) for a in run.alerts() if a.get("ip") == ADDRESS] == [
+        ("LISTED", "dnsbl.justspam.org")
+    ]
+
+    run("world", "clear", ADDRESS)
+    cleared = run("run-now")
+    assert f"{ADDRESS} (scenario) is no longer listed on dnsbl.justspam.org" in cleared.stdout
+    assert [a["event"] for a in run.alerts() if a.get("ip") == ADDRESS] == ["LISTED", "DELISTED"]
