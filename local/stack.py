@@ -130,8 +130,10 @@ class LocalStack:
         }
         return {name: values.get(name, "") for name in declared()}
 
-    def write_files(self) -> None:
-        where = self.state
+    def write_files(self, where: Path | None = None) -> None:
+        """The env files, the state, the world file (the story as it began); WHERE, if given, is
+        where the stack keeps its files from now on."""
+        where = self.state = where or self.state
         where.mkdir(exist_ok=True)
         _write(where / WORLD, json.dumps(story_scenario(), indent=2) + "\n")
         self._world = (where / WORLD).read_text()
