@@ -167,7 +167,7 @@ class LocalStack:
             with open(self.state / ALERTS, "a", encoding="utf-8") as log:
                 log.write(text + "\n")
             with open(self.state / ALERTS_JSON, "a", encoding="utf-8") as log:
-                log.writelines(json.dumps(alert) + "\n" for alert in email)
+                log.write("".join(json.dumps(alert) + "\n" for alert in email))
         if triggered:
             (self.state / TRIGGER).unlink(missing_ok=True)  # the run is over: `make local-run` returns
         return text

@@ -13,7 +13,10 @@ import sys
 import time
 from pathlib import Path
 
+import boto3
 import pytest
+
+from senderwatch.runs import Run, message_body
 
 REPO = Path(__file__).resolve().parents[2]
 SENDERWATCH = Path(sys.executable).with_name("senderwatch")
@@ -57,9 +60,13 @@ def local_stack(tmp_path):
             assert done.returncode == 0, done.stdout + done.stderr
             return done
 
-        run.alerts = lambda: [  # type: ignore[attr-defined]
-            json.loads(line) for line in (tmp_path / "alerts.jsonl").read_text().splitlines()
-        ]
+        def alerts() -> list[dict]:
+            log = tmp_path / "alerts.jsonl"
+            lines = log.read_text().split("\n")[:-1] if log.exists() else []  # a line being written is not yet one
+            return [json.loads(line) for line in lines]
+
+        run.alerts = alerts  # type: ignore[attr-defined]
+        run.aws = aws  # type: ignore[attr-defined]
         yield run
     finally:
         os.kill(server.pid, signal.SIGTERM)
@@ -87,3 +94,28 @@ def test_a_target_added_is_checked_and_a_listing_played_in_the_world_comes_back_
     cleared = run("run-now")
     assert f"{ADDRESS} (scenario) is no longer listed on dnsbl.justspam.org" in cleared.stdout
     assert [a["event"] for a in run.alerts() if a.get("ip") == ADDRESS] == ["LISTED", "DELISTED"]
+
+
+def test_a_check_message_on_the_queue_is_checked_as_the_deployed_checker_would(local_stack):
+    """What `senderwatch check-now` does: check messages of a manual run on the stack's check queue."""
+    run = local_stack
+    run("senderwatch", "targets", "add", ADDRESS, "--label", "scenario", "--stack", "senderwatch-local")
+    run("run-now")  # its first check is over: clean
+    run("world", "list", ADDRESS, "dnsbl.justspam.org")
+    session = boto3.session.Session(
+        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-central-1"
+    )
+    endpoint = run.aws["AWS_ENDPOINT_URL"]
+    (stack,) = session.client("cloudformation", endpoint_url=endpoint).describe_stacks(StackName="senderwatch-local")[
+        "Stacks"
+    ]
+    queue = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "CheckQueueUrl")
+    body = message_body(Run("manual-check"), [{"ip": ADDRESS, "label": "scenario", "enabled": True}])
+    session.client("sqs", endpoint_url=endpoint).send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+    deadline = time.monotonic() + 120  # a bound for a stack that never delivers, not a measure
+    while not [a for a in run.alerts() if a.get("ip") == ADDRESS]:
+        assert time.monotonic() < deadline, "the check message was not delivered to the checker"
+        time.sleep(0.2)
+    assert [(a["event"], a["zone"]) for a in run.alerts() if a.get("ip") == ADDRESS] == [
+        ("LISTED", "dnsbl.justspam.org")
+    ]
