@@ -162,7 +162,7 @@ class LocalStack:
         email, sms = self.pipeline.inbox("email"), self.pipeline.inbox("sms")
         text = ""
         if email or sms:
-            when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime())
+            when = time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime())
             text = f"=== {when}\n" + self.pipeline.alerts_text(email, sms)
             with open(self.state / ALERTS, "a", encoding="utf-8") as log:
                 log.write(text + "\n")

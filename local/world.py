@@ -18,6 +18,8 @@ import ipaddress
 from senderwatch.addresses import reverse_name
 from senderwatch.zones import catalogue, domain_catalogue
 
+from .dnsserver import Zone
+
 IPV4 = "192.0.2.25"
 IPV6 = "2001:db8::25"
 DOMAIN = "example.com"
@@ -152,8 +154,13 @@ def check_scenario(scenario) -> dict:
         raise ValueError(f'"broken" maps a list to how it fails: {", ".join(FAULTS)}')
     if isinstance(slow, bool) or not isinstance(slow, (int, float)) or not 0 <= slow <= 30:
         raise ValueError('"slow" is how many seconds every answer is held back (0 to 30)')
+    shape = '"records" maps a name to its records: {"example.com": [{"TXT": "v=spf1 -all"}]}'
     if not isinstance(records, dict) or not all(isinstance(r, list) for r in records.values()):
-        raise ValueError('"records" maps a name to its records: {"example.com": [{"TXT": "v=spf1 -all"}]}')
+        raise ValueError(shape)
+    try:
+        Zone(records)  # each record one the DNS server can serve
+    except (TypeError, AttributeError, ValueError) as exc:
+        raise ValueError(f"{shape}: {exc}") from None
     return full
 
 

@@ -85,6 +85,8 @@ def test_a_wrong_change_says_what_is_wrong_in_a_line(change, says):
         ({"listed": {"192.0.2.77": "dnsbl.justspam.org"}}, '"listed" maps'),
         ({"broken": {"dnsbl.justspam.org": "down"}}, '"broken" maps'),
         ({"records": {"example.com": {"TXT": "v=spf1 -all"}}}, '"records" maps'),
+        ({"records": {"example.com": [{"SRV": "0 0 25 mail.example.com"}]}}, "unsupported record type SRV"),
+        ({"records": {"example.com": ["DOWN"]}}, "unknown marker 'DOWN'"),
     ],
 )
 def test_a_world_file_that_does_not_read_says_why(scenario, says):
