@@ -9,7 +9,7 @@ import pytest
 from dnslib import QTYPE
 
 from local.dnsserver import Zone
-from local.world import IPV4, change_scenario, check_scenario, scenario_world, story_scenario
+from local.world import IPV4, change_scenario, check_scenario, scenario_world, story_scenario, story_world
 from senderwatch.addresses import reverse_name
 
 DEVELOPING = Path(__file__).resolve().parents[2] / "docs" / "developing.md"
@@ -24,6 +24,7 @@ def listing(address: str, zone: str) -> str:
 
 
 def test_the_world_begins_as_the_story_did():
+    assert scenario_world(story_scenario()) == story_world()  # the demo's world, record for record
     assert answer(story_scenario(), listing(IPV4, "dnsbl.justspam.org"))[0] == "NOERROR"
     assert answer(story_scenario(), listing("192.0.2.77", "dnsbl.justspam.org")) == ("NXDOMAIN", [])
 
