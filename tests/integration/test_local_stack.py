@@ -119,3 +119,21 @@ def test_a_check_message_on_the_queue_is_checked_as_the_deployed_checker_would(l
     assert [(a["event"], a["zone"]) for a in run.alerts() if a.get("ip") == ADDRESS] == [
         ("LISTED", "dnsbl.justspam.org")
     ]
+
+
+def test_the_world_file_edited_by_hand_is_read_again_and_a_file_that_does_not_read_changes_nothing(
+    local_stack, tmp_path
+):
+    run = local_stack
+    world = tmp_path / "world.json"
+    scenario = json.loads(world.read_text())
+    run("run-now")  # the story's first checks and their alerts are over
+    world.write_text("{not json")
+    assert "sent no alert" in run("run-now").stdout  # the story's world still: nothing changed
+    scenario["records"] = {
+        "example.com": [{"TXT": "v=spf1 ip4:192.0.2.25 ip6:2001:db8::25 ~all"}, {"MX": [10, "mail.example.com"]}]
+    }
+    world.write_text(json.dumps(scenario))
+    run("run-now")
+    recovered = [a for a in run.alerts() if a["event"] == "SPF_RECOVERED"]
+    assert [a["ip"] for a in recovered] == ["2001:db8::25"]
