@@ -18,6 +18,13 @@ def now_iso(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="seconds")
 
 
+def start_run(now: datetime, *, scheduled: bool) -> Run:
+    """A run that begins NOW: the daily one (SCHEDULED), or checks outside it (new targets, changed
+    settings, `senderwatch check-now`), which never count toward CHECK_FAILING. Its id is the time
+    to the microsecond: it orders runs, and two runs never share one."""
+    return Run(now.astimezone(UTC).isoformat(timespec="microseconds"), scheduled)
+
+
 @dataclass
 class Plan:
     messages: list[dict] = field(default_factory=list)
