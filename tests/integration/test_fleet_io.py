@@ -248,6 +248,28 @@ def test_check_now_sends_every_enabled_target_through_the_stack(local, stack, ca
     assert queued() == [] and local.item("198.51.100.0/28").get("findings") is None  # disabled: not checked
 
 
+def test_a_listing_that_appears_is_in_status_after_check_now_not_the_next_day(local, stack, capsys):
+    """The operator hears of a listing, asks the deployment now, and reads it in status."""
+    local.dns_server.load(story_world(listed=False))
+    run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, "--zone", "dnsbl.justspam.org", *stack)
+    local.settle()
+    rows = json.loads(run(capsys, "status", "--format", "json", *stack)[1])["targets"]
+    assert rows[0]["listed"] == [] and rows[0]["spf"] == "pass"
+    local.inbox("email")
+
+    local.dns_server.load(story_world(listed=True))
+    assert run(capsys, "check-now", IPV4, *stack)[0] == 0
+    (body,) = queued()
+    assert body["scheduled"] is False and [t["ip"] for t in body["targets"]] == [IPV4]
+    rows = json.loads(run(capsys, "status", "--format", "json", *stack)[1])["targets"]
+    assert rows[0]["listed"] == []  # on the queue, not checked on this machine
+
+    local.settle()  # the checker takes the message
+    rows = json.loads(run(capsys, "status", "--format", "json", *stack)[1])["targets"]
+    assert rows[0]["listed"] == ["dnsbl.justspam.org"]
+    assert [a["event"] for a in local.inbox("email")] == ["LISTED"]
+
+
 def test_check_now_of_targets_named_says_each_that_cannot_be_checked(local, stack, capsys):
     watch_a_fleet(capsys, stack)
     local.settle()
