@@ -212,6 +212,26 @@ def test_import_names_every_bad_line_and_writes_nothing(local, table, capsys, tm
     assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
 
 
+def test_hostile_lines_are_each_named_without_reaching_the_terminal_raw(local, table, capsys, tmp_path):
+    path = tmp_path / "relays.csv"
+    lines = [
+        f"{IPV4},{DOMAIN}",
+        "\x1b]0;pwned\x07\x1b[2J,x",  # terminal escapes in the address
+        f"=HYPERLINK(\"http://evil.example\"),{DOMAIN}",  # a spreadsheet formula
+        f"198.51.100.7,{'a' * 10_000}@example.com",  # a huge sender
+        f"198.51.100.8,{DOMAIN},\"label\x00with NUL\"",
+        f"198.51.100.9;{DOMAIN};semicolons in a comma file",
+    ]
+    path.write_text("\n".join(lines) + "\n")
+    status, _, err = run(capsys, "targets", "import", str(path), *table)
+    said = err.splitlines()
+    assert status == 2 and "\x1b" not in err and "\x07" not in err and "\x00" not in err
+    assert [re.search(r" line (\d+): ", line).group(1) for line in said[:-1]] == ["2", "3", "4", "5", "6"]
+    assert max(map(len, said)) < 400  # a huge cell is cut short, not printed whole
+    assert said[-1].endswith("5 bad lines in all; nothing was added")
+    assert run(capsys, "targets", "list", *table)[1].startswith("No targets yet")
+
+
 def test_import_names_twenty_bad_lines_and_counts_the_rest(local, table, capsys, tmp_path):
     path = tmp_path / "relays.csv"
     path.write_text("".join(f"10.0.0.{n}\n" for n in range(1, 31)))
