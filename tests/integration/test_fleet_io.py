@@ -217,9 +217,9 @@ def test_hostile_lines_are_each_named_without_reaching_the_terminal_raw(local, t
     lines = [
         f"{IPV4},{DOMAIN}",
         "\x1b]0;pwned\x07\x1b[2J,x",  # terminal escapes in the address
-        f"=HYPERLINK(\"http://evil.example\"),{DOMAIN}",  # a spreadsheet formula
+        f'=HYPERLINK("http://evil.example"),{DOMAIN}',  # a spreadsheet formula
         f"198.51.100.7,{'a' * 10_000}@example.com",  # a huge sender
-        f"198.51.100.8,{DOMAIN},\"label\x00with NUL\"",
+        f'198.51.100.8,{DOMAIN},"label\x00with NUL"',
         f"198.51.100.9;{DOMAIN};semicolons in a comma file",
     ]
     path.write_text("\n".join(lines) + "\n")
@@ -360,6 +360,29 @@ def test_a_change_of_what_is_checked_checks_the_target_again(local, stack, capsy
         == f"{IPV4} updated: helo set to {MAIL_HOST}\n"
     )
     assert queued() == []  # disabled: not checked
+
+
+def test_a_change_is_written_even_when_the_check_queue_refuses_its_check(local, stack, capsys, monkeypatch):
+    """An operator allowed to write the table but not to send to the queue: the change stands."""
+    from botocore.exceptions import ClientError
+
+    from senderwatch.aws import CheckQueue
+
+    run(capsys, "targets", "add", IPV4, "--sender", DOMAIN, *stack)
+    local.settle()
+
+    def refuse(self, bodies):
+        raise ClientError({"Error": {"Code": "AccessDenied", "Message": "not sqs:SendMessage"}}, "SendMessageBatch")
+
+    monkeypatch.setattr(CheckQueue, "send", refuse)
+    status, out, err = run(capsys, "targets", "add", IPV4, "--helo", MAIL_HOST, *stack)
+    assert (status, err) == (0, "")
+    assert out == (
+        f"{IPV4} updated: helo set to {MAIL_HOST}; it is checked with the new settings at the next scheduled run"
+        f" (cannot send to the check queue: AccessDenied: not sqs:SendMessage; now: senderwatch check-now {IPV4}"
+        " --stack NAME)\n"
+    )
+    assert local.item(IPV4)["helo"] == MAIL_HOST
 
 
 def test_an_import_that_changes_what_is_checked_checks_those_targets_again(local, stack, capsys, tmp_path):

@@ -205,10 +205,13 @@ def _recheck(old: dict, changes: dict) -> dict | None:
 
 def _recheck_said(queue: CheckQueue | None, items: list[dict], subject: str, target: str = "") -> str:
     """Send ITEMS' checks to QUEUE, and say when they come (SUBJECT: 'it is', 'the 3 updated ones are')."""
+    now = f"senderwatch check-now {target} --stack NAME" if target else "senderwatch check-now --stack NAME"
     if queue is None:
-        now = f"senderwatch check-now {target} --stack NAME" if target else "senderwatch check-now --stack NAME"
         return f"{subject} checked with the new settings at the next scheduled run (now: {now})"
-    plan = send_checks(queue, items)
+    try:
+        plan = send_checks(queue, items)
+    except ServiceError as exc:  # the change is written all the same: only its check waits
+        return f"{subject} checked with the new settings at the next scheduled run ({exc}; now: {now})"
     if not plan.targets:
         return f"{subject} not checked: {'; '.join(problem for _, problem in plan.invalid)}"
     return f"{subject} checked with the new settings within a minute or two"
