@@ -54,7 +54,7 @@ def watch_a_fleet(capsys, where):
         [IPV6, "--sender", f"bounce@{DOMAIN}", "--label", "Relais Köln; 2. OG", "--zone", "dnsbl.dronebl.org"],
         [MAIL_HOST, "--sender", DOMAIN, "--zone", "dnsbl.justspam.org", "--zone", "bl.spamcop.net"],
         ["198.51.100.0/28", "--label", "relay pool", "--disabled"],
-        ["203.0.113.7"],
+        ["203.0.113.7", "--label", "-"],  # what `targets list` shows for no label, here a label
     ):
         assert run(capsys, "targets", "add", *argv, *where)[0] == 0
 

@@ -46,7 +46,7 @@ _ALIASES = {
     "zone": "zones",
     "name": "label",
 }
-_UNSET = {"-", "(default)"}  # what `targets list` shows for a setting that is not set
+_UNSET = {"-", "(default)"}  # what `targets list` shows for a setting that is not set (no value of one)
 _YES, _NO = {"yes", "y", "true", "1", "on", "enabled"}, {"no", "n", "false", "0", "off", "disabled"}
 _SEP = re.compile(r"\s*sep=(.)\s*", re.IGNORECASE)  # Excel's first line, naming the delimiter
 DELIMITERS = (",", ";", "\t")  # what a file without `sep=` or --delimiter is tried with
@@ -277,6 +277,7 @@ class Sheet:
     rows: list[tuple[int, list[str]]] = field(default_factory=list)  # (line, cells)
     problems: list[tuple[int, str]] = field(default_factory=list)  # (line, why)
     unit: tuple[str, str] = ("line", "lines")  # what a row is called; a JSON file's are entries
+    listed: bool = False  # headed as `targets list` prints it: a label '-' is one not set there
 
     def refuse(self, problems: list[tuple[int, str]], nothing: str) -> None:
         """InvalidInput naming every bad line (up to SHOWN, then how many more), when there is one."""
@@ -323,6 +324,7 @@ def read_sheet(path: str, stdin=None, delimiter: str | None = None, *, strict: b
                 continue
             if header_possible and _is_header(cells):
                 sheet.columns = _header(cells, name, line, strict)
+                sheet.listed = "target" in (c.strip().lower() for c in cells)
                 header_possible = False
                 continue
             header_possible = False
@@ -483,7 +485,7 @@ def read_import(path: str, stdin=None, delimiter: str | None = None) -> ImportPl
     plan, problems = ImportPlan(), list(sheet.problems)
     for line, cells in sheet.rows:
         try:
-            _read_row(plan, cells, sheet.columns, line, sheet.unit[0])
+            _read_row(plan, cells, sheet.columns, line, sheet.unit[0], sheet.listed)
         except InvalidInput as exc:
             problems.append((line, str(exc)))
     sheet.refuse(problems, "nothing was added")
@@ -492,14 +494,21 @@ def read_import(path: str, stdin=None, delimiter: str | None = None) -> ImportPl
     return plan
 
 
-def _read_row(plan: ImportPlan, cells: list[str], columns: tuple[str, ...], line: int, unit: str) -> None:
+def _read_row(
+    plan: ImportPlan, cells: list[str], columns: tuple[str, ...], line: int, unit: str, listed: bool = False
+) -> None:
     if len(cells) > len(columns) and any(cells[len(columns) :]):
         raise InvalidInput(f"{len(cells)} fields, but only {len(columns)} columns ({', '.join(columns)})")
     named = dict(zip(columns, cells))
     address = named.pop("ip", "")
     # An empty cell (or '-', as `targets list` shows an unset one) leaves that setting as it is;
-    # it never removes one (`targets add` does that).
-    given: dict[str, Any] = {name: value for name, value in named.items() if value and value not in _UNSET}
+    # it never removes one (`targets add` does that). A label may be '-' itself, unless the file
+    # is what `targets list` printed (an export writes an unset label as an empty cell).
+    given: dict[str, Any] = {
+        name: value
+        for name, value in named.items()
+        if value and (value not in _UNSET or (name == "label" and not listed))
+    }
     if "zones" in given:
         given["zones"] = words(given["zones"])
     if "enabled" in given:
