@@ -46,6 +46,7 @@ def lambda_handler(event: dict, context) -> dict:
         run = start_run(started, scheduled=True)
     plan = plan_messages(items, CONFIG.targets_per_message, run)
     for ip, problem in plan.invalid:
+        logger.warning("target skipped", extra={"ip": ip, "problem": problem})
         store.mark_invalid(ip, problem, now)
     sent = queue.send(plan.messages)
     metrics.add_metric(name="TargetsScheduled", unit=MetricUnit.Count, value=plan.targets)

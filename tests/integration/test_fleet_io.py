@@ -303,6 +303,19 @@ def test_check_now_of_targets_named_says_each_that_cannot_be_checked(local, stac
     assert [t["ip"] for body in queued() for t in body["targets"]] == [IPV6]
 
 
+def test_check_now_says_an_item_written_by_hand_that_cannot_be_checked_and_sends_the_rest(local, stack, capsys):
+    run(capsys, "targets", "add", IPV4, *stack)
+    local.put_target({"ip": "Mail.Example.COM", "sender": DOMAIN})
+    local.settle()
+    capsys.readouterr()  # the functions' logs
+    status, out, err = run(capsys, "check-now", *stack)
+    assert status == 0 and out.startswith(f"1 target sent to the check queue of stack {STACK} (1 message): {IPV4}\n")
+    assert err.splitlines() == [
+        "senderwatch: note: Mail.Example.COM is not a target senderwatch can check: write the host as"
+        " mail.example.com: that is the key senderwatch looks for"
+    ]  # said once, as a note, and no log line of the scheduler's besides
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [

@@ -114,16 +114,7 @@ def send_checks(queue: CheckQueue, items: Iterable[dict], now: datetime | None =
     """Put the enabled ITEMS on the check queue as the scheduler does, in messages stamped with a run
     of their own that is not a scheduled one (so no list's count of failing runs moves). The plan
     says what was sent; items that are not targets senderwatch can check are in its `invalid`."""
-    valid, invalid = [], []
-    for item in items:
-        try:
-            Target.from_item(item)
-        except InvalidTarget as exc:
-            invalid.append((str(item.get("ip", "?")), str(exc)))
-            continue
-        valid.append(item)
-    plan = plan_messages(valid, Config().targets_per_message, start_run(now or datetime.now(UTC), scheduled=False))
-    plan.invalid += invalid
+    plan = plan_messages(items, Config().targets_per_message, start_run(now or datetime.now(UTC), scheduled=False))
     with aws_errors("cannot send to the check queue"):
         queue.send(plan.messages)
     return plan
