@@ -14,7 +14,7 @@ import sys
 
 from .. import __version__
 from ..addresses import shown
-from ..errors import Interrupted, InvalidInput, OutputClosed, ServiceError
+from ..errors import Interrupted, InvalidInput, InvalidLines, OutputClosed, ServiceError
 from . import bounces, check, checknow, doctor, status, targets
 from .common import (
     CLOSED,
@@ -85,7 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             )
         return args.run(args)
     except InvalidInput as exc:
-        for line in getattr(exc, "lines", None) or [str(exc)]:  # a file's every bad line, up to a limit
+        for line in exc.lines if isinstance(exc, InvalidLines) else [str(exc)]:  # a file's every bad line
             error(line)
         return USAGE_ERROR
     except ServiceError as exc:
