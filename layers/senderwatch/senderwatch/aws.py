@@ -260,10 +260,6 @@ class TargetStore:
         if progress:
             progress(done)
 
-    def delete_target(self, ip: str) -> bool:
-        reply = self.table.delete_item(Key={"ip": ip}, ReturnValues="ALL_OLD")
-        return "Attributes" in reply
-
     def delete_targets(self, ips: Iterable[str]) -> None:
         """Many targets at once, in batches of 25 (a key that is not there is no error)."""
         with self.table.batch_writer() as batch:

@@ -102,11 +102,6 @@ def find_tables(stack: str | None, table: str | None, health: str | None = None)
     return found.table, found.health_table
 
 
-def find_table(stack: str | None, table: str | None) -> str:
-    """The targets table: --table, else the --stack's output, else SENDERWATCH_TABLE."""
-    return find_deployment(stack, table).table
-
-
 # -- checks now, through the check queue ------------------------------------------------------------
 
 
