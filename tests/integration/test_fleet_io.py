@@ -61,23 +61,28 @@ def watch_a_fleet(capsys, where):
 
 def test_an_export_is_imported_back_unchanged(local, table, capsys, tmp_path):
     watch_a_fleet(capsys, table)
+    run(capsys, "targets", "add", "203.0.113.8", "--label", '=HYPERLINK("http://evil.example","click")', *table)
+    run(capsys, "targets", "add", "203.0.113.9", "--label", "'@home", *table)
     status, exported, err = run(capsys, "targets", "export", *table)
     assert (status, err) == (0, "")
     assert exported.splitlines()[0] == "ip,sender,label,helo,zones,enabled"
     assert f'{IPV4},postmaster@{DOMAIN},"postfix-1, ""the old one""",{MAIL_HOST},,yes' in exported.splitlines()
     assert "198.51.100.0/28,,relay pool,,,no" in exported.splitlines()
+    # a spreadsheet opening the file shows these as text, not formulas
+    assert '203.0.113.8,,"\'=HYPERLINK(""http://evil.example"",""click"")",,,yes' in exported.splitlines()
+    assert "203.0.113.7,,'-,,,yes" in exported.splitlines() and "203.0.113.9,,''@home,,,yes" in exported.splitlines()
     path = tmp_path / "fleet.csv"
     path.write_text(exported)
 
     empty = ["--table", create_table("TargetsTable", "targets-elsewhere")]
     status, out, _ = run(capsys, "targets", "import", str(path), *empty)
-    assert (status, out) == (0, "5 added, 0 updated, 0 already up to date: first checks follow within a minute\n")
+    assert (status, out) == (0, "7 added, 0 updated, 0 already up to date: first checks follow within a minute\n")
     assert run(capsys, "targets", "export", *empty)[1] == exported
     assert (
         boto3.resource("dynamodb").Table("targets-elsewhere").get_item(Key={"ip": "198.51.100.0/28"})["Item"]["enabled"]
         is False
     )  # the disabled target stays disabled
-    assert run(capsys, "targets", "import", str(path), *table)[1] == "0 added, 0 updated, 5 already up to date\n"
+    assert run(capsys, "targets", "import", str(path), *table)[1] == "0 added, 0 updated, 7 already up to date\n"
 
 
 def test_the_json_export_is_imported_back_too(local, table, capsys, tmp_path):

@@ -317,7 +317,7 @@ def read_sheet(path: str, stdin=None, delimiter: str | None = None, *, strict: b
             if line > start:
                 sheet.problems.append((start, f"a quoted field runs on to line {line}: is a closing quote missing?"))
             else:
-                sheet.rows.append((start, cells))
+                sheet.rows.append((start, [_unguarded(cell) for cell in cells]))
     except csv.Error as exc:
         raise InvalidInput(f"{name} line {reader.line_num}: {exc}; nothing was changed") from None
     return sheet
@@ -340,6 +340,23 @@ def _json_sheet(name: str, text: str) -> Sheet:
         else:
             sheet.rows.append((number, [_json_cell(entry.get(column)) for column in COLUMNS]))
     return sheet
+
+
+_FORMULA = ("=", "+", "-", "@")  # what makes a spreadsheet read a cell as a formula
+
+
+def _guarded(cell: str) -> str:
+    """A CSV cell a spreadsheet shows as text, not a formula ('=HYPERLINK(...)' in a label written
+    by hand): a quote before it, as spreadsheets mark text themselves; one before a cell that
+    starts so already, so that _unguarded gives back exactly CELL."""
+    return (
+        "'" + cell if cell.startswith(_FORMULA) or (cell[:1] == "'" and cell[1:].startswith((*_FORMULA, "'"))) else cell
+    )
+
+
+def _unguarded(cell: str) -> str:
+    """What _guarded wrote, as it was."""
+    return cell[1:] if cell[:1] == "'" and cell[1:].startswith((*_FORMULA, "'")) else cell
 
 
 def _json_cell(value) -> str:
@@ -606,5 +623,5 @@ def export_csv(rows: list[dict]) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     for row in rows:
-        writer.writerow(_json_cell(row[column]) for column in COLUMNS)
+        writer.writerow(_guarded(_json_cell(row[column])) for column in COLUMNS)
     return out.getvalue().removesuffix("\n")
