@@ -378,6 +378,10 @@ def test_a_change_of_what_is_checked_checks_the_target_again(local, stack, capsy
         == f"{IPV4} updated: helo set to {MAIL_HOST}\n"
     )
     assert queued() == []  # disabled: not checked
+    out = run(capsys, "targets", "add", IPV4, "--enabled", *stack)[1]
+    assert out.endswith("; it is checked with the new settings within a minute or two\n")
+    (body,) = queued()  # enabled again: checked with what it is now
+    assert [(t["ip"], t["helo"]) for t in body["targets"]] == [(IPV4, MAIL_HOST)]
 
 
 def test_a_change_is_written_even_when_the_check_queue_refuses_its_check(local, stack, capsys, monkeypatch):
