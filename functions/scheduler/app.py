@@ -8,8 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from senderwatch.aws import CheckQueue, TargetStore, client, stream_inserts
 from senderwatch.config import Config
 from senderwatch.observability import logger, metrics
-from senderwatch.runs import Run
-from senderwatch.scheduler import now_iso, plan_messages
+from senderwatch.scheduler import now_iso, plan_messages, start_run
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
 
@@ -38,16 +37,16 @@ def lambda_handler(event: dict, context) -> dict:
     store, queue = _deps()
     started = datetime.now(UTC)
     now = now_iso(started)
-    run_id = started.isoformat(timespec="microseconds")  # orders runs; two runs never share one
     if "Records" in event:  # targets just added (the table's stream, INSERT only): check them now
         # Read the items as they are now: a stream image may be older than the last edit.
         items = store.get_many(_new_target_keys(event)).values()
-        run = Run(run_id, scheduled=False)
+        run = start_run(started, scheduled=False)
     else:  # the daily schedule
         items = store.scan()
-        run = Run(run_id, scheduled=True)
+        run = start_run(started, scheduled=True)
     plan = plan_messages(items, CONFIG.targets_per_message, run)
     for ip, problem in plan.invalid:
+        logger.warning("target skipped", extra={"ip": ip, "problem": problem})
         store.mark_invalid(ip, problem, now)
     sent = queue.send(plan.messages)
     metrics.add_metric(name="TargetsScheduled", unit=MetricUnit.Count, value=plan.targets)

@@ -81,7 +81,10 @@ def test_adding_a_watched_target_changes_only_what_the_command_names(local, tabl
     )
     assert run(capsys, "targets", "add", IPV4, *table)[1] == f"{IPV4} unchanged\n"
     out = run(capsys, "targets", "add", IPV4, "--enabled", "--zone", "", "--helo", "", *table)[1]
-    assert out == f"{IPV4} updated: helo removed, enabled false -> true, zones removed\n"
+    assert out == (
+        f"{IPV4} updated: helo removed, enabled false -> true, zones removed; it is checked with the new settings"
+        f" at the next scheduled run (now: senderwatch check-now {IPV4} --stack NAME)\n"
+    )
     item = local.item(IPV4)
     assert item["enabled"] is True and "zones" not in item and "helo" not in item and item["label"] == "renamed"
 
@@ -188,7 +191,7 @@ def test_import_takes_csv_as_people_make_it(local, table, capsys, tmp_path):
         (f"{IPV4},{DOMAIN},{'x' * 101}\n".encode(), "line 1: label 'xxxxxxxx"),
         (f"{IPV4},{DOMAIN}\n{IPV4},other.example\n".encode(), "line 2: 192.0.2.25 again, with other settings"),
         (b"ip,sender,colour\n", "line 1: unknown column 'colour'"),
-        (f"{IPV4},a,b,c,d,e,f\n".encode(), "line 1: 7 fields, but only 5 columns"),
+        (f"{IPV4},a,b,c,d,yes,f\n".encode(), "line 1: 7 fields, but only 6 columns"),
         (b"\x00\x01\x02", "line 1:"),
         (f'{IPV4},{DOMAIN},"unclosed\n198.51.100.7,{DOMAIN},x\n'.encode(), "line 1: a quoted field runs on to line 2"),
         (f"{IPV4},{DOMAIN},a\u0085b\n".encode(), "line 1: label 'a\\x85b' contains control characters"),

@@ -392,7 +392,7 @@ def test_github_anchors():
         ("senderwatch targets ad mail.example.com --stack sw", "senderwatch targets has no command 'ad'"),
         ("senderwatch targets add|remve|list", "senderwatch targets has no command 'remve'"),
         ("senderwatch targets add mail.example.com --sender x --stack sw --label y --zones z", "no option --zones"),
-        ("senderwatch targets remove --stack senderwatch", "required: TARGET"),
+        ("senderwatch targets add --stack senderwatch", "required: TARGET"),
         ("senderwatch doctor --stack a --table b", "not allowed with argument"),
         ("senderwatch test-alert --table t", "senderwatch test-alert has no option --table"),
         ("journalctl -u postfix | .venv/bin/senderwatch bounces - --since today", "bounces has no option --since"),

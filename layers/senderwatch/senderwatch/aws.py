@@ -260,9 +260,11 @@ class TargetStore:
         if progress:
             progress(done)
 
-    def delete_target(self, ip: str) -> bool:
-        reply = self.table.delete_item(Key={"ip": ip}, ReturnValues="ALL_OLD")
-        return "Attributes" in reply
+    def delete_targets(self, ips: Iterable[str]) -> None:
+        """Many targets at once, in batches of 25 (a key that is not there is no error)."""
+        with self.table.batch_writer() as batch:
+            for ip in dict.fromkeys(ips):
+                batch.delete_item(Key={"ip": ip})
 
     def save_findings(self, ip: str, findings: dict, now: str) -> bool:
         """Write findings onto the item without touching what the user set.
@@ -309,11 +311,22 @@ class History:
 
 
 class CheckQueue:
-    """The SQS queue between the scheduler and the checker."""
+    """The SQS queue between the scheduler and the checker: the scheduler's runs, the checker's
+    leftovers near its timeout, and the command's checks now (`check-now`, changed settings)."""
 
     def __init__(self, sqs_client, url: str):
         self.sqs = sqs_client
         self.url = url
+
+    @classmethod
+    def named(cls, url: str) -> CheckQueue:
+        return cls(client("sqs"), url)
+
+    def waiting(self) -> int:
+        """About how many messages are in the queue, waiting or being checked."""
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=names)["Attributes"]
+        return sum(int(attributes.get(name, 0)) for name in names)
 
     def send(self, bodies: list[dict]) -> int:
         sent = 0

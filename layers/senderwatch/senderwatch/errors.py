@@ -15,6 +15,15 @@ class InvalidInput(SenderwatchError, ValueError):
     """Something a person typed or wrote (an address, a sender, a CSV row) is not usable."""
 
 
+class InvalidLines(InvalidInput):
+    """Several lines of a file a person wrote are not usable: each is said on a line of its own
+    (LINES, the last of them what it comes to); the message is that last line."""
+
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__(lines[-1])
+        self.lines = lines
+
+
 class InvalidTarget(InvalidInput):
     """A watched item that cannot be checked as written (a bad key, sender, zones): it gets a check_error."""
 

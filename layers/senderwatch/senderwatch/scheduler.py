@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -11,11 +10,16 @@ from .errors import InvalidTarget
 from .runs import MANUAL, Run, message_body
 from .targets import Target
 
-log = logging.getLogger(__name__)
-
 
 def now_iso(now: datetime) -> str:
     return now.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def start_run(now: datetime, *, scheduled: bool) -> Run:
+    """A run that begins NOW: the daily one (SCHEDULED), or checks outside it (new targets, changed
+    settings, `senderwatch check-now`), which never count toward CHECK_FAILING. Its id is the time
+    to the microsecond: it orders runs, and two runs never share one."""
+    return Run(now.astimezone(UTC).isoformat(timespec="microseconds"), scheduled)
 
 
 @dataclass
@@ -33,8 +37,7 @@ def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL) ->
         try:
             target = Target.from_item(item)
         except InvalidTarget as exc:
-            plan.invalid.append((str(item.get("ip", "?")), str(exc)))
-            log.warning("target skipped", extra={"ip": str(item.get("ip", "?")), "problem": str(exc)})
+            plan.invalid.append((str(item.get("ip", "?")), str(exc)))  # the caller logs or says them
             continue
         if not target.enabled:
             plan.disabled += 1
