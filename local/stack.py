@@ -243,6 +243,7 @@ def serve(state: Path = STATE, bind: str = "0.0.0.0") -> int:  # noqa: S104 - co
             print(f"  .venv/bin/senderwatch targets add 192.0.2.77 --label new --stack {STACK}")
             print("  make local-world CHANGE='list 192.0.2.77 dnsbl.justspam.org'")
             print("  make local-run")
+            print(f"  .venv/bin/senderwatch check-now 192.0.2.77 --stack {STACK}")
             print(f"  .venv/bin/senderwatch status --stack {STACK}")
             print("  make invoke FUNCTION=CheckerFunction EVENT=events/sqs-check-batch.json")
             print(

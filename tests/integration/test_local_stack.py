@@ -1,6 +1,7 @@
 """`make local-stack` runs the whole pipeline: a target added with `senderwatch targets add` is
-checked, `make local-run` fires the schedule, and a change of the DNS world (`make local-world`)
-comes back as its alerts, in the alert log a user reads.
+checked, `make local-run` fires the schedule, `senderwatch check-now` is checked from the check
+queue, and a change of the DNS world (`make local-world`, or its file) comes back as its alerts,
+in the alert log a user reads.
 
 The stack runs as `make local-stack` runs it, in a process of its own, on loopback and free ports,
 with its files in a directory of the test's; it is stopped by its process id."""
@@ -13,10 +14,7 @@ import sys
 import time
 from pathlib import Path
 
-import boto3
 import pytest
-
-from senderwatch.runs import Run, message_body
 
 REPO = Path(__file__).resolve().parents[2]
 SENDERWATCH = Path(sys.executable).with_name("senderwatch")
@@ -66,7 +64,6 @@ def local_stack(tmp_path):
             return [json.loads(line) for line in lines]
 
         run.alerts = alerts  # type: ignore[attr-defined]
-        run.aws = aws  # type: ignore[attr-defined]
         yield run
     finally:
         os.kill(server.pid, signal.SIGTERM)
@@ -96,25 +93,18 @@ def test_a_target_added_is_checked_and_a_listing_played_in_the_world_comes_back_
     assert [a["event"] for a in run.alerts() if a.get("ip") == ADDRESS] == ["LISTED", "DELISTED"]
 
 
-def test_a_check_message_on_the_queue_is_checked_as_the_deployed_checker_would(local_stack):
-    """What `senderwatch check-now` does: check messages of a manual run on the stack's check queue."""
+def test_check_now_is_checked_by_the_local_stack_as_by_the_deployed_checker(local_stack):
+    """`senderwatch check-now` puts a manual run's checks on the stack's check queue; the local
+    stack's checker takes them from there, and the change they find is alerted."""
     run = local_stack
     run("senderwatch", "targets", "add", ADDRESS, "--label", "scenario", "--stack", "senderwatch-local")
     run("run-now")  # its first check is over: clean
     run("world", "list", ADDRESS, "dnsbl.justspam.org")
-    session = boto3.session.Session(
-        aws_access_key_id="testing", aws_secret_access_key="testing", region_name="eu-central-1"
-    )
-    endpoint = run.aws["AWS_ENDPOINT_URL"]
-    (stack,) = session.client("cloudformation", endpoint_url=endpoint).describe_stacks(StackName="senderwatch-local")[
-        "Stacks"
-    ]
-    queue = next(o["OutputValue"] for o in stack["Outputs"] if o["OutputKey"] == "CheckQueueUrl")
-    body = message_body(Run("manual-check"), [{"ip": ADDRESS, "label": "scenario", "enabled": True}])
-    session.client("sqs", endpoint_url=endpoint).send_message(QueueUrl=queue, MessageBody=json.dumps(body))
+    sent = run("senderwatch", "check-now", ADDRESS, "--stack", "senderwatch-local")
+    assert f"1 target sent to the check queue of stack senderwatch-local (1 message): {ADDRESS}" in sent.stdout
     deadline = time.monotonic() + 120  # a bound for a stack that never delivers, not a measure
     while not [a for a in run.alerts() if a.get("ip") == ADDRESS]:
-        assert time.monotonic() < deadline, "the check message was not delivered to the checker"
+        assert time.monotonic() < deadline, "the checks check-now sent were not delivered to the checker"
         time.sleep(0.2)
     assert [(a["event"], a["zone"]) for a in run.alerts() if a.get("ip") == ADDRESS] == [
         ("LISTED", "dnsbl.justspam.org")
