@@ -10,19 +10,21 @@ unprocessed by one loop (`until_done`).
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
+import operator
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
@@ -109,8 +111,17 @@ def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
 
 def scan_all(table, **kwargs) -> Iterator[dict]:
     """Every item of a scan, page after page."""
+    return _pages(table.scan, kwargs)
+
+
+def query_all(table, **kwargs) -> Iterator[dict]:
+    """Every item of a query, page after page."""
+    return _pages(table.query, kwargs)
+
+
+def _pages(call: Callable[..., dict], kwargs: dict) -> Iterator[dict]:
     while True:
-        page = table.scan(**kwargs)
+        page = call(**kwargs)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
@@ -293,7 +304,11 @@ class TargetStore:
 
 
 class History:
-    """Each run's full results per address, kept for a while (the table's TTL deletes them)."""
+    """The history table: each run's results per target, and each change of the deployment's health
+    records under their ids, by key (`ip`) and time (`checked_at`), kept for a while (the table's TTL
+    deletes them); read back by key (a query each, several in flight) or whole (a parallel scan)."""
+
+    SEGMENTS = 8  # a whole-table scan's parallel segments (and the queries in flight)
 
     def __init__(self, table):
         self.table = table
@@ -302,10 +317,32 @@ class History:
     def named(cls, table_name: str) -> History:
         return cls(resource("dynamodb").Table(table_name))
 
-    def record(self, runs: list[dict], expires_at: int) -> None:
+    def record(self, items: list[dict], expires_at: int) -> None:
         with self.table.batch_writer() as batch:
-            for run in runs:
-                batch.put_item(Item={**run, "expires_at": expires_at})
+            for item in items:
+                batch.put_item(Item={**item, "expires_at": expires_at})
+
+    def query(self, keys: Iterable[str], since: str, until: str) -> Iterator[dict]:
+        def one(key: str) -> list[dict]:
+            when = Key("checked_at").between(since, until) if since else Key("checked_at").lte(until)
+            return list(query_all(self.table, KeyConditionExpression=Key("ip").eq(key) & when))
+
+        with ThreadPoolExecutor(self.SEGMENTS) as pool:
+            for items in pool.map(one, list(dict.fromkeys(keys))):
+                yield from items
+
+    def scan(self, since: str, until: str, whole: Sequence[str] = ()) -> Iterator[dict]:
+        wanted = Attr("checked_at").between(since, until)
+        if whole:
+            keys = [Attr("ip").begins_with(prefix) for prefix in whole]
+            wanted = wanted | (functools.reduce(operator.or_, keys) & Attr("checked_at").lte(until))
+
+        def segment(number: int) -> list[dict]:
+            return list(scan_all(self.table, FilterExpression=wanted, Segment=number, TotalSegments=self.SEGMENTS))
+
+        with ThreadPoolExecutor(self.SEGMENTS) as pool:
+            for items in pool.map(segment, range(self.SEGMENTS)):
+                yield from items
 
 
 class CheckQueue:
@@ -422,6 +459,11 @@ class HealthStore:
     def domains(self) -> Iterator[dict]:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
         return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
+
+    def items(self) -> Iterator[dict]:
+        """Every item as it is stored (`id`, `health`, `changed_at`...): one per list and family, per
+        domain and per receiver, the resolver's, and the receivers' index."""
+        return scan_all(self.table)
 
     def save(self, item_id: str, record: Mapping[str, Any], version: int) -> bool:
         kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, domain:NAME, receiver:NAME, or resolver
