@@ -1,0 +1,121 @@
+"""The HTML report's renderer: everything strangers wrote is escaped, each bar sits at its dates,
+and the page names every target and says each bar's dates in words."""
+
+import re
+from html.parser import HTMLParser
+
+from senderwatch.history import History, Period
+from senderwatch.report import MIN_WIDTH, render
+
+START, END = "2026-11-01T00:00:00Z", "2026-12-01T00:00:00Z"  # 30 days: a day is 3.333% of a strip
+
+
+def _row(ip, **more):
+    return {
+        "ip": ip,
+        "kind": "address",
+        "label": "",
+        "enabled": True,
+        "checked": True,
+        "rated": True,
+        "listed": [],
+        "spf": "pass",
+        "rdns": "mail.example.com",
+        "forward_confirmed": True,
+        "not_checked": [],
+        "changed_at": None,
+        "error": None,
+    } | more
+
+
+class Bars(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.bars, self.sections = [], []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if "bar" in (a.get("class") or "").split():
+            self.bars.append(a)
+        if tag == "section" and a.get("data-target"):
+            self.sections.append(a["data-target"])
+
+
+def _parsed(page):
+    parser = Bars()
+    parser.feed(page)
+    return parser
+
+
+def test_a_bar_sits_at_its_dates_and_says_them():
+    listed = Period(
+        "192.0.2.25",
+        "192.0.2.25",
+        "listing",
+        "dnsbl.justspam.org",
+        "listed",
+        "2026-11-04T00:00:00Z",
+        "2026-11-10T00:00:00Z",
+        6,
+    )
+    still = Period(
+        "192.0.2.25", "192.0.2.25", "spf", "postmaster@example.com", "softfail", "2026-11-16T00:00:00Z", None, 15
+    )
+    page = render(History([listed, still], START, END, 30), [_row("192.0.2.25", spf="softfail")])
+    bars = {b["data-from"]: b for b in _parsed(page).bars}
+    assert bars[listed.start]["style"] == "left:10.0%;width:20.0%"  # day 3 to day 9 of 30
+    assert bars[still.start]["style"] == "left:50.0%;width:50.0%"  # from day 15 to the end: still open
+    label = bars[listed.start]["aria-label"]
+    assert "on dnsbl.justspam.org: listed from 2026-11-04 00:00 to 2026-11-10 00:00 UTC, 6 runs" in label
+    assert bars[listed.start]["title"] == label
+    assert "still open" in bars[still.start]["aria-label"]  # said in words, not only by its look
+    assert re.search(r">softfail \(open\)</span>", page)
+
+
+def test_a_short_period_is_still_seen_and_a_period_from_before_starts_at_the_edge():
+    blip = Period("192.0.2.25", "192.0.2.25", "rdns", "", "no-ptr", "2026-11-30T23:59:00Z", "2026-12-01T00:00:00Z", 1)
+    old = Period(
+        "192.0.2.25", "192.0.2.25", "listing", "b.example", "listed", "2026-10-01T00:00:00Z", "2026-11-02T00:00:00Z", 20
+    )
+    bars = {b["data-from"]: b for b in _parsed(render(History([blip, old], START, END, 30), [_row("192.0.2.25")])).bars}
+    assert bars[blip.start]["style"] == f"left:{100 - MIN_WIDTH}%;width:{MIN_WIDTH}%"  # inside the strip
+    assert bars[old.start]["style"] == "left:0.0%;width:3.333%"
+
+
+def test_what_strangers_wrote_is_escaped():
+    evil = '<script>alert(1)</script>"onmouseover="x'
+    period = Period(evil, "192.0.2.25", "listing", "<img src=x>.example", "listed<b>", START, None, 1)
+    row = _row(evil, label="</section><iframe src=//x>", listed=["<img src=x>.example"])
+    domains = [
+        {
+            "domain": "<b>d</b>",
+            "roles": ["sender"],
+            "spf_record": None,
+            "spf_problems": ["<i>"],
+            "dmarc": None,
+            "dmarc_policy": None,
+            "dmarc_problems": [],
+            "listed": [],
+            "changed_at": None,
+        }
+    ]
+    page = render(History([period], START, END, 1), [row], domains)
+    assert "<script" not in page and "<img" not in page and "<iframe" not in page and "<b>d" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;&quot;onmouseover=&quot;x" in page
+    assert _parsed(page).sections == [evil]  # the attribute holds it whole, as text
+    assert "\u202e" not in render(History([], START, END, 0), [_row("192.0.2.1", label="a\u202eb")])
+
+
+def test_every_target_is_on_the_page_with_what_it_has_now():
+    rows = [_row("192.0.2.25", listed=["dnsbl.justspam.org"]), _row("198.51.100.7", spf=None, rdns="")]
+    page = render(History([], START, END, 30), rows)
+    assert _parsed(page).sections == ["192.0.2.25", "198.51.100.7"]
+    assert "no problem in the period" in page
+    assert "not checked (no sender)" in page and "no PTR" in page
+    assert "<b>2</b>targets watched" in page and "<b>1</b>targets with a problem now" in page
+
+
+def test_the_page_fetches_nothing():
+    page = render(History([], START, END, 0), [_row("192.0.2.25")])
+    assert "default-src 'none'" in page
+    assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
