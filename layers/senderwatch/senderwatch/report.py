@@ -38,7 +38,6 @@ from .text import clean_text
 
 MIN_WIDTH = 0.4  # % of the strip: a bar of one run is still seen (and can be pointed at)
 CHANGES_SHOWN = 200  # the fleet's list of changes, newest first; the rest are counted
-QUIET_SHOWN = 8  # a network's addresses without anything to say, named before "and N more"
 
 
 def render(history: History, rows: Sequence[dict], domains: Sequence[dict] | None = None, *, made: str = "") -> str:
@@ -134,14 +133,13 @@ section.t{border-top:2px solid var(--line);padding:.8rem 0;break-inside:avoid}
 .what{font-size:.85rem;overflow-wrap:anywhere}
 .track{position:relative;height:1.5rem;border:1px solid var(--line);background-color:#f6f7f8;
 background-image:repeating-linear-gradient(to right,var(--line) 0 1px,transparent 1px var(--day))}
-.axis{position:relative;height:1.2rem;font-size:.7rem;color:var(--soft)}
+.axis{position:relative;height:1.2rem;overflow:hidden;font-size:.7rem;color:var(--soft)}
 .axis span{position:absolute;top:0;white-space:nowrap;border-left:1px solid var(--soft);padding-left:2px}
 .bar{position:absolute;top:2px;bottom:2px;background:var(--bar);color:#fff;font-size:.7rem;line-height:1.2rem;
 overflow:hidden;white-space:nowrap;padding:0 2px;border:1px solid var(--bar)}
 .bar.open{background:var(--open);border-right:4px double #fff}
 .bar.h{background:var(--health);border-color:var(--health)}
-.none .track{background-color:#fff}
-.none .what::after{content:""}
+.track.none{background:#fff;color:var(--soft);font-size:.7rem;line-height:1.35rem;padding-left:.3rem}
 dl{margin:0;display:grid;grid-template-columns:auto minmax(0,1fr);gap:.1rem .6rem;font-size:.9rem}
 dt{color:var(--soft)}dd{margin:0;overflow-wrap:anywhere}
 .problem{font-weight:600}
@@ -202,7 +200,7 @@ def _fleet(
             who = _e(p.target)
             if p.target in numbers:
                 who = f'<a href="#t{numbers[p.target]}">{who}</a>'
-            lasted = f" after {_lasted(p.start, p.end)}" if change == "ended" else ""
+            lasted = f", after {_lasted(p.start, p.end)}" if change == "ended" else ""
             out.append(
                 f"<tr><td>{_e(window.shown(when))}</td><td>{who}</td><td>{_e(_what(p))}</td>"
                 f"<td>{change}: {_e(p.state)}{_e(lasted)}</td></tr>"
@@ -232,27 +230,34 @@ def _target(number: int, row: dict, periods: list[Period], window: _Window) -> s
 
 
 def _strips(row: dict, periods: list[Period]) -> list[tuple[str, list[Period]]]:
-    """The strips of a target: per address, one per list, SPF, HELO SPF and rDNS that had a problem
-    (one saying there was none, for an address without); a network's quiet addresses counted."""
+    """The strips of a target, per address: one per list that had a problem (or one saying none
+    did), the lists that could not answer, SPF per sender, HELO SPF, reverse DNS. A network's
+    addresses without a problem in the period are counted, not drawn (a /24 is 256 of them)."""
     members = row.get("addresses") or ([{"ip": row["ip"]}] if row.get("kind") != HOST else [])
     addresses = [str(m["ip"]) for m in members]
     addresses += sorted({str(p.ip) for p in periods if p.ip and str(p.ip) not in addresses}, key=sort_key)
     by_slot: dict[tuple[str, str, str], list[Period]] = {}
     for p in periods:
         by_slot.setdefault((str(p.ip or row["ip"]), p.kind, p.about), []).append(p)
+    network = row.get("kind") not in (HOST, "address", None)
     strips: list[tuple[str, list[Period]]] = []
-    quiet = []
+    quiet = 0
     for ip in addresses:
         slots = sorted((s for s in by_slot if s[0] == ip), key=lambda s: (_KIND_ORDER.get(s[1], 9), s[2]))
-        if not slots:
-            quiet.append(ip)
+        if network and not slots:
+            quiet += 1
             continue
-        strips += [(f"{ip} {_what(by_slot[s][0])}", by_slot[s]) for s in slots]
-    network = row.get("kind") not in (HOST, "address", None)
-    named = quiet[:QUIET_SHOWN] if network else quiet
-    strips += [(f"{ip}: no problem in the period", []) for ip in named]
-    if len(quiet) > len(named):
-        strips.append((f"and {len(quiet) - len(named)} more addresses: no problem in the period", []))
+        kinds = {s[1] for s in slots}
+        mine = [(f"{ip} {_what(by_slot[s][0])}", by_slot[s]) for s in slots]
+        if LISTING not in kinds:
+            mine.insert(0, (f"{ip} on the lists", []))
+        if SPF not in kinds and row.get("sender"):
+            mine.append((f"{ip} SPF for {row['sender']}", []))
+        if RDNS not in kinds:
+            mine.append((f"{ip} reverse DNS", []))
+        strips += mine
+    if quiet:
+        strips.append((f"{quiet} more address{'es' if quiet != 1 else ''}: no problem in the period", []))
     if not addresses:
         strips.append(("no address checked in the period", []))
     return strips
@@ -283,9 +288,11 @@ def _timeline(strips: list[tuple[str, list[Period]]], window: _Window, name: str
     axis = "".join(f'<span style="left:{left:.3f}%">{_e(text)}</span>' for left, text in window.ticks())
     out.append(f'<div class="strip" aria-hidden="true"><div></div><div class="axis">{axis}</div></div>')
     for what, periods in strips:
-        none = "" if periods else " none"
-        bars = "".join(_bar(what, p, window, health) for p in periods)
-        out.append(f'<div class="strip{none}"><div class="what">{_e(what)}</div><div class="track">{bars}</div></div>')
+        if periods:
+            track = '<div class="track">' + "".join(_bar(what, p, window, health) for p in periods) + "</div>"
+        else:
+            track = '<div class="track none">no problem in the period</div>'
+        out.append(f'<div class="strip"><div class="what">{_e(what)}</div>{track}</div>')
     out.append("</div>")
     return "".join(out)
 
@@ -323,7 +330,8 @@ def _findings(row: dict) -> str:
             listed_text = "no list" if member.get("rated") else "no list gave a verdict"
         out.append(f"<dt>Listed on</dt><dd{_mark(bool(listed))}>{_e(listed_text)}</dd>")
         spf = member.get("spf")
-        out.append(f"<dt>SPF</dt><dd{_mark(spf not in (None, 'pass'))}>{_e(spf or 'not checked (no sender)')}</dd>")
+        spf_text = spf or ("not checked yet" if row.get("sender") else "not checked (no sender)")
+        out.append(f"<dt>SPF</dt><dd{_mark(spf not in (None, 'pass'))}>{_e(spf_text)}</dd>")
         if "rdns" in member and member.get("rdns") is not None:
             rdns = member["rdns"] or "no PTR"
             confirmed = " (not confirmed)" if member.get("forward_confirmed") is False else ""

@@ -4,6 +4,9 @@ and the page names every target and says each bar's dates in words."""
 import re
 from html.parser import HTMLParser
 
+import pytest
+
+from senderwatch.commands import main
 from senderwatch.history import History, Period
 from senderwatch.report import MIN_WIDTH, render
 
@@ -119,3 +122,29 @@ def test_the_page_fetches_nothing():
     page = render(History([], START, END, 0), [_row("192.0.2.25")])
     assert "default-src 'none'" in page
     assert not re.search(r"""(src|href)=["']?(https?:|//)""", page)
+
+
+# -- the command: bad input is one line and exit 2, before AWS is asked anything
+
+
+@pytest.mark.parametrize(
+    ("argv", "says"),
+    [
+        (["report", "--table", "t", "--history-table", "h"], "say where to write the report: --html FILE"),
+        (
+            ["report", "--table", "t", "--html", "r.html", "--days", "0"],
+            "argument --days: expected a whole number of days from 1 to 366, not '0'",
+        ),
+        (["report", "--table", "t", "--html", "r.html", "--days", "lots"], "not 'lots'"),
+        (["report", "--table", "t", "--html", "r.html", "--days", "400"], "from 1 to 366"),
+    ],
+)
+def test_bad_input_is_one_line(argv, says, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert says in err and err.count("\n") == 1
+
+
+def test_a_folder_is_not_a_file_to_write(tmp_path, capsys):
+    assert main(["report", "--table", "t", "--html", str(tmp_path)]) == 2
+    assert "is a directory: name the file to write" in capsys.readouterr().err
