@@ -9,7 +9,7 @@ SAM      := $(SAM_VENV)/bin/sam
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces demo \
+.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces bench-report demo \
 	local-stack invoke clean
 
 install: $(STAMP)
@@ -97,6 +97,10 @@ bench-bounces: $(STAMP)
 
 bench-coldstart: $(STAMP) build
 	$(BIN)/python -m bench.coldstart_bench
+
+# The HTML report of 1,000 targets x 90 days: the time to build it, and its size.
+bench-report: $(STAMP)
+	$(BIN)/python -m bench.report_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
