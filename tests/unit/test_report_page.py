@@ -148,3 +148,36 @@ def test_bad_input_is_one_line(argv, says, capsys):
 def test_a_folder_is_not_a_file_to_write(tmp_path, capsys):
     assert main(["report", "--table", "t", "--html", str(tmp_path)]) == 2
     assert "is a directory: name the file to write" in capsys.readouterr().err
+
+
+def test_a_targets_domains_and_receivers_are_drawn_beside_it_and_the_lists_below():
+    record = Period(
+        "domain:example.com", None, "spf-record", "example.com", "too-many-lookups", "2026-11-05T00:00:00Z", None, 20
+    )
+    block = Period(
+        "receiver:microsoft",
+        "192.0.2.25",
+        "receiver",
+        "microsoft",
+        "5.7.606",
+        "2026-11-07T00:00:00Z",
+        "2026-11-08T00:00:00Z",
+        0,
+    )
+    other = Period("receiver:gmail", "203.0.113.9", "receiver", "gmail", "5.7.1", START, None, 0)
+    unusable = Period(
+        "zone:zen.spamhaus.org:4", None, "list-unusable", "zen.spamhaus.org", "blocked", "2026-11-20T00:00:00Z", None, 4
+    )
+    rows = [_row("192.0.2.25", sender="postmaster@example.com"), _row("198.51.100.7")]
+    page = render(History([record, block, other, unusable], START, END, 30), rows)
+    mine, theirs, deployment = (
+        page.split('data-target="')[1],
+        page.split('data-target="')[2],
+        page.split('id="deployment"')[1],
+    )
+    assert "SPF record of example.com (too-many-lookups): too-many-lookups from 2026-11-05" in mine
+    assert "microsoft refusing 192.0.2.25: 5.7.606 from 2026-11-07 00:00 to 2026-11-08 00:00 UTC" in mine
+    assert "gmail" not in mine  # another address's receiver
+    assert "SPF record of example.com" not in theirs.split("</section>")[0]  # no sender: not its domain
+    assert "zen.spamhaus.org (IPv4) unusable for the deployment: blocked" in deployment
+    assert "gmail refusing 203.0.113.9" in deployment

@@ -14,10 +14,11 @@ dates in its title and aria-label, a problem still open is marked so in words an
 from __future__ import annotations
 
 import html
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from .addresses import sort_key
+from .findings import DOMAIN, RECEIVER
 from .history import (
     CHECK_FAILING,
     DMARC,
@@ -33,6 +34,7 @@ from .history import (
     Period,
     is_health_key,
 )
+from .identities import watched_domains
 from .targets import HOST
 from .text import clean_text
 
@@ -59,7 +61,10 @@ def render(history: History, rows: Sequence[dict], domains: Sequence[dict] | Non
         "<main>",
         _fleet(history, rows, by_target, health, window),
     ]
-    parts += [_target(number, row, by_target.get(str(row["ip"]), []), window) for number, row in enumerate(rows, 1)]
+    parts += [
+        _target(number, row, by_target.get(str(row["ip"]), []), window, _theirs(row, by_target, health))
+        for number, row in enumerate(rows, 1)
+    ]
     known = {str(row["ip"]) for row in rows}
     gone = sorted((key for key in by_target if key not in known), key=sort_key)
     parts += [_target(len(rows) + n, _gone_row(key), by_target[key], window) for n, key in enumerate(gone, 1)]
@@ -216,13 +221,16 @@ def _fleet(
     return "\n".join(out)
 
 
-def _target(number: int, row: dict, periods: list[Period], window: _Window) -> str:
+def _target(number: int, row: dict, periods: list[Period], window: _Window, theirs: Sequence[Period] = ()) -> str:
     key = str(row["ip"])
     label = f' <span class="note">({_e(row["label"])})</span>' if row.get("label") else ""
     out = [f'<section class="t" id="t{number}" aria-labelledby="h{number}" data-target="{_e(key)}">']
     out.append(f'<h2 id="h{number}">{_e(key)}{label}</h2><div class="body"><div class="timeline">')
     strips = _strips(row, periods)
     out.append(_timeline(strips, window, f"Timeline of {key}"))
+    if theirs:
+        out.append("<h3>Its domains and receivers</h3>")
+        out.append(_timeline(_health_strips(theirs), window, f"Timeline of the domains and receivers of {key}", True))
     out.append("</div>")
     out.append(_findings(row))
     out.append("</div></section>")
@@ -276,9 +284,9 @@ def _what(p: Period) -> str:
         RDNS: "reverse DNS",
         SPF_RECORD: f"SPF record of {p.about}",
         DMARC: f"DMARC of {p.about}",
-        DOMAIN_LISTING: f"domain on {p.about}",
+        DOMAIN_LISTING: f"{p.target.partition(':')[2]} on {p.about}",
         RECEIVER_BLOCK: f"{p.about} refusing {p.ip or 'mail'}",
-        LIST_UNUSABLE: f"{p.about} unusable",
+        LIST_UNUSABLE: f"{p.about}{_family(p.target)} unusable for the deployment",
     }.get(p.kind, f"{p.kind} {p.about}")
 
 
@@ -345,17 +353,36 @@ def _findings(row: dict) -> str:
     return "".join(out)
 
 
+def _theirs(row: dict, by_target: dict[str, list[Period]], health: dict[str, list[Period]]) -> list[Period]:
+    """The health periods that concern a target: its domains' (its sender's, its HELO name, its
+    addresses' PTR names), and the receivers' blocks of its addresses."""
+    members = row.get("addresses") or [row]
+    ptrs = [name for m in members for name in str(m.get("rdns") or "").split(", ") if name]
+    sender = row.get("sender")
+    names = watched_domains(sender, row.get("helo"), ptrs) if sender or row.get("helo") else {}
+    ips = {str(m["ip"]) for m in members} | {str(p.ip) for p in by_target.get(str(row["ip"]), []) if p.ip}
+    found = [p for name in names for p in health.get(f"{DOMAIN}:{name}", [])]
+    blocks = [p for key, ps in health.items() if key.startswith(f"{RECEIVER}:") for p in ps if p.ip in ips]
+    return found + blocks
+
+
+def _health_strips(periods: Iterable[Period]) -> list[tuple[str, list[Period]]]:
+    """A strip per domain's problem (per code), per domain list, per receiver's block of an
+    address, per list unusable for the deployment."""
+    strips: dict[tuple[str, str, str, str], list[Period]] = {}
+    for p in periods:
+        code = p.state if p.kind in (SPF_RECORD, DMARC) else ""
+        strips.setdefault((p.target, p.kind, p.about + str(p.ip or ""), code), []).append(p)
+    return [(_what(ps[0]) + (f" ({code})" if code else ""), ps) for (_, _, _, code), ps in strips.items()]
+
+
 def _deployment(health: dict[str, list[Period]], domains: Sequence[dict] | None, window: _Window) -> str:
     """The domains', receivers' and lists' strips, and the domains' findings now."""
     out = ['<section class="t" id="deployment" aria-labelledby="hd"><h2 id="hd">Domains, receivers and lists</h2>']
     if domains is None:
         out.append('<p class="note">The domains\' findings are in the health table (give --health-table).</p>')
-    strips = []
-    for key in sorted(health, key=lambda k: (k.partition(":")[0] != "domain", sort_key(k))):
-        by_about: dict[tuple[str, str, str], list[Period]] = {}
-        for p in health[key]:
-            by_about.setdefault((p.kind, p.about, p.state if p.kind in (SPF_RECORD, DMARC) else ""), []).append(p)
-        strips += [(_what(ps[0]) + (f" ({s})" if s else ""), ps) for (_, _, s), ps in by_about.items()]
+    ordered = sorted(health, key=lambda k: (k.partition(":")[0] != DOMAIN, sort_key(k)))
+    strips = _health_strips([p for key in ordered for p in health[key]])
     if strips:
         out.append(_timeline(strips, window, "Timeline of the domains, receivers and lists", health=True))
     else:
@@ -386,6 +413,12 @@ def _wrong(row: dict) -> bool:
 def _gone_row(key: str) -> dict:
     """A target in the history that is no longer watched."""
     return {"ip": key, "kind": None, "label": "no longer watched", "checked": False, "enabled": True}
+
+
+def _family(key: str) -> str:
+    """A list's health record is per family (zone:NAME:4): " (IPv4)"; the resolver's is not."""
+    family = key.rpartition(":")[2] if key.count(":") >= 2 else ""
+    return f" (IPv{family})" if family in ("4", "6") else ""
 
 
 def _mark(problem: bool) -> str:
