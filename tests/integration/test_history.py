@@ -88,6 +88,12 @@ def test_the_table_says_how_long_each_problem_lasted(listed_then_delisted, table
     assert out.splitlines()[-1].endswith("UTC: 4 scheduled runs, 1 problem.")
 
 
+def test_the_delisting_alert_says_how_long_it_was_listed(listed_then_delisted):
+    delisted = [a for a in listed_then_delisted.inbox("email") if a["event"] == "DELISTED"]
+
+    assert delisted and "listed for less than a minute, since" in delisted[-1]["email"]
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
