@@ -36,7 +36,7 @@ from .history import (
 )
 from .identities import watched_domains
 from .targets import HOST
-from .text import clean_text
+from .text import clean_text, duration
 
 MIN_WIDTH = 0.4  # % of the strip: a bar of one run is still seen (and can be pointed at)
 CHANGES_SHOWN = 200  # the fleet's list of changes, newest first; the rest are counted
@@ -205,7 +205,7 @@ def _fleet(
             who = _e(p.target)
             if p.target in numbers:
                 who = f'<a href="#t{numbers[p.target]}">{who}</a>'
-            lasted = f", after {_lasted(p.start, p.end)}" if change == "ended" else ""
+            lasted = f", after {_lasted(p)}" if change == "ended" else ""
             out.append(
                 f"<tr><td>{_e(window.shown(when))}</td><td>{who}</td><td>{_e(_what(p))}</td>"
                 f"<td>{change}: {_e(p.state)}{_e(lasted)}</td></tr>"
@@ -425,12 +425,8 @@ def _mark(problem: bool) -> str:
     return ' class="problem"' if problem else ""
 
 
-def _lasted(start: str, end: str | None) -> str:
-    seconds = int(((_when(end) if end else datetime.now(UTC)) - _when(start)).total_seconds())
-    days, hours, minutes = seconds // 86400, seconds % 86400 // 3600, seconds % 3600 // 60
-    parts = [(days, "day"), (hours, "hour")] if days else [(hours, "hour"), (minutes, "minute")]
-    said = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in parts if n]
-    return " ".join(said) or "less than a minute"
+def _lasted(p: Period) -> str:
+    return duration((_when(p.end or p.start) - _when(p.start)).total_seconds())
 
 
 def _e(value: object, limit: int = 300) -> str:

@@ -56,21 +56,6 @@ def find_tables(stack: str | None, table: str | None, health: str | None = None)
     raise InvalidInput("say which deployment: --stack NAME (or --table NAME, or SENDERWATCH_TABLE)")
 
 
-def find_history_table(stack: str | None, history: str | None) -> str:
-    """The history table: --history-table, else the --stack's output, else SENDERWATCH_HISTORY_TABLE."""
-    history = history or os.environ.get("SENDERWATCH_HISTORY_TABLE") or None
-    if history:
-        return history
-    if stack:
-        with aws_errors(f"cannot read stack {shown(stack)}"):
-            outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-        for output in outputs:
-            if output["OutputKey"] == "HistoryTableName":
-                return output["OutputValue"]
-        raise ServiceError(f"stack {shown(stack)} in region {region()} has no HistoryTableName output")
-    raise InvalidInput("say where the history is: --stack NAME, or --history-table NAME (or SENDERWATCH_HISTORY_TABLE)")
-
-
 # -- one target ---------------------------------------------------------------------------------
 
 

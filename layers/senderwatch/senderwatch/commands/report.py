@@ -53,7 +53,8 @@ def run(args) -> int:
     from ..history import read_history
     from ..report import render
     from . import overview
-    from .fleet import find_history_table, find_tables
+    from .fleet import find_tables
+    from .history import find_history_tables
 
     if not args.html:
         raise UsageError("say where to write the report: --html FILE")
@@ -64,7 +65,7 @@ def run(args) -> int:
     until = datetime.now(UTC)
     with aws_errors("AWS"):
         table, health_table = find_tables(args.stack, args.table, args.health_table)
-        history_table = find_history_table(args.stack, args.history_table)
+        history_table, _ = find_history_tables(args.stack, args.table, args.history_table, health_table)
         with aws_errors("cannot read the watched targets"):
             items = list(TargetStore.named(table).scan())
         rows = overview.status_rows(items)
