@@ -264,14 +264,28 @@ class TargetStore:
         reply = self.table.delete_item(Key={"ip": ip}, ReturnValues="ALL_OLD")
         return "Attributes" in reply
 
-    def save_findings(self, ip: str, findings: dict, now: str) -> bool:
-        """Write findings onto the item without touching what the user set.
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+        """Write new findings onto the item, checked at NOW (in the scheduled RUN, when it was one),
+        without touching what the user set. `findings_changed` marks this write as a change: the
+        notifier's stream filter lets only such writes through.
 
         False when the target was removed meanwhile (it is not brought back).
         """
-        return self._update_existing(
-            ip, "SET findings = :f, findings_changed_at = :now REMOVE check_error", {":f": findings, ":now": now}
-        )
+        sets = "findings = :f, findings_changed_at = :now, findings_changed = :now, " + self._checked(run)
+        values = {":f": findings, ":now": now, **({":run": run} if run else {})}
+        return self._update_existing(ip, f"SET {sets} REMOVE check_error", values)
+
+    def save_checked(self, ip: str, now: str, run: str = "") -> bool:
+        """Note that the target was checked at NOW (in the scheduled RUN, when it was one) and its
+        findings did not change: the mark of a change is removed, so the stream record of this
+        write reaches no function. False when the target was removed meanwhile."""
+        values = {":now": now, **({":run": run} if run else {})}
+        return self._update_existing(ip, f"SET {self._checked(run)} REMOVE findings_changed, check_error", values)
+
+    @staticmethod
+    def _checked(run: str) -> str:
+        """The SET clauses of when a target was checked: the time, and the scheduled run's id."""
+        return "checked_at = :now" + (", checked_run = :run" if run else "")
 
     def mark_invalid(self, ip: str, problem: str, now: str) -> None:
         self._update_existing(ip, "SET check_error = :e, check_error_at = :now", {":e": problem, ":now": now})
