@@ -28,7 +28,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, InvalidMessage, ServiceError
-from .findings import DOMAIN, RECEIVER
+from .findings import DOMAIN, RECEIVER, RESOLVER, ZONE
 from .ports import Stored
 
 if TYPE_CHECKING:
@@ -347,6 +347,43 @@ class CheckQueue:
         return sent
 
 
+class DeadLetters:
+    """A dead-letter queue, read without taking anything from it: each receive hides nothing (a
+    visibility timeout of 0), so the queue is as it was for whoever moves the messages back."""
+
+    def __init__(self, sqs_client, url: str):
+        self.sqs = sqs_client
+        self.url = url
+
+    def peek(self, rounds: int = 10) -> tuple[list[dict], int]:
+        """The messages ROUNDS receives show (each: body, sent_at, error; SQS shows a sample of the
+        queue each time), and how many the queue holds."""
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"])
+        waiting = int(attributes["Attributes"].get("ApproximateNumberOfMessages", "0"))
+        seen: dict[str, dict] = {}
+        for _ in range(rounds if waiting else 0):
+            got = self.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                WaitTimeSeconds=0,
+                AttributeNames=["SentTimestamp"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in got if m["MessageId"] not in seen]
+            for message in fresh:
+                sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+                error = (message.get("MessageAttributes") or {}).get("ErrorMessage") or {}
+                seen[message["MessageId"]] = {
+                    "body": message.get("Body", ""),
+                    "sent_at": datetime.fromtimestamp(sent, UTC).isoformat(timespec="seconds"),
+                    "error": str(error.get("StringValue") or ""),  # Lambda's, for an event it could not run
+                }
+            if len(seen) >= waiting:
+                break
+        return list(seen.values()), max(waiting, len(seen))
+
+
 class AlertTopic:
     """The SNS topic alerts go to; subscriptions (email, SMS) filter on the attributes."""
 
@@ -436,6 +473,10 @@ class HealthStore:
     def domains(self) -> Iterator[dict]:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
         return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
+
+    def lists(self) -> Iterator[dict]:
+        """Every list's record (`zone:NAME:FAMILY`) and the resolver's: what the deployment could not use."""
+        return scan_all(self.table, FilterExpression=Attr("kind").is_in([ZONE, RESOLVER]))
 
     def save(self, item_id: str, record: Mapping[str, Any], version: int) -> bool:
         kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, domain:NAME, receiver:NAME, or resolver
