@@ -28,6 +28,8 @@ def _row(ip, **more):
         "not_checked": [],
         "changed_at": None,
         "error": None,
+        "stale": None,
+        "outcome": "problem" if more.get("listed") else "ok",  # as status judges it
     } | more
 
 

@@ -30,7 +30,7 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, InvalidMessage, ServiceError
-from .findings import DOMAIN, RECEIVER
+from .findings import DOMAIN, RECEIVER, RESOLVER, ZONE
 from .ports import Stored
 
 if TYPE_CHECKING:
@@ -275,14 +275,28 @@ class TargetStore:
         reply = self.table.delete_item(Key={"ip": ip}, ReturnValues="ALL_OLD")
         return "Attributes" in reply
 
-    def save_findings(self, ip: str, findings: dict, now: str) -> bool:
-        """Write findings onto the item without touching what the user set.
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+        """Write new findings onto the item, checked at NOW (in the scheduled RUN, when it was one),
+        without touching what the user set. `findings_changed` marks this write as a change: the
+        notifier's stream filter lets only such writes through.
 
         False when the target was removed meanwhile (it is not brought back).
         """
-        return self._update_existing(
-            ip, "SET findings = :f, findings_changed_at = :now REMOVE check_error", {":f": findings, ":now": now}
-        )
+        sets = "findings = :f, findings_changed_at = :now, findings_changed = :now, " + self._checked(run)
+        values = {":f": findings, ":now": now, **({":run": run} if run else {})}
+        return self._update_existing(ip, f"SET {sets} REMOVE check_error", values)
+
+    def save_checked(self, ip: str, now: str, run: str = "") -> bool:
+        """Note that the target was checked at NOW (in the scheduled RUN, when it was one) and its
+        findings did not change: the mark of a change is removed, so the stream record of this
+        write reaches no function. False when the target was removed meanwhile."""
+        values = {":now": now, **({":run": run} if run else {})}
+        return self._update_existing(ip, f"SET {self._checked(run)} REMOVE findings_changed, check_error", values)
+
+    @staticmethod
+    def _checked(run: str) -> str:
+        """The SET clauses of when a target was checked: the time, and the scheduled run's id."""
+        return "checked_at = :now" + (", checked_run = :run" if run else "")
 
     def mark_invalid(self, ip: str, problem: str, now: str) -> None:
         self._update_existing(ip, "SET check_error = :e, check_error_at = :now", {":e": problem, ":now": now})
@@ -368,6 +382,43 @@ class CheckQueue:
             ]
             until_done(send, entries, "SQS")
         return sent
+
+
+class DeadLetters:
+    """A dead-letter queue, read without taking anything from it: each receive hides nothing (a
+    visibility timeout of 0), so the queue is as it was for whoever moves the messages back."""
+
+    def __init__(self, sqs_client, url: str):
+        self.sqs = sqs_client
+        self.url = url
+
+    def peek(self, rounds: int = 10) -> tuple[list[dict], int]:
+        """The messages ROUNDS receives show (each: body, sent_at, error; SQS shows a sample of the
+        queue each time), and how many the queue holds."""
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"])
+        waiting = int(attributes["Attributes"].get("ApproximateNumberOfMessages", "0"))
+        seen: dict[str, dict] = {}
+        for _ in range(rounds if waiting else 0):
+            got = self.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                WaitTimeSeconds=0,
+                AttributeNames=["SentTimestamp"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in got if m["MessageId"] not in seen]
+            for message in fresh:
+                sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+                error = (message.get("MessageAttributes") or {}).get("ErrorMessage") or {}
+                seen[message["MessageId"]] = {
+                    "body": message.get("Body", ""),
+                    "sent_at": datetime.fromtimestamp(sent, UTC).isoformat(timespec="seconds"),
+                    "error": str(error.get("StringValue") or ""),  # Lambda's, for an event it could not run
+                }
+            if len(seen) >= waiting:
+                break
+        return list(seen.values()), max(waiting, len(seen))
 
 
 class AlertTopic:
@@ -459,6 +510,10 @@ class HealthStore:
     def domains(self) -> Iterator[dict]:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
         return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
+
+    def lists(self) -> Iterator[dict]:
+        """Every list's record (`zone:NAME:FAMILY`) and the resolver's: what the deployment could not use."""
+        return scan_all(self.table, FilterExpression=Attr("kind").is_in([ZONE, RESOLVER]))
 
     def items(self) -> Iterator[dict]:
         """Every item as it is stored (`id`, `health`, `changed_at`...): one per list and family, per

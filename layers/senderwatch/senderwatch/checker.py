@@ -1,5 +1,6 @@
-"""The checker stage: one queue message -> checks -> findings written back (only when they change),
-each run kept as history, and the deployment's health (lists it cannot use, its resolver) once per run.
+"""The checker stage: one queue message -> checks -> findings written back (only when they change;
+otherwise only when each target was checked), each run kept as history, and the deployment's health
+(lists it cannot use, its resolver) once per run.
 """
 
 from __future__ import annotations
@@ -73,7 +74,8 @@ def run_checks(
     time_left: Callable[[], float] | None = None,
     requeue: Callable[[list[dict]], object] | None = None,
 ) -> CheckSummary:
-    """Check targets, write changed findings onto their items, keep each run as history.
+    """Check targets, write changed findings (or only when it was checked) onto their items, keep
+    each run as history.
 
     Each target is checked as its item says now (not as the message says: it may have been
     changed since it was scheduled); removed and disabled targets are skipped. Targets are
@@ -266,7 +268,11 @@ class _Message:
                 self.summary.errors += sum(
                     1 for v in each.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
                 )
-            if worth_writing(new) != worth_writing(old) and self.store.save_findings(target.ip, new, self.stamp):
+            # One write per target and run: the findings when they changed, else only when it was checked.
+            scheduled = self.run.id if self.run.scheduled else ""
+            if worth_writing(new) == worth_writing(old):
+                self.store.save_checked(target.ip, self.stamp, scheduled)
+            elif self.store.save_findings(target.ip, new, self.stamp, scheduled):
                 self.summary.changed += 1
             runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record), **self._run_of_item})
         if self.history is not None:

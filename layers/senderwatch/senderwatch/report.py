@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from .addresses import sort_key
-from .findings import DOMAIN, RECEIVER
+from .findings import DOMAIN, HELO_FINE, MAIL_FINE, RECEIVER
 from .history import (
     CHECK_FAILING,
     DMARC,
@@ -176,7 +176,7 @@ def _head(window: _Window) -> str:
 def _fleet(
     history: History, rows: Sequence[dict], by_target: dict, health: dict[str, list[Period]], window: _Window
 ) -> str:
-    targets_wrong = [r for r in rows if _wrong(r) or any(p.end is None for p in by_target.get(str(r["ip"]), []))]
+    targets_wrong = [r for r in rows if r.get("outcome") == "problem"]  # as status judges it
     still = [p for p in history.periods if p.end is None]
     began = [p for p in history.periods if p.start >= history.start]
     ended = [p for p in history.periods if p.end is not None and p.end <= history.end]
@@ -325,6 +325,10 @@ def _findings(row: dict) -> str:
         out.append(f'<dt>Invalid</dt><dd class="problem">{_e(row["error"])}</dd>')
     if not row.get("enabled", True):
         out.append("<dt>Checks</dt><dd>disabled</dd>")
+    elif row.get("stale"):
+        out.append(
+            f'<dt>Stale</dt><dd class="problem">{_e(row["stale"].get("detail") or row["stale"].get("reason"))}</dd>'
+        )
     members = row.get("addresses") or [row]
     for member in members:
         if "addresses" in row:
@@ -339,7 +343,10 @@ def _findings(row: dict) -> str:
         out.append(f"<dt>Listed on</dt><dd{_mark(bool(listed))}>{_e(listed_text)}</dd>")
         spf = member.get("spf")
         spf_text = spf or ("not checked yet" if row.get("sender") else "not checked (no sender)")
-        out.append(f"<dt>SPF</dt><dd{_mark(spf not in (None, 'pass'))}>{_e(spf_text)}</dd>")
+        out.append(f"<dt>SPF</dt><dd{_mark(spf is not None and spf not in MAIL_FINE)}>{_e(spf_text)}</dd>")
+        if member.get("helo_spf"):
+            helo = member["helo_spf"]
+            out.append(f"<dt>HELO SPF</dt><dd{_mark(helo not in HELO_FINE)}>{_e(helo)}</dd>")
         if "rdns" in member and member.get("rdns") is not None:
             rdns = member["rdns"] or "no PTR"
             confirmed = " (not confirmed)" if member.get("forward_confirmed") is False else ""
@@ -403,11 +410,6 @@ def _deployment(health: dict[str, list[Period]], domains: Sequence[dict] | None,
 
 
 # -- small things -----------------------------------------------------------------------------------
-
-
-def _wrong(row: dict) -> bool:
-    members = row.get("addresses") or [row]
-    return bool(row.get("error")) or any(m.get("listed") or m.get("spf") not in (None, "pass") for m in members)
 
 
 def _gone_row(key: str) -> dict:
