@@ -121,6 +121,9 @@ def test_the_report_shows_every_target_and_each_problem_at_its_dates(report):
     shown = load(path, width=1280, height=1400, screenshot=ARTIFACTS / "report.png")
     assert (shown.console, shown.requests) == ([], [])  # no error, no request leaves the file
     assert (ARTIFACTS / "report.png").read_bytes().startswith(b"\x89PNG")
+    printed = load(path, pdf=ARTIFACTS / "report.pdf")  # as it prints (its print style)
+    assert (printed.console, printed.requests) == ([], [])
+    assert (ARTIFACTS / "report.pdf").read_bytes().startswith(b"%PDF")
     loaded = load(path)
     assert (loaded.console, loaded.requests) == ([], [])
     page = Page(loaded.dom)

@@ -87,9 +87,11 @@ class _CountingProxy:
         self.socket.close()
 
 
-def load(path: Path, *, width: int = 1280, height: int = 2000, screenshot: Path | None = None) -> Loaded:
+def load(
+    path: Path, *, width: int = 1280, height: int = 2000, screenshot: Path | None = None, pdf: Path | None = None
+) -> Loaded:
     """Open PATH (a local file) in headless Chromium at WIDTH x HEIGHT: its DOM, console and
-    requests; with SCREENSHOT, a PNG of the top of the page there."""
+    requests; with SCREENSHOT, a PNG of the top of the page there; with PDF, the page printed."""
     binary = chromium()
     assert binary, "Debian's chromium is needed: scripts/ensure-servers installs it"
     proxy = _CountingProxy()
@@ -107,7 +109,12 @@ def load(path: Path, *, width: int = 1280, height: int = 2000, screenshot: Path 
         f"--window-size={width},{height}",
         *QUIET,
     ]
-    args += [f"--screenshot={screenshot}"] if screenshot else ["--dump-dom"]
+    if screenshot:
+        args.append(f"--screenshot={screenshot}")
+    elif pdf:
+        args += [f"--print-to-pdf={pdf}", "--no-pdf-header-footer"]
+    else:
+        args.append("--dump-dom")
     process = subprocess.Popen(  # noqa: S603 - our own arguments
         [*args, path.resolve().as_uri()],
         stdout=subprocess.PIPE,
