@@ -117,5 +117,5 @@ invoke: $(STAMP) build
 	$(BIN)/python -m local.stack invoke $(FUNCTION) $(EVENT)
 
 clean:
-	rm -rf $(VENV) .venv-* .aws-sam .local-stack .pytest_cache .ruff_cache .mypy_cache .hypothesis build \
+	rm -rf $(VENV) .venv-* .aws-sam .local-stack .artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis build \
 		*.egg-info layers/senderwatch/*.egg-info
