@@ -183,3 +183,13 @@ def test_a_report_that_cannot_be_written_is_one_line_and_leaves_nothing(local, c
     status, _, err = cli("report", *where, "--html", str(tmp_path / "locked" / "r.html"))
     assert status == 4 or (status == 0 and err == "")  # root may write in a read-only folder
     assert [p.name for p in (tmp_path / "locked").iterdir()] in ([], ["r.html"])  # no half-written file beside it
+
+
+def test_the_stack_names_every_table_the_report_reads(report, local, cli, tmp_path):
+    local.register_stack("senderwatch-report")
+    path = tmp_path / "stack.html"
+    status, out, err = cli("report", "--stack", "senderwatch-report", "--html", str(path), "--days", str(DAYS))
+    assert (status, err) == (0, "") and out.startswith(f"wrote {path}: 3 targets, 3 problem periods")
+    page = path.read_text("utf-8")
+    assert "give --health-table" not in page  # the health table was found and read: the domains are there
+    assert sorted(Page(page).targets) == ["192.0.2.25", "198.51.100.7", "mail.example.com"]

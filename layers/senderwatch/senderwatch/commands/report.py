@@ -55,6 +55,7 @@ def run(args) -> int:
     from . import overview
     from .fleet import find_tables
     from .history import find_history_tables
+    from .status import _deployment as status_deployment
 
     if not args.html:
         raise UsageError("say where to write the report: --html FILE")
@@ -68,13 +69,15 @@ def run(args) -> int:
         history_table, _ = find_history_tables(args.stack, args.table, args.history_table, health_table)
         with aws_errors("cannot read the watched targets"):
             items = list(TargetStore.named(table).scan())
-        rows = overview.status_rows(items)
+        deployment = status_deployment(args.stack)  # its schedule and dead letters: who is stale, as status says
         domains, health = None, []
         if health_table:
             with aws_errors("cannot read the health table"):
                 store = HealthStore.named(health_table)
                 health = list(store.items())
                 domains = overview.domain_rows(store.domains(), overview.watched_domain_names(items))
+                deployment.lists = list(store.lists())
+        rows = overview.status_rows(items, deployment)
         with aws_errors("cannot read the history"):
             history = read_history(
                 HistoryTable.named(history_table), None, until - timedelta(days=args.days), until, health=health
