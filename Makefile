@@ -9,7 +9,7 @@ SAM      := $(SAM_VENV)/bin/sam
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces demo \
+.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces bench-report demo \
 	local-stack local-run local-world invoke clean
 
 install: $(STAMP)
@@ -98,6 +98,10 @@ bench-bounces: $(STAMP)
 bench-coldstart: $(STAMP) build
 	$(BIN)/python -m bench.coldstart_bench
 
+# The HTML report of 1,000 targets x 90 days: the time to build it, and its size.
+bench-report: $(STAMP)
+	$(BIN)/python -m bench.report_bench
+
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
 
@@ -124,5 +128,5 @@ invoke: $(STAMP) build
 	$(BIN)/python -m local.stack invoke $(FUNCTION) $(EVENT)
 
 clean:
-	rm -rf $(VENV) .venv-* .aws-sam .local-stack .pytest_cache .ruff_cache .mypy_cache .hypothesis build \
+	rm -rf $(VENV) .venv-* .aws-sam .local-stack .artifacts .pytest_cache .ruff_cache .mypy_cache .hypothesis build \
 		*.egg-info layers/senderwatch/*.egg-info

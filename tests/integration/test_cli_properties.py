@@ -1,7 +1,7 @@
 """Random arguments and files at every command: never a traceback, never exit 1 without a finding.
 
-`check` runs against the story's DNS world (or a closed port on 127.0.0.1); `targets` and
-`status` against a table on in-process moto. Whatever is thrown, the command ends in one of
+`check` runs against the story's DNS world (or a closed port on 127.0.0.1); `targets`,
+`status` and `report` against tables on in-process moto. Whatever is thrown, the command ends in one of
 its documented exit statuses, a failure is one line on stderr, and exit 1 means it found
 something.
 """
@@ -74,6 +74,7 @@ def world():
         os.environ.pop(name, None)
     with mock_aws(), DNSServer(story_world()) as dns, tempfile.TemporaryDirectory() as folder:
         create_table("TargetsTable", "targets")
+        create_table("HistoryTable", "history")
         yield {"dns": "{}:{}".format(*dns.address), "closed": f"127.0.0.1:{closed_port()}", "folder": folder}
     os.environ.clear()
     os.environ.update(saved)
@@ -122,8 +123,21 @@ def admin_argv(draw, world):
         )
     )
     action = draw(
-        st.sampled_from(["add", "add", "remove", "list", "import", "import", "status", "none", "doctor", "test-alert"])
+        st.sampled_from(
+            ["add", "add", "remove", "list", "import", "import", "status", "none", "doctor", "test-alert", "report"]
+        )
     )
+    if action == "report":
+        html = draw(
+            mostly(
+                st.just(f"{world['folder']}/report.html"), st.sampled_from(["", world["folder"], "/nonexistent/r.html"])
+            )
+        )
+        history = draw(
+            mostly(st.just(["--history-table", "history"]), st.sampled_from([[], ["--history-table", "nope"]]))
+        )
+        days = draw(mostly(st.sampled_from([[], ["--days", "7"]]), st.just(["--days"]).map(lambda d: [*d, "x"])))
+        return ["report", *where, *history, "--html", html, *days]
     if action in ("doctor", "test-alert"):
         return [action, *where, *draw(st.sampled_from([[], ["--format", "json"], ["--format", "x"]]))]
     if action == "status":

@@ -29,12 +29,19 @@ class MemoryTargets:
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]:
         return {ip: copy.deepcopy(self.items[ip]) for ip in ips if ip in self.items}
 
-    def save_findings(self, ip: str, findings: dict, now: str) -> bool:
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+        if not self.save_checked(ip, now, run):
+            return False
+        self.items[ip].update(findings=copy.deepcopy(findings), findings_changed_at=now, findings_changed=now)
+        self.saves.append(ip)
+        return True
+
+    def save_checked(self, ip: str, now: str, run: str = "") -> bool:
         if ip not in self.items:
             return False
-        self.items[ip].update(findings=copy.deepcopy(findings), findings_changed_at=now)
+        self.items[ip].update(checked_at=now, **({"checked_run": run} if run else {}))
         self.items[ip].pop("check_error", None)
-        self.saves.append(ip)
+        self.items[ip].pop("findings_changed", None)
         return True
 
     def mark_invalid(self, ip: str, problem: str, now: str) -> None:

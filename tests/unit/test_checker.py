@@ -1,10 +1,12 @@
 """The checker stage against in-memory ports: slices, requeue, reminders, removed and bad targets."""
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from local.memory import MemoryHealth
+from local.pipeline import load_template, matches
 from senderwatch.checker import MARGIN, SLICE, run_checks
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.errors import ResolverUnusable
@@ -32,7 +34,27 @@ def test_targets_are_checked_and_saved_a_slice_at_a_time_with_their_history():
     assert (summary.checked, summary.changed) == (25, 25) and len(history.runs) == 25
     assert all(store.items[ip]["findings"]["dnsbl"]["bl.example"]["status"] == "clean" for ip in IPS)
     again = run_checks([{"ip": ip} for ip in IPS], store, FakeInvocation(clean), NOW, run=RUN)
-    assert again.changed == 0  # nothing new: nothing written, so nothing on the stream
+    assert again.changed == 0  # nothing new: only when each was checked is written
+
+
+def test_each_check_is_recorded_and_only_a_change_of_findings_reaches_the_notifier():
+    store = MemoryTargets({"ip": IPS[0]})
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(listed), NOW, run=RUN)
+    changed = dict(store.items[IPS[0]])
+    later = NOW + timedelta(days=1)
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(listed), later, run=Run(later.isoformat(), scheduled=True))
+    checked = store.items[IPS[0]]
+    assert checked["checked_at"] == later.isoformat(timespec="seconds") and checked["checked_run"] == later.isoformat()
+    assert checked["findings_changed_at"] == changed["findings_changed_at"] == NOW.isoformat(timespec="seconds")
+    events = load_template()["Resources"]["NotifierFunction"]["Properties"]["Events"]
+    (pattern,) = (json.loads(f["Pattern"]) for f in events["Changes"]["Properties"]["FilterCriteria"]["Filters"])
+
+    def passes(item: dict) -> bool:
+        return matches(pattern, {"eventName": "MODIFY", "dynamodb": {"NewImage": {k: {"S": "x"} for k in item}}})
+
+    assert passes(changed) and not passes(checked)  # the check that found the same is no stream record for alerts
+    run_checks([{"ip": IPS[0]}], store, FakeInvocation(clean), later, run=RUN, history=None)
+    assert passes(store.items[IPS[0]])  # the listing is gone: that change reaches it
 
 
 def test_near_the_timeout_the_rest_goes_back_to_the_queue_in_the_same_run():

@@ -10,25 +10,27 @@ unprocessed by one loop (`until_done`).
 from __future__ import annotations
 
 import base64
+import functools
 import gzip
 import hashlib
 import json
+import operator
 import os
 import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import boto3
-from boto3.dynamodb.conditions import Attr
+from boto3.dynamodb.conditions import Attr, Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, InvalidMessage, ServiceError
-from .findings import DOMAIN, RECEIVER
+from .findings import DOMAIN, RECEIVER, RESOLVER, ZONE
 from .ports import Stored
 
 if TYPE_CHECKING:
@@ -109,8 +111,17 @@ def batch_get(table, ids: Iterable[str], key: str = "ip") -> dict[str, dict]:
 
 def scan_all(table, **kwargs) -> Iterator[dict]:
     """Every item of a scan, page after page."""
+    return _pages(table.scan, kwargs)
+
+
+def query_all(table, **kwargs) -> Iterator[dict]:
+    """Every item of a query, page after page."""
+    return _pages(table.query, kwargs)
+
+
+def _pages(call: Callable[..., dict], kwargs: dict) -> Iterator[dict]:
     while True:
-        page = table.scan(**kwargs)
+        page = call(**kwargs)
         yield from page.get("Items", [])
         if "LastEvaluatedKey" not in page:
             return
@@ -266,14 +277,28 @@ class TargetStore:
             for ip in dict.fromkeys(ips):
                 batch.delete_item(Key={"ip": ip})
 
-    def save_findings(self, ip: str, findings: dict, now: str) -> bool:
-        """Write findings onto the item without touching what the user set.
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+        """Write new findings onto the item, checked at NOW (in the scheduled RUN, when it was one),
+        without touching what the user set. `findings_changed` marks this write as a change: the
+        notifier's stream filter lets only such writes through.
 
         False when the target was removed meanwhile (it is not brought back).
         """
-        return self._update_existing(
-            ip, "SET findings = :f, findings_changed_at = :now REMOVE check_error", {":f": findings, ":now": now}
-        )
+        sets = "findings = :f, findings_changed_at = :now, findings_changed = :now, " + self._checked(run)
+        values = {":f": findings, ":now": now, **({":run": run} if run else {})}
+        return self._update_existing(ip, f"SET {sets} REMOVE check_error", values)
+
+    def save_checked(self, ip: str, now: str, run: str = "") -> bool:
+        """Note that the target was checked at NOW (in the scheduled RUN, when it was one) and its
+        findings did not change: the mark of a change is removed, so the stream record of this
+        write reaches no function. False when the target was removed meanwhile."""
+        values = {":now": now, **({":run": run} if run else {})}
+        return self._update_existing(ip, f"SET {self._checked(run)} REMOVE findings_changed, check_error", values)
+
+    @staticmethod
+    def _checked(run: str) -> str:
+        """The SET clauses of when a target was checked: the time, and the scheduled run's id."""
+        return "checked_at = :now" + (", checked_run = :run" if run else "")
 
     def mark_invalid(self, ip: str, problem: str, now: str) -> None:
         self._update_existing(ip, "SET check_error = :e, check_error_at = :now", {":e": problem, ":now": now})
@@ -295,7 +320,11 @@ class TargetStore:
 
 
 class History:
-    """Each run's full results per address, kept for a while (the table's TTL deletes them)."""
+    """The history table: each run's results per target, and each change of the deployment's health
+    records under their ids, by key (`ip`) and time (`checked_at`), kept for a while (the table's TTL
+    deletes them); read back by key (a query each, several in flight) or whole (a parallel scan)."""
+
+    SEGMENTS = 8  # a whole-table scan's parallel segments (and the queries in flight)
 
     def __init__(self, table):
         self.table = table
@@ -304,10 +333,32 @@ class History:
     def named(cls, table_name: str) -> History:
         return cls(resource("dynamodb").Table(table_name))
 
-    def record(self, runs: list[dict], expires_at: int) -> None:
+    def record(self, items: list[dict], expires_at: int) -> None:
         with self.table.batch_writer() as batch:
-            for run in runs:
-                batch.put_item(Item={**run, "expires_at": expires_at})
+            for item in items:
+                batch.put_item(Item={**item, "expires_at": expires_at})
+
+    def query(self, keys: Iterable[str], since: str, until: str) -> Iterator[dict]:
+        def one(key: str) -> list[dict]:
+            when = Key("checked_at").between(since, until) if since else Key("checked_at").lte(until)
+            return list(query_all(self.table, KeyConditionExpression=Key("ip").eq(key) & when))
+
+        with ThreadPoolExecutor(self.SEGMENTS) as pool:
+            for items in pool.map(one, list(dict.fromkeys(keys))):
+                yield from items
+
+    def scan(self, since: str, until: str, whole: Sequence[str] = ()) -> Iterator[dict]:
+        wanted = Attr("checked_at").between(since, until)
+        if whole:
+            keys = [Attr("ip").begins_with(prefix) for prefix in whole]
+            wanted = wanted | (functools.reduce(operator.or_, keys) & Attr("checked_at").lte(until))
+
+        def segment(number: int) -> list[dict]:
+            return list(scan_all(self.table, FilterExpression=wanted, Segment=number, TotalSegments=self.SEGMENTS))
+
+        with ThreadPoolExecutor(self.SEGMENTS) as pool:
+            for items in pool.map(segment, range(self.SEGMENTS)):
+                yield from items
 
 
 class CheckQueue:
@@ -344,6 +395,43 @@ class CheckQueue:
             ]
             until_done(send, entries, "SQS")
         return sent
+
+
+class DeadLetters:
+    """A dead-letter queue, read without taking anything from it: each receive hides nothing (a
+    visibility timeout of 0), so the queue is as it was for whoever moves the messages back."""
+
+    def __init__(self, sqs_client, url: str):
+        self.sqs = sqs_client
+        self.url = url
+
+    def peek(self, rounds: int = 10) -> tuple[list[dict], int]:
+        """The messages ROUNDS receives show (each: body, sent_at, error; SQS shows a sample of the
+        queue each time), and how many the queue holds."""
+        attributes = self.sqs.get_queue_attributes(QueueUrl=self.url, AttributeNames=["ApproximateNumberOfMessages"])
+        waiting = int(attributes["Attributes"].get("ApproximateNumberOfMessages", "0"))
+        seen: dict[str, dict] = {}
+        for _ in range(rounds if waiting else 0):
+            got = self.sqs.receive_message(
+                QueueUrl=self.url,
+                MaxNumberOfMessages=10,
+                VisibilityTimeout=0,
+                WaitTimeSeconds=0,
+                AttributeNames=["SentTimestamp"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
+            fresh = [m for m in got if m["MessageId"] not in seen]
+            for message in fresh:
+                sent = int(message.get("Attributes", {}).get("SentTimestamp", "0")) / 1000
+                error = (message.get("MessageAttributes") or {}).get("ErrorMessage") or {}
+                seen[message["MessageId"]] = {
+                    "body": message.get("Body", ""),
+                    "sent_at": datetime.fromtimestamp(sent, UTC).isoformat(timespec="seconds"),
+                    "error": str(error.get("StringValue") or ""),  # Lambda's, for an event it could not run
+                }
+            if len(seen) >= waiting:
+                break
+        return list(seen.values()), max(waiting, len(seen))
 
 
 class AlertTopic:
@@ -435,6 +523,15 @@ class HealthStore:
     def domains(self) -> Iterator[dict]:
         """Every domain record (`domain:NAME`); the table holds one per list and per domain."""
         return scan_all(self.table, FilterExpression=Attr("kind").eq(DOMAIN))
+
+    def lists(self) -> Iterator[dict]:
+        """Every list's record (`zone:NAME:FAMILY`) and the resolver's: what the deployment could not use."""
+        return scan_all(self.table, FilterExpression=Attr("kind").is_in([ZONE, RESOLVER]))
+
+    def items(self) -> Iterator[dict]:
+        """Every item as it is stored (`id`, `health`, `changed_at`...): one per list and family, per
+        domain and per receiver, the resolver's, and the receivers' index."""
+        return scan_all(self.table)
 
     def save(self, item_id: str, record: Mapping[str, Any], version: int) -> bool:
         kind, _, rest = item_id.partition(":")  # zone:NAME:FAMILY, domain:NAME, receiver:NAME, or resolver

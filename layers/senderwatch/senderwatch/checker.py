@@ -1,5 +1,6 @@
-"""The checker stage: one queue message -> checks -> findings written back (only when they change),
-each run kept as history, and the deployment's health (lists it cannot use, its resolver) once per run.
+"""The checker stage: one queue message -> checks -> findings written back (only when they change;
+otherwise only when each target was checked), each run kept as history, and the deployment's health
+(lists it cannot use, its resolver) once per run.
 """
 
 from __future__ import annotations
@@ -7,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -29,6 +30,7 @@ from .findings import (
     written,
     written_many,
 )
+from .history import stamp
 from .identities import watched_domains
 from .ports import NOTHING, Health, History, Invocation, Targets, update
 from .records import DomainHealth
@@ -72,7 +74,8 @@ def run_checks(
     time_left: Callable[[], float] | None = None,
     requeue: Callable[[list[dict]], object] | None = None,
 ) -> CheckSummary:
-    """Check targets, write changed findings onto their items, keep each run as history.
+    """Check targets, write changed findings (or only when it was checked) onto their items, keep
+    each run as history.
 
     Each target is checked as its item says now (not as the message says: it may have been
     changed since it was scheduled); removed and disabled targets are skipped. Targets are
@@ -206,6 +209,7 @@ class _Message:
         written = [
             update(health, item_id, change(r), current.get(item_id, NOTHING)) for item_id, r in zip(ids, reports)
         ]
+        self._keep_changes(dict(zip(ids, written)))
         return sum(record is not None for record in written)
 
     def _record_health(self, states: dict[str, dict | None]) -> None:
@@ -215,12 +219,34 @@ class _Message:
             return
         run, now, health = self.run, self.stamp, self.health
         current = health.read(states)
+        changed = {}
         for item_id, failure in states.items():
             change = partial(next_health, failure=failure, run=run, now=now)
-            update(health, item_id, change, current.get(item_id, NOTHING))
+            changed[item_id] = update(health, item_id, change, current.get(item_id, NOTHING))
+        self._keep_changes(changed)
+
+    def _keep_changes(self, written: Mapping[str, Mapping | None]) -> None:
+        """The health records this message changed, each kept in the history under its id."""
+        changed = [
+            {"ip": item_id, "checked_at": stamp(datetime.now(UTC)), "health": record, **self._run_of_item}
+            for item_id, record in written.items()
+            if record is not None
+        ]
+        if changed and self.history is not None:
+            self.history.record(changed, self._expires_at)
+
+    @property
+    def _run_of_item(self) -> dict:
+        """What a history item says of its run: which, and whether it was a scheduled run (which
+        `senderwatch history` counts)."""
+        return {"run": self.run.id, "scheduled": self.run.scheduled}
+
+    @property
+    def _expires_at(self) -> int:
+        return int((self.now + timedelta(days=self.history_days)).timestamp())
 
     def _save(self, targets: list[Target], results: dict[str, CheckResult | AddressResults], current: dict) -> None:
-        run_key = datetime.now(UTC).isoformat(timespec="microseconds")  # two runs may share a second
+        run_key = stamp(datetime.now(UTC))
         runs = []
         for target in (t for t in targets if t.ip in results):
             result = results[target.ip]
@@ -230,10 +256,10 @@ class _Message:
                 log.warning("findings not readable: starting afresh", extra={"ip": target.ip})
             if isinstance(result, list):
                 new = merge_many(old if is_per_address(old) else None, result, self.stamp, self.run)
-                record = {"results": [_brief(r.to_dict()) for r in result]}
+                record = {"results": [_brief(_kept(r)) for r in result]}
             else:
                 new = merge(old, result, self.stamp, self.run)
-                record = result.to_dict()
+                record = _kept(result)
             if reminder_due(new, self.now, self.reminder_days):
                 new["reminded_at"] = self.stamp
             for each in result if isinstance(result, list) else [result]:
@@ -242,11 +268,23 @@ class _Message:
                 self.summary.errors += sum(
                     1 for v in each.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
                 )
-            if worth_writing(new) != worth_writing(old) and self.store.save_findings(target.ip, new, self.stamp):
+            # One write per target and run: the findings when they changed, else only when it was checked.
+            scheduled = self.run.id if self.run.scheduled else ""
+            if worth_writing(new) == worth_writing(old):
+                self.store.save_checked(target.ip, self.stamp, scheduled)
+            elif self.store.save_findings(target.ip, new, self.stamp, scheduled):
                 self.summary.changed += 1
-            runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record)})
+            runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record), **self._run_of_item})
         if self.history is not None:
-            self.history.record(runs, int((self.now + timedelta(days=self.history_days)).timestamp()))
+            self.history.record(runs, self._expires_at)
+
+
+def _kept(result: CheckResult) -> dict:
+    """An address's result as its history keeps it: as `check` gives it, and each list that could not
+    be used at all this run marked (`zone_failed`: the deployment's problem, not the address's)."""
+    out = result.to_dict()
+    out["dnsbl"] = [dict(d, zone_failed=True) if v.zone_failed else d for v, d in zip(result.dnsbl, out["dnsbl"])]
+    return out
 
 
 def _brief(result: dict) -> dict:

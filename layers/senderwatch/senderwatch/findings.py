@@ -353,7 +353,9 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
             Alert(Event.HOST_UNRESOLVED, "", unresolved.get("since", ""), "", details, label=label, target=target)
         )
     elif was_unresolved and not unresolved and after[PER_ADDRESS]:
-        details = dict(was_unresolved, host=target, addresses=sorted(after[PER_ADDRESS]))
+        details = dict(
+            was_unresolved, host=target, addresses=sorted(after[PER_ADDRESS]), began=was_unresolved.get("since", "")
+        )
         since = after.get("addresses_since", "")
         alerts.append(Alert(Event.HOST_RESOLVED, "", since, "", details, label=label, target=target))
     for address, entry in before[PER_ADDRESS].items():
@@ -411,11 +413,8 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = 
             details = dict(entry, also_listed=others)
             alerts.append(Alert(Event.LISTED, ip, entry.get("since", ""), zone, details, label=label, target=target))
         elif now_status == Verdict.CLEAN and was == Verdict.LISTED:
-            alerts.append(
-                Alert(
-                    Event.DELISTED, ip, entry.get("since", ""), zone, dict(before, **entry), label=label, target=target
-                )
-            )
+            details = dict(before, **entry, began=before.get("since", ""))  # when the listing began
+            alerts.append(Alert(Event.DELISTED, ip, entry.get("since", ""), zone, details, label=label, target=target))
         if count(entry.get("error_runs")) >= FAILING_RUNS > count(before.get("error_runs")):
             alerts.append(
                 Alert(Event.CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label, target=target)
@@ -436,6 +435,7 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = 
                 Alert(Event.SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label, target=target)
             )
         elif result in fine and was not in (None, *fine):
+            details["began"] = old_spf.get("since", "")  # when it stopped passing
             alerts.append(
                 Alert(Event.SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label, target=target)
             )
@@ -544,7 +544,8 @@ def decide_health(kind: str, name: str, old: dict | None, new: dict) -> list[Ale
     if new.get("status") == "failing" and int(new.get("runs", 0)) >= threshold > int(old.get("runs", 0)):
         return [Alert(failing, "", new.get("since", ""), zone, new)]
     if new.get("status") == "ok" and int(new.get("failed_runs", 0)) >= threshold:
-        return [Alert(recovered, "", new.get("since", ""), zone, dict(new, failed_since=old.get("since", "")))]
+        began = old.get("since", "")  # when it began failing
+        return [Alert(recovered, "", new.get("since", ""), zone, dict(new, failed_since=began, began=began))]
     return []
 
 
@@ -618,6 +619,7 @@ def decide_domain(name: str, old: dict | None, new: dict) -> list[Alert]:
         if entry.get("status") == Verdict.LISTED and was != Verdict.LISTED:
             alerts.append(Alert(Event.DOMAIN_LISTED, "", entry.get("since", ""), zone, details, target=name))
         elif entry.get("status") == Verdict.CLEAN and was == Verdict.LISTED:
+            details["began"] = old_zones[zone].get("since", "")
             alerts.append(Alert(Event.DOMAIN_DELISTED, "", entry.get("since", ""), zone, details, target=name))
     for key, broken, fixed, ignore in (
         ("spf_record", Event.SPF_RECORD_BROKEN, Event.SPF_RECORD_FIXED, (SPF_ALERTED,)),
@@ -631,6 +633,7 @@ def decide_domain(name: str, old: dict | None, new: dict) -> list[Alert]:
         if now_codes - was:
             alerts.append(Alert(broken, "", after.get("since", ""), "", details, target=name))
         elif was and not now_codes:
+            details["began"] = (before or {}).get("since", "")  # when its problems began
             alerts.append(Alert(fixed, "", after.get("since", ""), "", details, target=name))
     return alerts
 
@@ -658,5 +661,6 @@ def decide_receiver(name: str, old: dict | None, new: dict | None) -> list[Alert
             if began:  # begun and over within one delivery of the log: both are news
                 alerts.append(blocked)
             since = str(entry.get("accepted_since", ""))
+            details["began"] = str(entry.get("since", ""))  # the block's first rejection
             alerts.append(Alert(Event.RECEIVER_UNBLOCKED, ip, since, code, details, target=name))
     return alerts

@@ -24,12 +24,38 @@ class Targets(Protocol):
 
     def scan(self) -> Iterator[dict]: ...
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]: ...
-    def save_findings(self, ip: str, findings: dict, now: str) -> bool: ...
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+        """New findings, checked at NOW (RUN: the scheduled run's id); False: the target is gone."""
+        ...
+
+    def save_checked(self, ip: str, now: str, run: str = "") -> bool:
+        """Checked at NOW (in RUN), findings unchanged: a write no alert comes of."""
+        ...
+
     def mark_invalid(self, ip: str, problem: str, now: str) -> None: ...
 
 
 class History(Protocol):
-    def record(self, runs: list[dict], expires_at: int) -> None: ...
+    """The history table, written: each run's results per target (`ip` the target's key), and each
+    change of a health record under its id (`ip` e.g. `domain:example.com`), at `checked_at`; the
+    table's TTL deletes an item after its EXPIRES_AT (seconds since the epoch)."""
+
+    def record(self, items: list[dict], expires_at: int) -> None: ...
+
+
+class HistoryReader(Protocol):
+    """The history table, read back (`senderwatch history`, the report, the digest). Times are
+    ISO 8601 as the items' `checked_at` are written (UTC, microseconds), so they compare as text."""
+
+    def query(self, keys: Iterable[str], since: str, until: str) -> Iterator[dict]:
+        """The items of each of KEYS checked from SINCE ("": from the first) to UNTIL, both included:
+        a query per key, on the table's key and time."""
+        ...
+
+    def scan(self, since: str, until: str, whole: Sequence[str] = ()) -> Iterator[dict]:
+        """Every item checked from SINCE to UNTIL, and every item up to UNTIL of the keys beginning
+        with one of WHOLE (records written only when they change), in no order: the whole table."""
+        ...
 
 
 class Stored(NamedTuple):

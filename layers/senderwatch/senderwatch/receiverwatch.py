@@ -12,7 +12,8 @@ A receiver's record is a records.ReceiverRecord: its blocks, by address and code
   host's address does. One organisation's own block (a customer block list in Microsoft 365)
   ends only when that organisation's host accepts mail, not any other tenant's.
 - Reading the same lines again (a redelivered batch) changes nothing; a rejection older than a
-  block's end does not begin it again. One write per receiver per delivery.
+  block's end does not begin it again. One write per receiver per delivery, and each change kept
+  in the history under the record's id (`receiver:NAME`).
 """
 
 from __future__ import annotations
@@ -24,7 +25,9 @@ from datetime import UTC, datetime, timedelta
 from functools import partial
 
 from .addresses import family_of
-from .ports import Receivers, update
+from .findings import RECEIVER
+from .history import stamp as history_stamp
+from .ports import History, Receivers, update
 from .records import ReceiverRecord
 from .refusals import Attempts, Rejection, Reply, classify, parse_line, receiver_of
 
@@ -113,10 +116,19 @@ def _heard(
     return None if new is state else new
 
 
-def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime, server: str = "") -> Watched:
+def watch_log(
+    events: Iterable[tuple[int, str]],
+    store: Receivers,
+    now: datetime,
+    server: str = "",
+    *,
+    history: History | None = None,
+    history_days: int = 90,
+) -> Watched:
     """Read log EVENTS ((timestamp in ms, line), in any order) of SERVER (its log stream) into the
     receivers' records: each receiver's record read once and written once, with what the delivery
-    says, in time order. A receiver that only accepted mail is read only if it has a block."""
+    says, in time order. A receiver that only accepted mail is read only if it has a block. Each
+    record changed is kept in HISTORY for HISTORY_DAYS."""
     seen = Watched()
     attempts = Attempts()
     heard: dict[str, list[tuple[datetime, Rejection | Reply]]] = {}
@@ -137,6 +149,7 @@ def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime
             heard.setdefault(receiver_of(reply.relay, reply.text), []).append((when, reply))
     only_accepted = {name for name, said in heard.items() if not any(isinstance(w, Rejection) for _, w in said)}
     blocking = store.blocking() if only_accepted else set()
+    changed = []
     for name, said in heard.items():
         if name in only_accepted and name not in blocking:
             continue  # nothing of it to end: no read
@@ -145,4 +158,7 @@ def watch_log(events: Iterable[tuple[int, str]], store: Receivers, now: datetime
             seen.changed += 1
             store.mark(name, any(e.get("status") == BLOCKED for e in new["blocks"].values()))
             log.info("receiver record changed", extra={"receiver": name, "lines": len(said)})
+            changed.append({"ip": f"{RECEIVER}:{name}", "checked_at": history_stamp(datetime.now(UTC)), "health": new})
+    if changed and history is not None:
+        history.record(changed, int((now + timedelta(days=history_days)).timestamp()))
     return seen

@@ -73,3 +73,17 @@ def words(text: str) -> list[str]:
     """A list as people write one (a --zone, the Zones parameter, a CSV cell): names separated by
     commas, spaces or both."""
     return text.replace(",", " ").split()
+
+
+def duration(seconds: float) -> str:
+    """How long something lasted, as people say it: its two largest units (2 days 21 hours,
+    3 hours 5 minutes, 40 minutes), down to less than a minute."""
+    minutes = int(seconds // 60)
+    if minutes < 1:
+        return "less than a minute"
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    units = [(days, "day"), (hours, "hour"), (minutes, "minute")]
+    first = next(i for i, (n, _) in enumerate(units) if n)
+    said = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units[first : first + 2] if n]
+    return " ".join(said)

@@ -1,69 +1,288 @@
-"""What is watched and what was found, for `senderwatch status` and `targets list`: one row per
-target (a host's or a network's with a row per address), the domains' rows, as a table or JSON."""
+"""What is watched, what was found and how fresh it is, for `senderwatch status` and `targets list`:
+one row per target (a host's or a network's with a row per address), the domains' rows, the lists
+the deployment cannot use, as a table or JSON, and the exit status they make.
+
+How fresh: each check writes when it checked a target (`checked_at`, and `checked_run`, the id of
+the scheduled run it belonged to). A target not checked in the last scheduled run that should be
+over by now is stale; what the deployment has (the dead-letter queue, the schedule, the item's
+`check_error`) says why, where it can.
+"""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from ..addresses import sort_key
-from ..errors import InvalidInput
-from ..findings import expand, is_per_address, written_many
+from ..addresses import family_name, sort_key
+from ..errors import InvalidInput, InvalidMessage
+from ..findings import HELO_FINE, MAIL_FINE, RESOLVER, ZONE, expand, is_per_address, written_many
 from ..identities import normalize_sender, watched_domains
 from ..records import count
-from ..targets import HOST, parse_target
-from ..text import clean_text, json_text, visible
+from ..runs import parse_message
+from ..targets import HOST, Target, parse_target
+from ..text import clean_text, json_text, visible, words
+from .common import INCOMPLETE
+from .diagnosis import next_run
+
+PROBLEM, OK = 1, 0
+# A scheduled run may take this long before a target it has not reached is stale: a message is
+# delivered three times, half an hour apart, before it is a dead letter (the doctor's margin too).
+GRACE = timedelta(hours=2)
+SLACK = timedelta(minutes=1)  # a run begins within a minute of its schedule's time
+SCHEDULE_SOURCE = "senderwatch.schedule"  # the schedule's event (template.yaml, Daily's Input)
+
+# -- what the deployment says beside the targets ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """The schedule of the checks, as EventBridge Scheduler has it ("": not known)."""
+
+    expression: str = ""
+    state: str = ""  # ENABLED or DISABLED
+    timezone: str = ""
+    name: str = ""
+
+
+@dataclass
+class Deployment:
+    """What `status` reads beside the targets: the schedule, the list records of the health table,
+    the dead-letter queue (None: not read), and what could not be read."""
+
+    now: datetime
+    schedule: Schedule = field(default_factory=Schedule)
+    lists: list[dict] | None = None
+    dead_letters: list[dict] | None = None
+    dead_letters_waiting: int = 0
+    notes: list[str] = field(default_factory=list)
+    stack: str = ""
+
+
+@dataclass(frozen=True)
+class Runs:
+    """The scheduled runs, as the records and the schedule show them."""
+
+    newest: datetime | None = None  # the newest scheduled run on record (its id is when it began)
+    expected: datetime | None = None  # the run every target should have been checked in by now
+    settled: datetime | None = None  # the newest run that is over: the lists' records are judged by it
+    missed: datetime | None = None  # a time the schedule should have run at, with no run on record since
+    recorded: bool = True  # False: no item says when it was checked (a deployment older than that)
+    next: datetime | None = None
+
+
+def scheduled_runs(items: list[dict], deployment: Deployment) -> Runs:
+    """The last scheduled run that should be over by now, from what the deployment has: the newest
+    run id on its records (the targets' `checked_run`, the lists' `run`) and the schedule's
+    expression. A run is over GRACE after it began; until then the run before it is the one to
+    judge by. A time the schedule should have fired at, with no run begun since, is a missed run."""
+    now, expression = deployment.now, _utc_expression(deployment.schedule)
+    runs = [str(i.get("checked_run")) for i in items if i.get("checked_run")]
+    runs += [str(_mapping(r.get("health")).get("run") or "") for r in deployment.lists or ()]
+    newest = max(filter(None, map(_when, runs)), default=None)
+    due = _last_due(expression, now - GRACE)
+    interval = _rate(expression)
+    settled = newest if newest is not None and now - newest >= GRACE else None
+    previous = None
+    if newest is not None and settled is None:  # the newest run is under way
+        if due is not None and due < newest - SLACK:
+            previous = due
+        elif interval is not None:
+            previous = newest - interval
+    missed = None
+    if due is not None and (newest is None or newest < due - SLACK):
+        missed = due
+    elif interval is not None and newest is not None and now - newest > interval + GRACE:
+        missed = newest + interval
+    expected = max(filter(None, (settled, previous, missed)), default=None)
+    recorded = any(i.get("checked_at") for i in items) or not any(i.get("findings") for i in items)
+    upcoming = next_run(expression, now) if expression and deployment.schedule.state != "DISABLED" else None
+    return Runs(newest, expected, settled or previous, missed, recorded, upcoming)
+
+
+def _utc_expression(schedule: Schedule) -> str:
+    """The expression, when its times are UTC (the template's schedule has no time zone)."""
+    return schedule.expression if schedule.timezone in ("", "UTC", "Etc/UTC") else ""
+
+
+def _last_due(expression: str, before: datetime) -> datetime | None:
+    """The last time EXPRESSION fired at or before BEFORE, for a cron at fixed times of every day
+    (what next_run can tell); None for anything else (a rate has no fixed times)."""
+    if not expression.startswith("cron("):
+        return None
+    due = next_run(expression, before - timedelta(days=1))
+    while due is not None and due <= before:
+        following = next_run(expression, due)
+        if following is None or following > before:
+            return due
+        due = following
+    return None
+
+
+def _rate(expression: str) -> timedelta | None:
+    if not expression.startswith("rate("):
+        return None
+    start = datetime(2000, 1, 1, tzinfo=UTC)
+    after = next_run(expression, start)
+    return after - start if after else None
+
+
+def _when(text: object) -> datetime | None:
+    """An ISO 8601 time as the records hold it (UTC when it says no zone); None when it is not one."""
+    try:
+        when = datetime.fromisoformat(str(text))
+    except ValueError:
+        return None
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DeadLetters:
+    """What the dead-letter queue holds: each target's failed check (the run and when it failed),
+    and the scheduled runs the scheduler itself could not make (when, and Lambda's error)."""
+
+    checks: dict[str, tuple[str, str]]
+    schedules: list[tuple[datetime, str]]
+
+
+def dead_letters(messages: Iterable[dict]) -> DeadLetters:
+    checks: dict[str, tuple[str, str]] = {}
+    schedules: list[tuple[datetime, str]] = []
+    for message in messages:
+        body, sent = str(message.get("body", "")), str(message.get("sent_at", ""))
+        try:
+            run, targets = parse_message(body)
+        except InvalidMessage:
+            try:
+                event = json.loads(body)
+            except ValueError:
+                continue
+            when = _when(sent)
+            if isinstance(event, dict) and event.get("source") == SCHEDULE_SOURCE and when is not None:
+                schedules.append((when, str(message.get("error") or "")))
+            continue
+        for target in targets:
+            checks[str(target.get("ip"))] = (run.id, sent)
+    return DeadLetters(checks, sorted(schedules))
+
+
+def _stale(item: dict, runs: Runs, deployment: Deployment, letters: DeadLetters) -> dict | None:
+    """Why a target was not checked in the run it should have been (None: it was, or there is no
+    such run to judge by), as {"reason": code, "detail": what happened}."""
+    checked, expected = _when(item.get("checked_at") or ""), runs.expected
+    key = str(item.get("ip"))
+    if checked is None and not item.get("findings") and not item.get("check_error") and key not in letters.checks:
+        return None  # not checked yet: a new target's first check follows within a minute
+    if not runs.recorded or expected is None or (checked is not None and checked >= expected - SLACK):
+        return None
+    run = f"the run of {_minute(expected)} UTC"
+    if item.get("enabled", True) is False:
+        return {"reason": "disabled", "detail": f"disabled: not checked in {run}"}
+    if item.get("check_error"):
+        problem = clean_text(str(item["check_error"]), 200)
+        return {"reason": "invalid", "detail": f"not checked in {run}: it cannot be checked as written ({problem})"}
+    if key in letters.checks:
+        run_id, _ = letters.checks[key]
+        when = f" (run of {_minute(run_id)} UTC)" if _when(run_id) else ""
+        return {
+            "reason": "dead-letter",
+            "detail": f"not checked in {run}: its check failed three times{when}; the message waits in the "
+            "dead-letter queue (senderwatch doctor says how to move it back)",
+        }
+    if runs.missed is not None and expected == runs.missed:
+        schedule = deployment.schedule
+        since = f"since {_minute(_iso(runs.newest))} UTC" if runs.newest else "on record"
+        missed = f"no scheduled run {since}: the schedule should have run at {_minute(_iso(expected))} UTC"
+        failed = [(when, error) for when, error in letters.schedules if when >= runs.missed - SLACK]
+        if schedule.state and schedule.state != "ENABLED":
+            name = f" {visible(schedule.name, 64)}" if schedule.name else ""
+            return {"reason": "schedule-disabled", "detail": f"{missed}, and the schedule{name} is {schedule.state}"}
+        if failed:
+            began, error = failed[0]
+            said = f" ({clean_text(error, 200)})" if error else ""
+            detail = f"{missed}; the scheduler failed at {_minute(_iso(began))} UTC{said}: its event is a dead letter"
+            return {"reason": "scheduler-failed", "detail": detail}
+        return {"reason": "schedule-missed", "detail": missed}
+    where = f" (its log: sam logs --stack-name {deployment.stack} -n CheckerFunction)" if deployment.stack else ""
+    return {"reason": "unknown", "detail": f"not checked in {run}, and nothing recorded says why{where}"}
+
 
 # -- what is watched, and what was found ------------------------------------------------------------
 
 
-def status_rows(items: Iterable[dict]) -> list[dict]:
+def status_rows(items: Iterable[dict], deployment: Deployment | None = None) -> list[dict]:
     """One row per target, whatever was written on its item by hand (odd shapes are said, not fatal).
-    A host's or a network's row holds a row per address ("addresses")."""
+    A host's or a network's row holds a row per address ("addresses"). With the DEPLOYMENT's
+    schedule, dead letters and health records, each row says whether it is stale, and why."""
+    items = list(items)
+    deployment = deployment or Deployment(datetime.now(UTC))
+    runs = scheduled_runs(items, deployment)
+    letters = dead_letters(deployment.dead_letters or ())
     rows = []
     for item in sorted(items, key=lambda i: sort_key(str(i.get("ip")))):
         raw = item.get("findings")
         sender = _sender(item)
+        helo = str(item.get("helo") or "") or None
         problem = item.get("check_error")
         if raw is not None and not isinstance(raw, dict):
             problem = "the item's findings are not readable (written by hand?): the next check replaces them"
-        zone_names = item.get("zones")
         key = str(item.get("ip"))
         try:
             kind = parse_target(key).kind
         except InvalidInput:
             kind = "address"
+        checked_at = str(item["checked_at"]) if _when(item.get("checked_at") or "") else None
         row = {
             "ip": key,
             "kind": kind,
             "label": str(item.get("label") or ""),
             "enabled": item.get("enabled", True) is not False,
             "sender": sender,
-            "helo": str(item.get("helo") or "") or None,
-            "zones": [str(z) for z in zone_names] if isinstance(zone_names, (list, set)) else [],
+            "helo": helo,
+            "zones": _zones(item),
             "changed_at": item.get("findings_changed_at"),
+            "checked_at": checked_at,
             "error": problem,
         }
         if is_per_address(raw):
             many = written_many(raw)
             addresses = [
-                dict(_finding_row(expand(f, many, ip), sender), ip=ip)
+                dict(_finding_row(expand(f, many, ip), sender, helo), ip=ip, checked_at=checked_at)
                 for ip, f in sorted(many["addresses"].items(), key=lambda pair: sort_key(pair[0]))
             ]
             unresolved = many.get("unresolved") or {}
             notes = ([str(unresolved.get("detail", ""))] if unresolved else []) + many.get("notes", [])
             row |= _summary_row(addresses) | {"checked": True, "addresses": addresses, "unchecked": notes}
         else:
-            row |= _finding_row(_mapping(raw), sender)
+            row |= _finding_row(_mapping(raw), sender, helo)
+        row["stale"] = _stale(item, runs, deployment, letters)
+        row["outcome"] = _outcome(row)
         rows.append(row)
     return rows
 
 
-def _finding_row(findings: dict, sender: str | None) -> dict:
+def _zones(item: dict) -> list[str]:
+    """The target's own lists, as the checker reads them (a string is a list of names, each name as
+    it is asked); an item it cannot read shows what was written."""
+    try:
+        return list(Target.from_item(item).zones)
+    except InvalidInput:
+        value = item.get("zones")
+    if isinstance(value, str):
+        return words(value)
+    return [str(z) for z in value] if isinstance(value, (list, set, tuple)) else []
+
+
+def _finding_row(findings: dict, sender: str | None, helo: str | None = None) -> dict:
     """What one address's findings say, as status shows them."""
     zones = {str(z): e for z, e in _mapping(findings.get("dnsbl")).items() if isinstance(e, dict)}
     spf = _mapping(findings.get("spf"))
     if spf.get("sender") != sender:
         spf = {}  # found for another sender, before the target was changed: not this target's result
+    helo_spf = _mapping(findings.get("helo_spf"))
+    if not helo or str(helo_spf.get("sender", "")).rpartition("@")[2].lower() != helo.lower():
+        helo_spf = {}  # found for another HELO name
     rdns = _mapping(findings.get("rdns"))
     ptr: list = rdns["ptr"] if isinstance(rdns.get("ptr"), list) else []
     return {
@@ -71,6 +290,7 @@ def _finding_row(findings: dict, sender: str | None) -> dict:
         "rated": any(e.get("status") in ("listed", "clean") for e in zones.values()),
         "listed": sorted(z for z, e in zones.items() if e.get("status") == "listed"),
         "spf": spf.get("result"),
+        "helo_spf": helo_spf.get("result"),
         "rdns": ", ".join(map(str, ptr)) if rdns else None,
         "forward_confirmed": rdns.get("forward_confirmed") if rdns else None,
         "not_checked": sorted(f"{z} ({e.get('error')})" for z, e in zones.items() if count(e.get("error_runs")) >= 1),
@@ -78,16 +298,50 @@ def _finding_row(findings: dict, sender: str | None) -> dict:
 
 
 def _summary_row(addresses: list[dict]) -> dict:
-    """A host's or a network's own row: what its addresses say together."""
+    """A host's or a network's own row: what its addresses say together, and how many of them
+    have no PTR record, or no verdict of any list."""
     spf = sorted({a["spf"] for a in addresses if a["spf"]}, key=lambda r: r != "pass")
+    helo = sorted({a["helo_spf"] for a in addresses if a["helo_spf"]}, key=lambda r: r != "pass")
     return {
         "rated": any(a["rated"] for a in addresses),
         "listed": sorted({z for a in addresses for z in a["listed"]}),
         "spf": "/".join(spf) or None,
+        "helo_spf": "/".join(helo) or None,
         "rdns": None,
         "forward_confirmed": None,
         "not_checked": sorted({z for a in addresses for z in a["not_checked"]}),
+        "no_ptr": sum(1 for a in addresses if a["rdns"] == ""),
+        "unrated": sum(1 for a in addresses if not a["rated"]),
     }
+
+
+def _spf_wrong(row: dict) -> bool:
+    mail, helo = row["spf"], row["helo_spf"]
+    return mail is not None and mail not in MAIL_FINE or helo is not None and helo not in HELO_FINE
+
+
+def _says_something(row: dict, sender: str | None) -> bool:
+    """Whether an address has anything to say beside "not listed, SPF pass": a listing, SPF that
+    does not pass (or is not known, with a sender), a check not made."""
+    return bool(
+        row["listed"] or _spf_wrong(row) or (sender and row["spf"] is None) or not row["rated"] or row["not_checked"]
+    )
+
+
+DISABLED = "disabled"
+OUTCOMES = {PROBLEM: "problem", INCOMPLETE: "incomplete", OK: "ok"}
+
+
+def _outcome(row: dict) -> str:
+    """What a row means for the exit status: a problem (a listing, SPF), incomplete (stale, not
+    checked yet, a list that did not answer, an address no list rated), ok; or disabled."""
+    if not row["enabled"]:
+        return DISABLED
+    members = row.get("addresses", [row])
+    if any(m["listed"] or _spf_wrong(m) for m in members):
+        return OUTCOMES[PROBLEM]
+    unchecked = not row["checked"] or row.get("unchecked") or any(not m["rated"] or m["not_checked"] for m in members)
+    return OUTCOMES[INCOMPLETE] if row["stale"] or row["error"] or unchecked else OUTCOMES[OK]
 
 
 def _mapping(value) -> dict:
@@ -101,7 +355,12 @@ def _sender(item: dict) -> str | None:
         return None
 
 
-_CELL = {"TARGET": 60, "LABEL": 30, "LISTED ON": 40, "SPF": 9, "rDNS": 40, "CHANGED": 16}
+def _minute(text: object) -> str:
+    """An ISO 8601 time to the minute, as the tables show it."""
+    return str(text or "")[:16].replace("T", " ")
+
+
+_CELL = {"TARGET": 60, "LABEL": 30, "LISTED ON": 40, "SPF": 24, "rDNS": 40, "CHANGED": 16, "CHECKED": 16}
 
 
 def status_table(rows: list[dict]) -> str:
@@ -110,35 +369,53 @@ def status_table(rows: list[dict]) -> str:
     table: list[tuple[tuple[str, ...], list[str]]] = []  # each row's cells, and notes printed under it
     for r in rows:
         label = r["label"] + ("" if r["enabled"] else " (disabled)")
-        changed = (r["changed_at"] or "")[:16].replace("T", " ")
+        times = (_minute(r["changed_at"]), _minute(r["checked_at"]) or "-")
         notes = []
+        if r["stale"] and r["enabled"]:
+            notes.append(f"stale: {clean_text(r['stale']['detail'], 300)}")
         if r["error"]:
             notes.append(f"invalid: {clean_text(r['error'], 200)}")
         if r["not_checked"]:
             notes.append(f"could not ask: {clean_text(', '.join(r['not_checked']), 200)}")
         notes += [f"not checked: {clean_text(note, 200)}" for note in r.get("unchecked", [])]
         if "addresses" not in r:
-            table.append(
-                (_cells((r["ip"], label, _listed(r), r["spf"] or "-", _rdns(r), changed), _CELL.values()), notes)
-            )
+            values = (r["ip"], label, _listed(r), _spf(r), _rdns(r), *times)
+            table.append((_cells(values, _CELL.values()), notes))
             continue
         members = r["addresses"]
-        count = f"{r['kind']}: {len(members)} address{'es' if len(members) != 1 else ''}"
-        table.append((_cells((r["ip"], label, count, "", "", changed), _CELL.values()), notes))
+        size = f"{r['kind']}: {len(members)} address{'es' if len(members) != 1 else ''}"
+        table.append((_cells((r["ip"], label, size, "", "", *times), _CELL.values()), notes))
         # A host's every address; a network's only those with something to say (a /24 is 256 rows).
-        shown = [a for a in members if r["kind"] == HOST or a["listed"] or a["spf"] not in (None, "pass")]
+        shown = [a for a in members if r["kind"] == HOST or _says_something(a, r["sender"])]
         for a in shown:
-            table.append((_cells(("  " + a["ip"], "", _listed(a), a["spf"] or "-", _rdns(a), ""), _CELL.values()), []))
-        if len(shown) < len(members):
-            rest = len(members) - len(shown)
-            table.append((_cells((f"  ({rest} more: not listed, SPF pass)", "", "", "", "", ""), _CELL.values()), []))
+            values = ("  " + a["ip"], "", _listed(a), _spf(a), _rdns(a), "", "")
+            table.append((_cells(values, _CELL.values()), []))
+        rest = [a for a in members if a not in shown]
+        if rest:  # a line of its own, not a cell: it does not widen the column
+            table.append(((), [clean_text(f"  ({_the_rest(rest, r['sender'])})", 300)]))
     header = tuple(_CELL)
-    widths = [max(len(cells[i]) for cells in [header, *(c for c, _ in table)]) for i in range(len(header))]
+    widths = [max(len(cells[i]) for cells in [header, *(c for c, _ in table if c)]) for i in range(len(header))]
     out = ["  ".join(cell.ljust(w) for cell, w in zip(header, widths)).rstrip()]
     for cells, notes in table:
+        if not cells:
+            out.extend(notes)
+            continue
         out.append("  ".join(cell.ljust(w) for cell, w in zip(cells, widths)).rstrip())
         out.extend(" " * (widths[0] + 4) + note for note in notes)
     return "\n".join(out)
+
+
+def _the_rest(rest: list[dict], sender: str | None) -> str:
+    """What the addresses a network's table leaves out say, and only what they do: none is listed
+    and every one had a verdict; SPF passes for each, when there is a sender to ask it for."""
+    said = [f"{len(rest)} more: not listed", "SPF pass" if sender else "SPF not checked (no sender)"]
+    no_ptr = sum(1 for a in rest if a["rdns"] == "")
+    unknown = sum(1 for a in rest if a["rdns"] is None)
+    if no_ptr:
+        said.append(f"{no_ptr} without PTR")
+    if unknown:
+        said.append(f"{unknown} rDNS not known")
+    return ", ".join(said)
 
 
 def _listed(r: dict) -> str:
@@ -151,9 +428,18 @@ def _listed(r: dict) -> str:
     return "-"
 
 
+def _spf(r: dict) -> str:
+    """The MAIL FROM result, and the HELO name's where it is a problem."""
+    helo = r["helo_spf"]
+    return (r["spf"] or "-") + (f" (HELO {helo})" if helo is not None and helo not in HELO_FINE else "")
+
+
 def _rdns(r: dict) -> str:
-    rdns = "-" if r["rdns"] is None else (r["rdns"] or "no PTR")
-    return rdns + (" (not confirmed)" if r["forward_confirmed"] is False else "")
+    if r["rdns"] is None:
+        return "-"
+    if not r["rdns"]:
+        return "no PTR"
+    return r["rdns"] + (" (not confirmed)" if r["forward_confirmed"] is False else "")
 
 
 def _cells(values: tuple, limits) -> tuple[str, ...]:
@@ -186,11 +472,155 @@ def targets_lines(rows: list[dict]) -> str:
     return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table)
 
 
-def status_json(rows: list[dict], domains: list[dict] | None = None) -> str:
+# -- the lists the deployment cannot use ------------------------------------------------------------
+
+
+def unusable_lists(deployment: Deployment, runs: Runs) -> list[dict]:
+    """Each list (and address family) the deployment could not use in its last scheduled run: its
+    record fails, and was written in that run (a list no longer asked keeps its last record)."""
+    out = []
+    for item in deployment.lists or ():
+        health = _mapping(item.get("health"))
+        if item.get("kind") != ZONE or not _failing(health, runs):
+            continue
+        family = str(health.get("family", item.get("family")))
+        out.append(
+            {
+                "zone": str(item.get("name", "")),
+                "family": int(family) if family.isdigit() else family,
+                "error": str(health.get("error") or ""),
+                "since": health.get("since"),
+                "detail": str(health.get("detail") or ""),
+                "runs": count(health.get("runs")),
+            }
+        )
+    return sorted(out, key=lambda e: (e["zone"], str(e["family"])))
+
+
+def _failing(health: dict, runs: Runs) -> bool:
+    """Whether a list's (or the resolver's) record fails in the last scheduled run that is over: a
+    failing record is written again at every run that asks the list, so one older than that run
+    is a list no longer asked."""
+    run = _when(health.get("run") or "")
+    if health.get("status") != "failing":
+        return False
+    return runs.settled is None or (run is not None and run >= runs.settled - SLACK)
+
+
+def resolver_failing(deployment: Deployment, runs: Runs) -> dict | None:
+    """The deployment's resolver, when its record says it does not work."""
+    for item in deployment.lists or ():
+        health = _mapping(item.get("health"))
+        if item.get("kind") == RESOLVER and _failing(health, runs):
+            error, detail = str(health.get("error") or ""), str(health.get("detail") or "")
+            return {"error": error, "detail": detail, "since": health.get("since")}
+    return None
+
+
+def _why(entry: dict) -> str:
+    return f"{entry['error']}: {entry['detail']}".strip(": ")
+
+
+def lists_table(lists: list[dict], resolver: dict | None = None) -> str:
+    lines = []
+    if resolver:
+        said = clean_text(f"{resolver['error']}: {resolver['detail']}".strip(": "), 200)
+        lines.append(f"The deployment's resolver does not work (since {_minute(resolver['since'])} UTC): {said}")
+    if not lists:
+        return "\n".join(lines)
+    header = ("LIST THE DEPLOYMENT CANNOT USE", "FAMILY", "SINCE", "RUNS", "WHY")
+    table = [header] + [
+        _cells(
+            (e["zone"], family_name(e["family"]), _minute(e["since"]), e["runs"], _why(e)),
+            (60, 6, 16, 6, 120),
+        )
+        for e in lists
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    lines += ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
+    lines.append("(a list unusable is skipped, never taken for clean: senderwatch doctor says what to do)")
+    return "\n".join(lines)
+
+
+# -- the whole document, and the exit status --------------------------------------------------------
+
+
+def exit_status(rows: list[dict], domains: list[dict] | None, lists: list[dict], extra: bool = False) -> int:
+    """As `check`'s: 1 when something is wrong (a target's listing or SPF, a domain's problem), 3
+    when nothing is but something was not checked (stale, a list unusable, EXTRA: the deployment
+    itself), 0 when all is well. A disabled target counts for nothing."""
+    outcomes = {r["outcome"] for r in rows}
+    if OUTCOMES[PROBLEM] in outcomes or any(_domain_wrong(d) for d in domains or ()):
+        return PROBLEM
+    return INCOMPLETE if OUTCOMES[INCOMPLETE] in outcomes or lists or extra else OK
+
+
+def only_problems(rows: list[dict], domains: list[dict] | None) -> tuple[list[dict], list[dict] | None]:
+    """The targets and domains with something to fix: a listing, SPF, a stale or invalid target."""
+    wanted = [r for r in rows if r["outcome"] == OUTCOMES[PROBLEM] or (r["enabled"] and (r["stale"] or r["error"]))]
+    return wanted, None if domains is None else [d for d in domains if _domain_wrong(d)]
+
+
+def status_json(
+    rows: list[dict],
+    domains: list[dict] | None = None,
+    lists: list[dict] | None = None,
+    runs: Runs | None = None,
+    deployment: Deployment | None = None,
+) -> str:
     document: dict = {"targets": rows}
     if domains is not None:
         document["domains"] = domains
+    if lists is not None:
+        document["unusable_lists"] = lists
+    if deployment is not None and runs is not None:
+        schedule = deployment.schedule
+        document["last_run"] = _iso(runs.newest)
+        document["schedule"] = (
+            {"expression": schedule.expression, "state": schedule.state or None, "next": _iso(runs.next)}
+            if schedule.expression
+            else None
+        )
+        document["dead_letters"] = deployment.dead_letters_waiting if deployment.dead_letters is not None else None
+        document["resolver"] = resolver_failing(deployment, runs)
+        document["notes"] = deployment.notes
     return json_text(document)
+
+
+def _iso(when: datetime | None) -> str | None:
+    return when.isoformat(timespec="seconds") if when else None
+
+
+def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: bool = False) -> str:
+    """When the last scheduled run was and the next is; how many targets are fine, and how many not."""
+    lines = list(deployment.notes)
+    if not runs.recorded:
+        lines.append(
+            "This deployment does not record when it checks each target: deploy this version (sam build && "
+            "sam deploy) for status to tell stale targets."
+        )
+    if runs.newest is not None:
+        said = f"Last scheduled run {_minute(_iso(runs.newest))} UTC"
+        if runs.next is not None:
+            said += f", next {runs.next:%Y-%m-%d %H:%M} UTC ({deployment.schedule.expression})"
+        lines.append(said + ".")
+    elif runs.missed is None and deployment.schedule.expression:
+        lines.append(f"No scheduled run on record yet ({deployment.schedule.expression}).")
+    watched = [r for r in rows if r["enabled"]]
+    if watched:
+        wrong = sum(1 for r in watched if r["outcome"] == OUTCOMES[PROBLEM])
+        stale = sum(1 for r in watched if r["stale"])
+        partly = sum(1 for r in watched if r["outcome"] == OUTCOMES[INCOMPLETE] and not r["stale"])
+        counted = ((wrong, "with something wrong"), (stale, "stale"), (partly, "not fully checked"))
+        parts = [f"{n} {what}" for n, what in counted if n]
+        total = f"{len(watched)} target{'s' if len(watched) != 1 else ''} watched"
+        if parts:
+            lines.append(f"{total}: " + ", ".join(parts) + ".")
+        elif problems_only:
+            lines.append(f"Nothing to fix: {total}, each checked in the last run, nothing found.")
+        else:
+            lines.append(f"{total}: nothing wrong found.")
+    return "\n".join(lines)
 
 
 # -- the domains ------------------------------------------------------------------------------------
@@ -243,6 +673,11 @@ def _problem_codes(part: dict) -> list[str]:
     return [str(p.get("code")) for p in problems if isinstance(p, dict)]
 
 
+def _domain_wrong(row: dict) -> bool:
+    """A domain's listing, or a problem of its SPF or DMARC record (DMARC p=none is a choice)."""
+    return bool(row["listed"] or row["spf_problems"] or [c for c in row["dmarc_problems"] if c != "policy-none"])
+
+
 NO_DOMAINS = "(the domains' findings are in the health table: give --health-table NAME, or use --stack)"
 _DOMAIN_CELL = {"DOMAIN": 60, "AS": 20, "SPF RECORD": 40, "DMARC": 40, "LISTED ON": 40, "CHANGED": 16}
 
@@ -258,9 +693,12 @@ def domains_table(rows: list[dict]) -> str:
         spf = ", ".join(r["spf_problems"]) or ("ok" if r["spf_record"] else "-")
         problems = [c for c in r["dmarc_problems"] if c != "policy-none"]
         dmarc = ", ".join(problems) or (f"p={r['dmarc_policy']}" if r["dmarc_policy"] else "-")
-        changed = (r["changed_at"] or "")[:16].replace("T", " ")
-        values = (r["domain"], ",".join(r["roles"]), spf, dmarc, ", ".join(r["listed"]) or "-", changed)
-        table.append(_cells(values, _DOMAIN_CELL.values()))
+        listed = ", ".join(r["listed"]) or "-"
+        table.append(
+            _cells(
+                (r["domain"], ",".join(r["roles"]), spf, dmarc, listed, _minute(r["changed_at"])), _DOMAIN_CELL.values()
+            )
+        )
     widths = [max(len(row[i]) for row in table) for i in range(len(_DOMAIN_CELL))]
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in table]
     if quiet:

@@ -1,0 +1,106 @@
+"""`senderwatch report`: the deployment's HTML report, one self-contained file (the page:
+report.py; the periods: history.py; the current findings: overview.py), loaded with boto3 when the
+command runs."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from ..addresses import shown
+from ..errors import ServiceError
+from .common import UsageError, use_region, write
+
+MAX_DAYS = 366
+
+
+def add_parsers(commands, where) -> None:
+    report = commands.add_parser(
+        "report", parents=[where], help="an HTML report: the fleet, and a timeline of each target's problems"
+    )
+    report.add_argument("--html", metavar="FILE", help="write the report to FILE (one HTML file; required)")
+    report.add_argument("--days", type=_days, default=30, help="the period shown: the last N days (default 30)")
+    report.add_argument(
+        "--history-table",
+        metavar="NAME",
+        help="with --table: the history table (--stack finds it; or set SENDERWATCH_HISTORY_TABLE)",
+    )
+    report.add_argument(
+        "--health-table",
+        metavar="NAME",
+        help="with --table: the health table, for the domains, receivers and lists (--stack finds it; "
+        "or set SENDERWATCH_HEALTH_TABLE)",
+    )
+    report.set_defaults(run=run)
+
+
+def _days(value: str) -> int:
+    try:
+        days = int(value)
+    except ValueError:
+        days = 0
+    if not 1 <= days <= MAX_DAYS:
+        raise argparse.ArgumentTypeError(f"expected a whole number of days from 1 to {MAX_DAYS}, not {shown(value)}")
+    return days
+
+
+def run(args) -> int:
+    from ..aws import HealthStore, TargetStore, aws_errors
+    from ..aws import History as HistoryTable
+    from ..history import read_history
+    from ..report import render
+    from . import overview
+    from .fleet import find_tables
+    from .history import find_history_tables
+    from .status import _deployment as status_deployment
+
+    if not args.html:
+        raise UsageError("say where to write the report: --html FILE")
+    use_region(args.region)
+    path = Path(args.html)
+    if path.is_dir():
+        raise UsageError(f"--html {shown(args.html)} is a directory: name the file to write")
+    until = datetime.now(UTC)
+    with aws_errors("AWS"):
+        table, health_table = find_tables(args.stack, args.table, args.health_table)
+        history_table, _ = find_history_tables(args.stack, args.table, args.history_table, health_table)
+        with aws_errors("cannot read the watched targets"):
+            items = list(TargetStore.named(table).scan())
+        deployment = status_deployment(args.stack)  # its schedule and dead letters: who is stale, as status says
+        domains, health = None, []
+        if health_table:
+            with aws_errors("cannot read the health table"):
+                store = HealthStore.named(health_table)
+                health = list(store.items())
+                domains = overview.domain_rows(store.domains(), overview.watched_domain_names(items))
+                deployment.lists = list(store.lists())
+        rows = overview.status_rows(items, deployment)
+        with aws_errors("cannot read the history"):
+            history = read_history(
+                HistoryTable.named(history_table), None, until - timedelta(days=args.days), until, health=health
+            )
+    page = render(history, rows, domains, made=f"{until:%Y-%m-%d %H:%M} UTC")
+    _write_file(path, page)
+    size = path.stat().st_size
+    write(f"wrote {path}: {len(rows)} targets, {len(history.periods)} problem periods, {size / 1024:.0f} kB")
+    return 0
+
+
+def _write_file(path: Path, text: str) -> None:
+    """All of TEXT in PATH, or PATH as it was: written beside it, then renamed over it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=folder)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8", errors="replace") as out:
+                out.write(text)
+            os.chmod(temporary, 0o644)
+            os.replace(temporary, path)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ServiceError(f"cannot write {shown(str(path))}: {exc.strerror or exc}") from None
