@@ -424,6 +424,8 @@ class LocalPipeline:
             "SchedulerFunctionName": f"{name}-scheduler",
             "CheckerFunctionName": f"{name}-checker",
             "ScheduleName": schedule,
+            "DashboardUrl": f"https://{_region()}.console.aws.amazon.com/cloudwatch/home?region={_region()}"
+            f"#dashboards/dashboard/{name}-Dashboard",
         }
         given = {"DqsKeyParameter": "", "Zones": "", **(parameters or {})}
         template = {

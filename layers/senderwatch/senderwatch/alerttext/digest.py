@@ -118,7 +118,8 @@ def _checked(digest: Digest) -> str:
     """How many targets were checked, in how many runs, when the last was."""
     last = f", last run {date(_run_time(digest.last_run))}" if digest.last_run else ""
     disabled = f" ({digest.disabled} disabled)" if digest.disabled else ""
-    return f"{digest.targets} targets checked{disabled} in {_runs(digest.runs)}{last}"
+    targets = f"{digest.targets} target{'s' if digest.targets != 1 else ''}"
+    return f"{targets} checked{disabled} in {_runs(digest.runs)}{last}"
 
 
 def _run_time(run: str) -> str:
@@ -177,8 +178,8 @@ def digest_text(digest: Digest, now: datetime) -> AlertText:
         body.append(_rows("Cleared in this period", [_cleared_row(p, digest) for p in cleared]))
     body.append(
         Lines(
-            f"This digest covers {period}. senderwatch status shows every target now; senderwatch history, how",
-            "long each problem lasted.",
+            f"This digest covers {period}.",
+            "senderwatch status shows every target now; senderwatch history, how long each problem lasted.",
         )
     )
     line: tuple[str, ...]
