@@ -193,7 +193,7 @@ def digest_text(digest: Digest, now: datetime) -> AlertText:
         line = (f"senderwatch digest: all is well, {_checked(digest)}.", "senderwatch digest: all is well.")
     return AlertText(
         event=DIGEST_EVENT if digest.wrong else ALL_WELL_EVENT,
-        severity="medium" if digest.wrong else "info",
+        severity="warning" if digest.wrong else "info",
         title=title,
         line=line,
         body=tuple(body),
