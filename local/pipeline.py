@@ -34,6 +34,7 @@ FUNCTIONS = {
     "scheduler": "SchedulerFunction",
     "checker": "CheckerFunction",
     "notifier": "NotifierFunction",
+    "digest": "DigestFunction",
     "bounces": "BouncesFunction",
 }
 
