@@ -144,7 +144,8 @@ def test_a_list_the_deployment_cannot_use_is_its_own_section():
     assert digest.open == [] and digest.unusable == [blocked]
     assert (
         "Lists this deployment cannot use (1):\n"
-        "  zen.spamhaus.org: blocked - since 2026-12-02 06:00 UTC (5 days 1 hour, 6 scheduled runs, new in this period)"
+        "  zen.spamhaus.org (IPv4): blocked - since 2026-12-02 06:00 UTC "
+        "(5 days 1 hour, 6 scheduled runs, new in this period)"
     ) in text.email
     assert text.subject == "senderwatch digest: 1 list unusable"
     assert text.sms.startswith("senderwatch digest: 1 list unusable;")
@@ -184,3 +185,36 @@ def test_many_problems_keep_the_sms_and_subject_in_their_limits():
     assert len(text.sms) < 160 and len(text.subject) < 100
     assert "Open now (900):" in text.email
     assert "... and 700 more: senderwatch status shows them all" in text.email
+
+
+def test_every_kind_of_period_is_said_as_people_know_what_it_is_about():
+    from senderwatch.alerttext.digest import said
+    from senderwatch.history import KINDS
+
+    def holds(target, ip, kind, about, state):
+        return Period(target, ip, kind, about, state, START, None, 1)
+
+    address, host, domain = "192.0.2.25", "mail.example.com", "domain:example.com"
+    rows = {
+        "listing": (holds(address, address, "listing", "bl.spamcop.net", "listed"),
+                    "192.0.2.25 (postfix-1): listed on bl.spamcop.net"),
+        "spf": (holds(host, "2001:db8::25", "spf", "postmaster@example.com", "softfail"),
+                "2001:db8::25 (mail.example.com): SPF softfail for postmaster@example.com"),
+        "helo-spf": (holds(address, address, "helo-spf", host, "fail"),
+                     "192.0.2.25 (postfix-1): HELO SPF fail for mail.example.com"),
+        "rdns": (holds(address, address, "rdns", "", "no-ptr"), "192.0.2.25 (postfix-1): no reverse DNS (PTR)"),
+        "check-failing": (holds(address, address, "check-failing", "bl.spamcop.net", "timeout"),
+                          "192.0.2.25 (postfix-1): bl.spamcop.net could not check it (timeout)"),
+        "spf-record": (holds(domain, None, "spf-record", "example.com", "too-many-lookups"),
+                       "example.com: SPF record: too-many-lookups"),
+        "dmarc": (holds(domain, None, "dmarc", "example.com", "no-record"), "example.com: DMARC record: no-record"),
+        "domain-listing": (holds(domain, None, "domain-listing", "dbl.spamhaus.org", "listed"),
+                           "example.com: listed on dbl.spamhaus.org"),
+        "receiver": (holds("receiver:microsoft", address, "receiver", "microsoft", "5.7.606"),
+                     "receiver microsoft: refuses mail from 192.0.2.25 (5.7.606)"),
+        "list-unusable": (holds("resolver", None, "list-unusable", "resolver", "timeout"),
+                          "the deployment's DNS resolver: timeout"),
+    }  # fmt: skip
+    assert sorted(rows) == sorted(KINDS)  # a new kind needs its wording
+    for kind, (period, text) in rows.items():
+        assert said(period, {address: "postfix-1"}) == text, kind

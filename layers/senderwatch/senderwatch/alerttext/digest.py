@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from ..addresses import family_name
+from ..findings import RESOLVER
 from ..history import (
     CHECK_FAILING,
     DMARC,
@@ -88,7 +90,11 @@ def said(period: Period, labels: dict[str, str]) -> str:
     """One problem as a row: who, what."""
     what = _SAID[period.kind].format(about=period.about, state=period.state, ip=period.ip or "your addresses")
     if period.kind == LIST_UNUSABLE:
-        return clean_text(what, 300)
+        if period.target == RESOLVER:
+            return f"the deployment's DNS resolver: {clean_text(period.state, 100)}"
+        family = period.target.rpartition(":")[2]  # zone:NAME:FAMILY
+        for_family = f" ({family_name(int(family))})" if family in ("4", "6") else ""
+        return clean_text(f"{period.about}{for_family}: {period.state}", 300)
     return clean_text(f"{_subject(period, labels)}: {what}", 300)
 
 
