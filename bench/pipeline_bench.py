@@ -8,7 +8,9 @@ queue -> checker -> table -> stream -> notifier -> SNS, as Lambda would call the
 target should stay flat as the count grows, and the alerts of that run should be a handful
 of grouped messages, not one per address and list.
 
-Then `senderwatch targets import` of 10,000 rows against a moto server, and its re-run.
+Then `senderwatch targets import` of 10,000 rows against a moto server, and its re-run; and
+`senderwatch history` against a moto server holding the history of 10,000 targets: one target's
+90 days (read by key), and the whole fleet's last 7 days (a parallel scan).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ import time
 SIZES = (10, 1_000, 10_000)
 ZONES = [f"bl{n}.pipeline.test" for n in range(4)]
 IMPORT_ROWS = 10_000
+HISTORY_TARGETS = 10_000
+HISTORY_DAYS = 90  # one target's history read: as long as HistoryDays keeps by default
+HISTORY_RUNS_PER_DAY = 4  # that target's runs: every 6 hours (more than the default daily schedule)
+FLEET_DAYS = 7  # the whole fleet's read, one run a day (the default schedule)
 
 
 def addresses(count: int) -> list[str]:
@@ -160,6 +166,141 @@ def import_rows(rows: int) -> dict:
     return {"rows": rows, "seconds": times[0], "rerun_seconds": times[1], "outputs": outputs}
 
 
+def moto_server() -> tuple[subprocess.Popen, str]:
+    """A moto server in a process of its own on a free loopback port, and its address."""
+    import socket
+    import urllib.request
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            urllib.request.urlopen(f"{url}/moto-api/", timeout=1).close()
+            return server, url
+        except OSError:
+            if time.monotonic() > deadline or server.poll() is not None:
+                server.kill()
+                raise RuntimeError("the moto server did not start") from None
+            time.sleep(0.1)
+
+
+def history_item(ip: str, when, run: str, listed: bool) -> dict:
+    """One run's item for one address, as the checker writes it (4 lists, SPF, reverse DNS)."""
+    result = {
+        "ip": ip,
+        "version": 4,
+        "status": "listed" if listed else "clean",
+        "dnsbl": [{"zone": zone, "status": "listed" if listed and n == 0 else "clean"} for n, zone in enumerate(ZONES)],
+        "spf": {"sender": "postmaster@example.com", "result": "pass"},
+        "rdns": {"ptr": [f"relay-{ip.replace('.', '-')}.example.com"]},
+    }
+    return {
+        "ip": ip,
+        "checked_at": when.isoformat(timespec="microseconds"),
+        "result": json.dumps(result),
+        "run": run,
+        "scheduled": True,
+        "expires_at": int(when.timestamp()) + 90 * 86400,
+    }
+
+
+def history_reads(targets: int) -> dict:
+    """`senderwatch history` as a user runs it, against a moto server: one target's HISTORY_DAYS
+    days (HISTORY_RUNS_PER_DAY runs a day) with only its own items in the table, then with TARGETS
+    targets' FLEET_DAYS daily runs beside them (5% listed on one list for two days), and the whole
+    fleet's last FLEET_DAYS days. Each as the command (its process, start to end) and as the read
+    in this process: its requests, the time AWS (moto) took to answer and the time the periods took."""
+    from datetime import UTC, datetime, timedelta
+
+    import boto3
+
+    from local.pipeline import create_table
+    from senderwatch.aws import History
+    from senderwatch.history import build_history, read_history, stamp
+
+    fake_aws()
+    # moto in a process of its own: in this one it would share the interpreter (and its lock) with
+    # the reads it serves, and the parallel queries and scan segments would wait for each other.
+    server, url = moto_server()
+    env = {**os.environ, "AWS_ENDPOINT_URL": url}
+    os.environ.update(env)
+    now = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    common = ["--table", "targets", "--history-table", "history", "--health-table", "health", "--format", "json"]
+    requests = {"count": 0}
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-call", lambda **_: requests.update(count=requests["count"] + 1))
+
+    def command(*argv: str) -> tuple[float, int, int]:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "senderwatch", "history", *argv, *common],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip())
+        document = json.loads(proc.stdout)
+        return elapsed, len(document["history"]), document["runs"]
+
+    def one_read(key: str) -> tuple[float, int]:
+        requests["count"] = 0
+        start = time.perf_counter()
+        read_history(History.named("history"), [key], datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
+        return time.perf_counter() - start, requests["count"]
+
+    try:
+        create_table("HistoryTable", "history")
+        create_table("HealthTable", "health")
+        ips, items = addresses(targets), 0
+        one = ips[0]
+        table = boto3.resource("dynamodb").Table("history")
+        with table.batch_writer() as batch:
+            for step in range(HISTORY_DAYS * HISTORY_RUNS_PER_DAY):
+                when = now - timedelta(hours=24 // HISTORY_RUNS_PER_DAY * step)
+                batch.put_item(Item=history_item(one, when, when.isoformat(), 40 <= step < 52))
+                items += 1
+        alone = command(one, "--days", str(HISTORY_DAYS)), one_read(one)
+        with table.batch_writer() as batch:
+            for day in range(FLEET_DAYS):
+                when = now - timedelta(days=FLEET_DAYS - 1 - day)
+                for n, ip in enumerate(ips[1:], 1):
+                    batch.put_item(Item=history_item(ip, when, when.isoformat(), n % 20 == 0 and day in (2, 3)))
+                    items += 1
+        among = command(one, "--days", str(HISTORY_DAYS)), one_read(one)
+        fleet = command("--days", str(FLEET_DAYS))
+        since = datetime.now(UTC) - timedelta(days=FLEET_DAYS)
+        start = time.perf_counter()
+        scanned = list(History.named("history").scan(stamp(since), stamp(datetime.now(UTC))))
+        scan_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        build_history(scanned, since, datetime.now(UTC))
+        build_seconds = time.perf_counter() - start
+    finally:
+        server.terminate()
+        server.wait()
+    return {
+        "targets": targets,
+        "items": items,
+        "alone": alone,
+        "among": among,
+        "fleet": fleet,
+        "scan_seconds": scan_seconds,
+        "scanned": len(scanned),
+        "build_seconds": build_seconds,
+    }
+
+
 def child(*args: str) -> dict:
     out = subprocess.run(
         [sys.executable, "-m", "bench.pipeline_bench", *args], capture_output=True, text=True, check=True, timeout=3600
@@ -167,16 +308,44 @@ def child(*args: str) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def print_history(r: dict) -> None:
+    """What `senderwatch history` took to read: one target, and the whole fleet."""
+    print(f"\nsenderwatch history on a moto server (its own process), {r['items']:,} history items:")
+    print(f"  {'':<58} {'command s':>9} {'read s':>7} {'requests':>9}")
+    for key, what in (("alone", "its own items alone"), ("among", f"among {r['targets']:,} targets' items")):
+        (seconds, periods, runs), (read, requests) = r[key]
+        print(
+            f"  {f'one target, {HISTORY_DAYS} days ({runs} runs), {what}':<58} {seconds:>9.2f} {read:>7.2f} "
+            f"{requests:>9}  {periods} period(s)"
+        )
+    seconds, periods, runs = r["fleet"]
+    label = f"{r['targets']:,} targets, the last {FLEET_DAYS} days ({runs} runs)"
+    print(
+        f"  {label:<58} {seconds:>9.2f} {r['scan_seconds'] + r['build_seconds']:>7.2f} {'scan':>9}  {periods:,} periods"
+    )
+    print(
+        f"  the fleet's read: the parallel scan {r['scan_seconds']:.2f} s ({r['scanned']:,} items), "
+        f"the periods built from them {r['build_seconds']:.2f} s"
+    )
+    print("  command: the whole `senderwatch history ... --format json` (Python's start, AWS over HTTP, the JSON).")
+    print("  moto answers a query by walking the whole table (DynamoDB reads only the key's items) and scans")
+    print("  a segment at a time: past the first line, the times are mostly moto's.")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--targets", type=int)
     parser.add_argument("--import-rows", type=int)
+    parser.add_argument("--history", type=int, metavar="TARGETS")
     args = parser.parse_args()
     if args.targets:
         print(json.dumps(one_size(args.targets)))
         return 0
     if args.import_rows:
         print(json.dumps(import_rows(args.import_rows)))
+        return 0
+    if args.history:
+        print(json.dumps(history_reads(args.history)))
         return 0
 
     print("The whole pipeline on moto (in-process), DNS from rbldnsd: 4 lists. Measured: the daily run")
@@ -199,6 +368,7 @@ def main() -> int:
     print(f"\nsenderwatch targets import, {r['rows']:,} rows, against a moto server:")
     print(f"  first import  {r['seconds']:6.1f} s  ({r['outputs'][0]})")
     print(f"  re-run        {r['rerun_seconds']:6.1f} s  ({r['outputs'][1]})")
+    print_history(child("--history", str(HISTORY_TARGETS)))
     return 0
 
 

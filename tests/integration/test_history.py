@@ -4,6 +4,7 @@ command reads back how long each problem lasted."""
 import json
 from ipaddress import ip_address
 
+import boto3
 import pytest
 
 from local.world import DOMAIN, IPV4, story_world
@@ -88,6 +89,12 @@ def test_the_table_says_how_long_each_problem_lasted(listed_then_delisted, table
     assert out.splitlines()[-1].endswith("UTC: 4 scheduled runs, 1 problem.")
 
 
+def test_the_delisting_alert_says_how_long_it_was_listed(listed_then_delisted):
+    delisted = [a for a in listed_then_delisted.inbox("email") if a["event"] == "DELISTED"]
+
+    assert delisted and "listed for less than a minute, since" in delisted[-1]["email"]
+
+
 @pytest.mark.parametrize(
     ("argv", "says"),
     [
@@ -121,3 +128,15 @@ def test_the_stack_names_the_history_table(local, cli):
     status, out, _ = cli("history", "--stack", stack, "--format", "json")
 
     assert status == 0 and listings(json.loads(out))[0]["to"] is None  # listed since its first check
+
+
+def test_each_run_is_kept_with_its_run_and_the_healths_changes_beside_it(listed_then_delisted):
+    table = boto3.resource("dynamodb").Table(listed_then_delisted.history_table_name)
+    items = table.scan()["Items"]
+
+    target = sorted((i for i in items if i["ip"] == IPV4), key=lambda i: i["checked_at"])
+    assert [i["scheduled"] for i in target] == [False, True, True, True, True]  # its first check, then the runs
+    assert len({i["run"] for i in target}) == 5
+    domain = [i for i in items if i["ip"] == f"domain:{DOMAIN}"]
+    assert domain and all(i["health"]["spf_record"] and i["run"] for i in domain)  # written when it changed
+    assert all(int(i["expires_at"]) > 0 for i in items)  # the table's TTL deletes them in time

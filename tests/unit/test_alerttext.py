@@ -530,3 +530,48 @@ def test_the_test_alert_is_said_like_every_alert_and_says_nothing_is_wrong():
     assert text.attributes == {"event": "TEST_ALERT", "severity": "info"}
     assert len(text.subject) < 100 and len(text.sms) < 160 and "nothing is wrong" in text.email
     reaches_programs(text)
+
+
+CLEARING = (
+    Event.DELISTED,
+    Event.SPF_RECOVERED,
+    Event.HOST_RESOLVED,
+    Event.CHECK_RECOVERED,
+    Event.RESOLVER_RECOVERED,
+    Event.DOMAIN_DELISTED,
+    Event.SPF_RECORD_FIXED,
+    Event.DMARC_RECORD_FIXED,
+    Event.RECEIVER_UNBLOCKED,
+)
+
+
+@pytest.mark.parametrize("event", CLEARING, ids=str)
+def test_a_clearing_alert_says_how_long_the_problem_lasted(event):
+    alert = alerts_of(event)[0]  # as the decisions make it: with when the problem began
+    lasted = datetime.fromisoformat(alert.since) - datetime.fromisoformat(alert.details["began"])
+    assert lasted.total_seconds() > 0
+    days = lasted.days
+    said = f"{days} day{'s' if days != 1 else ''}"
+
+    text = render(alert)
+
+    assert f"for {said}" in text.email
+    assert WORDINGS[event].clears is not None
+
+
+def test_a_delisting_says_how_long_it_was_listed_in_every_form():
+    alert = Alert("DELISTED", "192.0.2.25", "2026-11-30T06:00:00+00:00", "dnsbl.justspam.org", LISTING)
+    alert = Alert(alert.event, alert.ip, alert.since, alert.zone, dict(LISTING, began="2026-11-27T09:00:00+00:00"))
+
+    one = render(alert)
+    two = alerttext.render_group([alert, Alert(alert.event, "192.0.2.26", alert.since, alert.zone, alert.details)])
+
+    assert "It was listed for 2 days 21 hours, since 2026-11-27 09:00 UTC." in one.email
+    assert one.sms == "senderwatch: 192.0.2.25 DELISTED from dnsbl.justspam.org after 2 days 21 hours."
+    assert two.email.count("listed for 2 days 21 hours") == 2  # each address's row
+
+
+def test_a_clearing_alert_that_does_not_say_when_it_began_says_nothing_of_how_long():
+    text = render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING))  # written before `began`
+
+    assert " for " not in text.email.split("\n")[0] and text.sms.endswith("dnsbl.justspam.org.")

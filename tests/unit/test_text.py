@@ -1,9 +1,10 @@
 import json
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from senderwatch.text import clean_text, json_text
+from senderwatch.text import clean_text, duration, json_text
 
 
 def test_terminal_escapes_and_controls_are_removed():
@@ -34,3 +35,20 @@ def test_json_for_a_program_is_the_same_document_with_an_entry_per_line(entries,
     for text in (for_person, for_program):
         assert not any(c in text for c in "\x1b\x7f\x9b\u202e\u2028\x85\udc80")
         assert text.isascii() or not ascii_only
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (0, "less than a minute"),
+        (59, "less than a minute"),
+        (60, "1 minute"),
+        (40 * 60, "40 minutes"),
+        (3600 + 5 * 60, "1 hour 5 minutes"),
+        (86400, "1 day"),
+        (2 * 86400 + 21 * 3600 + 59 * 60, "2 days 21 hours"),  # its two largest units, the rest left off
+        (40 * 86400 + 61, "40 days"),
+    ],
+)
+def test_a_duration_is_said_as_people_say_it(seconds, said):
+    assert duration(seconds) == said

@@ -29,7 +29,20 @@ from .model import (
     by_list,
     said,
 )
-from .phrases import WATCHING, address_row, capped, catalogue_zone, clean, date, every_address, few, reminded, who
+from .phrases import (
+    WATCHING,
+    address_row,
+    capped,
+    catalogue_zone,
+    clean,
+    date,
+    every_address,
+    few,
+    how_long,
+    lasted,
+    reminded,
+    who,
+)
 
 _FIND_WHY = (
     Step(
@@ -148,9 +161,13 @@ def _delisted(alert: Alert) -> AlertText:
     return said(
         [alert],
         [f"{named} is no longer listed on {alert.zone}", f"{ip} is no longer listed on {alert.zone}"],
-        f"{reminded(alert)[1]} {ip} DELISTED from {alert.zone}.",
+        f"{reminded(alert)[1]} {ip} DELISTED from {alert.zone}"
+        + (f" after {lasted(alert)}." if lasted(alert) else "."),
         [
-            Lines(f"{ip} is no longer listed on {alert.zone} (clean since {date(alert.since)})."),
+            Lines(
+                f"{ip} is no longer listed on {alert.zone} (clean since {date(alert.since)})."
+                + how_long(alert, "It was listed")
+            ),
             Facts(("Address", named), width=9),
             Lines("Nothing to do. senderwatch keeps watching.", gap=False),
         ],
@@ -167,7 +184,7 @@ def _delisted_together(alerts: Sequence[Alert]) -> AlertText:
         [f"{prefix} {count} addresses DELISTED from {first.zone}: {few(ips, 2)}.", f"{prefix} {count} DELISTED."],
         [
             Lines(f"{count} of your addresses are no longer listed on {first.zone} (since {since})."),
-            Rows(*capped([address_row(a, "") for a in alerts]), heading="Addresses:"),
+            Rows(*capped([address_row(a, _for(a, "listed")) for a in alerts]), heading="Addresses:"),
             Lines("Nothing to do. senderwatch keeps watching."),
         ],
         data=every_address(ips),
@@ -302,7 +319,10 @@ def _spf_recovered(alert: Alert) -> AlertText:
         [f"{spf} passes again for {named}", f"{spf} passes again for {ip}"],
         f"{reminded(alert)[1]} {spf} passes again for {ip}.",
         [
-            Lines(f"{spf} passes again for mail from {ip} sent as {d.get('sender', '')}."),
+            Lines(
+                f"{spf} passes again for mail from {ip} sent as {d.get('sender', '')}."
+                + how_long(alert, "It did not pass")
+            ),
             Facts(("Record", d.get("record") or ""), width=8, gap=False),
             Lines("Nothing to do.", gap=False),
         ],
@@ -321,12 +341,18 @@ def _spf_recovered_together(alerts: Sequence[Alert]) -> AlertText:
         [
             Lines(f"SPF passes again for mail sent as {d.get('sender', '')} from {count} of your addresses."),
             Facts(("Record", d.get("record") or ""), width=8, gap=False),
-            Rows(*capped([address_row(a, "") for a in alerts]), heading="Addresses:"),
+            Rows(*capped([address_row(a, _for(a, "failing")) for a in alerts]), heading="Addresses:"),
             Lines("Nothing to do."),
         ],
         about=_identity(first),
         data=every_address(ips),
     )
+
+
+def _for(alert: Alert, was: str) -> str:
+    """An address's row note in a clearing alert: how long it was so (listed for 2 days 21 hours)."""
+    said = lasted(alert)
+    return f"{was} for {said}" if said else ""
 
 
 def _by_spf_result(alert: Alert) -> tuple:
@@ -488,7 +514,8 @@ def _host_resolved(alert: Alert) -> AlertText:
         f"senderwatch: {host} resolves again ({len(addresses)} address(es)).",
         [
             Lines(
-                f"{host} resolves again, to {', '.join(addresses[:10])} (since {date(alert.since)}).",
+                f"{host} resolves again, to {', '.join(addresses[:10])} (since {date(alert.since)})."
+                + how_long(alert, "It did not resolve"),
                 "Its addresses are checked from now on; anything wrong with them comes in its own alert.",
             )
         ],

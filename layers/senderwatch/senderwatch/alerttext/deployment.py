@@ -26,7 +26,7 @@ from .model import (
     by_address,
     said,
 )
-from .phrases import address_row, capped, clean, date, every_address, few, reminded, who
+from .phrases import address_row, capped, clean, date, every_address, few, lasted, reminded, who
 
 TEST_EVENT = "TEST_ALERT"  # not a finding's event: `senderwatch test-alert` sends it
 
@@ -142,9 +142,10 @@ def _usable_again(alert: Alert) -> AlertText:
     """A list, or the resolver, that works again."""
     d = clean(alert.details)
     what = f"the list {alert.zone}{_for_family(d)}" if alert.zone else "its DNS resolver"
+    failing = f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}"
+    after = f"failing for {lasted(alert)} ({failing})" if lasted(alert) else failing
     works = Lines(
-        f"senderwatch can use {what} again (since {date(alert.since)}), after "
-        f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}.",
+        f"senderwatch can use {what} again (since {date(alert.since)}), after {after}.",
         "Nothing to do for the checks to go on.",
     )
     return said([alert], f"senderwatch can use {what} again", f"senderwatch: {what} works again.", [works])

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from ..findings import Alert, Event
 from ..text import clean_text
 from .model import AlertText, Facts, Lines, Rows, Step, Steps, Wording, alone, by_list, said
-from .phrases import WATCHING, catalogue_zone, clean, date, few
+from .phrases import WATCHING, catalogue_zone, clean, date, few, how_long, lasted
 
 _ROLES = {"sender": "your sender domain", "helo": "your HELO name", "ptr": "a PTR name of your addresses"}
 _RECORD_FIXES = {
@@ -103,8 +103,19 @@ def _domain_delisted(alerts: Sequence[Alert]) -> AlertText:
         alerts,
         [f"{names} no longer listed on {first.zone}", f"{len(alerts)} domain(s) delisted"],
         f"senderwatch: domain {names} DELISTED from {first.zone}.",
-        [Lines(f"{names} {'is' if len(alerts) == 1 else 'are'} no longer listed on {first.zone}.", "Nothing to do.")],
+        [
+            Lines(
+                f"{names} {'is' if len(alerts) == 1 else 'are'} no longer listed on {first.zone}."
+                + (how_long(first, "It was listed") if len(alerts) == 1 else ""),
+                *(_was_listed(a) for a in alerts if len(alerts) > 1 and lasted(a)),
+                "Nothing to do.",
+            )
+        ],
     )
+
+
+def _was_listed(alert: Alert) -> str:
+    return f"{clean_text(alert.target, 255)} was listed for {lasted(alert)}, since {date(alert.details['began'])}."
 
 
 def _by_target(alerts: Sequence[Alert]) -> list[Alert]:
@@ -162,7 +173,10 @@ def _record_fixed(alert: Alert, what: str) -> AlertText:
         f"The {what} record of {domain} has no problem any more",
         f"senderwatch: {what} record of {domain} fixed.",
         [
-            Lines(f"The {what} record of {domain} has no problem any more (it had: {was})."),
+            Lines(
+                f"The {what} record of {domain} has no problem any more (it had: {was})."
+                + how_long(alert, "It had problems")
+            ),
             Facts(("Record", d.get("record") or "(none)"), width=8, gap=False),
             Lines("Nothing to do.", gap=False),
         ],

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from datetime import UTC, datetime
 
 from ..findings import Alert
-from ..text import clean_text
+from ..text import clean_text, duration
 from ..zones import catalogue, domain_catalogue
 from .model import DATA_ADDRESSES
 
@@ -28,6 +29,30 @@ def reminded(alert: Alert) -> tuple[str, str]:
 
 def date(iso: str) -> str:
     return iso.replace("T", " ")[:16] + " UTC" if iso else "unknown"
+
+
+def lasted(alert: Alert) -> str:
+    """How long the problem an alert clears lasted, from its `began` detail to the alert's time
+    (2 days 21 hours); "" when the alert does not say when it began."""
+    began, ended = _time(alert.details.get("began")), _time(alert.since)
+    if began is None or ended is None or ended < began:
+        return ""
+    return duration((ended - began).total_seconds())
+
+
+def how_long(alert: Alert, was: str) -> str:
+    """The sentence saying how long it lasted, to follow another (with its space before it):
+    " It was listed for 2 days 21 hours, since 2026-11-28 09:21 UTC." ("" when it cannot say)."""
+    said = lasted(alert)
+    return f" {was} for {said}, since {date(str(alert.details['began']))}." if said else ""
+
+
+def _time(value) -> datetime | None:
+    try:
+        when = datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+    return when.replace(tzinfo=UTC) if when.tzinfo is None else when
 
 
 def clean(details: dict) -> dict:

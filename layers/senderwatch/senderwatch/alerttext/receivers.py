@@ -13,7 +13,7 @@ from ..findings import Alert, Event
 from ..refusals import receiver_title
 from ..text import clean_text
 from .model import AlertText, Block, Code, Facts, Lines, Rows, Step, Steps, Wording, by_address, said
-from .phrases import clean, date, few
+from .phrases import clean, date, few, how_long, lasted
 
 _NO_ADDRESS = "(address not given)"
 
@@ -38,8 +38,14 @@ def _said(alerts: Sequence[Alert], title, line, body: Sequence[Block], links: Se
     )
 
 
-def _rows(alerts: Sequence[Alert], heading: str = "", gap: bool = True) -> Rows:
-    return Rows(*(f"{a.ip or _NO_ADDRESS:<40} since {date(a.since)}" for a in alerts), heading=heading, gap=gap)
+def _rows(alerts: Sequence[Alert], heading: str = "", gap: bool = True, lasting: bool = False) -> Rows:
+    """One row per address; LASTING (a block that is over): how long it lasted."""
+
+    def row(a: Alert) -> str:
+        over = f" (blocked for {lasted(a)})" if lasting and lasted(a) else ""
+        return f"{a.ip or _NO_ADDRESS:<40} since {date(a.since)}{over}"
+
+    return Rows(*map(row, alerts), heading=heading, gap=gap)
 
 
 # -- RECEIVER_BLOCKED -------------------------------------------------------------------------------
@@ -142,7 +148,8 @@ def _unblocked(alert: Alert) -> AlertText:
         [
             Lines(
                 f"{receiver} accepted mail from this server again (since {date(alert.since)}): its block {alert.zone}",
-                f"of {ip + ' ' if ip else 'the sender '}is over, as far as the mail log shows.",
+                f"of {ip + ' ' if ip else 'the sender '}is over, as far as the mail log shows."
+                + how_long(alert, "It was blocked"),
                 "Nothing to do.",
             )
         ],
@@ -167,7 +174,7 @@ def _unblocked_together(alerts: Sequence[Alert]) -> AlertText:
                 "addresses is over,",
                 "as far as the mail log shows.",
             ),
-            _rows(alerts),
+            _rows(alerts, lasting=True),
             Lines("Nothing to do."),
         ],
     )
