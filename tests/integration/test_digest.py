@@ -2,12 +2,14 @@
 
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import boto3
 
 from senderwatch.history import stamp
 
-DIGEST_EVENT = {"source": "senderwatch.digest"}  # what its schedule sends (template.yaml)
+EVENTS = Path(__file__).resolve().parents[2] / "events"
+DIGEST_EVENT = json.loads((EVENTS / "digest.json").read_text())  # what its schedule sends
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 

@@ -29,6 +29,7 @@ def test_the_digest_is_weekly_by_default_and_off_when_its_schedule_is_empty(temp
     (event,) = function["Properties"]["Events"].values()
     assert event["Type"] == "ScheduleV2" and event["Properties"]["ScheduleExpression"] == "DigestSchedule"
     assert (REPO / function["Properties"]["CodeUri"] / "app.py").is_file()
+    assert json.loads(event["Properties"]["Input"]) == json.loads((REPO / "events" / "digest.json").read_text())
 
 
 def test_the_digest_reads_the_tables_and_publishes_to_the_topic_only(template):
