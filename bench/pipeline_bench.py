@@ -213,16 +213,18 @@ def history_item(ip: str, when, run: str, listed: bool) -> dict:
 
 
 def history_reads(targets: int) -> dict:
-    """`senderwatch history` as a user runs it, against a moto server holding TARGETS targets'
-    history: FLEET_DAYS daily runs of each (5% listed on one list for two days), and one target's
-    HISTORY_DAYS days at HISTORY_RUNS_PER_DAY runs a day."""
+    """`senderwatch history` as a user runs it, against a moto server: one target's HISTORY_DAYS
+    days (HISTORY_RUNS_PER_DAY runs a day) with only its own items in the table, then with TARGETS
+    targets' FLEET_DAYS daily runs beside them (5% listed on one list for two days), and the whole
+    fleet's last FLEET_DAYS days. Each as the command (its process, start to end) and as the read
+    in this process: its requests, the time AWS (moto) took to answer and the time the periods took."""
     from datetime import UTC, datetime, timedelta
 
     import boto3
 
     from local.pipeline import create_table
     from senderwatch.aws import History
-    from senderwatch.history import read_history
+    from senderwatch.history import build_history, read_history, stamp
 
     fake_aws()
     # moto in a process of its own: in this one it would share the interpreter (and its lock) with
@@ -231,48 +233,71 @@ def history_reads(targets: int) -> dict:
     env = {**os.environ, "AWS_ENDPOINT_URL": url}
     os.environ.update(env)
     now = datetime.now(UTC).replace(hour=6, minute=0, second=0, microsecond=0) - timedelta(days=1)
+    common = ["--table", "targets", "--history-table", "history", "--health-table", "health", "--format", "json"]
+    requests = {"count": 0}
+    boto3.setup_default_session()
+    boto3.DEFAULT_SESSION.events.register("before-call", lambda **_: requests.update(count=requests["count"] + 1))
+
+    def command(*argv: str) -> tuple[float, int, int]:
+        start = time.perf_counter()
+        proc = subprocess.run(
+            [sys.executable, "-m", "senderwatch", "history", *argv, *common],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
+        elapsed = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError(proc.stderr.strip())
+        document = json.loads(proc.stdout)
+        return elapsed, len(document["history"]), document["runs"]
+
+    def one_read(key: str) -> tuple[float, int]:
+        requests["count"] = 0
+        start = time.perf_counter()
+        read_history(History.named("history"), [key], datetime.now(UTC) - timedelta(days=HISTORY_DAYS))
+        return time.perf_counter() - start, requests["count"]
+
     try:
         create_table("HistoryTable", "history")
         create_table("HealthTable", "health")
         ips, items = addresses(targets), 0
         one = ips[0]
-        with boto3.resource("dynamodb").Table("history").batch_writer() as batch:
+        table = boto3.resource("dynamodb").Table("history")
+        with table.batch_writer() as batch:
+            for step in range(HISTORY_DAYS * HISTORY_RUNS_PER_DAY):
+                when = now - timedelta(hours=24 // HISTORY_RUNS_PER_DAY * step)
+                batch.put_item(Item=history_item(one, when, when.isoformat(), 40 <= step < 52))
+                items += 1
+        alone = command(one, "--days", str(HISTORY_DAYS)), one_read(one)
+        with table.batch_writer() as batch:
             for day in range(FLEET_DAYS):
                 when = now - timedelta(days=FLEET_DAYS - 1 - day)
                 for n, ip in enumerate(ips[1:], 1):
                     batch.put_item(Item=history_item(ip, when, when.isoformat(), n % 20 == 0 and day in (2, 3)))
                     items += 1
-            for step in range(HISTORY_DAYS * HISTORY_RUNS_PER_DAY):
-                when = now - timedelta(hours=24 // HISTORY_RUNS_PER_DAY * step)
-                batch.put_item(Item=history_item(one, when, when.isoformat(), 40 <= step < 52))
-                items += 1
-        common = ["--table", "targets", "--history-table", "history", "--health-table", "health", "--format", "json"]
-        command = [sys.executable, "-m", "senderwatch", "history"]
-        times, found = [], []
-        for argv in ([one, "--days", str(HISTORY_DAYS)], ["--days", str(FLEET_DAYS)]):
-            start = time.perf_counter()
-            proc = subprocess.run([*command, *argv, *common], env=env, capture_output=True, text=True, timeout=1800)
-            times.append(time.perf_counter() - start)
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr.strip())
-            document = json.loads(proc.stdout)
-            found.append((len(document["history"]), document["runs"]))
-        reads = []  # the reads alone, in this process: what the command spends beyond Python's start
-        for keys, days in (([one], HISTORY_DAYS), (None, FLEET_DAYS)):
-            start = time.perf_counter()
-            read_history(History.named("history"), keys, datetime.now(UTC) - timedelta(days=days))
-            reads.append(time.perf_counter() - start)
+        among = command(one, "--days", str(HISTORY_DAYS)), one_read(one)
+        fleet = command("--days", str(FLEET_DAYS))
+        since = datetime.now(UTC) - timedelta(days=FLEET_DAYS)
+        start = time.perf_counter()
+        scanned = list(History.named("history").scan(stamp(since), stamp(datetime.now(UTC))))
+        scan_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        build_history(scanned, since, datetime.now(UTC))
+        build_seconds = time.perf_counter() - start
     finally:
         server.terminate()
         server.wait()
     return {
         "targets": targets,
         "items": items,
-        "one_seconds": times[0],
-        "fleet_seconds": times[1],
-        "one_read": reads[0],
-        "fleet_read": reads[1],
-        "found": found,
+        "alone": alone,
+        "among": among,
+        "fleet": fleet,
+        "scan_seconds": scan_seconds,
+        "scanned": len(scanned),
+        "build_seconds": build_seconds,
     }
 
 
@@ -281,6 +306,30 @@ def child(*args: str) -> dict:
         [sys.executable, "-m", "bench.pipeline_bench", *args], capture_output=True, text=True, check=True, timeout=3600
     )
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def print_history(r: dict) -> None:
+    """What `senderwatch history` took to read: one target, and the whole fleet."""
+    print(f"\nsenderwatch history on a moto server (its own process), {r['items']:,} history items:")
+    print(f"  {'':<58} {'command s':>9} {'read s':>7} {'requests':>9}")
+    for key, what in (("alone", "its own items alone"), ("among", f"among {r['targets']:,} targets' items")):
+        (seconds, periods, runs), (read, requests) = r[key]
+        print(
+            f"  {f'one target, {HISTORY_DAYS} days ({runs} runs), {what}':<58} {seconds:>9.2f} {read:>7.2f} "
+            f"{requests:>9}  {periods} period(s)"
+        )
+    seconds, periods, runs = r["fleet"]
+    label = f"{r['targets']:,} targets, the last {FLEET_DAYS} days ({runs} runs)"
+    print(
+        f"  {label:<58} {seconds:>9.2f} {r['scan_seconds'] + r['build_seconds']:>7.2f} {'scan':>9}  {periods:,} periods"
+    )
+    print(
+        f"  the fleet's read: the parallel scan {r['scan_seconds']:.2f} s ({r['scanned']:,} items), "
+        f"the periods built from them {r['build_seconds']:.2f} s"
+    )
+    print("  command: the whole `senderwatch history ... --format json` (Python's start, AWS over HTTP, the JSON).")
+    print("  moto answers a query by walking the whole table (DynamoDB reads only the key's items) and scans")
+    print("  a segment at a time: past the first line, the times are mostly moto's.")
 
 
 def main() -> int:
@@ -319,20 +368,7 @@ def main() -> int:
     print(f"\nsenderwatch targets import, {r['rows']:,} rows, against a moto server:")
     print(f"  first import  {r['seconds']:6.1f} s  ({r['outputs'][0]})")
     print(f"  re-run        {r['rerun_seconds']:6.1f} s  ({r['outputs'][1]})")
-    r = child("--history", str(HISTORY_TARGETS))
-    (one_periods, one_runs), (fleet_periods, fleet_runs) = r["found"]
-    print(f"\nsenderwatch history, {r['targets']:,} targets' history ({r['items']:,} items) on a moto server:")
-    print(f"  {'read':<34} {'command s':>9} {'read s':>7}")
-    print(
-        f"  {f'one target, {HISTORY_DAYS} days ({one_runs} runs)':<34} {r['one_seconds']:>9.2f} {r['one_read']:>7.2f}"
-        f"  {one_periods} period(s); a query by key"
-    )
-    print(
-        f"  {f'the fleet, {FLEET_DAYS} days ({fleet_runs} runs)':<34} {r['fleet_seconds']:>9.2f} "
-        f"{r['fleet_read']:>7.2f}  {fleet_periods:,} periods; a parallel scan"
-    )
-    print("  command: `senderwatch history ... --format json` as a user runs it (Python's start, AWS over HTTP,")
-    print("  the JSON written); read: read_history alone, in a process already started.")
+    print_history(child("--history", str(HISTORY_TARGETS)))
     return 0
 
 

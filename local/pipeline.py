@@ -35,6 +35,7 @@ FUNCTIONS = {
     "scheduler": "SchedulerFunction",
     "checker": "CheckerFunction",
     "notifier": "NotifierFunction",
+    "digest": "DigestFunction",
     "bounces": "BouncesFunction",
 }
 
@@ -425,6 +426,8 @@ class LocalPipeline:
             "SchedulerFunctionName": f"{name}-scheduler",
             "CheckerFunctionName": f"{name}-checker",
             "ScheduleName": schedule,
+            "DashboardUrl": f"https://{_region()}.console.aws.amazon.com/cloudwatch/home?region={_region()}"
+            f"#dashboards/dashboard/{name}-Dashboard",
         }
         given = {"DqsKeyParameter": "", "Zones": "", **(parameters or {})}
         template = {

@@ -310,7 +310,7 @@ def invoke(function: str, event_path: str) -> int:
     if not (BUILD / function / "app.py").is_file():
         print(
             f"no built {function!r} in .aws-sam/build: the functions are SchedulerFunction, CheckerFunction,"
-            " NotifierFunction and BouncesFunction (make build builds them)",
+            " NotifierFunction, DigestFunction and BouncesFunction (make build builds them)",
             file=sys.stderr,
         )
         return 2

@@ -9,7 +9,7 @@ from senderwatch.aws import CheckQueue, HealthStore, History, SecretParameter, T
 from senderwatch.checker import run_checks
 from senderwatch.config import Config
 from senderwatch.dnssession import PROBE, DnsInvocation, probe_lists
-from senderwatch.observability import logger, metrics, partial_batch
+from senderwatch.observability import add_counts, logger, metrics, partial_batch
 from senderwatch.runs import parse_message
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
@@ -67,6 +67,9 @@ def check_message(record: dict, checks: DnsInvocation, context) -> dict:
     metrics.add_metric(name="Listings", unit=MetricUnit.Count, value=summary.listed)
     metrics.add_metric(name="CheckErrors", unit=MetricUnit.Count, value=summary.errors)
     metrics.add_metric(name="FindingsChanged", unit=MetricUnit.Count, value=summary.changed)
+    metrics.add_metric(name="SpfFailing", unit=MetricUnit.Count, value=summary.spf_failing)
+    metrics.add_metric(name="ListsUnusable", unit=MetricUnit.Count, value=summary.unusable_lists)
+    add_counts("ListedAddresses", "Zone", summary.listed_on)
     logger.info("checked", extra=vars(summary))
     return vars(summary)
 

@@ -43,6 +43,10 @@ def test_a_healthy_local_stack_is_well_in_all_that_can_be_checked(deployed, cli)
     assert checks["dead letters"].said == "none waiting" and checks["failed alerts"].said == "none waiting"
     assert checks["alarms"].said == "none of the 1 alarms is firing" and checks["last run"].status == OK
     assert checks["lists"].said == "20 list(s) answer the deployment's resolver"  # 17 address lists, 3 domain lists
+    assert checks["dashboard"].said == (
+        "https://eu-central-1.console.aws.amazon.com/cloudwatch/home?region=eu-central-1"
+        "#dashboards/dashboard/senderwatch-local-Dashboard"
+    )
     # The local stack's subscribers are queues: no SMS, so nothing to say of the SMS sandbox.
     assert exit_status(findings) == 0
 
@@ -110,6 +114,15 @@ def test_a_test_alert_reaches_email_and_sms_and_touches_nothing(deployed, cli):
     assert email["event"] == "TEST_ALERT" and "nothing is wrong" in email["email"]
     assert len(sms["sms"]) <= 160 and sms["sms"].startswith("senderwatch TEST ALERT")
     assert deployed.item("192.0.2.25") == before
+
+
+def test_doctor_says_when_the_digest_goes_out_or_that_it_is_off(local):
+    local.register_stack("senderwatch-weekly", {"DigestSchedule": "cron(0 7 ? * MON *)"})
+    local.register_stack("senderwatch-quiet", {"DigestSchedule": ""})
+    weekly = by_what(Doctor(client, "senderwatch-weekly", probe=probe(local)).run())["digest"]
+    quiet = by_what(Doctor(client, "senderwatch-quiet", probe=probe(local)).run())["digest"]
+    assert weekly.said == "sent cron(0 7 ? * MON *) by email (by SMS too when something is wrong)"
+    assert quiet.said.startswith("off (DigestSchedule is empty): a quiet week may be a broken monitor")
 
 
 def test_the_next_run_of_a_daily_schedule():

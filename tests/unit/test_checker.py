@@ -129,3 +129,34 @@ def test_a_dead_resolver_changes_nothing_and_is_recorded_on_the_second_delivery(
         assert len(health.writes) == delivery - 1  # the first delivery may be a fluke: it is retried
     ((item_id, record),) = health.writes
     assert (item_id, record["status"]) == ("resolver", "failing") and "findings" not in store.items[IPS[0]]
+
+
+def test_the_summary_counts_listed_addresses_per_list_and_spf_failing_for_the_dashboard():
+    from senderwatch.spfresult import SpfResult
+
+    store = MemoryTargets(*({"ip": ip, "sender": "example.com"} for ip in IPS[:4]))
+    verdicts = {IPS[0]: listed, IPS[1]: listed}
+    softfail = SpfResult("postmaster@example.com", "softfail", "~all", "", 1)
+    fine = SpfResult("postmaster@example.com", "pass", "ip4", "", 1)
+    checks = FakeInvocation(
+        lambda ip: verdicts.get(ip, clean)(ip), spf=lambda ip: softfail if ip in (IPS[1], IPS[2]) else fine
+    )
+    summary = run_checks([{"ip": ip} for ip in IPS[:4]], store, checks, NOW, run=RUN)
+    assert summary.listed_on == {"bl.example": 2} and summary.spf_failing == 2
+
+
+def test_listed_addresses_are_one_metric_per_list_with_its_zone(monkeypatch, capsys):
+    from senderwatch.observability import add_counts
+
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "false")
+    monkeypatch.setenv("POWERTOOLS_METRICS_NAMESPACE", "Senderwatch")  # as the template's Globals set it
+    add_counts("ListedAddresses", "Zone", {"bl.example": 2, "dnsbl.justspam.org": 1})
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(line["Zone"], line["ListedAddresses"]) for line in lines] == [
+        ("bl.example", [2.0]),
+        ("dnsbl.justspam.org", [1.0]),
+    ]
+    assert lines[0]["_aws"]["CloudWatchMetrics"][0]["Dimensions"] == [["service", "Zone"]]
+    monkeypatch.setenv("POWERTOOLS_METRICS_DISABLED", "true")
+    add_counts("ListedAddresses", "Zone", {"bl.example": 2})
+    assert capsys.readouterr().out == ""  # the tests' setting (and POWERTOOLS_DEV) writes none

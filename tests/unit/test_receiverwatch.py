@@ -1,13 +1,15 @@
 """The bounces stage without I/O: a receiver's ban is one record change (so one alert), the same
 ban again is none, and mail accepted by that receiver ends it."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from local.memory import MemoryReceivers
 from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch.alerttext import group, render, render_group
 from senderwatch.findings import decide_receiver
+from senderwatch.history import build_history
 from senderwatch.receiverwatch import watch_log
+from tests.support.fakes import MemoryHistory
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 T0 = int(datetime(2026, 11, 27, 9, 12, tzinfo=UTC).timestamp() * 1000)
@@ -177,3 +179,16 @@ def test_mail_accepted_by_receivers_that_block_nothing_costs_no_read():
     assert store.index == {"microsoft"}
     watch_log([(T0 + 2 * HOUR, STORY_ACCEPTED), *sent], store, NOW)
     assert store.reads == ["microsoft", "microsoft"] and store.index == set()
+
+
+def test_each_change_of_a_receivers_record_is_kept_in_the_history_and_reads_back_as_its_block():
+    store, history = MemoryReceivers(), MemoryHistory()
+    watch_log([(T0, STORY_BOUNCE)], store, NOW, history=history, history_days=90)
+    watch_log([(T0, STORY_BOUNCE)], store, NOW, history=history, history_days=90)  # the same delivery again
+    watch_log([(T0 + 86_400_000, STORY_ACCEPTED)], store, NOW, history=history, history_days=90)
+
+    assert [item["ip"] for item in history.runs] == ["receiver:microsoft", "receiver:microsoft"]  # two changes
+    (blocked,) = build_history(history.runs, NOW - timedelta(days=30), NOW + timedelta(days=2)).periods
+    assert (blocked.kind, blocked.about, blocked.ip) == ("receiver", "microsoft", "192.0.2.25")
+    assert blocked.state == "5.7.606"
+    assert blocked.start == "2026-11-27T09:12:00Z" and blocked.end is not None

@@ -51,6 +51,8 @@ class CheckSummary:
     checked: int = 0
     changed: int = 0
     listed: int = 0
+    listed_on: dict[str, int] = field(default_factory=dict)  # listed addresses, per list
+    spf_failing: int = 0  # addresses whose SPF (or HELO SPF) is a problem
     errors: int = 0
     invalid: int = 0
     requeued: int = 0
@@ -265,6 +267,9 @@ class _Message:
             for each in result if isinstance(result, list) else [result]:
                 self.summary.checked += 1
                 self.summary.listed += len(each.listed)
+                for verdict in each.listed:
+                    self.summary.listed_on[verdict.zone] = self.summary.listed_on.get(verdict.zone, 0) + 1
+                self.summary.spf_failing += bool(each.spf_problems)
                 self.summary.errors += sum(
                     1 for v in each.dnsbl if v.status in (Verdict.ERROR, Verdict.UNHEALTHY) and not v.zone_failed
                 )

@@ -8,14 +8,28 @@ invocation and its cold start. The X-Ray SDK, which would add a subsegment per A
 left out: importing it costs more than 100 ms at every cold start, more than it tells.
 """
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.metrics import MetricUnit, single_metric
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 from .errors import InvalidMessage
 
 logger = Logger()
 metrics = Metrics()
+
+
+def add_counts(name: str, dimension: str, counts: Mapping[str, int]) -> None:
+    """One metric NAME per value of DIMENSION (a list's zone: ListedAddresses by Zone), each its own
+    EMF line now (the invocation's metrics share one set of dimensions). A dimension per list is a
+    few metrics, not one per address."""
+    if is_metrics_disabled():
+        return
+    for value, count in sorted(counts.items()):
+        with single_metric(name=name, unit=MetricUnit.Count, value=count, namespace=metrics.namespace) as metric:
+            metric.add_dimension(name="service", value=metrics.service or "senderwatch")
+            metric.add_dimension(name=dimension, value=value)
 
 
 def partial_batch(records: list[dict], handle: Callable[[dict], object], key: str = "messageId") -> dict:

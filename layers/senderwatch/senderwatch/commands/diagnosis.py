@@ -89,6 +89,7 @@ class Doctor:
             self._schedule,
             self._queues,
             self._alarms,
+            self._console,
             self._last_run,
             self._probe,
         ):
@@ -392,6 +393,25 @@ class Doctor:
             self._add(FIX, "alarm", f"{alarm['AlarmName']}: {clean_text(alarm.get('AlarmDescription', ''), 200)}")
         if not firing:
             self._add(OK, "alarms", f"none of the {len(alarms)} alarms is firing")
+
+    def _console(self) -> None:
+        """Where to look without asking: the dashboard (the stack's DashboardUrl), and the digest."""
+        url = self.outputs.get("DashboardUrl")
+        if url:
+            self._add(INFO, "dashboard", url)
+        else:
+            self._add(INFO, "dashboard", "the stack has no DashboardUrl output: sam deploy this version to have one")
+        if "DigestSchedule" not in self.parameters:
+            return  # a stack from before the digest
+        expression = self.parameters["DigestSchedule"].strip()
+        if expression:
+            self._add(INFO, "digest", f"sent {expression} by email (by SMS too when something is wrong)")
+        else:
+            self._add(
+                INFO,
+                "digest",
+                "off (DigestSchedule is empty): a quiet week may be a broken monitor, nothing says all is well",
+            )
 
     def _last_run(self) -> None:
         """The latest check of a few targets, from the history table (each run's results)."""

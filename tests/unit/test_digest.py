@@ -1,0 +1,220 @@
+"""The weekly digest: what it says of a period's history and the targets as they are now, by email
+and in one SMS line; and that a week with nothing wrong says so."""
+
+from datetime import UTC, datetime
+
+from senderwatch.digest import build_digest, send_digest
+from senderwatch.history import History, Period
+
+NOW = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
+START, END = "2026-11-30T07:00:00Z", "2026-12-07T07:00:00Z"
+LAST_RUN = "2026-12-07T06:00:00.000000+00:00"
+
+
+def target(ip, label="", checked_run=LAST_RUN, **more):
+    return {"ip": ip, "label": label, "checked_at": "2026-12-07T06:00:04+00:00", "checked_run": checked_run, **more}
+
+
+def history(*periods, runs=7):
+    return History(list(periods), START, END, runs)
+
+
+class Topic:
+    def __init__(self):
+        self.sent = []
+
+    def publish(self, text):
+        self.sent.append(text)
+        return "id"
+
+
+def test_nothing_wrong_says_all_is_well_with_how_many_and_when():
+    digest = build_digest(history(), [target("192.0.2.25", "postfix-1"), target("mail.example.com")])
+    topic = Topic()
+    send_digest(history(), [target("192.0.2.25"), target("mail.example.com")], topic, NOW)
+    (text,) = topic.sent
+    assert not digest.wrong
+    assert text.event == "DIGEST_ALL_WELL" and text.severity == "info"
+    assert text.subject == "senderwatch digest: all is well"
+    assert text.email.startswith(
+        "All is well: 2 targets checked in 7 scheduled runs, last run 2026-12-07 06:00 UTC.\n"
+        "Nothing is open; in this period 0 problems began, 0 cleared.\n"
+    )
+    assert "covers 2026-11-30 07:00 UTC to 2026-12-07 07:00 UTC" in text.email
+    assert (
+        text.sms
+        == "senderwatch digest: all is well, 2 targets checked in 7 scheduled runs, last run 2026-12-07 06:00 UTC."
+    )
+
+
+def test_open_problems_are_listed_with_since_when_and_how_long():
+    listed = Period(
+        "192.0.2.25", "192.0.2.25", "listing", "dnsbl.justspam.org", "listed", "2026-12-04T06:00:00Z", None, 4
+    )
+    softfail = Period(
+        "mail.example.com",
+        "2001:db8::25",
+        "spf",
+        "postmaster@example.com",
+        "softfail",
+        "2026-11-20T06:00:00Z",
+        None,
+        17,
+    )
+    topic = Topic()
+    digest = send_digest(
+        history(listed, softfail), [target("192.0.2.25", "postfix-1"), target("mail.example.com")], topic, NOW
+    )
+    (text,) = topic.sent
+    assert digest.wrong and text.event == "DIGEST"
+    assert text.subject == "senderwatch digest: 1 listed, 1 SPF"
+    assert "Open now (2):" in text.email
+    assert (
+        "  192.0.2.25 (postfix-1): listed on dnsbl.justspam.org - since 2026-12-04 06:00 UTC "
+        "(3 days 1 hour, 4 scheduled runs, new in this period)"
+    ) in text.email
+    assert (
+        "  2001:db8::25 (mail.example.com): SPF softfail for postmaster@example.com - since 2026-11-20 06:00 UTC "
+        "(17 days 1 hour, 17 scheduled runs)"
+    ) in text.email
+    assert "in this period 1 problem began, 0 cleared" in text.email
+    assert text.sms == "senderwatch digest: 1 listed, 1 SPF; 2 targets, 1 problem began, 0 cleared this period."
+    assert len(text.sms) < 160
+
+
+def test_cleared_problems_say_after_how_long():
+    over = Period(
+        "192.0.2.25",
+        "192.0.2.25",
+        "listing",
+        "dnsbl.justspam.org",
+        "listed",
+        "2026-11-28T09:21:00Z",
+        "2026-12-01T06:00:00Z",
+        3,
+    )
+    before = Period("192.0.2.25", "192.0.2.25", "rdns", "", "no-ptr", "2026-11-01T06:00:00Z", "2026-11-02T06:00:00Z", 1)
+    topic = Topic()
+    digest = send_digest(history(over), [target("192.0.2.25", "postfix-1")], topic, NOW)
+    (text,) = topic.sent
+    assert not digest.wrong and text.event == "DIGEST_ALL_WELL"  # cleared: nothing to do, said by email only
+    assert (
+        "Cleared in this period (1):\n"
+        "  192.0.2.25 (postfix-1): listed on dnsbl.justspam.org - cleared 2026-12-01 06:00 UTC, after 2 days 20 hours"
+    ) in text.email
+    assert "0 problems began, 1 cleared" in text.email
+    assert build_digest(history(before), [target("192.0.2.25")]).cleared == []  # ended before the period
+
+
+def test_a_target_the_last_run_did_not_check_is_stale_and_says_why():
+    items = [
+        target("192.0.2.25"),
+        target(
+            "192.0.2.26",
+            "postfix-2",
+            checked_run="2026-11-29T06:00:00.000000+00:00",
+            checked_at="2026-11-29T06:00:03+00:00",
+        ),
+        target("bad name", check_error="'bad name' is not an IPv4 or IPv6 address"),
+        target("192.0.2.27", checked_run="2026-11-29T06:00:00.000000+00:00", checked_at="2026-12-07T09:00:00+00:00"),
+        {"ip": "192.0.2.28"},  # written before items said when they were checked: nothing to say
+        target("192.0.2.29", enabled=False, checked_run="2026-11-01T06:00:00.000000+00:00"),
+    ]
+    topic = Topic()
+    digest = send_digest(history(), items, topic, NOW)
+    (text,) = topic.sent
+    assert [s.target for s in digest.stale] == ["192.0.2.26", "bad name"]
+    assert text.event == "DIGEST"
+    assert (
+        "Not checked in the last scheduled run (2):\n"
+        "  192.0.2.26 (postfix-2): last checked 2026-11-29 06:00 UTC\n"
+        "  bad name: not checked - 'bad name' is not an IPv4 or IPv6 address"
+    ) in text.email
+    assert "5 targets checked (1 disabled)" in text.email
+    assert text.sms.startswith("senderwatch digest: 2 stale;")
+
+
+def test_a_list_the_deployment_cannot_use_is_its_own_section():
+    blocked = Period(
+        "zone:zen.spamhaus.org:4", None, "list-unusable", "zen.spamhaus.org", "blocked", "2026-12-02T06:00:00Z", None, 6
+    )
+    topic = Topic()
+    digest = send_digest(history(blocked), [target("192.0.2.25")], topic, NOW)
+    (text,) = topic.sent
+    assert digest.open == [] and digest.unusable == [blocked]
+    assert (
+        "Lists this deployment cannot use (1):\n"
+        "  zen.spamhaus.org (IPv4): blocked - since 2026-12-02 06:00 UTC "
+        "(5 days 1 hour, 6 scheduled runs, new in this period)"
+    ) in text.email
+    assert text.subject == "senderwatch digest: 1 list unusable"
+    assert text.sms.startswith("senderwatch digest: 1 list unusable;")
+
+
+def test_a_period_without_a_scheduled_run_is_not_all_is_well():
+    topic = Topic()
+    digest = send_digest(history(runs=0), [target("192.0.2.25")], topic, NOW)
+    (text,) = topic.sent
+    assert digest.wrong and text.event == "DIGEST"
+    assert "No scheduled run checked anything in this period" in text.email
+    assert "  senderwatch doctor --stack STACK" in text.email
+    assert text.sms.startswith("senderwatch digest: no scheduled run;")
+
+
+def test_a_removed_target_has_no_open_problem_but_a_domains_does():
+    gone = Period(
+        "192.0.2.99", "192.0.2.99", "listing", "dnsbl.justspam.org", "listed", "2026-12-04T06:00:00Z", None, 2
+    )
+    dmarc = Period("domain:example.com", None, "dmarc", "example.com", "no-record", "2026-12-05T06:00:00Z", None, 2)
+    digest = build_digest(history(gone, dmarc), [target("192.0.2.25")])
+    assert digest.open == [dmarc]
+    topic = Topic()
+    send_digest(history(gone, dmarc), [target("192.0.2.25")], topic, NOW)
+    assert "  example.com: DMARC record: no-record - since 2026-12-05 06:00 UTC" in topic.sent[0].email
+
+
+def test_many_problems_keep_the_sms_and_subject_in_their_limits():
+    periods = [
+        Period(f"198.51.100.{n}", f"198.51.100.{n}", kind, about, "listed", "2026-12-04T06:00:00Z", None, 3)
+        for n in range(300)
+        for kind, about in (("listing", "b.barracudacentral.org"), ("spf", "postmaster@example.com"), ("rdns", ""))
+    ]
+    topic = Topic()
+    send_digest(history(*periods), [target(f"198.51.100.{n}") for n in range(300)], topic, NOW)
+    (text,) = topic.sent
+    assert len(text.sms) < 160 and len(text.subject) < 100
+    assert "Open now (900):" in text.email
+    assert "... and 700 more: senderwatch status shows them all" in text.email
+
+
+def test_every_kind_of_period_is_said_as_people_know_what_it_is_about():
+    from senderwatch.alerttext.digest import said
+    from senderwatch.history import KINDS
+
+    def holds(target, ip, kind, about, state):
+        return Period(target, ip, kind, about, state, START, None, 1)
+
+    address, host, domain = "192.0.2.25", "mail.example.com", "domain:example.com"
+    rows = {
+        "listing": (holds(address, address, "listing", "bl.spamcop.net", "listed"),
+                    "192.0.2.25 (postfix-1): listed on bl.spamcop.net"),
+        "spf": (holds(host, "2001:db8::25", "spf", "postmaster@example.com", "softfail"),
+                "2001:db8::25 (mail.example.com): SPF softfail for postmaster@example.com"),
+        "helo-spf": (holds(address, address, "helo-spf", host, "fail"),
+                     "192.0.2.25 (postfix-1): HELO SPF fail for mail.example.com"),
+        "rdns": (holds(address, address, "rdns", "", "no-ptr"), "192.0.2.25 (postfix-1): no reverse DNS (PTR)"),
+        "check-failing": (holds(address, address, "check-failing", "bl.spamcop.net", "timeout"),
+                          "192.0.2.25 (postfix-1): bl.spamcop.net could not check it (timeout)"),
+        "spf-record": (holds(domain, None, "spf-record", "example.com", "too-many-lookups"),
+                       "example.com: SPF record: too-many-lookups"),
+        "dmarc": (holds(domain, None, "dmarc", "example.com", "no-record"), "example.com: DMARC record: no-record"),
+        "domain-listing": (holds(domain, None, "domain-listing", "dbl.spamhaus.org", "listed"),
+                           "example.com: listed on dbl.spamhaus.org"),
+        "receiver": (holds("receiver:microsoft", address, "receiver", "microsoft", "5.7.606"),
+                     "receiver microsoft: refuses mail from 192.0.2.25 (5.7.606)"),
+        "list-unusable": (holds("resolver", None, "list-unusable", "resolver", "timeout"),
+                          "the deployment's DNS resolver: timeout"),
+    }  # fmt: skip
+    assert sorted(rows) == sorted(KINDS)  # a new kind needs its wording
+    for kind, (period, text) in rows.items():
+        assert said(period, {address: "postfix-1"}) == text, kind
