@@ -1,6 +1,7 @@
 """`senderwatch targets ...` and `senderwatch status` against a table on moto."""
 
 import json
+from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
@@ -9,6 +10,7 @@ from local.world import DOMAIN, IPV4, IPV6
 from senderwatch.aws import TargetStore
 from senderwatch.commands import fleet as admin
 from senderwatch.commands import main
+from senderwatch.runs import Run, message_body
 
 
 @pytest.fixture
@@ -317,8 +319,31 @@ def test_status_problems_shows_what_to_fix_and_exits_as_check(local, capsys):
     local.run()
     capsys.readouterr()
     status, out, _ = run(capsys, "status", "--problems", "--format", "json", *stack)
-    assert status == 1 and [r["ip"] for r in json.loads(out)["targets"]] == [IPV4]
+    assert status == 1 and [r["ip"] for r in json.loads(out)["targets"]] == [IPV4, "192.0.2.31"]  # 192.0.2.30: fine
     run(capsys, "targets", "remove", IPV4, *stack)
     status, out, _ = run(capsys, "status", "--problems", *stack)
     # nothing wrong found, but one list could not be asked: incomplete, as check says it
-    assert status == 3 and "192.0.2.30" not in out and "bl.nowhere.example" in out
+    shown = [line.split()[0] for line in out.split("\n\n")[0].splitlines()[1:]]
+    assert status == 3 and shown == ["192.0.2.31"]  # no list gave it a verdict; 192.0.2.30 is fine
+    assert "bl.nowhere.example" in out.split("\n\n")[1]  # and why: the list it asks cannot be used
+
+
+def test_a_target_whose_check_is_a_dead_letter_is_stale_and_says_so(local, capsys):
+    """The last scheduled run (three hours ago: over) reached one target; the other's check failed
+    three times and waits in the dead-letter queue, where status reads it without taking it."""
+    stack = ["--stack", local.register_stack()]
+    now = datetime.now(UTC)
+    run_id, before = (now - timedelta(hours=3)).isoformat(), (now - timedelta(days=1, hours=3)).isoformat()
+    findings = {"dnsbl": {"dnsbl.justspam.org": {"status": "clean", "since": before}}}
+    for ip, (run_at, checked) in {"192.0.2.30": (run_id, run_id), "192.0.2.31": (before, before)}.items():
+        item = {"ip": ip, "enabled": True, "zones": ["dnsbl.justspam.org"], "findings": findings}
+        local.put_target(item | {"findings_changed_at": before, "checked_at": checked[:19], "checked_run": run_at})
+    body = message_body(Run(run_id, scheduled=True), [{"ip": "192.0.2.31", "enabled": True}])
+    boto3.client("sqs").send_message(QueueUrl=local.dead_letter_url, MessageBody=json.dumps(body))
+    status, out, _ = run(capsys, "status", "--problems", "--format", "json", *stack)
+    document = json.loads(out)
+    (stale,) = document["targets"]
+    assert (status, stale["ip"], stale["stale"]["reason"]) == (3, "192.0.2.31", "dead-letter")
+    assert document["dead_letters"] == 1
+    assert "dead-letter queue" in run(capsys, "status", *stack)[1]
+    assert boto3.client("sqs").receive_message(QueueUrl=local.dead_letter_url).get("Messages")  # still there

@@ -278,7 +278,10 @@ def test_problems_are_the_targets_to_fix_and_nothing_else():
     items = [address(), address("192.0.2.26", listed=True), address("192.0.2.27", run=YESTERDAY), {"ip": "192.0.2.28"}]
     rows, code = status(items)
     wanted, _ = overview.only_problems(rows, None)
-    assert [r["ip"] for r in wanted] == ["192.0.2.26", "192.0.2.27"] and code == 1
+    # listed (1), stale (3), not checked yet (3): each row the exit status comes of, and nothing else
+    assert [r["ip"] for r in wanted] == ["192.0.2.26", "192.0.2.27", "192.0.2.28"] and code == 1
+    rows, code = status([address(), address("192.0.2.29", enabled=False, run=YESTERDAY)])
+    assert overview.only_problems(rows, None)[0] == [] and code == 0  # a disabled target counts for nothing
 
 
 def test_the_json_carries_when_each_target_and_address_was_checked_and_the_unusable_lists():

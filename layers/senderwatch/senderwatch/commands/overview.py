@@ -556,8 +556,9 @@ def exit_status(rows: list[dict], domains: list[dict] | None, lists: list[dict],
 
 
 def only_problems(rows: list[dict], domains: list[dict] | None) -> tuple[list[dict], list[dict] | None]:
-    """The targets and domains with something to fix: a listing, SPF, a stale or invalid target."""
-    wanted = [r for r in rows if r["outcome"] == OUTCOMES[PROBLEM] or (r["enabled"] and (r["stale"] or r["error"]))]
+    """The targets and domains with something to fix: a listing, SPF, a domain's records (exit 1),
+    and a target stale, invalid or not fully checked (exit 3): each row the exit status comes of."""
+    wanted = [r for r in rows if r["outcome"] in (OUTCOMES[PROBLEM], OUTCOMES[INCOMPLETE])]
     return wanted, None if domains is None else [d for d in domains if _domain_wrong(d)]
 
 

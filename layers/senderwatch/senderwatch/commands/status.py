@@ -29,7 +29,8 @@ def add_parsers(commands, where) -> None:
     status.add_argument(
         "--problems",
         action="store_true",
-        help="only the targets and domains with something to fix (a listing, SPF, a stale or invalid target)",
+        help="only the targets and domains with something to fix (a listing, SPF; a stale or invalid target, "
+        "or one not fully checked)",
     )
     status.set_defaults(run=run)
 
