@@ -311,17 +311,17 @@ def child(*args: str) -> dict:
 def print_history(r: dict) -> None:
     """What `senderwatch history` took to read: one target, and the whole fleet."""
     print(f"\nsenderwatch history on a moto server (its own process), {r['items']:,} history items:")
-    print(f"  {'':<58} {'command s':>9} {'read s':>7} {'requests':>9}")
+    print(f"  {'':<60} {'command s':>9} {'read s':>7} {'requests':>9}")
     for key, what in (("alone", "its own items alone"), ("among", f"among {r['targets']:,} targets' items")):
         (seconds, periods, runs), (read, requests) = r[key]
         print(
-            f"  {f'one target, {HISTORY_DAYS} days ({runs} runs), {what}':<58} {seconds:>9.2f} {read:>7.2f} "
+            f"  {f'one target, {HISTORY_DAYS} days ({runs} runs), {what}':<60} {seconds:>9.2f} {read:>7.2f} "
             f"{requests:>9}  {periods} period(s)"
         )
     seconds, periods, runs = r["fleet"]
     label = f"{r['targets']:,} targets, the last {FLEET_DAYS} days ({runs} runs)"
     print(
-        f"  {label:<58} {seconds:>9.2f} {r['scan_seconds'] + r['build_seconds']:>7.2f} {'scan':>9}  {periods:,} periods"
+        f"  {label:<60} {seconds:>9.2f} {r['scan_seconds'] + r['build_seconds']:>7.2f} {'scan':>9}  {periods:,} periods"
     )
     print(
         f"  the fleet's read: the parallel scan {r['scan_seconds']:.2f} s ({r['scanned']:,} items), "

@@ -1,16 +1,33 @@
 """The origin story through the whole pipeline: table -> scheduler -> queue -> checker ->
 findings -> stream -> notifier -> SNS, with moto for AWS and the story's DNS world."""
 
+import json
+
 import boto3
+import pytest
 
 from local.world import DOMAIN, IPV4, IPV6, MAIL_HOST, story_world
+from senderwatch.commands import main
+
+
+@pytest.fixture
+def cli(capsys):
+    """The `senderwatch` command in this process: (exit status, stdout, stderr)."""
+
+    def run(*argv):
+        capsys.readouterr()
+        status = main(list(argv))
+        out, err = capsys.readouterr()
+        return status, out, err
+
+    return run
 
 
 def events(inbox):
     return sorted((a["event"], a["ip"], a.get("zone", "")) for a in inbox)
 
 
-def test_the_story_from_listing_to_recovery(pipeline, story):
+def test_the_story_from_listing_to_recovery(pipeline, story, cli):
     # A user adds the two addresses; their first check comes from the stream, not the schedule.
     pipeline.put_target({"ip": IPV4, "sender": DOMAIN, "label": "postfix-1"})
     pipeline.put_target({"ip": IPV6, "sender": DOMAIN, "label": "postfix-1"})
@@ -44,6 +61,15 @@ def test_the_story_from_listing_to_recovery(pipeline, story):
     history = boto3.resource("dynamodb").Table(pipeline.history_table_name)
     runs = history.query(KeyConditionExpression="ip = :ip", ExpressionAttributeValues={":ip": IPV4})["Items"]
     assert len(runs) == 3 and all(run["expires_at"] > 0 for run in runs)
+
+    # What the history says of it: how long each problem lasted, over since the fix.
+    tables = ["--table", pipeline.table_name, "--history-table", pipeline.history_table_name]
+    status, out, _ = cli("history", *tables, "--health-table", pipeline.health_table_name, "--format", "json")
+    assert status == 0
+    found = {(p["ip"], p["kind"], p["about"], p["state"]) for p in json.loads(out)["history"] if p["ip"]}
+    sender = f"postmaster@{DOMAIN}"
+    assert found == {(IPV4, "listing", "dnsbl.justspam.org", "listed"), (IPV6, "spf", sender, "softfail")}
+    assert all(p["to"] for p in json.loads(out)["history"] if p["ip"])  # both over
 
 
 def test_the_story_with_the_host_by_name_ends_in_the_ipv6_softfail_nobody_typed(pipeline, story):

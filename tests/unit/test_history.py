@@ -267,3 +267,16 @@ def test_the_kinds_and_health_keys_are_the_contracts():
         "list-unusable",
     )
     assert HEALTH_KEYS == ("zone:", "domain:", "receiver:", "resolver")
+
+
+def test_with_the_health_table_only_the_health_records_it_holds_are_queried():
+    record = {"status": "failing", "error": "timeout", "since": stamp(day(1)), "runs": 1, "run": "run-1"}
+    health = [{"id": f"zone:{ZONE}:4", "health": record, "changed_at": stamp(day(1))}]
+    store = MemoryHistory([item(n) for n in range(3)] + [health_item(f"zone:{ZONE}:4", 1, record)])
+
+    read_history(store, [IP], day(0), day(2), health=health)
+    with_health = store.queried[1]
+    read_history(store, [IP], day(0), day(2))
+
+    assert with_health == [f"zone:{ZONE}:4"]  # not the resolver, nor example.com: the table holds neither
+    assert set(store.queried[-1]) >= {f"zone:{ZONE}:4", "resolver", "domain:example.com"}

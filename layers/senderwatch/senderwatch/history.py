@@ -132,12 +132,14 @@ def read_history(
     targets: a query per target, and one per health record that concerns them - the lists and the
     resolver, their domains (sender, HELO name, PTR names), the receivers' blocks of their
     addresses. HEALTH: the health table's items (HealthStore.items()), the deployment's health as it
-    is now, for a problem that began before the history table's oldest item.
+    is now, for a problem that began before the history table's oldest item; with them, only the
+    health records the table holds are queried (a list that never failed has none).
     """
     from .targets import parse_target  # (the stages that write history need none of it)
 
     until = until or datetime.now(UTC)
     low, high = stamp(since), stamp(until)
+    health = list(health)
     current = [item for item in map(_current_item, health) if item is not None and item["checked_at"] <= high]
     if targets is None:
         items = list(store.scan(low, high, HEALTH_KEYS))
@@ -145,6 +147,8 @@ def read_history(
     keys = list(dict.fromkeys(parse_target(t).key for t in targets))
     items = list(store.query(keys, low, high))
     ids = _health_ids(items) | {i["ip"] for i in current if not str(i["ip"]).startswith(f"{DOMAIN}:")}
+    if health:  # a health record is never deleted: one the table does not hold has no history either
+        ids &= {str(item.get("id")) for item in health}
     items += [*store.query(sorted(ids), "", high), *(i for i in current if i["ip"] in ids)]
     found = _followed_back(store, items, since, until)
     addresses = {p.ip for p in found.periods if not is_health_key(p.target)} | _addresses(items)
