@@ -81,9 +81,7 @@ def find_deployment(stack: str | None, table: str | None, health: str | None = N
     if table:
         return Deployment(table, health)
     if stack:
-        with aws_errors(f"cannot read stack {shown(stack)}"):
-            outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-        values = {output["OutputKey"]: output["OutputValue"] for output in outputs}
+        values = stack_outputs(stack)
         if "TargetsTableName" in values:
             return Deployment(
                 values["TargetsTableName"], health or values.get("HealthTableName"), values.get("CheckQueueUrl")
@@ -94,6 +92,13 @@ def find_deployment(stack: str | None, table: str | None, health: str | None = N
     if os.environ.get("SENDERWATCH_TABLE"):
         return Deployment(os.environ["SENDERWATCH_TABLE"], health)
     raise InvalidInput("say which deployment: --stack NAME (or --table NAME, or SENDERWATCH_TABLE)")
+
+
+def stack_outputs(stack: str) -> dict[str, str]:
+    """The stack's outputs by key."""
+    with aws_errors(f"cannot read stack {shown(stack)}"):
+        outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
+    return {output["OutputKey"]: output["OutputValue"] for output in outputs}
 
 
 def find_tables(stack: str | None, table: str | None, health: str | None = None) -> tuple[str, str | None]:

@@ -107,16 +107,13 @@ def find_history_tables(
 ) -> tuple[str, str | None]:
     """The history table (--history-table, the stack's output, SENDERWATCH_HISTORY_TABLE) and the
     health table (--health-table, the stack's, SENDERWATCH_HEALTH_TABLE)."""
-    from ..aws import client, region
-
     history = history or os.environ.get("SENDERWATCH_HISTORY_TABLE") or None
     health = health or os.environ.get("SENDERWATCH_HEALTH_TABLE") or None
     if stack:
-        from ..aws import aws_errors
+        from ..aws import region
+        from .fleet import stack_outputs
 
-        with aws_errors(f"cannot read stack {shown(stack)}"):
-            outputs = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0].get("Outputs", [])
-        values = {output["OutputKey"]: output["OutputValue"] for output in outputs}
+        values = stack_outputs(stack)
         if "HistoryTableName" not in values:
             raise UsageError(
                 f"stack {shown(stack)} in region {region()} has no HistoryTableName output: is it a senderwatch stack?"
