@@ -228,6 +228,8 @@ def test_the_lists_unusable_in_the_last_run_are_shown_with_since_and_why():
         "since": RUN,
     }
     assert status([address()], seen)[1] == 3  # nothing wrong found, but not everything could be asked
+    said = overview.footer(overview.status_rows([address()], seen), runs, seen, problems_only=True, unusable=1)
+    assert "Nothing to fix" not in said and "incomplete" in said  # as the exit status says
     table = overview.lists_table([entry])
     (row,) = [line.split() for line in table.splitlines() if line.startswith("zen.spamhaus.org")]
     assert row[:5] == ["zen.spamhaus.org", "IPv4", "2026-11-30", "06:00", "3"]

@@ -592,8 +592,11 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") if when else None
 
 
-def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: bool = False) -> str:
-    """When the last scheduled run was and the next is; how many targets are fine, and how many not."""
+def footer(
+    rows: list[dict], runs: Runs, deployment: Deployment, problems_only: bool = False, unusable: int = 0
+) -> str:
+    """When the last scheduled run was and the next is; how many targets are fine, and how many not
+    (UNUSABLE: the lists, and the resolver, the deployment could not use, shown above)."""
     lines = list(deployment.notes)
     if not runs.recorded:
         lines.append(
@@ -617,6 +620,8 @@ def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: 
         total = f"{len(watched)} target{'s' if len(watched) != 1 else ''} watched"
         if parts:
             lines.append(f"{total}: " + ", ".join(parts) + ".")
+        elif unusable:
+            lines.append(f"{total}: nothing wrong found, but not every list could be used (above): incomplete.")
         elif problems_only:
             lines.append(f"Nothing to fix: {total}, each checked in the last run, nothing found.")
         else:

@@ -69,7 +69,7 @@ def run(args) -> int:
         targets,
         overview.domains_table(shown_domains or []),
         overview.lists_table(lists, resolver),
-        overview.footer(rows, runs, deployment, args.problems),
+        overview.footer(rows, runs, deployment, args.problems, len(lists) + (resolver is not None)),
         hint,
     )
     write("\n\n".join(filter(None, tables)))
