@@ -175,11 +175,22 @@ def test_the_browser_checks_would_see_a_page_that_fetches_or_fails(tmp_path):
     assert any("broken" in message for message in loaded.console)
 
 
+def test_a_report_goes_through_a_link_to_its_file_and_to_standard_output_for_a_dash(local, cli, tmp_path):
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "latest.html").symlink_to(tmp_path / "reports" / "r.html")
+    where = ["--table", local.table_name, "--history-table", local.history_table_name]
+    status, _, _ = cli("report", *where, "--html", str(tmp_path / "latest.html"))
+    assert status == 0 and (tmp_path / "latest.html").is_symlink()  # the link stays, its file is the report
+    assert (tmp_path / "reports" / "r.html").read_text().startswith("<!DOCTYPE html>")
+    status, out, _ = cli("report", *where, "--html", "-")
+    assert status == 0 and out.startswith("<!DOCTYPE html>") and not (tmp_path / "-").exists()
+
+
 def test_a_report_that_cannot_be_written_is_one_line_and_leaves_nothing(local, cli, tmp_path):
     (tmp_path / "locked").mkdir(mode=0o500)
     where = ["--table", local.table_name, "--history-table", local.history_table_name]
     status, out, err = cli("report", *where, "--html", str(tmp_path / "missing" / "r.html"))
-    assert (status, out) == (4, "") and "cannot write" in err and err.count("\n") == 1
+    assert (status, out) == (2, "") and "does not exist" in err and err.count("\n") == 1  # a typo in the path
     status, _, err = cli("report", *where, "--html", str(tmp_path / "locked" / "r.html"))
     assert status == 4 or (status == 0 and err == "")  # root may write in a read-only folder
     assert [p.name for p in (tmp_path / "locked").iterdir()] in ([], ["r.html"])  # no half-written file beside it

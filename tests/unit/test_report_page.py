@@ -1,8 +1,10 @@
 """The HTML report's renderer: everything strangers wrote is escaped, each bar sits at its dates,
 and the page names every target and says each bar's dates in words."""
 
+import os
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 
@@ -150,6 +152,14 @@ def test_bad_input_is_one_line(argv, says, capsys):
 def test_a_folder_is_not_a_file_to_write(tmp_path, capsys):
     assert main(["report", "--table", "t", "--html", str(tmp_path)]) == 2
     assert "is a directory: name the file to write" in capsys.readouterr().err
+
+
+def test_a_device_or_a_pipe_is_not_replaced_by_a_report(tmp_path, capsys):
+    os.mkfifo(tmp_path / "pipe")
+    for path in (tmp_path / "pipe", Path("/dev/null")):
+        assert main(["report", "--table", "t", "--html", str(path)]) == 2
+        assert "is not a regular file" in capsys.readouterr().err
+    assert (tmp_path / "pipe").is_fifo() and Path("/dev/null").is_char_device()
 
 
 def test_a_targets_domains_and_receivers_are_drawn_beside_it_and_the_lists_below():

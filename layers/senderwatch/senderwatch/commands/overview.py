@@ -592,9 +592,7 @@ def _iso(when: datetime | None) -> str | None:
     return when.isoformat(timespec="seconds") if when else None
 
 
-def footer(
-    rows: list[dict], runs: Runs, deployment: Deployment, problems_only: bool = False, unusable: int = 0
-) -> str:
+def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: bool = False, unusable: int = 0) -> str:
     """When the last scheduled run was and the next is; how many targets are fine, and how many not
     (UNUSABLE: the lists, and the resolver, the deployment could not use, shown above)."""
     lines = list(deployment.notes)

@@ -60,9 +60,7 @@ def run(args) -> int:
     if not args.html:
         raise UsageError("say where to write the report: --html FILE")
     use_region(args.region)
-    path = Path(args.html)
-    if path.is_dir():
-        raise UsageError(f"--html {shown(args.html)} is a directory: name the file to write")
+    path = _where(args.html)
     until = datetime.now(UTC)
     with aws_errors("AWS"):
         table, health_table = find_tables(args.stack, args.table, args.health_table)
@@ -83,10 +81,29 @@ def run(args) -> int:
                 HistoryTable.named(history_table), None, until - timedelta(days=args.days), until, health=health
             )
     page = render(history, rows, domains, made=f"{until:%Y-%m-%d %H:%M} UTC")
+    if path is None:
+        write(page)
+        return 0
     _write_file(path, page)
     size = path.stat().st_size
     write(f"wrote {path}: {len(rows)} targets, {len(history.periods)} problem periods, {size / 1024:.0f} kB")
     return 0
+
+
+def _where(html: str) -> Path | None:
+    """Where the report goes: the file HTML names (through a symbolic link, to what it points at),
+    or standard output for `-`. A path that cannot be a report file is bad input, said before any
+    table is read."""
+    if html == "-":
+        return None
+    path = Path(os.path.realpath(html))
+    if path.is_dir():
+        raise UsageError(f"--html {shown(html)} is a directory: name the file to write")
+    if path.exists() and not path.is_file():
+        raise UsageError(f"--html {shown(html)} is not a regular file: name the file to write")
+    if not path.parent.is_dir():
+        raise UsageError(f"--html {shown(html)}: folder {shown(str(path.parent))} does not exist")
+    return path
 
 
 def _write_file(path: Path, text: str) -> None:
