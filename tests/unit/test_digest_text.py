@@ -177,7 +177,7 @@ def test_many_problems_keep_the_sms_and_subject_in_their_limits():
     periods = [
         Period(f"198.51.100.{n}", f"198.51.100.{n}", kind, about, "listed", "2026-12-04T06:00:00Z", None, 3)
         for n in range(300)
-        for kind, about in (("listing", "b.barracudacentral.org"), ("spf", "postmaster@example.com"), ("rdns", ""))
+        for kind, about in (("listing", "b.barracudacentral.org"), ("spf", "postmaster@example.com"), ("helo-spf", "mx"))
     ]
     topic = Topic()
     send_digest(history(*periods), [target(f"198.51.100.{n}") for n in range(300)], topic, NOW)
@@ -218,3 +218,16 @@ def test_every_kind_of_period_is_said_as_people_know_what_it_is_about():
     assert sorted(rows) == sorted(KINDS)  # a new kind needs its wording
     for kind, (period, text) in rows.items():
         assert said(period, {address: "postfix-1"}) == text, kind
+
+
+def test_an_address_without_ptr_is_no_problem_and_one_watched_twice_is_counted_once():
+    """As check and status judge: a missing PTR leaves the week all well (a network's addresses
+    often have none); an address watched alone and through its host is one listing, not two."""
+    no_ptr = Period("198.51.100.0/29", "198.51.100.3", "rdns", "", "no-ptr", START, None, 7)
+    targets = [target("198.51.100.0/29"), target("192.0.2.25"), target("mail.example.com")]
+    assert not build_digest(history(no_ptr), targets).wrong
+    listed = [Period(t["ip"], "192.0.2.25", "listing", "bl.spamcop.net", "listed", START, None, 7) for t in targets[1:]]
+    topic = Topic()
+    send_digest(history(no_ptr, *listed), targets, topic, NOW)
+    (text,) = topic.sent
+    assert text.event == "DIGEST" and "1 listed" in text.sms and "PTR" not in text.sms

@@ -193,3 +193,10 @@ def test_a_targets_domains_and_receivers_are_drawn_beside_it_and_the_lists_below
     assert "SPF record of example.com" not in theirs.split("</section>")[0]  # no sender: not its domain
     assert "zen.spamhaus.org (IPv4) unusable for the deployment: blocked" in deployment
     assert "gmail refusing 203.0.113.9" in deployment
+
+
+def test_an_address_without_ptr_is_drawn_but_not_counted_a_problem_open():
+    no_ptr = Period("192.0.2.25", "192.0.2.25", "rdns", "", "no-ptr", "2026-11-16T00:00:00Z", None, 15)
+    page = render(History([no_ptr], START, END, 30), [_row("192.0.2.25")])
+    assert re.search(r"<li><b>0</b>problems open</li>", page)  # as status and check judge it
+    assert [b["data-from"] for b in _parsed(page).bars] == [no_ptr.start]

@@ -83,6 +83,8 @@ def build_digest(history: History, targets: Iterable[Mapping]) -> Digest:
         labels={str(i.get("ip")): str(i.get("label") or "") for i in items if i.get("label")},
     )
     for period in history.periods:
+        if not period.problem:
+            continue
         if period.end is None:
             (digest.unusable if period.kind == LIST_UNUSABLE else digest.open).append(period)
         elif period.end >= history.start:

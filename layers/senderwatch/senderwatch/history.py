@@ -74,6 +74,12 @@ class Period:
     end: str | None
     runs: int  # the scheduled runs that saw it
 
+    @property
+    def problem(self) -> bool:
+        """Whether it is something wrong, as `check`, `status` and the alerts judge: an address
+        without a PTR record is kept and drawn, but is not (many senders' networks have none)."""
+        return self.kind != RDNS
+
     def to_dict(self) -> dict:
         return {
             "target": self.target,

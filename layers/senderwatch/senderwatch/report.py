@@ -177,7 +177,7 @@ def _fleet(
     history: History, rows: Sequence[dict], by_target: dict, health: dict[str, list[Period]], window: _Window
 ) -> str:
     targets_wrong = [r for r in rows if r.get("outcome") == "problem"]  # as status judges it
-    still = [p for p in history.periods if p.end is None]
+    still = [p for p in history.periods if p.end is None and p.problem]
     began = [p for p in history.periods if p.start >= history.start]
     ended = [p for p in history.periods if p.end is not None and p.end <= history.end]
     glance = [

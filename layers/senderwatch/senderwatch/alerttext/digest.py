@@ -138,8 +138,9 @@ def _run_time(run: str) -> str:
 
 def _sms_counts(digest: Digest) -> str:
     kinds: dict[str, int] = {}
-    for period in digest.open:
-        name = _KIND_NAMES.get(period.kind, period.kind)
+    seen = dict.fromkeys((p.ip or p.target, p.kind, p.about) for p in digest.open)  # an address watched twice: one
+    for _, kind, _ in seen:
+        name = _KIND_NAMES.get(kind, kind)
         kinds[name] = kinds.get(name, 0) + 1
     parts = [f"{n} {name}" for name, n in kinds.items()]
     if digest.unusable:
