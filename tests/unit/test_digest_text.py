@@ -177,7 +177,7 @@ def test_many_problems_keep_the_sms_and_subject_in_their_limits():
     periods = [
         Period(f"198.51.100.{n}", f"198.51.100.{n}", kind, about, "listed", "2026-12-04T06:00:00Z", None, 3)
         for n in range(300)
-        for kind, about in (("listing", "b.barracudacentral.org"), ("spf", "postmaster@example.com"), ("helo-spf", "mx"))
+        for kind, about in (("listing", "b.barracudacentral.org"), ("spf", "postmaster@example.com"), ("helo-spf", "m"))
     ]
     topic = Topic()
     send_digest(history(*periods), [target(f"198.51.100.{n}") for n in range(300)], topic, NOW)
