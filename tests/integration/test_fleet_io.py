@@ -104,6 +104,34 @@ def test_the_json_export_is_imported_back_too(local, table, capsys, tmp_path):
     assert run(capsys, "targets", "export", *empty)[1] == run(capsys, "targets", "export", *table)[1]
 
 
+def test_a_json_field_of_the_wrong_type_is_a_bad_entry_and_nothing_is_written(local, table, capsys, tmp_path):
+    path = tmp_path / "fleet.json"
+    path.write_text(
+        json.dumps(
+            {
+                "targets": [
+                    {"ip": IPV4, "label": {"a": 1}},
+                    {"ip": "192.0.2.26", "label": ["x"]},
+                    {"ip": "192.0.2.27", "enabled": 0},
+                    {"ip": "192.0.2.28", "zones": [1]},
+                    {"ip": "192.0.2.29", "label": "fine", "enabled": None},
+                ]
+            }
+        )
+    )
+    status, out, err = run(capsys, "targets", "import", str(path), *table)
+    assert (status, out) == (2, "")
+    said = err.splitlines()
+    assert len(said) == 5 and "4 bad entries" in said[-1] and "nothing was added" in said[-1]
+    assert "entry 1: label is '{\"a\": 1}': expected a string" in said[0]
+    assert "entry 3: enabled is '0': expected true or false" in said[2]
+    assert "entry 4: zones is '[1]': expected a list of names" in said[3]
+    assert run(capsys, "targets", "list", *table)[1].count("192.0.2.2") == 0
+    path.write_text(json.dumps([{"ip": IPV4}]))  # the list without its {"targets": ...}
+    status, _, err = run(capsys, "targets", "import", str(path), *table)
+    assert status == 2 and 'a JSON file holds {"targets": [...]}' in err
+
+
 def test_an_item_written_by_hand_that_cannot_be_checked_is_left_out_of_the_export_and_said(local, table, capsys):
     local.put_target({"ip": IPV4, "sender": DOMAIN, "label": "tab\there"})
     local.put_target({"ip": "Mail.Example.COM", "sender": DOMAIN})

@@ -298,7 +298,7 @@ def read_sheet(path: str, stdin=None, delimiter: str | None = None, *, strict: b
             f"{name} line {line}: not UTF-8 (byte 0x{data[exc.start]:02x}); "
             "save the file as UTF-8 ('CSV UTF-8' in Excel); nothing was changed"
         ) from None
-    if text.lstrip().startswith("{"):
+    if text.lstrip().startswith(("{", "[{")):
         return _json_sheet(name, text)
     first = text.split("\n", 1)[0]
     if sep := _SEP.fullmatch(first.rstrip("\r")):
@@ -342,6 +342,9 @@ def _json_sheet(name: str, text: str) -> Sheet:
         unknown = sorted(set(entry) - set(COLUMNS)) if isinstance(entry, dict) else ["(not an object)"]
         if unknown:
             sheet.problems.append((number, f"unknown field {shown(unknown[0])} (fields: {', '.join(COLUMNS)})"))
+        elif wrong := next((c for c in COLUMNS if not _json_typed(c, entry.get(c))), None):
+            expected = {"zones": "a list of names", "enabled": "true or false"}.get(wrong, "a string")
+            sheet.problems.append((number, f"{wrong} is {shown(json.dumps(entry[wrong]))[:80]}: expected {expected}"))
         else:
             sheet.rows.append((number, [_json_cell(entry.get(column)) for column in COLUMNS]))
     return sheet
@@ -362,6 +365,17 @@ def _guarded(cell: str) -> str:
 def _unguarded(cell: str) -> str:
     """What _guarded wrote, as it was."""
     return cell[1:] if cell[:1] == "'" and cell[1:].startswith((*_FORMULA, "'")) else cell
+
+
+def _json_typed(column: str, value) -> bool:
+    """Whether VALUE is what `targets export --format json` writes in COLUMN (null: not set)."""
+    if value is None:
+        return True
+    if column == "enabled":
+        return isinstance(value, bool)
+    if column == "zones" and isinstance(value, list):
+        return all(isinstance(zone, str) for zone in value)
+    return isinstance(value, str)
 
 
 def _json_cell(value) -> str:
