@@ -76,8 +76,9 @@ def test_one_target_is_read_by_key_with_the_same_periods(listed_then_delisted, t
 
     assert status == 0
     assert listings(json.loads(out)) == listings(json.loads(whole))
-    _, nothing, _ = cli("history", "192.0.2.99", *tables, "--format", "json")
-    assert listings(json.loads(nothing)) == []
+    status, nothing, err = cli("history", "192.0.2.99", IPV4, *tables, "--format", "json")
+    assert listings(json.loads(nothing)) == listings(json.loads(whole))  # the one it has is shown
+    assert status == 2 and "no history of '192.0.2.99'" in err and "is it watched?" in err  # the other named
 
 
 def test_the_table_says_how_long_each_problem_lasted(listed_then_delisted, tables, cli):

@@ -101,6 +101,7 @@ class History:
     start: str
     end: str
     runs: int
+    unheard: list[str] = field(default_factory=list)  # targets asked about that no item names in that time
 
     def to_dict(self) -> dict:
         return {"history": [p.to_dict() for p in self.periods], "from": self.start, "to": self.end, "runs": self.runs}
@@ -150,8 +151,10 @@ def read_history(
     if targets is None:
         items = list(store.scan(low, high, HEALTH_KEYS))
         return _followed_back(store, items + current, since, until)
-    keys = list(dict.fromkeys(parse_target(t).key for t in targets))
+    named = {t: parse_target(t).key for t in targets}
+    keys = list(dict.fromkeys(named.values()))
     items = list(store.query(keys, low, high))
+    heard = {str(item.get("ip")) for item in items}
     ids = _health_ids(items) | {i["ip"] for i in current if not str(i["ip"]).startswith(f"{DOMAIN}:")}
     if health:  # a health record is never deleted: one the table does not hold has no history either
         ids &= {str(item.get("id")) for item in health}
@@ -159,6 +162,7 @@ def read_history(
     found = _followed_back(store, items, since, until)
     addresses = {p.ip for p in found.periods if not is_health_key(p.target)} | _addresses(items)
     found.periods = [p for p in found.periods if p.kind != RECEIVER_BLOCK or p.ip in addresses]
+    found.unheard = [target for target, key in named.items() if key not in heard]
     return found
 
 

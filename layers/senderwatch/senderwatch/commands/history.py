@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from ..addresses import shown
 from ..targets import parse_target
 from ..text import clean_text, duration, json_text
-from .common import FORMATS, UsageError, json_options, use_region, write
+from .common import FORMATS, USAGE_ERROR, UsageError, error, json_options, use_region, write
 
 DAYS = 30  # the time shown when neither --days nor --since says
 MAX_DAYS = 3650  # the longest HistoryDays keeps
@@ -95,11 +95,15 @@ def run(args) -> int:
                 health = list(HealthStore.named(health_table).items())
         with aws_errors("cannot read the history table"):
             found = read_history(History.named(history_table), args.targets or None, since, now, health=health)
+    for target in found.unheard:  # said, and the others shown: as targets remove and check-now do
+        error(
+            f"no history of {shown(target)} since {since:%Y-%m-%d %H:%M} UTC: is it watched? (senderwatch targets list)"
+        )
     if args.format == "json":
         write(json_text(found.to_dict(), **json_options()))
     else:
         write(history_table_text(found.to_dict(), health_table is not None))
-    return 0
+    return USAGE_ERROR if found.unheard else 0
 
 
 def find_history_tables(
