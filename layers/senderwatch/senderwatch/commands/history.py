@@ -15,7 +15,7 @@ from .common import FORMATS, USAGE_ERROR, UsageError, error, json_options, use_r
 
 DAYS = 30  # the time shown when neither --days nor --since says
 MAX_DAYS = 3650  # the longest HistoryDays keeps
-_CELL = {"KIND": 14, "ABOUT": 40, "ADDRESS": 39, "STATE": 24, "FROM": 16, "TO": 16, "LASTED": 22, "RUNS": 6}
+_CELL = {"KIND": 14, "ABOUT": 40, "ADDRESS": 39, "STATE": 24, "FROM": 16, "TO": 16, "LASTED": 26, "RUNS": 6}
 
 
 def add_parsers(commands, where) -> None:
