@@ -48,7 +48,7 @@ class Deployment:
 
     now: datetime
     schedule: Schedule = field(default_factory=Schedule)
-    lists: list[dict] | None = None
+    lists: Sequence[Mapping] | None = None
     dead_letters: list[dict] | None = None
     dead_letters_waiting: int = 0
     notes: list[str] = field(default_factory=list)
