@@ -30,8 +30,9 @@ def _deps() -> tuple[TargetStore, History, HealthStore, AlertTopic]:
 def lambda_handler(event: dict, context) -> dict:
     targets, history, health, topic = _deps()
     now = datetime.now(UTC)
-    period = read_history(history, None, now - timedelta(days=DAYS), now, health=health.items())
-    digest = send_digest(period, targets.scan(), topic, now)
+    records = list(health.items())  # the history's health records, and the lists' for how fresh the targets are
+    period = read_history(history, None, now - timedelta(days=DAYS), now, health=records)
+    digest = send_digest(period, targets.scan(), topic, now, lists=records, schedule=CONFIG.schedule_expression)
     metrics.add_metric(name="DigestProblemsOpen", unit=MetricUnit.Count, value=len(digest.open))
     metrics.add_metric(name="StaleTargets", unit=MetricUnit.Count, value=len(digest.stale))
     return {

@@ -85,6 +85,26 @@ def test_a_target_the_last_run_missed_is_stale(local):
     local.invoke("digest", DIGEST_EVENT)
 
     (email,) = local.inbox("email")
-    assert "Not checked in the last scheduled run (1):\n  192.0.2.26 (postfix-2): last checked " in email["email"]
+    assert (
+        "Not checked in the last scheduled run (1):\n  192.0.2.26 (postfix-2): not checked in the run of "
+        in (email["email"])
+    )
+    assert ", and nothing recorded says why (last checked " in email["email"]
     (sms,) = local.inbox("sms")
     assert sms["sms"].startswith("senderwatch digest: 1 stale;")
+
+
+def test_a_run_the_schedule_did_not_make_leaves_every_target_stale(local, monkeypatch):
+    """The digest knows the checks' schedule (SCHEDULE_EXPRESSION, from the template): a day's run
+    that never began is said, as status says it."""
+    monkeypatch.setenv("SCHEDULE_EXPRESSION", "rate(1 day)")
+    script(local, "192.0.2.25", "postfix-1", [(3, "clean"), (2, "clean")])
+    script(local, "192.0.2.26", "postfix-2", [(3, "clean"), (2, "clean")])
+
+    reply = local.invoke("digest", DIGEST_EVENT)
+
+    assert reply["wrong"] is True and reply["stale"] == 2
+    (email,) = local.inbox("email")
+    due = f"{days_ago(1):%Y-%m-%d %H:%M} UTC"
+    assert f"  192.0.2.25 (postfix-1): no scheduled run since {days_ago(2):%Y-%m-%d %H:%M} UTC: " in email["email"]
+    assert f"the schedule should have run at {due}" in email["email"]

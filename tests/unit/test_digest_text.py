@@ -3,12 +3,15 @@ and in one SMS line; and that a week with nothing wrong says so."""
 
 from datetime import UTC, datetime
 
+from senderwatch.commands import overview
 from senderwatch.digest import build_digest, send_digest
+from senderwatch.freshness import Deployment, Schedule
 from senderwatch.history import History, Period
 
 NOW = datetime(2026, 12, 7, 7, 0, tzinfo=UTC)
 START, END = "2026-11-30T07:00:00Z", "2026-12-07T07:00:00Z"
 LAST_RUN = "2026-12-07T06:00:00.000000+00:00"
+DAILY = "cron(0 6 * * ? *)"  # the checks' schedule (the template's default)
 
 
 def target(ip, label="", checked_run=LAST_RUN, **more):
@@ -115,23 +118,70 @@ def test_a_target_the_last_run_did_not_check_is_stale_and_says_why():
             checked_run="2026-11-29T06:00:00.000000+00:00",
             checked_at="2026-11-29T06:00:03+00:00",
         ),
-        target("bad name", check_error="'bad name' is not an IPv4 or IPv6 address"),
+        {"ip": "bad name", "check_error": "'bad name' is not an IPv4 or IPv6 address"},  # the scheduler's word
         target("192.0.2.27", checked_run="2026-11-29T06:00:00.000000+00:00", checked_at="2026-12-07T09:00:00+00:00"),
         {"ip": "192.0.2.28"},  # written before items said when they were checked: nothing to say
         target("192.0.2.29", enabled=False, checked_run="2026-11-01T06:00:00.000000+00:00"),
     ]
     topic = Topic()
-    digest = send_digest(history(), items, topic, NOW)
+    digest = send_digest(history(), items, topic, NOW, schedule=DAILY)
     (text,) = topic.sent
-    assert [s.target for s in digest.stale] == ["192.0.2.26", "bad name"]
+    # this morning's run may still be under way at 07:00: yesterday's is the one to judge by, as status does
+    assert [(s.target, s.reason) for s in digest.stale] == [("192.0.2.26", "unknown"), ("bad name", "invalid")]
     assert text.event == "DIGEST"
     assert (
         "Not checked in the last scheduled run (2):\n"
-        "  192.0.2.26 (postfix-2): last checked 2026-11-29 06:00 UTC\n"
-        "  bad name: not checked - 'bad name' is not an IPv4 or IPv6 address"
+        "  192.0.2.26 (postfix-2): not checked in the run of 2026-12-06 06:00 UTC, and nothing recorded says why"
+        " (last checked 2026-11-29 06:00 UTC)\n"
+        "  bad name: not checked in the run of 2026-12-06 06:00 UTC: it cannot be checked as written"
+        " ('bad name' is not an IPv4 or IPv6 address)"
     ) in text.email
     assert "5 targets checked (1 disabled)" in text.email
     assert text.sms.startswith("senderwatch digest: 2 stale;")
+
+
+def stale_as_status_says(items, lists, now):
+    """Each enabled target `senderwatch status` calls stale (a disabled one counts for nothing), with its
+    reason and detail, from what the digest can know too: the schedule's expression, no queue."""
+    rows = overview.status_rows(items, Deployment(now, Schedule(DAILY), lists=lists))
+    return sorted((r["ip"], r["stale"]["reason"], r["stale"]["detail"]) for r in rows if r["stale"] and r["enabled"])
+
+
+def stale_as_the_digest_says(items, lists, now):
+    digest = build_digest(history(), items, lists=lists, schedule=DAILY, now=now)
+    return sorted((s.target, s.reason, s.detail) for s in digest.stale)
+
+
+def test_status_and_the_digest_call_the_same_targets_stale_for_the_same_reason():
+    noon = datetime(2026, 12, 7, 12, 0, tzinfo=UTC)  # this morning's run is over
+    yesterday = "2026-12-06T06:00:00.000000+00:00"
+    items = [
+        target("192.0.2.25"),
+        target("192.0.2.26", checked_run=yesterday, checked_at="2026-12-06T06:00:05+00:00"),  # missed by the run
+        target("192.0.2.27", checked_run=yesterday, checked_at="2026-12-06T06:00:05+00:00", enabled=False),
+        {"ip": "bad name", "check_error": "'bad name' is not an IPv4 or IPv6 address"},
+        {"ip": "192.0.2.28"},  # added since: its first check follows
+    ]
+    said = stale_as_status_says(items, [], noon)
+    assert said == stale_as_the_digest_says(items, [], noon)
+    assert [(ip, reason) for ip, reason, _ in said] == [("192.0.2.26", "unknown"), ("bad name", "invalid")]
+    rows = overview.status_rows(items, Deployment(noon, Schedule(DAILY), lists=[]))
+    assert [r["stale"]["reason"] for r in rows if r["ip"] == "192.0.2.27"] == ["disabled"]  # status shows it only
+
+    # the targets' items name no run this morning, the lists' records do: a run began, and missed the targets
+    lists = [{"name": "dnsbl.justspam.org", "kind": "zone", "health": {"status": "ok", "run": LAST_RUN}}]
+    missed = [t for t in items if t["ip"] != "192.0.2.25"]
+    said = stale_as_status_says(missed, lists, noon)
+    assert said == stale_as_the_digest_says(missed, lists, noon)
+    assert [reason for _, reason, _ in said] == ["unknown", "invalid"]
+    # no run on record since yesterday's: every target missed the one due this morning
+    said = stale_as_status_says(missed, [], noon)
+    assert said == stale_as_the_digest_says(missed, [], noon)
+    assert said[0] == (
+        "192.0.2.26",
+        "schedule-missed",
+        "no scheduled run since 2026-12-06 06:00 UTC: the schedule should have run at 2026-12-07 06:00 UTC",
+    )
 
 
 def test_a_list_the_deployment_cannot_use_is_its_own_section():

@@ -29,6 +29,7 @@ class Config:
     history_days: int = 90
     targets_per_message: int = 25
     dns_timeout: float = DNS_TIMEOUT
+    schedule_expression: str = ""  # the checks' schedule (the digest judges by it how fresh each target is)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ()) -> Config:
@@ -65,6 +66,7 @@ class Config:
             history_days=number("HISTORY_DAYS", 90, int, 1, 3650),
             targets_per_message=number("TARGETS_PER_MESSAGE", 25, int, 1, 500),
             dns_timeout=number("DNS_TIMEOUT", DNS_TIMEOUT, float, 0.1, 60),
+            schedule_expression=env.get("SCHEDULE_EXPRESSION", "").strip(),
         )
         missing = [name for name in need if not getattr(config, name)]
         if missing:

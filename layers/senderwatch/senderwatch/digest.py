@@ -7,10 +7,11 @@ the lists the deployment could not use; when nothing is wrong, that all is well,
 targets were checked and when the last run was. A period without a scheduled run is something
 wrong too: the checks did not run.
 
-A target is stale when its item's last check (`checked_at`, `checked_run`: the scheduled run that
-checked it) is older than the last scheduled run any target was checked in (and it was not checked since,
-by hand or as a new target), or when the scheduler could not read it (`check_error`). Items that
-do not say when they were checked (written before they did) say nothing.
+A target is stale as `senderwatch status` says it is (freshness.why_stale, with its reason and
+detail): judged by the scheduled runs the items and the lists' health records name, and by the
+checks' schedule expression; the digest does not read the dead-letter queue, nor the schedule's
+state, so a reason only they tell is said as the next one that fits. A disabled target counts for
+nothing, as in status.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from .alerttext.digest import digest_text
+from .findings import RESOLVER, ZONE
+from .freshness import Deployment, Schedule, as_time, dead_letters, scheduled_runs, why_stale
 from .history import LIST_UNUSABLE, History, Period, is_health_key
 from .ports import Publisher
 
@@ -31,12 +34,13 @@ DAYS = 7  # the period a digest covers, by default
 
 @dataclass(frozen=True)
 class Stale:
-    """A watched target the last scheduled run did not check."""
+    """A watched target the last scheduled run did not check, and why (as status says it)."""
 
     target: str
     label: str
     checked_at: str  # its last check ("" when never)
-    why: str  # the scheduler's reason (check_error), or ""
+    reason: str  # freshness.why_stale's code: invalid, schedule-missed, unknown...
+    detail: str  # what happened, in words
 
 
 @dataclass
@@ -66,9 +70,18 @@ class Digest:
         return bool(self.open or self.unusable or self.stale or (self.targets and not self.runs))
 
 
-def build_digest(history: History, targets: Iterable[Mapping]) -> Digest:
+def build_digest(
+    history: History,
+    targets: Iterable[Mapping],
+    *,
+    lists: Iterable[Mapping] = (),
+    schedule: str = "",
+    now: datetime | None = None,
+) -> Digest:
     """The digest of HISTORY (the period's periods and runs) and TARGETS (the targets table's items
-    as they are now)."""
+    as they are now), with the health table's records (LISTS: only the lists' and the resolver's
+    are read) and the checks' SCHEDULE expression for how fresh each target is, at NOW (by default
+    the period's end)."""
     items = list(targets)
     enabled = [i for i in items if i.get("enabled", True) is not False]
     runs = [str(i["checked_run"]) for i in enabled if i.get("checked_run")]
@@ -91,34 +104,39 @@ def build_digest(history: History, targets: Iterable[Mapping]) -> Digest:
             digest.cleared.append(period)
     watched = {str(i.get("ip")) for i in enabled}
     digest.open = [p for p in digest.open if is_health_key(p.target) or p.target in watched]
-    digest.stale = [stale for item in enabled if (stale := _stale(item, last_run)) is not None]
+    digest.stale = _stale(items, lists, schedule, now or as_time(history.end))
     return digest
 
 
-def _stale(item: Mapping, last_run: str) -> Stale | None:
-    key, label = str(item.get("ip")), str(item.get("label") or "")
-    checked = str(item.get("checked_at") or "")
-    if item.get("check_error"):
-        return Stale(key, label, checked, str(item["check_error"]))
-    if not last_run or str(item.get("checked_run") or "") >= last_run or not checked:
-        return None
-    if _time(checked) >= _time(last_run):
-        return None  # checked since, by hand or as a new target
-    return Stale(key, label, checked, "")
+def _stale(items: list[Mapping], lists: Iterable[Mapping], schedule: str, now: datetime | None) -> list[Stale]:
+    """The enabled targets status would call stale, with its reason and detail."""
+    if now is None:
+        return []  # a period without an end: nothing to judge by
+    deployment = Deployment(now, Schedule(schedule), lists=[r for r in lists if r.get("kind") in (ZONE, RESOLVER)])
+    runs, letters = scheduled_runs(items, deployment), dead_letters(())  # the queue is not read
+    out = []
+    for item in items:
+        if item.get("enabled", True) is False:
+            continue
+        why = why_stale(item, runs, deployment, letters)
+        if why is not None:
+            checked = str(item.get("checked_at") or "")
+            out.append(Stale(str(item.get("ip")), str(item.get("label") or ""), checked, why["reason"], why["detail"]))
+    return out
 
 
-def _time(iso: str) -> datetime:
-    try:
-        when = datetime.fromisoformat(iso.replace("Z", "+00:00"))
-    except ValueError:
-        return datetime.min.replace(tzinfo=UTC)
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def send_digest(history: History, targets: Iterable[Mapping], topic: Publisher, now: datetime) -> Digest:
+def send_digest(
+    history: History,
+    targets: Iterable[Mapping],
+    topic: Publisher,
+    now: datetime,
+    *,
+    lists: Iterable[Mapping] = (),
+    schedule: str = "",
+) -> Digest:
     """Build the digest and publish it: one message, its email and its one-line SMS variant (the
     subscriptions let the SMS through only when something is wrong: see alerttext.digest)."""
-    digest = build_digest(history, targets)
+    digest = build_digest(history, targets, lists=lists, schedule=schedule, now=now)
     text = digest_text(digest, now)
     topic.publish(text)
     log.info(

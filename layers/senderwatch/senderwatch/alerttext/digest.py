@@ -110,10 +110,9 @@ def _cleared_row(period: Period, digest: Digest) -> str:
 
 
 def _stale_row(stale: Stale) -> str:
-    name = who(stale.target, stale.label)
-    if stale.why:
-        return clean_text(f"{name}: not checked - {stale.why}", 300)
-    return f"{name}: last checked {date(stale.checked_at)}" if stale.checked_at else f"{name}: never checked"
+    """Who, and why the run missed it (status's words), and when it was last checked."""
+    last = f" (last checked {date(stale.checked_at)})" if stale.checked_at else ""
+    return clean_text(f"{who(stale.target, stale.label)}: {stale.detail}{last}", 400)
 
 
 def _rows(heading: str, rows: Sequence[str]) -> Rows:

@@ -13,10 +13,9 @@ message, so each list is seen from the deployment's own resolver.
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -26,6 +25,7 @@ from ..addresses import family_name
 from ..alerttext import TEST_EVENT, marked_test_alert
 from ..aws import publish_args
 from ..errors import NoStack, NoSubscriber
+from ..freshness import GRACE, interval, next_run
 from ..text import clean_text, visible
 
 OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
@@ -442,8 +442,8 @@ class Doctor:
             self._add(INFO, "last run", f"last check at {visible(latest, 40)}")
             return
         when = when if when.tzinfo else when.replace(tzinfo=UTC)
-        stale = _interval(self.expression)
-        if stale is not None and self.now - when > stale + timedelta(hours=2):
+        stale = interval(self.expression)
+        if stale is not None and self.now - when > stale + GRACE:
             function = self.outputs.get("SchedulerFunctionName", "SCHEDULER")
             self._add(
                 FIX,
@@ -540,49 +540,6 @@ def _why(exc: Exception) -> str:
         error = exc.response.get("Error", {})
         return clean_text(f"{error.get('Code', '')}: {error.get('Message', '')}".strip(": "), 200)
     return clean_text(str(exc), 200)
-
-
-# -- the schedule's next run ----------------------------------------------------------------------------
-
-_CRON = re.compile(r"cron\((\S+) (\S+) (\S+) (\S+) (\S+)(?: (\S+))?\)")
-_RATE = re.compile(r"rate\((\d+) (minute|minutes|hour|hours|day|days)\)")
-
-
-def _interval(expression: str) -> timedelta | None:
-    """How often EXPRESSION fires, where that is plain (a cron at fixed times of every day, a
-    rate); None otherwise (a weekly cron: no run is called late)."""
-    rate = _RATE.fullmatch(expression.strip())
-    if rate:
-        return timedelta(**{f"{rate.group(2).rstrip('s')}s": int(rate.group(1))})
-    cron = _CRON.fullmatch(expression.strip())
-    if cron and cron.group(3) in ("*", "?") and cron.group(4) == "*" and cron.group(5) in ("*", "?"):
-        return timedelta(days=1)
-    return None
-
-
-def next_run(expression: str, now: datetime) -> datetime | None:
-    """The next time EXPRESSION fires after NOW, for the forms a daily check uses: cron with fixed
-    minutes and hours (any day), and rate(). None for anything else (the expression is shown)."""
-    rate = _RATE.fullmatch(expression.strip())
-    if rate:
-        unit = rate.group(2).rstrip("s")
-        return now + timedelta(**{f"{unit}s": int(rate.group(1))})
-    cron = _CRON.fullmatch(expression.strip())
-    if not cron:
-        return None
-    minutes, hours, day, month, weekday = cron.groups()[:5]
-    if day not in ("*", "?") or month != "*" or weekday not in ("*", "?"):
-        return None
-    try:
-        mins = [int(m) for m in minutes.split(",")]
-        hrs = list(range(24)) if hours == "*" else [int(h) for h in hours.split(",")]
-    except ValueError:
-        return None
-    start = now.astimezone(UTC).replace(second=0, microsecond=0)
-    candidates = [
-        (start + timedelta(days=d)).replace(hour=h, minute=m) for d in (0, 1) for h in sorted(hrs) for m in sorted(mins)
-    ]
-    return next((c for c in candidates if c > now), None)
 
 
 # -- output -------------------------------------------------------------------------------------------

@@ -2,211 +2,36 @@
 one row per target (a host's or a network's with a row per address), the domains' rows, the lists
 the deployment cannot use, as a table or JSON, and the exit status they make.
 
-How fresh: each check writes when it checked a target (`checked_at`, and `checked_run`, the id of
-the scheduled run it belonged to). A target not checked in the last scheduled run that should be
-over by now is stale; what the deployment has (the dead-letter queue, the schedule, the item's
-`check_error`) says why, where it can.
+How fresh each target is, and why not, is freshness.py's (the digest's too): this module shows it.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from ..addresses import family_name, sort_key
-from ..errors import InvalidInput, InvalidMessage
+from ..errors import InvalidInput
 from ..findings import HELO_FINE, MAIL_FINE, RESOLVER, ZONE, expand, is_per_address, written_many
+from ..freshness import (
+    SLACK,
+    Deployment,
+    Runs,
+    as_time,
+    dead_letters,
+    iso,
+    minute,
+    scheduled_runs,
+    why_stale,
+)
+from ..freshness import Schedule as Schedule  # what status reads the stack's schedule into
 from ..identities import normalize_sender, watched_domains
 from ..records import count
-from ..runs import parse_message
 from ..targets import HOST, Target, parse_target
 from ..text import clean_text, json_text, visible, words
 from .common import INCOMPLETE
-from .diagnosis import next_run
 
 PROBLEM, OK = 1, 0
-# A scheduled run may take this long before a target it has not reached is stale: a message is
-# delivered three times, half an hour apart, before it is a dead letter (the doctor's margin too).
-GRACE = timedelta(hours=2)
-SLACK = timedelta(minutes=1)  # a run begins within a minute of its schedule's time
-SCHEDULE_SOURCE = "senderwatch.schedule"  # the schedule's event (template.yaml, Daily's Input)
-
-# -- what the deployment says beside the targets ----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """The schedule of the checks, as EventBridge Scheduler has it ("": not known)."""
-
-    expression: str = ""
-    state: str = ""  # ENABLED or DISABLED
-    timezone: str = ""
-    name: str = ""
-
-
-@dataclass
-class Deployment:
-    """What `status` reads beside the targets: the schedule, the list records of the health table,
-    the dead-letter queue (None: not read), and what could not be read."""
-
-    now: datetime
-    schedule: Schedule = field(default_factory=Schedule)
-    lists: list[dict] | None = None
-    dead_letters: list[dict] | None = None
-    dead_letters_waiting: int = 0
-    notes: list[str] = field(default_factory=list)
-    stack: str = ""
-
-
-@dataclass(frozen=True)
-class Runs:
-    """The scheduled runs, as the records and the schedule show them."""
-
-    newest: datetime | None = None  # the newest scheduled run on record (its id is when it began)
-    expected: datetime | None = None  # the run every target should have been checked in by now
-    settled: datetime | None = None  # the newest run that is over: the lists' records are judged by it
-    missed: datetime | None = None  # a time the schedule should have run at, with no run on record since
-    recorded: bool = True  # False: no item says when it was checked (a deployment older than that)
-    next: datetime | None = None
-
-
-def scheduled_runs(items: list[dict], deployment: Deployment) -> Runs:
-    """The last scheduled run that should be over by now, from what the deployment has: the newest
-    run id on its records (the targets' `checked_run`, the lists' `run`) and the schedule's
-    expression. A run is over GRACE after it began; until then the run before it is the one to
-    judge by. A time the schedule should have fired at, with no run begun since, is a missed run."""
-    now, expression = deployment.now, _utc_expression(deployment.schedule)
-    runs = [str(i.get("checked_run")) for i in items if i.get("checked_run")]
-    runs += [str(_mapping(r.get("health")).get("run") or "") for r in deployment.lists or ()]
-    newest = max(filter(None, map(_when, runs)), default=None)
-    due = _last_due(expression, now - GRACE)
-    interval = _rate(expression)
-    settled = newest if newest is not None and now - newest >= GRACE else None
-    previous = None
-    if newest is not None and settled is None:  # the newest run is under way
-        if due is not None and due < newest - SLACK:
-            previous = due
-        elif interval is not None:
-            previous = newest - interval
-    missed = None
-    if due is not None and (newest is None or newest < due - SLACK):
-        missed = due
-    elif interval is not None and newest is not None and now - newest > interval + GRACE:
-        missed = newest + interval
-    expected = max(filter(None, (settled, previous, missed)), default=None)
-    recorded = any(i.get("checked_at") for i in items) or not any(i.get("findings") for i in items)
-    upcoming = next_run(expression, now) if expression and deployment.schedule.state != "DISABLED" else None
-    return Runs(newest, expected, settled or previous, missed, recorded, upcoming)
-
-
-def _utc_expression(schedule: Schedule) -> str:
-    """The expression, when its times are UTC (the template's schedule has no time zone)."""
-    return schedule.expression if schedule.timezone in ("", "UTC", "Etc/UTC") else ""
-
-
-def _last_due(expression: str, before: datetime) -> datetime | None:
-    """The last time EXPRESSION fired at or before BEFORE, for a cron at fixed times of every day
-    (what next_run can tell); None for anything else (a rate has no fixed times)."""
-    if not expression.startswith("cron("):
-        return None
-    due = next_run(expression, before - timedelta(days=1))
-    while due is not None and due <= before:
-        following = next_run(expression, due)
-        if following is None or following > before:
-            return due
-        due = following
-    return None
-
-
-def _rate(expression: str) -> timedelta | None:
-    if not expression.startswith("rate("):
-        return None
-    start = datetime(2000, 1, 1, tzinfo=UTC)
-    after = next_run(expression, start)
-    return after - start if after else None
-
-
-def _when(text: object) -> datetime | None:
-    """An ISO 8601 time as the records hold it (UTC when it says no zone); None when it is not one."""
-    try:
-        when = datetime.fromisoformat(str(text))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class DeadLetters:
-    """What the dead-letter queue holds: each target's failed check (the run and when it failed),
-    and the scheduled runs the scheduler itself could not make (when, and Lambda's error)."""
-
-    checks: dict[str, tuple[str, str]]
-    schedules: list[tuple[datetime, str]]
-
-
-def dead_letters(messages: Iterable[dict]) -> DeadLetters:
-    checks: dict[str, tuple[str, str]] = {}
-    schedules: list[tuple[datetime, str]] = []
-    for message in messages:
-        body, sent = str(message.get("body", "")), str(message.get("sent_at", ""))
-        try:
-            run, targets = parse_message(body)
-        except InvalidMessage:
-            try:
-                event = json.loads(body)
-            except ValueError:
-                continue
-            when = _when(sent)
-            if isinstance(event, dict) and event.get("source") == SCHEDULE_SOURCE and when is not None:
-                schedules.append((when, str(message.get("error") or "")))
-            continue
-        for target in targets:
-            checks[str(target.get("ip"))] = (run.id, sent)
-    return DeadLetters(checks, sorted(schedules))
-
-
-def _stale(item: dict, runs: Runs, deployment: Deployment, letters: DeadLetters) -> dict | None:
-    """Why a target was not checked in the run it should have been (None: it was, or there is no
-    such run to judge by), as {"reason": code, "detail": what happened}."""
-    checked, expected = _when(item.get("checked_at") or ""), runs.expected
-    key = str(item.get("ip"))
-    if checked is None and not item.get("findings") and not item.get("check_error") and key not in letters.checks:
-        return None  # not checked yet: a new target's first check follows within a minute
-    if not runs.recorded or expected is None or (checked is not None and checked >= expected - SLACK):
-        return None
-    run = f"the run of {_minute(expected)} UTC"
-    if item.get("enabled", True) is False:
-        return {"reason": "disabled", "detail": f"disabled: not checked in {run}"}
-    if item.get("check_error"):
-        problem = clean_text(str(item["check_error"]), 200)
-        return {"reason": "invalid", "detail": f"not checked in {run}: it cannot be checked as written ({problem})"}
-    if key in letters.checks:
-        run_id, _ = letters.checks[key]
-        when = f" (run of {_minute(run_id)} UTC)" if _when(run_id) else ""
-        return {
-            "reason": "dead-letter",
-            "detail": f"not checked in {run}: its check failed three times{when}; the message waits in the "
-            "dead-letter queue (senderwatch doctor says how to move it back)",
-        }
-    if runs.missed is not None and expected == runs.missed:
-        schedule = deployment.schedule
-        since = f"since {_minute(_iso(runs.newest))} UTC" if runs.newest else "on record"
-        missed = f"no scheduled run {since}: the schedule should have run at {_minute(_iso(expected))} UTC"
-        failed = [(when, error) for when, error in letters.schedules if when >= runs.missed - SLACK]
-        if schedule.state and schedule.state != "ENABLED":
-            name = f" {visible(schedule.name, 64)}" if schedule.name else ""
-            return {"reason": "schedule-disabled", "detail": f"{missed}, and the schedule{name} is {schedule.state}"}
-        if failed:
-            began, error = failed[0]
-            said = f" ({clean_text(error, 200)})" if error else ""
-            detail = f"{missed}; the scheduler failed at {_minute(_iso(began))} UTC{said}: its event is a dead letter"
-            return {"reason": "scheduler-failed", "detail": detail}
-        return {"reason": "schedule-missed", "detail": missed}
-    where = f" (its log: sam logs --stack-name {deployment.stack} -n CheckerFunction)" if deployment.stack else ""
-    return {"reason": "unknown", "detail": f"not checked in {run}, and nothing recorded says why{where}"}
-
 
 # -- what is watched, and what was found ------------------------------------------------------------
 
@@ -232,7 +57,7 @@ def status_rows(items: Iterable[dict], deployment: Deployment | None = None) -> 
             kind = parse_target(key).kind
         except InvalidInput:
             kind = "address"
-        checked_at = str(item["checked_at"]) if _when(item.get("checked_at") or "") else None
+        checked_at = str(item["checked_at"]) if as_time(item.get("checked_at") or "") else None
         row = {
             "ip": key,
             "kind": kind,
@@ -256,7 +81,7 @@ def status_rows(items: Iterable[dict], deployment: Deployment | None = None) -> 
             row |= _summary_row(addresses) | {"checked": True, "addresses": addresses, "unchecked": notes}
         else:
             row |= _finding_row(_mapping(raw), sender, helo)
-        row["stale"] = _stale(item, runs, deployment, letters)
+        row["stale"] = why_stale(item, runs, deployment, letters)
         row["outcome"] = _outcome(row)
         rows.append(row)
     return rows
@@ -355,11 +180,6 @@ def _sender(item: dict) -> str | None:
         return None
 
 
-def _minute(text: object) -> str:
-    """An ISO 8601 time to the minute, as the tables show it."""
-    return str(text or "")[:16].replace("T", " ")
-
-
 _CELL = {"TARGET": 60, "LABEL": 30, "LISTED ON": 40, "SPF": 24, "rDNS": 40, "CHANGED": 16, "CHECKED": 16}
 
 
@@ -369,7 +189,7 @@ def status_table(rows: list[dict]) -> str:
     table: list[tuple[tuple[str, ...], list[str]]] = []  # each row's cells, and notes printed under it
     for r in rows:
         label = r["label"] + ("" if r["enabled"] else " (disabled)")
-        times = (_minute(r["changed_at"]), _minute(r["checked_at"]) or "-")
+        times = (minute(r["changed_at"]), minute(r["checked_at"]) or "-")
         notes = []
         if r["stale"] and r["enabled"]:
             notes.append(f"stale: {clean_text(r['stale']['detail'], 300)}")
@@ -501,7 +321,7 @@ def _failing(health: dict, runs: Runs) -> bool:
     """Whether a list's (or the resolver's) record fails in the last scheduled run that is over: a
     failing record is written again at every run that asks the list, so one older than that run
     is a list no longer asked."""
-    run = _when(health.get("run") or "")
+    run = as_time(health.get("run") or "")
     if health.get("status") != "failing":
         return False
     return runs.settled is None or (run is not None and run >= runs.settled - SLACK)
@@ -525,13 +345,13 @@ def lists_table(lists: list[dict], resolver: dict | None = None) -> str:
     lines = []
     if resolver:
         said = clean_text(f"{resolver['error']}: {resolver['detail']}".strip(": "), 200)
-        lines.append(f"The deployment's resolver does not work (since {_minute(resolver['since'])} UTC): {said}")
+        lines.append(f"The deployment's resolver does not work (since {minute(resolver['since'])} UTC): {said}")
     if not lists:
         return "\n".join(lines)
     header = ("LIST THE DEPLOYMENT CANNOT USE", "FAMILY", "SINCE", "RUNS", "WHY")
     table = [header] + [
         _cells(
-            (e["zone"], family_name(e["family"]), _minute(e["since"]), e["runs"], _why(e)),
+            (e["zone"], family_name(e["family"]), minute(e["since"]), e["runs"], _why(e)),
             (60, 6, 16, 6, 120),
         )
         for e in lists
@@ -576,9 +396,9 @@ def status_json(
         document["unusable_lists"] = lists
     if deployment is not None and runs is not None:
         schedule = deployment.schedule
-        document["last_run"] = _iso(runs.newest)
+        document["last_run"] = iso(runs.newest)
         document["schedule"] = (
-            {"expression": schedule.expression, "state": schedule.state or None, "next": _iso(runs.next)}
+            {"expression": schedule.expression, "state": schedule.state or None, "next": iso(runs.next)}
             if schedule.expression
             else None
         )
@@ -586,10 +406,6 @@ def status_json(
         document["resolver"] = resolver_failing(deployment, runs)
         document["notes"] = deployment.notes
     return json_text(document)
-
-
-def _iso(when: datetime | None) -> str | None:
-    return when.isoformat(timespec="seconds") if when else None
 
 
 def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: bool = False, unusable: int = 0) -> str:
@@ -602,7 +418,7 @@ def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: 
             "sam deploy) for status to tell stale targets."
         )
     if runs.newest is not None:
-        said = f"Last scheduled run {_minute(_iso(runs.newest))} UTC"
+        said = f"Last scheduled run {minute(iso(runs.newest))} UTC"
         if runs.next is not None:
             said += f", next {runs.next:%Y-%m-%d %H:%M} UTC ({deployment.schedule.expression})"
         lines.append(said + ".")
@@ -700,7 +516,7 @@ def domains_table(rows: list[dict]) -> str:
         listed = ", ".join(r["listed"]) or "-"
         table.append(
             _cells(
-                (r["domain"], ",".join(r["roles"]), spf, dmarc, listed, _minute(r["changed_at"])), _DOMAIN_CELL.values()
+                (r["domain"], ",".join(r["roles"]), spf, dmarc, listed, minute(r["changed_at"])), _DOMAIN_CELL.values()
             )
         )
     widths = [max(len(row[i]) for row in table) for i in range(len(_DOMAIN_CELL))]
