@@ -19,7 +19,7 @@ def template():
 
 def test_the_digest_is_weekly_by_default_and_off_when_its_schedule_is_empty(template):
     parameter = template["Parameters"]["DigestSchedule"]
-    assert parameter["Default"] == "cron(0 7 ? * MON *)"  # Mondays, after the daily check at 06:00
+    assert parameter["Default"] == "cron(0 9 ? * MON *)"  # Mondays, once the daily check of 06:00 is over
     # (short-form tags read as their plain values: !Not [!Equals [!Ref DigestSchedule, ""]])
     assert template["Conditions"]["HasDigest"] == [["DigestSchedule", ""]]
     function = template["Resources"]["DigestFunction"]
