@@ -429,7 +429,8 @@ class LocalPipeline:
             "DashboardUrl": f"https://{_region()}.console.aws.amazon.com/cloudwatch/home?region={_region()}"
             f"#dashboards/dashboard/{name}-Dashboard",
         }
-        given = {"DqsKeyParameter": "", "Zones": "", **(parameters or {})}
+        digest = self.template["Parameters"]["DigestSchedule"]["Default"]
+        given = {"DqsKeyParameter": "", "Zones": "", "DigestSchedule": digest, **(parameters or {})}
         template = {
             "Parameters": {key: {"Type": "String", "Default": ""} for key in given},
             "Resources": {"Marker": {"Type": "AWS::SQS::Queue"}},
