@@ -170,25 +170,35 @@ def _followed_back(store: HistoryReader, items: Sequence[Mapping], since: dateti
     """The history of ITEMS, each target's period that was already there at its first item in the
     window followed back through the items before it."""
     by_key = _by_key(items)
-    earlier = [key for key, theirs in by_key.items() if not is_health_key(key) and _began_at_first(key, theirs)]
+    known = {key: _Key(key).periods(theirs) for key, theirs in by_key.items() if not is_health_key(key)}
+    earlier = [key for key, periods in known.items() if _began_at_first(by_key[key], periods)]
     if earlier:
         before = stamp(since - timedelta(microseconds=1))
         for item in store.query(earlier, "", before):
             by_key[str(item["ip"])].append(item)
-    return build_history(by_key, since, until)
+        for key in earlier:
+            del known[key]  # its periods are read again, with the items before
+    return build_history(by_key, since, until, known)
 
 
-def _began_at_first(key: str, items: list[Mapping]) -> bool:
+def _began_at_first(items: list[Mapping], periods: list[Period]) -> bool:
     first = min(_when(i.get("checked_at")) or datetime.max.replace(tzinfo=UTC) for i in items)
-    return any(_when(p.start) == first.replace(microsecond=0) for p in _Key(key).periods(items))
+    return any(_when(p.start) == first.replace(microsecond=0) for p in periods)
 
 
 # -- what the items say -----------------------------------------------------------------------------
 
 
-def build_history(items: Mapping[str, list[Mapping]] | Iterable[Mapping], since: datetime, until: datetime) -> History:
+def build_history(
+    items: Mapping[str, list[Mapping]] | Iterable[Mapping],
+    since: datetime,
+    until: datetime,
+    known: Mapping[str, list[Period]] | None = None,
+) -> History:
     """The periods that ITEMS (history items of any keys, in any order; or by key) show overlapping
-    SINCE..UNTIL, and the scheduled runs in that time."""
+    SINCE..UNTIL, and the scheduled runs in that time. KNOWN: a target's periods already read from
+    the same items (a target's, unlike a domain's, do not depend on the runs of the others)."""
+    known = known or {}
     by_key = items if isinstance(items, Mapping) else _by_key(items)
     runs: set[str] = set()
     in_window: set[str] = set()
@@ -201,10 +211,11 @@ def build_history(items: Mapping[str, list[Mapping]] | Iterable[Mapping], since:
                 if when is not None and since <= when <= until:
                     in_window.add(run)
     low, high = shown_time(since), shown_time(until)  # as the periods' times are written, they compare as text
+    scheduled = sorted(runs)
     periods = [
         period
         for key, theirs in by_key.items()
-        for period in _Key(key).periods(theirs, sorted(runs))
+        for period in (known[key] if key in known else _Key(key).periods(theirs, scheduled))
         if period.start <= high and (period.end is None or period.end > low)
     ]
     return History(sorted(periods, key=_order), low, high, len(in_window))
