@@ -55,7 +55,7 @@ def run(args) -> int:
     from . import overview
     from .fleet import find_tables
     from .history import find_history_tables
-    from .status import _deployment as status_deployment
+    from .status import what_is_deployed
 
     if not args.html:
         raise UsageError("say where to write the report: --html FILE")
@@ -67,7 +67,7 @@ def run(args) -> int:
         history_table, _ = find_history_tables(args.stack, args.table, args.history_table, health_table)
         with aws_errors("cannot read the watched targets"):
             items = list(TargetStore.named(table).scan())
-        deployment = status_deployment(args.stack)  # its schedule and dead letters: who is stale, as status says
+        deployment = what_is_deployed(args.stack)  # its schedule and dead letters: who is stale, as status says
         domains, health = None, []
         if health_table:
             with aws_errors("cannot read the health table"):

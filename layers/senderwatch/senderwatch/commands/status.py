@@ -45,7 +45,7 @@ def run(args) -> int:
         table, health_table = find_tables(args.stack, args.table, args.health_table)
         with aws_errors("cannot read the watched targets"):
             items = list(TargetStore.named(table).scan())
-        deployment = _deployment(args.stack)
+        deployment = what_is_deployed(args.stack)
         domains = None
         if health_table:
             watched = overview.watched_domain_names(items)
@@ -76,7 +76,7 @@ def run(args) -> int:
     return status
 
 
-def _deployment(stack: str | None):
+def what_is_deployed(stack: str | None):
     """What the stack has beside the tables: the schedule (its expression and state) and the
     dead-letter queue. Whatever cannot be read is said, and the rest is still shown."""
     from ..aws import DeadLetters, aws_errors, client
