@@ -288,6 +288,9 @@ def run_now(state: Path = STATE, wait: float = 600) -> int:
 def change_world(change: list[str], state: Path = STATE) -> int:
     """Change the world file as CHANGE says (world.WORLD_USAGE); the running stack reads it again."""
     path = state / WORLD
+    if _running(state) is None:  # a stack starts from the story's world: a change now would be lost
+        print("no local stack runs: start it with make local-stack, then change its world", file=sys.stderr)
+        return 2
     try:
         scenario = check_scenario(json.loads(path.read_text(encoding="utf-8")))
     except OSError:

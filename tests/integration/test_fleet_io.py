@@ -76,7 +76,10 @@ def test_an_export_is_imported_back_unchanged(local, table, capsys, tmp_path):
 
     empty = ["--table", create_table("TargetsTable", "targets-elsewhere")]
     status, out, _ = run(capsys, "targets", "import", str(path), *empty)
-    assert (status, out) == (0, "7 added, 0 updated, 0 already up to date: first checks follow within a minute\n")
+    assert (status, out) == (
+        0,
+        "7 added, 0 updated, 0 already up to date: first checks of the 6 enabled follow within a minute\n",
+    )
     assert run(capsys, "targets", "export", *empty)[1] == exported
     assert (
         boto3.resource("dynamodb").Table("targets-elsewhere").get_item(Key={"ip": "198.51.100.0/28"})["Item"]["enabled"]

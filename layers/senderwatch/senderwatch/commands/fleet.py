@@ -595,8 +595,12 @@ def import_targets(
             f"interrupted after about {written[0]:,} of {todo:,} writes; run the same import again to finish"
         ) from None
     said = [f"{len(new):,} added, {len(changed):,} updated, {unchanged:,} already up to date"]
-    if any(item["enabled"] for item in new):
-        said.append("first checks follow within a minute")
+    if enabled := sum(1 for item in new if item["enabled"]):
+        said.append(
+            "first checks follow within a minute"
+            if enabled == len(new)
+            else f"first checks of the {enabled:,} enabled follow within a minute"
+        )
     rechecks = [item for ip, changes in changed if (item := _recheck(current[ip], changes))]
     if rechecks:
         subject = "the updated one is" if len(rechecks) == 1 else f"the {len(rechecks):,} updated ones are"
