@@ -345,5 +345,7 @@ def test_a_target_whose_check_is_a_dead_letter_is_stale_and_says_so(local, capsy
     (stale,) = document["targets"]
     assert (status, stale["ip"], stale["stale"]["reason"]) == (3, "192.0.2.31", "dead-letter")
     assert document["dead_letters"] == 1
-    assert "dead-letter queue" in run(capsys, "status", *stack)[1]
+    table = run(capsys, "status", *stack)[1]
+    assert "dead-letter queue" in table
+    assert "1 check message waits in the dead-letter queue (senderwatch doctor" in table  # the table says it too
     assert boto3.client("sqs").receive_message(QueueUrl=local.dead_letter_url).get("Messages")  # still there

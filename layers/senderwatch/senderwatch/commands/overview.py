@@ -424,6 +424,12 @@ def footer(rows: list[dict], runs: Runs, deployment: Deployment, problems_only: 
         lines.append(said + ".")
     elif runs.missed is None and deployment.schedule.expression:
         lines.append(f"No scheduled run on record yet ({deployment.schedule.expression}).")
+    if deployment.dead_letters_waiting:
+        waiting = deployment.dead_letters_waiting
+        lines.append(
+            f"{waiting:,} check message{'s wait' if waiting != 1 else ' waits'} in the dead-letter queue"
+            " (senderwatch doctor says how to move them back)."
+        )
     watched = [r for r in rows if r["enabled"]]
     if watched:
         wrong = sum(1 for r in watched if r["outcome"] == OUTCOMES[PROBLEM])
