@@ -16,7 +16,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from ..addresses import shown
@@ -151,3 +151,18 @@ def flush_stdout() -> None:
 
 def cannot_write(exc: OSError) -> str:
     return "" if isinstance(exc, BrokenPipeError) else f"cannot write the output: {exc.strerror or exc}"
+
+
+def whole_days(maximum: int) -> Callable[[str], int]:
+    """An option's type: a whole number of days from 1 to MAXIMUM, else argparse's one-line error."""
+
+    def days(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= maximum:
+            raise argparse.ArgumentTypeError(f"expected a whole number of days from 1 to {maximum}, not {shown(text)}")
+        return value
+
+    return days

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from ..addresses import shown
 from ..targets import parse_target
 from ..text import clean_text, duration, json_text
-from .common import FORMATS, USAGE_ERROR, UsageError, error, json_options, use_region, write
+from .common import FORMATS, USAGE_ERROR, UsageError, error, json_options, use_region, whole_days, write
 
 DAYS = 30  # the time shown when neither --days nor --since says
 MAX_DAYS = 3650  # the longest HistoryDays keeps
@@ -36,7 +36,7 @@ def add_parsers(commands, where) -> None:
         "and the whole deployment's health)",
     )
     when = history.add_mutually_exclusive_group()
-    when.add_argument("--days", type=_days, metavar="N", help=f"the last N days (default {DAYS})")
+    when.add_argument("--days", type=whole_days(MAX_DAYS), metavar="N", help=f"the last N days (default {DAYS})")
     when.add_argument(
         "--since", type=_since, metavar="DATE", help="from DATE to now: 2026-11-01, or 2026-11-01T06:00 (UTC)"
     )
@@ -53,16 +53,6 @@ def add_parsers(commands, where) -> None:
     )
     history.add_argument("--format", **FORMATS)
     history.set_defaults(run=run)
-
-
-def _days(text: str) -> int:
-    try:
-        days = int(text)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"expected a whole number of days from 1 to {MAX_DAYS}, not {shown(text)}")
-    return days
 
 
 def _since(text: str) -> datetime:

@@ -4,7 +4,6 @@ command runs."""
 
 from __future__ import annotations
 
-import argparse
 import os
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -12,7 +11,7 @@ from pathlib import Path
 
 from ..addresses import shown
 from ..errors import ServiceError
-from .common import UsageError, use_region, write
+from .common import UsageError, use_region, whole_days, write
 
 MAX_DAYS = 366
 
@@ -22,7 +21,9 @@ def add_parsers(commands, where) -> None:
         "report", parents=[where], help="an HTML report: the fleet, and a timeline of each target's problems"
     )
     report.add_argument("--html", metavar="FILE", help="write the report to FILE (one HTML file; required)")
-    report.add_argument("--days", type=_days, default=30, help="the period shown: the last N days (default 30)")
+    report.add_argument(
+        "--days", type=whole_days(MAX_DAYS), default=30, help="the period shown: the last N days (default 30)"
+    )
     report.add_argument(
         "--history-table",
         metavar="NAME",
@@ -35,16 +36,6 @@ def add_parsers(commands, where) -> None:
         "or set SENDERWATCH_HEALTH_TABLE)",
     )
     report.set_defaults(run=run)
-
-
-def _days(value: str) -> int:
-    try:
-        days = int(value)
-    except ValueError:
-        days = 0
-    if not 1 <= days <= MAX_DAYS:
-        raise argparse.ArgumentTypeError(f"expected a whole number of days from 1 to {MAX_DAYS}, not {shown(value)}")
-    return days
 
 
 def run(args) -> int:
