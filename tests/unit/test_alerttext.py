@@ -1,10 +1,11 @@
-"""Alert texts: what a person reads in the email and on the phone, and what programs get - for
-every event as the notifier's decisions make it, alone and grouped."""
+"""Alert texts: what a person reads in the email, on the phone and in a chat, and what programs
+get - for every event as the notifier's decisions make it, alone and grouped."""
 
 import ipaddress
 import json
 from datetime import UTC, datetime
 from functools import cache
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from local.memory import MemoryReceivers
 from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
-from senderwatch.alerttext.model import Code, Steps
+from senderwatch.alerttext.model import MARKDOWN_MAX, Code, Steps
 from senderwatch.aws import publish_args
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.findings import (
@@ -86,8 +87,15 @@ def test_sns_publish_carries_email_and_sms_variants_and_filterable_attributes():
     args = publish_args(render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING)), "arn:t")
     assert args["MessageStructure"] == "json"
     variants = json.loads(args["Message"])
-    assert set(variants) == {"default", "email", "sms", "sqs", "lambda"}
+    assert set(variants) == {"default", "email", "sms", "sqs", "lambda", "https"}
     assert json.loads(variants["sqs"])["sms"] == variants["sms"]
+    chatbot = json.loads(variants["https"])  # what AWS Chatbot, subscribed over HTTPS, shows
+    assert (chatbot["version"], chatbot["source"], chatbot["content"]["textType"]) == (
+        "1.0",
+        "custom",
+        "client-markdown",
+    )
+    assert chatbot["metadata"]["threadId"] == "senderwatch:192.0.2.25"
     assert args["MessageAttributes"]["event"] == {"DataType": "String", "StringValue": "DELISTED"}
     assert args["MessageAttributes"]["severity"]["StringValue"] == "info"
 
@@ -131,6 +139,41 @@ def test_a_run_that_lists_thousands_is_one_message_within_every_limit():
     assert json.loads(args["MessageAttributes"]["ip"]["StringValue"])[:2] == ["198.51.0.0", "198.51.0.1"]
     assert args["MessageAttributes"]["ip"]["DataType"] == "String.Array"
     assert len(groups) == 1
+    chatbot = message.chatbot()  # in Slack or Teams: within AWS Chatbot's limits, saying how many more
+    assert schema_problems(chatbot, CHATBOT_SCHEMA) == []
+    shown = chatbot["content"]["description"].count("\n- 198.51.")
+    assert (
+        f"- ... and {10_000 - shown:,} more: `senderwatch status` shows them all" in chatbot["content"]["description"]
+    )
+    assert "- ... and 9,800 more: `senderwatch status` shows them all" in message.markdown
+    assert "198.51.0.1 (relay 1) · 127.0.0.2 trap hit 198.51.0.1" in message.markdown
+
+
+def test_chat_markdown_escapes_what_it_would_misread_and_keeps_commands_and_links_as_they_are():
+    hostile = dict(LISTING, reason="*bold* _it_ [x](http://evil.example) <b> `tick` # not a heading")
+    text = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", hostile), label="relay_*1*")
+
+    assert r"\*bold\* \_it\_ \[x\](<http://evil.example>) \<b\> \`tick\` \# not a heading" in text.markdown
+    assert "relay\\_\\*1\\*" in text.markdown and "*1*" not in text.markdown.replace("\\*1\\*", "")
+    assert "<http://www.justspam.org/check-an-ip>" in text.markdown
+    for command in text.commands:
+        assert f"`{command}`" in text.markdown or f"```\n   {command}\n   ```" in text.markdown
+
+
+def test_a_listing_and_its_delisting_share_a_chat_thread_and_a_hosts_alerts_one_per_host():
+    listed_alert = Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING)
+    delisted = Alert("DELISTED", "192.0.2.25", DAYS[3], "dnsbl.justspam.org", dict(LISTING, began=SINCE))
+    spf = Alert("SPF_FAILING", "2001:db8::25", SINCE, details=SPF, target=HOSTNAME)
+    host_listed = Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, target=HOSTNAME)
+
+    one, two = render(listed_alert).chatbot(), render(delisted).chatbot()
+    assert one["metadata"]["threadId"] == two["metadata"]["threadId"] == "senderwatch:192.0.2.25"
+    assert render(spf).thread == render(host_listed).thread == f"senderwatch:{HOSTNAME}"
+    many = [listed(n) for n in range(3)]
+    gone = [Alert("DELISTED", a.ip, DAYS[3], a.zone, a.details) for a in many]
+    threads = {alerttext.render_group(many).thread, alerttext.render_group(gone).thread}
+    assert threads == {"senderwatch:LISTED:bl.spamcop.net"}
+    assert one["id"] != two["id"] and one["id"] == render(listed_alert).chatbot()["id"]  # the same alert, the same id
 
 
 def test_alerts_are_grouped_by_event_and_list_and_one_is_rendered_alone():
@@ -488,6 +531,55 @@ def reaches_programs(text: AlertText) -> None:
         assert shown == list(text.addresses)
 
 
+CHATBOT_SCHEMA = json.loads((Path(__file__).parents[1] / "data" / "chatbot-notification.schema.json").read_text())
+JSON_TYPES = {"object": dict, "array": list, "string": str, "boolean": bool}
+
+
+def schema_problems(value, schema: dict, where: str = "") -> list[str]:
+    """What of the JSON Schema keywords the Chatbot schema uses VALUE breaks, field by field."""
+    problems = []
+    if "const" in schema and value != schema["const"]:
+        problems.append(f"{where}: {value!r} is not {schema['const']!r}")
+    if "type" in schema and not isinstance(value, JSON_TYPES[schema["type"]]):
+        return [*problems, f"{where}: not a {schema['type']}"]
+    if isinstance(value, str | list):
+        if len(value) < schema.get("minLength", 0) or len(value) > schema.get("maxLength", len(value)):
+            problems.append(f"{where}: {len(value)} characters")
+        if len(value) > schema.get("maxItems", len(value)):
+            problems.append(f"{where}: {len(value)} items")
+    if isinstance(value, list):
+        for n, item in enumerate(value):
+            problems += schema_problems(item, schema.get("items", {}), f"{where}[{n}]")
+    if isinstance(value, dict):
+        problems += [f"{where}.{name}: missing" for name in schema.get("required", ()) if name not in value]
+        for name, item in value.items():
+            if name not in schema.get("properties", {}):
+                problems += [f"{where}.{name}: not in the schema"] * (schema.get("additionalProperties") is False)
+            else:
+                problems += schema_problems(item, schema["properties"][name], f"{where}.{name}")
+    return problems
+
+
+def shows_in_every_channel(text: AlertText) -> None:
+    """Each channel within its limits; the full ones (the email, chat Markdown, the Chatbot
+    notification, the JSON document) carry every address, command and link the alert has."""
+    assert 0 < len(text.subject) < 100 and 0 < len(text.sms) < 160
+    markdown, chatbot, document = text.markdown, text.chatbot(), text.document()
+    assert len(markdown) <= MARKDOWN_MAX and markdown.startswith(f"**{text.subject.split()[0]}")
+    assert schema_problems(chatbot, CHATBOT_SCHEMA) == []
+    content = chatbot["content"]
+    assert len(content["description"]) + sum(map(len, content["nextSteps"])) <= 8000
+    assert chatbot["metadata"]["eventType"] == text.event and chatbot["metadata"]["summary"] == text.sms
+    chat = "\n".join([content["description"], *content["nextSteps"]])
+    assert (document["subject"], document["markdown"], document["email"]) == (text.subject, markdown, text.email)
+    for full in (text.email, markdown, chat, json.loads(json.dumps(document))["markdown"]):
+        for carried in (*text.addresses, *text.commands, *text.links):
+            assert carried in full, (carried, full)
+    for unrendered in ("None", "Event.", "()", "[]"):
+        assert unrendered not in markdown + content["title"], unrendered
+    assert "\x1b" not in json.dumps(chatbot) + markdown
+
+
 def test_every_event_has_its_wording_and_its_twin_beside_it():
     assert set(WORDINGS) == set(Event)  # a new event without a wording fails here
     for event, wording in WORDINGS.items():
@@ -503,6 +595,7 @@ def test_every_event_alone_says_what_happened_and_what_to_do_within_every_limit(
         text = render(alert)
         says_what_a_person_needs(text, [alert])
         reaches_programs(text)
+        shows_in_every_channel(text)
         assert alerttext.render_group([alert]) == text
 
 
@@ -518,6 +611,7 @@ def test_every_event_grouped_is_one_message_naming_each_alert_or_each_said_alone
         text = alerttext.render_group(members)
         says_what_a_person_needs(text, members)
         reaches_programs(text)
+        shows_in_every_channel(text)
         about = {a.ip or a.target for a in members}  # an address two targets watch is one row
         if len(about) > 1:
             counted = str(len(about)) in text.subject or " more" in text.subject

@@ -448,18 +448,18 @@ class AlertTopic:
 def publish_args(text: AlertText, topic_arn: str) -> dict:
     """Keyword arguments for SNS Publish: one message, a variant per protocol.
 
-    People get text (email, sms); programs (sqs, lambda) get the alert as JSON. A list-valued
-    attribute (the addresses of a grouped alert) is a String.Array, which subscription filter
-    policies match element by element.
+    People get text (email, sms) and, through AWS Chatbot (which subscribes over HTTPS), a custom
+    notification in Slack or Teams (https); programs (sqs, lambda) get the alert as JSON. A
+    list-valued attribute (the addresses of a grouped alert) is a String.Array, which subscription
+    filter policies match element by element.
     """
     data = json.dumps(text.document())
+    variants = {"default": text.email, "email": text.email, "sms": text.sms, "sqs": data, "lambda": data}
     return {
         "TopicArn": topic_arn,
         "Subject": text.subject,
         "MessageStructure": "json",
-        "Message": json.dumps(
-            {"default": text.email, "email": text.email, "sms": text.sms, "sqs": data, "lambda": data}
-        ),
+        "Message": json.dumps({**variants, "https": json.dumps(text.chatbot())}),
         "MessageAttributes": {
             k: {"DataType": "String.Array", "StringValue": json.dumps(v)}
             if isinstance(v, list)

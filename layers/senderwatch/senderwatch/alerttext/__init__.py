@@ -37,7 +37,20 @@ WORDINGS: dict[Event, Wording] = {
 
 def render(alert: Alert, label: str = "") -> AlertText:
     """What one alert says (LABEL overrides the alert's own)."""
-    return WORDINGS[Event(alert.event)].alone(replace(alert, label=label) if label else alert)
+    text = WORDINGS[Event(alert.event)].alone(replace(alert, label=label) if label else alert)
+    return replace(text, thread=thread([alert]))
+
+
+def thread(alerts: Sequence[Alert]) -> str:
+    """What a chat threads ALERTS under: their target (an address, a host, a network, a domain, a
+    list, a receiver), so a problem and its end share a thread; alerts about several targets, the
+    problem and its list."""
+    about = {a.target or a.ip or a.zone for a in alerts}
+    if len(about) == 1 and "" not in about:
+        return f"senderwatch:{about.pop()}"
+    event = Event(alerts[0].event)
+    problem = WORDINGS[event].clears or event
+    return ":".join(["senderwatch", str(problem), *[alerts[0].zone] * bool(alerts[0].zone)])
 
 
 def group_key(alert: Alert) -> tuple:
@@ -61,7 +74,8 @@ def render_group(alerts: Sequence[Alert]) -> AlertText:
         raise ValueError(f"{alerts[0].event} alerts are said one by one, not grouped")
     alerts = sorted(alerts, key=lambda a: sort_key(a.ip))
     if not wording.per_address:
-        return wording.together(alerts)
+        return replace(wording.together(alerts), thread=thread(alerts))
     every = tuple(a.key for a in alerts)  # each is marked as sent; an address watched by several targets is shown once
-    alerts = one_per_address(alerts)
-    return replace(wording.alone(alerts[0]) if len(alerts) == 1 else wording.together(alerts), keys=every)
+    shown = one_per_address(alerts)
+    text = wording.alone(shown[0]) if len(shown) == 1 else wording.together(shown)
+    return replace(text, keys=every, thread=thread(alerts))

@@ -4,16 +4,20 @@ An AlertText holds what a person needs, whatever reaches them: the event and its
 title, the one line the SMS needs, the body in pieces (what happened, the facts, the rows of
 addresses, the steps with the commands to copy), the addresses it is about and its links. The
 channels at the end of this module render it: the email (also SNS's `default` variant), the SMS
-line, the subject and the JSON document programs get. Another channel (chat Markdown, a webhook,
-an event on a bus) is one more renderer of the same AlertText, beside them.
+line, the subject, chat Markdown (Slack, Teams, Mattermost, Discord...), the custom notification
+AWS Chatbot shows in Slack and Teams, and the JSON document programs get. Another channel is one
+more renderer of the same AlertText, beside them.
 
 Everything from outside (list reasons, SPF records, labels) is cleaned (text.clean_text) before
-it goes into a piece; the channels keep the subject under 100 characters, the SMS under 160 and
+it goes into a piece, and Markdown escapes what it would misread in it; the channels keep the
+subject under 100 characters, the SMS under 160, the Chatbot notification within its limits and
 the whole publish under SNS's 256 KB.
 """
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -22,6 +26,10 @@ from ..findings import Alert, Event
 SUBJECT_MAX, SMS_MAX = 99, 159
 DATA_ADDRESSES = 1000  # addresses carried in the JSON document (SNS caps a publish at 256 KB)
 ATTRIBUTE_ADDRESSES = 100  # and in the ip attribute
+MARKDOWN_MAX = 40_000  # Slack's most for a message's text (Apprise splits or cuts for the chats that take less)
+# AWS Chatbot's custom notification: its title and description limits; the rest is ours, to stay readable
+CHATBOT_TITLE_MAX, CHATBOT_TEXT_MAX = 250, 8000
+CHATBOT_STEPS, CHATBOT_KEYWORDS, CHATBOT_KEYWORD_MAX, CHATBOT_RESOURCES = 10, 5, 75, 10
 
 
 # -- the pieces of a body ---------------------------------------------------------------------------
@@ -122,6 +130,7 @@ class AlertText:
     links: tuple[str, ...] = ()  # where the person acts (a list's removal page)
     keys: tuple[str, ...] = ()  # the alerts it carries: each is published once
     data: dict | None = None  # more for programs: every address, counts
+    thread: str = ""  # what a chat threads it under: its target, so a problem and its end share one
 
     @property
     def attributes(self) -> dict[str, str | list[str]]:
@@ -139,6 +148,13 @@ class AlertText:
     @property
     def sms(self) -> str:
         return sms_line(self)
+
+    @property
+    def markdown(self) -> str:
+        return markdown_text(self)
+
+    def chatbot(self) -> dict:
+        return chatbot_notification(self)
 
     def document(self) -> dict:
         return json_document(self)
@@ -237,8 +253,9 @@ def by_list(alert: Alert) -> tuple:
 # -- the channels: how each shows an AlertText -----------------------------------------------------
 #
 # The email (also SNS's `default` variant, for a subscription without a variant of its own), the
-# SMS line, the subject and the JSON document programs get (aws.publish_args puts them in one
-# publish). A renderer for another channel takes an AlertText the same way.
+# SMS line, the subject, chat Markdown, AWS Chatbot's custom notification and the JSON document
+# programs get (aws.publish_args puts them in one publish). A renderer for another channel takes an
+# AlertText the same way.
 
 
 def _cap(text: str, limit: int, ellipsis: str = "…") -> str:
@@ -280,7 +297,14 @@ def email_text(text: AlertText) -> str:
 
 def json_document(text: AlertText) -> dict:
     """The whole alert as data: what programs subscribed to the topic receive."""
-    return {**text.attributes, **(text.data or {}), "subject": text.subject, "email": text.email, "sms": text.sms}
+    return {
+        **text.attributes,
+        **(text.data or {}),
+        "subject": text.subject,
+        "email": text.email,
+        "sms": text.sms,
+        "markdown": text.markdown,
+    }
 
 
 def _plain(block: Block) -> list[str]:
@@ -301,3 +325,142 @@ def _plain_line(line: Line) -> str:
     if isinstance(line, Code):
         return f"  {line.text}"  # a command on its own line, set in
     return "".join(p.text if isinstance(p, Code) else p for p in _pieces(line))
+
+
+# -- chat Markdown ---------------------------------------------------------------------------------
+#
+# What Slack, Teams, Mattermost and Discord all show well: a bold title line, the facts and rows as
+# lists, the steps numbered, commands as inline code or fenced blocks, links as <links>. A blank line
+# sets every block apart (a line right after a list would join its last item).
+
+_SPECIAL = re.compile(r"([\\`*_\[\]<>~|#])")
+_URL = re.compile(r"https?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]")
+_COUNTED = re.compile(r"\.\.\. and ([\d,]+) more: senderwatch status shows them all")
+_COLUMNS = re.compile(r" {2,}")  # plain text's columns: one separator in Markdown
+_MARK = {"high": "\N{POLICE CARS REVOLVING LIGHT}", "warning": "\N{WARNING SIGN}\N{VARIATION SELECTOR-16}"}
+
+
+def markdown_text(text: AlertText, limit: int = MARKDOWN_MAX) -> str:
+    """The alert in chat Markdown: its title in bold, then the body; within LIMIT characters."""
+    return _fit(lambda rows: "\n\n".join([f"**{_escape(text.subject)}**", *_markdown(text.body, rows)]), limit)
+
+
+def _escape(text: str) -> str:
+    """Prose for Markdown: what it would read as markup escaped, web addresses as links."""
+    out, at = [], 0
+    for url in _URL.finditer(text):
+        out += [_SPECIAL.sub(r"\\\1", text[at : url.start()]), f"<{url.group()}>"]
+        at = url.end()
+    return "".join(out) + _SPECIAL.sub(r"\\\1", text[at:])
+
+
+def _code(command: str) -> str:
+    ticks = "`" * (max(map(len, re.findall("`+", command)), default=0) + 1)
+    pad = " " if command.startswith("`") or command.endswith("`") else ""
+    return f"{ticks}{pad}{command}{pad}{ticks}"
+
+
+def _md_line(line: Line, indent: str = "") -> list[str]:
+    """A line as Markdown lines: a command alone is a fenced block, to copy as it is."""
+    if isinstance(line, Code):
+        fence = "`" * max(3, max(map(len, re.findall("`+", line.text)), default=0) + 1)
+        return [indent + fence, indent + line.text, indent + fence]
+    return [indent + "".join(_code(p.text) if isinstance(p, Code) else _escape(p) for p in _pieces(line))]
+
+
+def _md_step(step: Step, mark: str = "") -> str:
+    lines = [out for i, line in enumerate(step.lines) for out in _md_line(line, " " * len(mark) if i else "")]
+    return mark + "\n".join(lines)
+
+
+def _markdown(body: Sequence[Block], rows: int | None, steps: bool = True) -> list[str]:
+    """The blocks of BODY as Markdown paragraphs; ROWS rows of each list of rows at most (None: all).
+    Without STEPS, a list of steps leaves only its heading, when it says more than "What to do:"."""
+    out: list[str] = []
+    for block in body:
+        if isinstance(block, Lines):
+            out.append("\n".join(md for line in block.lines for md in _md_line(line)))
+        elif isinstance(block, Facts):
+            out.append("\n".join(f"- **{_escape(label)}:** {_escape(value)}" for label, value in block.rows))
+        elif isinstance(block, Rows):
+            every, more = block.rows, 0
+            counted = _COUNTED.fullmatch(every[-1]) if every else None
+            if counted:  # the rows the email leaves out (phrases.capped), counted in its last row
+                every, more = every[:-1], int(counted[1].replace(",", ""))
+            shown = every if rows is None else every[:rows]
+            lines = [f"**{_escape(block.heading)}**"] * bool(block.heading)
+            lines += [f"- {_escape(_COLUMNS.sub(' · ', row.strip()))}" for row in shown]
+            if more or len(shown) < len(every):
+                more += len(every) - len(shown)
+                lines.append(f"- ... and {more:,} more: {_code('senderwatch status')} shows them all")
+            out.append("\n".join(lines))
+        elif steps:
+            lines = [f"**{_escape(block.heading)}**"] * bool(block.heading)
+            for n, step in enumerate(block.steps, 1):
+                lines.append(_md_step(step, f"{n}. " if block.bullet == "1" else "- "))
+            out.append("\n".join(lines))
+        elif block.heading and block.heading != "What to do:":
+            out.append(f"**{_escape(block.heading)}**")
+    return [paragraph for paragraph in out if paragraph]
+
+
+def _fit(render: Callable[[int | None], str], limit: int) -> str:
+    """RENDER(rows) within LIMIT: the lists of rows give way first (as many rows as fit, and how many
+    more there are); a text still too long is cut at a line, said so."""
+    whole = render(None)
+    if len(whole) <= limit:
+        return whole
+    fewest, most = 0, whole.count("\n")
+    while fewest < most:  # the most rows that fit
+        middle = (fewest + most + 1) // 2
+        fewest, most = (middle, most) if len(render(middle)) <= limit else (fewest, middle - 1)
+    text = render(fewest)
+    if len(text) <= limit:
+        return text
+    cut = "\n\n(cut short: the email has the whole alert)"
+    lines, size, fenced = [], len(cut) + 4, False
+    for line in text.split("\n"):
+        if size + len(line) + 1 > limit:
+            break
+        lines.append(line)
+        size += len(line) + 1
+        fenced ^= line.lstrip().startswith("```")
+    return "\n".join(lines) + ("\n```" if fenced else "") + cut
+
+
+# -- AWS Chatbot (Amazon Q Developer in chat applications) -----------------------------------------
+
+
+def chatbot_notification(text: AlertText) -> dict:
+    """The custom notification AWS Chatbot shows in Slack and Teams (SNS's `https` variant): the
+    title, the body as the description, the steps as its next steps, a thread per target."""
+    steps = [s for block in text.body if isinstance(block, Steps) for s in block.steps]
+    next_steps = [_md_step(s) for s in steps]
+    if len(next_steps) > CHATBOT_STEPS:
+        next_steps[CHATBOT_STEPS - 1 :] = ["\n".join(next_steps[CHATBOT_STEPS - 1 :])]
+    room = CHATBOT_TEXT_MAX - sum(map(len, next_steps))
+    description = _fit(lambda rows: "\n\n".join(_markdown(text.body, rows, steps=False)), max(room, 1000))
+    mark = _MARK.get(text.severity, "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}")
+    about = [v for k in ("zone", "domain", "target") for v in [text.filters.get(k)] if isinstance(v, str)]
+    keywords = list(dict.fromkeys(k for k in [text.event, text.severity, *about] if len(k) <= CHATBOT_KEYWORD_MAX))
+    resources = list(dict.fromkeys([*text.addresses, *about]))[:CHATBOT_RESOURCES]
+    keys = "\n".join(sorted(text.keys)) or f"{text.event}\n{text.subject}"
+    return {
+        "version": "1.0",
+        "source": "custom",
+        "id": "senderwatch-" + hashlib.sha256(keys.encode("utf-8", "surrogateescape")).hexdigest()[:32],
+        "content": {
+            "textType": "client-markdown",
+            "title": _cap(f"{mark} {_escape(text.subject)}", CHATBOT_TITLE_MAX),
+            "description": description,
+            "nextSteps": next_steps,
+            "keywords": keywords[:CHATBOT_KEYWORDS],
+        },
+        "metadata": {
+            "threadId": text.thread or f"senderwatch:{text.event}",
+            "summary": text.sms,
+            "eventType": text.event,
+            "relatedResources": resources,
+            "enableCustomActions": False,
+        },
+    }
