@@ -1,4 +1,5 @@
-"""Notifier: changes of findings (and of the deployment's health) -> alerts -> SNS, each exactly once.
+"""Notifier: changes of findings (and of the deployment's health) -> alerts -> SNS, each exactly once
+(and, when AlertEventBus is set, onto that EventBridge bus, each exactly once too).
 
 The whole batch is one decision: alerts of one kind from many changes become one message.
 """
@@ -7,7 +8,7 @@ from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from senderwatch.aws import AlertLog, AlertTopic, client, stream_changes
+from senderwatch.aws import AlertBus, AlertLog, AlertTopic, client, stream_changes
 from senderwatch.config import Config
 from senderwatch.notifier import Change, notify
 from senderwatch.observability import logger, metrics
@@ -21,6 +22,11 @@ def _topic() -> AlertTopic:
 
 
 @cache
+def _bus() -> AlertBus | None:
+    return AlertBus(client("events"), CONFIG.alert_event_bus) if CONFIG.alert_event_bus else None
+
+
+@cache
 def _log() -> AlertLog:
     return AlertLog.named(CONFIG.idempotency_table_name)
 
@@ -29,9 +35,11 @@ def _log() -> AlertLog:
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     changes = [Change(sequence, old, new) for sequence, old, new in stream_changes(event)]
-    outcome = notify(changes, _log(), _topic())
+    outcome = notify(changes, _log(), _topic(), _bus())
     metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=len(changes))
     metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=outcome.alerts)
     metrics.add_metric(name="AlertMessages", unit=MetricUnit.Count, value=outcome.messages)
+    if CONFIG.alert_event_bus:
+        metrics.add_metric(name="AlertEvents", unit=MetricUnit.Count, value=outcome.events)
     # The stream retries from the oldest failed record; what was published is not sent again.
     return {"batchItemFailures": [{"itemIdentifier": change_id} for change_id in outcome.failed]}

@@ -1,6 +1,6 @@
 """The AWS side, behind small objects: the targets, history, health and sent-alerts tables, the
-check queue, the alert topic, the DQS key in SSM; and AWS's own formats (stream records, SNS
-publish arguments, errors as one line).
+check queue, the alert topic and event bus, the DQS key in SSM; and AWS's own formats (stream
+records, SNS publish arguments, EventBridge entries, errors as one line).
 
 Each wraps one boto3 client or table, so the stages are tested against fakes or moto; a
 throttled call is retried by botocore's standard retry mode, and what a batch call leaves
@@ -467,6 +467,44 @@ def publish_args(text: AlertText, topic_arn: str) -> dict:
             for k, v in text.attributes.items()
         },
     }
+
+
+class AlertBus:
+    """The EventBridge bus alerts are also put on (optional): users' rules route them to programs."""
+
+    def __init__(self, events_client, bus: str):
+        self.events = events_client
+        self.bus = bus  # a name or an ARN
+
+    def publish(self, text: AlertText) -> str:
+        with aws_errors("EventBridge PutEvents"):
+            reply = self.events.put_events(Entries=[event_entry(text, self.bus)])
+        entry = reply["Entries"][0]
+        if reply.get("FailedEntryCount") or "EventId" not in entry:
+            raise ServiceError(f"EventBridge refused the alert: {entry.get('ErrorCode')}: {entry.get('ErrorMessage')}")
+        return entry["EventId"]
+
+
+EVENT_SOURCE = "senderwatch"
+EVENT_MAX = 256 * 1024  # EventBridge's most for one entry: its source, detail type and detail
+PEOPLES_TEXTS = ("email", "markdown")  # what a detail too large for an entry gives up first
+
+
+def event_entry(text: AlertText, bus: str, limit: int = EVENT_MAX) -> dict:
+    """One PutEvents entry: source "senderwatch", the event as its detail type, the alert's JSON
+    document as its detail. A document too large for an entry (it cannot be, while SNS carries it
+    twice in one publish under 256 KB) gives up the email and the Markdown first, and says so in
+    "cut"; the facts, the subject and the SMS line stay."""
+    detail = text.document()
+    overhead = len(EVENT_SOURCE) + len(text.event.encode())
+    cut = []
+    for name in PEOPLES_TEXTS:
+        if len(json.dumps(detail).encode()) + overhead <= limit:
+            break
+        detail.pop(name, None)
+        cut.append(name)
+        detail["cut"] = cut
+    return {"Source": EVENT_SOURCE, "DetailType": text.event, "Detail": json.dumps(detail), "EventBusName": bus}
 
 
 RECEIVER_INDEX = "receiver-index"  # the health table's item naming the receivers with a block

@@ -21,6 +21,7 @@ class Config:
     health_table_name: str = ""
     queue_url: str = ""
     topic_arn: str = ""
+    alert_event_bus: str = ""  # the EventBridge bus alerts also go to ("" for none): a name or an ARN
     idempotency_table_name: str = ""
     zones: tuple[str, ...] = ()
     nameservers: tuple[tuple[str, int], ...] = ()
@@ -58,6 +59,7 @@ class Config:
             health_table_name=env.get("HEALTH_TABLE_NAME", ""),
             queue_url=env.get("QUEUE_URL", ""),
             topic_arn=env.get("TOPIC_ARN", ""),
+            alert_event_bus=env.get("ALERT_EVENT_BUS", "").strip(),
             idempotency_table_name=env.get("IDEMPOTENCY_TABLE_NAME", ""),
             zones=zones,
             nameservers=nameservers,

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from .alerttext import group, render_group
+from .alerttext import AlertText, group, render_group
 from .findings import (
     DOMAIN,
     RECEIVER,
@@ -68,14 +68,19 @@ class Notified:
     alerts: int = 0  # alerts published
     messages: int = 0  # SNS publishes
     failed: list[str] = field(default_factory=list)  # ids of changes to deliver again
+    events: int = 0  # alerts put on the event bus (when there is one), as the same messages
 
 
-def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher) -> Notified:
-    """Publish what CHANGES deserve: alerts grouped per event and list, each alert once.
+BUS = "bus:"  # the sent log's mark of an alert put on the event bus (the topic's is the key itself)
 
-    An alert already in SENT_LOG (published by an earlier delivery of the same change) is
-    not sent again; a group that cannot be published fails the changes it came from, and
-    only what is missing goes out when they are delivered again.
+
+def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher, bus: Publisher | None = None) -> Notified:
+    """Publish what CHANGES deserve: alerts grouped per event and list, each alert once to the
+    topic, and once to the event BUS when there is one.
+
+    An alert already in SENT_LOG (published by an earlier delivery of the same change) is not sent
+    again; the log marks each destination apart, so when one of them fails, the changes the group
+    came from fail, and only what that destination misses goes out when they are delivered again.
     """
     outcome = Notified()
     failed: set[str] = set()
@@ -87,28 +92,41 @@ def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher) -> No
             log.error("change not understood", extra={"change": change.id, "reason": f"{type(exc).__name__}: {exc}"})
             failed.add(change.id)
     if pending:
-        done = sent_log.sent(a.key for _, a in pending)
+        destinations: list[tuple[str, str, Publisher]] = [("topic", "", topic)]
+        if bus is not None:
+            destinations.append(("bus", BUS, bus))
+        done = sent_log.sent(mark + a.key for _, mark, _ in destinations for _, a in pending)
         if done:
             log.info("alerts sent before, not again", extra={"alerts": len(done)})
-        todo = [(cid, a) for cid, a in pending if a.key not in done]
         origin: dict[str, set[str]] = {}
-        for cid, alert in todo:
+        for cid, alert in pending:
             origin.setdefault(alert.key, set()).add(cid)
-        unique = list({a.key: a for _, a in todo}.values())
-        for alerts in group(unique):
-            text = render_group(alerts)
-            try:
-                topic.publish(text)
-                sent_log.mark(text.keys)
-            except Exception as exc:  # noqa: BLE001 - reported per change, retried by the stream
-                log.error(
-                    "alert not sent",
-                    extra={"event": alerts[0].event, "alerts": len(alerts), "reason": f"{type(exc).__name__}: {exc}"},
-                )
-                failed.update(cid for a in alerts for cid in origin[a.key])
-                continue
-            outcome.alerts += len(alerts)
-            outcome.messages += 1
-            log.info("alert sent", extra={**text.attributes, "alerts": len(alerts)})
+        unique = list({a.key: a for _, a in pending}.values())
+        said: dict[tuple[str, ...], AlertText] = {}  # a group both destinations miss is rendered once
+        for name, mark, publisher in destinations:
+            for alerts in group([a for a in unique if mark + a.key not in done]):
+                keys = tuple(a.key for a in alerts)
+                text = said[keys] if keys in said else said.setdefault(keys, render_group(alerts))
+                try:
+                    publisher.publish(text)
+                    sent_log.mark(mark + key for key in text.keys)
+                except Exception as exc:  # noqa: BLE001 - reported per change, retried by the stream
+                    log.error(
+                        "alert not sent",
+                        extra={
+                            "event": alerts[0].event,
+                            "alerts": len(alerts),
+                            "to": name,
+                            "reason": f"{type(exc).__name__}: {exc}",
+                        },
+                    )
+                    failed.update(cid for a in alerts for cid in origin[a.key])
+                    continue
+                if name == "bus":
+                    outcome.events += len(alerts)
+                    continue
+                outcome.alerts += len(alerts)
+                outcome.messages += 1
+                log.info("alert sent", extra={**text.attributes, "alerts": len(alerts)})
     outcome.failed = sorted(failed, key=lambda cid: (len(cid), cid))  # sequence numbers: oldest first
     return outcome
