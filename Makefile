@@ -9,7 +9,7 @@ SAM      := $(SAM_VENV)/bin/sam
 LAMBDA_RUNTIME := .aws-sam/lambda-runtime
 export SAM_CLI_TELEMETRY := 0
 
-.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces bench-report demo \
+.PHONY: install servers sam validate build test lint security audit bench bench-pipeline bench-coldstart bench-bounces bench-report bench-publish demo \
 	local-stack local-run local-world invoke clean
 
 install: $(STAMP)
@@ -101,6 +101,10 @@ bench-coldstart: $(STAMP) build
 # The HTML report of 1,000 targets x 90 days: the time to build it, and its size.
 bench-report: $(STAMP)
 	$(BIN)/python -m bench.report_bench
+
+# One publish with every channel on: each variant's size, the requests per alert, the time on moto.
+bench-publish: $(STAMP)
+	$(BIN)/python -m bench.publish_bench
 
 demo: $(STAMP)
 	$(BIN)/python -m local.demo
