@@ -99,3 +99,24 @@ def test_no_policy_of_ours_allows_every_resource(template):
         for policy in resource.get("Properties", {}).get("Policies", []) or []:
             for statement in (policy.get("Statement", []) if isinstance(policy, dict) else []) or []:
                 assert statement.get("Resource") != "*", name
+
+
+def test_the_notifier_may_put_events_on_the_alert_bus_only_and_only_when_one_is_set(template):
+    parameter = template["Parameters"]["AlertEventBus"]
+    assert parameter["Default"] == ""  # off unless asked for
+    pattern = re.compile(parameter["AllowedPattern"])
+    for bus in ("", "default", "operations", "arn:aws:events:eu-central-1:123456789012:event-bus/operations"):
+        assert pattern.fullmatch(bus), bus
+    for bus in ("*", "arn:aws:events:eu-central-1:123456789012:*", "a bus"):
+        assert not pattern.fullmatch(bus), bus
+    function = template["Resources"]["NotifierFunction"]["Properties"]
+    assert function["Environment"]["Variables"]["ALERT_EVENT_BUS"] == "AlertEventBus"
+    # (short-form tags read as their plain values: !If [HasAlertEventBus, {Statement}, !Ref AWS::NoValue])
+    (condition, policy, otherwise) = next(p for p in function["Policies"] if isinstance(p, list))
+    assert (condition, otherwise) == ("HasAlertEventBus", "AWS::NoValue")
+    (statement,) = policy["Statement"]
+    assert statement["Action"] == "events:PutEvents"
+    is_arn, given, named = statement["Resource"]
+    assert (is_arn, given) == ("AlertEventBusIsArn", "AlertEventBus")
+    assert named == "arn:${AWS::Partition}:events:${AWS::Region}:${AWS::AccountId}:event-bus/${AlertEventBus}"
+    assert template["Conditions"]["HasAlertEventBus"] == [["AlertEventBus", ""]]
