@@ -179,3 +179,18 @@ def test_a_record_another_invocation_wrote_first_is_changed_again_not_overwritte
     assert written == {"runs": 3} and late.records["zone:bl.example:4"] == ({"runs": 3}, 3)
     assert update(late, "zone:bl.example:4", lambda old: None) is None  # nothing to write: nothing written
     assert len(late.writes) == 2
+
+
+def test_the_topic_and_the_bus_each_get_each_alert_once_whichever_fails():
+    changes = [change("1", "192.0.2.1", {"bl.a": 1}), change("2", "192.0.2.2", {"bl.a": 1}, spf="softfail")]
+    log, topic, bus = MemoryLog(), Topic(), Topic(fail_events={"SPF_FAILING"})
+
+    first = notify(changes, log, topic, bus)
+    assert first.failed == ["2"] and (first.messages, first.events) == (2, 2)  # the listing of both on the bus
+    bus.fail_events.clear()
+    again = notify(changes, log, topic, bus)  # the stream delivers the failed change again, with the other
+
+    assert again.failed == [] and (again.messages, again.events) == (0, 1)
+    assert sorted(t.event for t in topic.published) == ["LISTED", "SPF_FAILING"]
+    assert sorted(t.event for t in bus.published) == ["LISTED", "SPF_FAILING"]
+    assert notify(changes, log, topic).messages == 0  # the bus taken away: the topic still sends nothing twice
