@@ -439,7 +439,8 @@ def chatbot_notification(text: AlertText) -> dict:
     if len(next_steps) > CHATBOT_STEPS:
         next_steps[CHATBOT_STEPS - 1 :] = ["\n".join(next_steps[CHATBOT_STEPS - 1 :])]
     room = CHATBOT_TEXT_MAX - sum(map(len, next_steps))
-    description = _fit(lambda rows: "\n\n".join(_markdown(text.body, rows, steps=False)), max(room, 1000))
+    body = _fit(lambda rows: "\n\n".join(_markdown(text.body, rows, steps=False)), max(room, 1000))
+    description = body or _escape(text.sms)  # (an alert that is all steps: its one line)
     mark = _MARK.get(text.severity, "\N{INFORMATION SOURCE}\N{VARIATION SELECTOR-16}")
     about = [v for k in ("zone", "domain", "target") for v in [text.filters.get(k)] if isinstance(v, str)]
     keywords = list(dict.fromkeys(k for k in [text.event, text.severity, *about] if len(k) <= CHATBOT_KEYWORD_MAX))
