@@ -1,8 +1,10 @@
 """The weekly digest: what it says of a period's history and the targets as they are now, by email
 and in one SMS line; and that a week with nothing wrong says so."""
 
+import json
 from datetime import UTC, datetime
 
+from senderwatch.aws import publish_args
 from senderwatch.commands import overview
 from senderwatch.digest import build_digest, send_digest
 from senderwatch.freshness import Deployment, Schedule
@@ -235,6 +237,17 @@ def test_many_problems_keep_the_sms_and_subject_in_their_limits():
     assert len(text.sms) < 160 and len(text.subject) < 100
     assert "Open now (900):" in text.email
     assert "... and 700 more: senderwatch status shows them all" in text.email
+    args = publish_args(text, "arn:aws:sns:eu-central-1:123456789012:alerts")
+    assert len(json.dumps(args).encode()) < 256 * 1024  # what SNS takes in one publish: else none is sent
+    variants = json.loads(args["Message"])
+    chatbot = json.loads(variants["https"])  # in Slack or Teams too, within Chatbot's limits
+    assert len(chatbot["content"]["title"]) <= 250
+    assert len(chatbot["content"]["description"]) + sum(map(len, chatbot["content"]["nextSteps"])) <= 8000
+    assert "- ... and " in chatbot["content"]["description"] and text.markdown.startswith("**senderwatch digest")
+    document = json.loads(variants["sqs"])  # programs get the first of the 900 open problems, and the count
+    kept = document["cut"]["open"]["kept"]
+    assert document["cut"] == {"open": {"kept": kept, "of": 900}} and 50 < kept == len(document["open"]) < 900
+    assert document["open"] == text.document()["open"][:kept] and document["email"] == text.email
 
 
 def test_every_kind_of_period_is_said_as_people_know_what_it_is_about():

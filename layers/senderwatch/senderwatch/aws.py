@@ -21,7 +21,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import boto3
 from boto3.dynamodb.conditions import Attr, Key
@@ -445,15 +445,29 @@ class AlertTopic:
         return self.sns.publish(**publish_args(text, self.topic_arn))["MessageId"]
 
 
+SNS_MAX = 256 * 1024  # SNS's most for one publish, every variant and attribute together
+
+
 def publish_args(text: AlertText, topic_arn: str) -> dict:
     """Keyword arguments for SNS Publish: one message, a variant per protocol.
 
     People get text (email, sms) and, through AWS Chatbot (which subscribes over HTTPS), a custom
     notification in Slack or Teams (https); programs (sqs, lambda) get the alert as JSON. A
     list-valued attribute (the addresses of a grouped alert) is a String.Array, which subscription
-    filter policies match element by element.
+    filter policies match element by element. A JSON document that would take the publish over
+    SNS's limit (it goes in twice) is cut to fit (`fitted`).
     """
-    data = json.dumps(text.document())
+    document = text.document()
+    args = _publish(text, topic_arn, json.dumps(document))
+    size = len(json.dumps(args).encode())
+    if size > SNS_MAX:  # what the two copies may take, escaped as they are inside the Message
+        rest = len(json.dumps(_publish(text, topic_arn, "{}")).encode())
+        room = len(json.dumps(document).encode()) * (SNS_MAX - rest - 1024) // max(size - rest, 1)
+        args = _publish(text, topic_arn, json.dumps(fitted(document, room)))
+    return args
+
+
+def _publish(text: AlertText, topic_arn: str, data: str) -> dict:
     variants = {"default": text.email, "email": text.email, "sms": text.sms, "sqs": data, "lambda": data}
     return {
         "TopicArn": topic_arn,
@@ -467,6 +481,41 @@ def publish_args(text: AlertText, topic_arn: str) -> dict:
             for k, v in text.attributes.items()
         },
     }
+
+
+PEOPLES_TEXTS = ("email", "markdown")  # what a document too large gives up last, after its lists
+
+
+def fitted(document: dict, limit: int) -> dict:
+    """DOCUMENT within LIMIT bytes of JSON: its longest lists give way first (their first items
+    kept), then the texts for people (the email, the Markdown); "cut" says what was shortened
+    ({"open": {"kept": 107, "of": 900}}) or left out ({"email": "left out"}). The facts, the
+    counts, the subject and the SMS line stay."""
+
+    def size() -> int:
+        return len(json.dumps(document).encode())
+
+    if size() <= limit:
+        return document
+    document, cut = dict(document), cast(dict[str, Any], {})
+    document["cut"] = cut  # (what it says is counted in the size)
+    lists = [k for k, v in document.items() if isinstance(v, list) and k != "cut"]
+    for name in sorted(lists, key=lambda k: -len(json.dumps(document[k]))):
+        whole, fewest, most = document[name], 0, len(document[name])
+        cut[name] = {"kept": 0, "of": len(whole)}
+        while fewest < most:  # the most of its first items that fit
+            middle = (fewest + most + 1) // 2
+            document[name], cut[name]["kept"] = whole[:middle], middle
+            fewest, most = (middle, most) if size() <= limit else (fewest, middle - 1)
+        document[name], cut[name]["kept"] = whole[:fewest], fewest
+        if size() <= limit:
+            return document
+    for name in PEOPLES_TEXTS:
+        document.pop(name, None)
+        cut[name] = "left out"
+        if size() <= limit:
+            break
+    return document
 
 
 class AlertBus:
@@ -487,23 +536,12 @@ class AlertBus:
 
 EVENT_SOURCE = "senderwatch"
 EVENT_MAX = 256 * 1024  # EventBridge's most for one entry: its source, detail type and detail
-PEOPLES_TEXTS = ("email", "markdown")  # what a detail too large for an entry gives up first
 
 
 def event_entry(text: AlertText, bus: str, limit: int = EVENT_MAX) -> dict:
     """One PutEvents entry: source "senderwatch", the event as its detail type, the alert's JSON
-    document as its detail. A document too large for an entry (it cannot be, while SNS carries it
-    twice in one publish under 256 KB) gives up the email and the Markdown first, and says so in
-    "cut"; the facts, the subject and the SMS line stay."""
-    detail = text.document()
-    overhead = len(EVENT_SOURCE) + len(text.event.encode())
-    cut = []
-    for name in PEOPLES_TEXTS:
-        if len(json.dumps(detail).encode()) + overhead <= limit:
-            break
-        detail.pop(name, None)
-        cut.append(name)
-        detail["cut"] = cut
+    document as its detail, cut to fit an entry as the publish cuts it (`fitted`)."""
+    detail = fitted(text.document(), limit - len(EVENT_SOURCE) - len(text.event.encode()))
     return {"Source": EVENT_SOURCE, "DetailType": text.event, "Detail": json.dumps(detail), "EventBusName": bus}
 
 
