@@ -180,7 +180,10 @@ def test_a_targets_domains_and_receivers_are_drawn_beside_it_and_the_lists_below
     unusable = Period(
         "zone:zen.spamhaus.org:4", None, "list-unusable", "zen.spamhaus.org", "blocked", "2026-11-20T00:00:00Z", None, 4
     )
-    rows = [_row("192.0.2.25", sender="postmaster@example.com"), _row("198.51.100.7")]
+    rows = [
+        _row("192.0.2.25", sender="postmaster@example.com", senders=["postmaster@example.com"]),
+        _row("198.51.100.7"),
+    ]
     page = render(History([record, block, other, unusable], START, END, 30), rows)
     mine, theirs, deployment = (
         page.split('data-target="')[1],

@@ -203,6 +203,12 @@ def _identity(alert: Alert) -> dict[str, str | list[str]]:
     return {"identity": alert.details.get("identity", "mailfrom")}
 
 
+def _as_sender(alert: Alert) -> str:
+    """' as SENDER' in a subject, for a target with several senders (each sender's alert is its own:
+    the alert is about that sender); nothing with one, where the body names it."""
+    return f" as {clean_text(alert.zone, 60)}" if alert.zone and alert.zone != "helo" else ""
+
+
 def _what_to_do(advice: Sequence[str], spf: str) -> list[Block]:
     return [
         Steps(*([Step(*advice)] if advice else []), bullet=""),
@@ -236,7 +242,7 @@ def _spf_failing(alert: Alert) -> AlertText:
         facts.append(("Explanation", d["explanation"]))
     return said(
         [alert],
-        [f"{again}{spf} {result} for {named}", f"{again}{spf} {result} for {ip}"],
+        [f"{again}{spf} {result} for {named}{_as_sender(alert)}", f"{again}{spf} {result} for {ip}{_as_sender(alert)}"],
         [f"{base} sending as {sender}.{hint}", f"{base}.{hint}", f"{base} sending as {sender}.", f"{base}."],
         [
             Lines(
@@ -316,7 +322,7 @@ def _spf_recovered(alert: Alert) -> AlertText:
     ip, named, spf = alert.ip, who(alert.ip, alert.label, alert.target), _spf(d)
     return said(
         [alert],
-        [f"{spf} passes again for {named}", f"{spf} passes again for {ip}"],
+        [f"{spf} passes again for {named}{_as_sender(alert)}", f"{spf} passes again for {ip}{_as_sender(alert)}"],
         f"{reminded(alert)[1]} {spf} passes again for {ip}.",
         [
             Lines(
