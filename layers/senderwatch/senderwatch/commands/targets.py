@@ -145,7 +145,7 @@ def _list(args) -> int:
         items = list(store.scan())
     rows = status_rows(items)
     if args.format == "json":
-        settings = ("ip", "kind", "sender", "helo", "label", "zones", "enabled")
+        settings = ("ip", "kind", "sender", "senders", "helo", "label", "zones", "enabled")
         write(json_text({"targets": [{name: row[name] for name in settings} for row in rows]}, **json_options()))
     else:
         write(targets_lines(rows))
