@@ -155,3 +155,18 @@ def test_the_alerts_name_the_sender_each_clearing_on_its_own_and_addresses_group
     assert subjects == [f"SPF fail for 2 addresses sending as {A}", f"SPF softfail for 2 addresses sending as {B}"]
     fixed = merge(first, result(spf(A, "fail"), spf(B, "pass")), DAY2, RUN2)
     assert render(decide(first, fixed, IP, "relay")[0]).subject == f"SPF passes again for {IP} (relay) as {B}"
+
+
+def test_a_new_address_of_a_host_says_each_senders_spf_and_where_to_fix_it():
+    before = merge_many(None, AddressResults([result(spf(A, "pass"), spf(B, "pass"), host=HOST)]), DAY1, RUN1)
+    both = AddressResults(
+        [
+            result(spf(A, "pass"), spf(B, "pass"), host=HOST),
+            result(spf(A, "softfail", IP2), spf(B, "pass", IP2), ip=IP2, host=HOST),
+        ]
+    )
+    after = merge_many(before, both, DAY2, RUN2)
+    (added,) = [a for a in decide(before, after, HOST, "relay", HOST) if a.event == "ADDRESS_ADDED"]
+    assert added.severity == "warning"
+    email = render(added).email
+    assert f"softfail for {A}, pass for {B}: add ip6:{IP2} to the SPF record of example.com" in email

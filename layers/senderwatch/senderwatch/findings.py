@@ -379,6 +379,10 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
                 "spf": spf.get("result"),
                 "sender": spf.get("sender"),
                 "spf_problem": bool(spf.get("result")) and spf.get("result") not in MAIL_FINE,
+                # each sender's, when the target has several (the alert says each)
+                "senders": [{"sender": e.get("sender"), "result": e.get("result")} for e in senders]
+                if len(senders) > 1
+                else [],
                 "ptr": (now_state.get("rdns") or {}).get("ptr", []),
             }
             since = after.get("addresses_since", "")

@@ -428,10 +428,11 @@ def _new_address(alert: Alert) -> Facts:
     listed = d.get("listed") or []
     lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {d.get('lists', 0)} lists asked"
     if d.get("spf"):
-        domain = (d.get("sender") or "").rpartition("@")[2]
-        spf = f"{d['spf']} for {d.get('sender')}"
+        each = d.get("senders") or [{"sender": d.get("sender"), "result": d["spf"]}]  # each sender, when several
+        spf = ", ".join(f"{e.get('result')} for {e.get('sender')}" for e in each)
+        failing = [str(e.get("sender") or "").rpartition("@")[2] for e in each if e.get("result") != "pass"]
         if d.get("spf_problem"):
-            spf += f": add {mechanism_for(alert.ip)} to the SPF record of {domain}"
+            spf += f": add {mechanism_for(alert.ip)} to the SPF record of {' and '.join(dict.fromkeys(failing))}"
     else:
         spf = "not checked (the target has no sender)"
     ptr = ", ".join(clean_text(str(n), 120) for n in d.get("ptr") or []) or "no PTR record"
