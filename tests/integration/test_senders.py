@@ -102,6 +102,11 @@ def test_targets_add_with_two_senders_watches_spf_for_both_and_alerts_for_the_on
     status, out, _ = run(capsys, "targets", "add", MAIL_HOST, "--sender", DOMAIN, "--sender", OTHER, *table)
     assert status == 0 and out.startswith(f"{MAIL_HOST} added")
     assert local.item(MAIL_HOST)["senders"] == [A, B] and "sender" not in local.item(MAIL_HOST)
+    listed = json.loads(run(capsys, "targets", "list", "--format", "json", *table)[1])["targets"]
+    assert (listed[0]["sender"], listed[0]["senders"]) == (f"{A} {B}", [A, B])
+    assert run(capsys, "targets", "add", MAIL_HOST, "--sender", DOMAIN, "--sender", OTHER, *table)[1] == (
+        f"{MAIL_HOST} unchanged\n"
+    )
     local.settle()  # the first check, and its alerts
     findings = local.item(MAIL_HOST)["findings"]["addresses"]
     assert [(s["sender"], s["result"]) for s in findings[IPV6]["spf"]] == [(A, "softfail"), (B, "pass")]
