@@ -81,6 +81,19 @@ def parse_senders(values) -> tuple[str, ...]:
     return tuple(dict.fromkeys(normalize_sender(name) for name in names))
 
 
+def item_senders(item: dict) -> tuple[str, ...]:
+    """The senders an item names: its `sender` (as earlier versions and the README's put-item line
+    write it), then its `senders` list; InvalidInput when one cannot be read."""
+    more = item.get("senders") or []
+    if isinstance(more, set):
+        more = sorted(more)  # a string set written by hand has no order
+    if not isinstance(more, (list, tuple)) or not all(isinstance(s, str) for s in more):
+        raise InvalidInput("'senders' must be a list of senders (user@domain or a domain)")
+    if item.get("sender") is not None and not isinstance(item["sender"], str):
+        raise InvalidInput("'sender' must be a string")
+    return parse_senders([item.get("sender") or "", *more])
+
+
 def sender_settings(senders: tuple[str, ...] | list[str]) -> dict[str, str | list[str] | None]:
     """SENDERS as an item holds them: one as `sender` (as the README's put-item line writes it),
     several as the `senders` list; the other attribute removed (None)."""
@@ -153,12 +166,7 @@ class Target:
         for name in ("sender", "helo", "label"):
             if item.get(name) is not None and not isinstance(item[name], str):
                 raise InvalidInput(f"'{name}' must be a string")
-        more = item.get("senders") or []
-        if isinstance(more, set):
-            more = sorted(more)  # a string set written by hand has no order
-        if not isinstance(more, (list, tuple)) or not all(isinstance(s, str) for s in more):
-            raise InvalidInput("'senders' must be a list of senders (user@domain or a domain)")
-        senders = parse_senders([item.get("sender") or "", *more])  # `sender`: earlier versions, the README
+        senders = item_senders(item)
         helo = validate_helo(item["helo"]) if item.get("helo") else None
         zones = item.get("zones") or ()
         if isinstance(zones, str):

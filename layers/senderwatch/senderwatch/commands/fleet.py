@@ -34,6 +34,7 @@ from ..targets import (
     HOST,
     LABEL_MAX,
     Target,
+    item_senders,
     parse_senders,
     parse_target,
     sender_settings,
@@ -179,8 +180,8 @@ def describe_change(old: dict | None, changes: dict) -> str:
     if old is None:
         return "added"
     if "senders" in changes:  # `sender` and `senders` are one setting to a person: the senders
-        after = _item_senders({**old, **changes})
-        old = {**old, "sender": " ".join(_item_senders(old)) or None}
+        after = item_senders({k: v for k, v in {**old, **changes}.items() if v is not None})
+        old = {**old, "sender": " ".join(_senders_written(old)) or None}
         changes = {**changes, "sender": " ".join(after) or None}
         del changes["senders"]
     parts = []
@@ -194,11 +195,15 @@ def describe_change(old: dict | None, changes: dict) -> str:
     return "updated: " + ", ".join(parts) if parts else "unchanged"
 
 
-def _item_senders(item: dict) -> tuple[str, ...]:
-    """The senders an item names (`sender`, `senders`), as they are written."""
-    more = item.get("senders") or []
-    more = sorted(more) if isinstance(more, set) else list(more)  # a string set has no order
-    return tuple(str(s) for s in ([item["sender"]] if item.get("sender") else []) + more)
+def _senders_written(item: dict) -> tuple[str, ...]:
+    """The senders of an item as it was, for saying what changed (one written by hand that cannot be
+    read: as it is written)."""
+    try:
+        return item_senders(item)
+    except InvalidInput:
+        more = item.get("senders") or []
+        more = more if isinstance(more, (list, tuple, set)) else [more]
+        return tuple(filter(None, (str(item.get("sender") or ""), *map(str, more))))
 
 
 def _show_value(value) -> str:

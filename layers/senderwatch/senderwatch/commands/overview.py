@@ -27,7 +27,7 @@ from ..freshness import (
 from ..freshness import Schedule as Schedule  # what status reads the stack's schedule into
 from ..identities import watched_domains
 from ..records import count
-from ..targets import HOST, Target, parse_senders, parse_target
+from ..targets import HOST, Target, item_senders, parse_target
 from ..text import clean_text, json_text, visible, words
 from .common import INCOMPLETE
 
@@ -182,8 +182,8 @@ def _mapping(value) -> dict:
 def _senders(item: dict) -> tuple[str, ...]:
     """The senders of an item as the checker reads them (`sender`, `senders`); none when unreadable."""
     try:
-        return parse_senders([item.get("sender") or "", *(item.get("senders") or [])])
-    except (InvalidInput, TypeError):
+        return item_senders(item)
+    except InvalidInput:
         return ()
 
 
