@@ -136,6 +136,12 @@ def spf_shape(entries: list[dict]) -> dict | list[dict] | None:
     return entries[0] if len(entries) == 1 else entries or None
 
 
+def per_sender(results: Sequence[Mapping]) -> str:
+    """Each sender's result in words, as status and the report show a target with several senders:
+    'softfail for postmaster@example.com, pass for postmaster@example.org'."""
+    return ", ".join(f"{r.get('result')} for {r.get('sender')}" for r in results)
+
+
 def spf_about(entries: Sequence[Mapping], sender: str) -> str:
     """What an SPF alert for mail from SENDER is about (its key's part beside the address): the
     sender when the target has several, each failing and clearing on its own; nothing with one

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from .addresses import sort_key
-from .findings import DOMAIN, HELO_FINE, MAIL_FINE, RECEIVER
+from .findings import DOMAIN, HELO_FINE, MAIL_FINE, RECEIVER, per_sender
 from .history import (
     CHECK_FAILING,
     DMARC,
@@ -343,6 +343,8 @@ def _findings(row: dict) -> str:
         out.append(f"<dt>Listed on</dt><dd{_mark(bool(listed))}>{_e(listed_text)}</dd>")
         spf = member.get("spf")
         spf_text = spf or ("not checked yet" if row.get("sender") else "not checked (no sender)")
+        if len(member.get("spf_senders") or ()) > 1:
+            spf_text = per_sender(member["spf_senders"])  # each sender's
         out.append(f"<dt>SPF</dt><dd{_mark(spf is not None and spf not in MAIL_FINE)}>{_e(spf_text)}</dd>")
         if member.get("helo_spf"):
             helo = member["helo_spf"]

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from ..advice import group_spf_advice, mechanism_for, spf_advice
-from ..findings import Alert, Event
+from ..findings import Alert, Event, per_sender
 from ..text import clean_text
 from .model import (
     AlertText,
@@ -429,7 +429,7 @@ def _new_address(alert: Alert) -> Facts:
     lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {d.get('lists', 0)} lists asked"
     if d.get("spf"):
         each = d.get("senders") or [{"sender": d.get("sender"), "result": d["spf"]}]  # each sender, when several
-        spf = ", ".join(f"{e.get('result')} for {e.get('sender')}" for e in each)
+        spf = per_sender(each)
         failing = [str(e.get("sender") or "").rpartition("@")[2] for e in each if e.get("result") != "pass"]
         if d.get("spf_problem"):
             spf += f": add {mechanism_for(alert.ip)} to the SPF record of {' and '.join(dict.fromkeys(failing))}"

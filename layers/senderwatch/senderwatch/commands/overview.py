@@ -12,7 +12,17 @@ from datetime import UTC, datetime
 
 from ..addresses import family_name, sort_key
 from ..errors import InvalidInput
-from ..findings import HELO_FINE, MAIL_FINE, RESOLVER, ZONE, expand, is_per_address, spf_entries, written_many
+from ..findings import (
+    HELO_FINE,
+    MAIL_FINE,
+    RESOLVER,
+    ZONE,
+    expand,
+    is_per_address,
+    per_sender,
+    spf_entries,
+    written_many,
+)
 from ..freshness import (
     SLACK,
     Deployment,
@@ -261,8 +271,7 @@ def _spf(r: dict) -> str:
     helo = r["helo_spf"]
     mail = r["spf"] or "-"
     if len(r.get("spf_senders") or ()) > 1:
-        failing = [f"{e['result']} for {e['sender']}" for e in r["spf_senders"] if e["result"] not in MAIL_FINE]
-        mail = ", ".join(failing) or "pass for each sender"
+        mail = per_sender([e for e in r["spf_senders"] if e["result"] not in MAIL_FINE]) or "pass for each sender"
     return mail + (f" (HELO {helo})" if helo is not None and helo not in HELO_FINE else "")
 
 
