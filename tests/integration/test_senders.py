@@ -53,6 +53,12 @@ def test_check_with_two_senders_evaluates_spf_per_sender_and_exits_1(dns_world, 
     assert f"SPF       softfail for {A}" in table and f"SPF       pass for {B}" in table
     assert table.count(f"for {B}") == 2  # each address names each sender on its SPF line
 
+    # A network: each sender's SPF summed up on lines of its own.
+    network = check(capsys, server, "192.0.2.16/28", "--sender", DOMAIN, "--sender", OTHER, "--no-rdns")[1]
+    assert f"SPF       pass for {A} from 1 address: 192.0.2.25" in network
+    assert f"SPF       pass for {B} from 1 address: 192.0.2.25" in network
+    assert f"SPF       fail for {B} from 15 addresses" in network and f"softfail for {A} from 15 addresses" in network
+
     # Both senders fine: nothing wrong (Spamhaus refuses this resolver: incomplete, exit 3).
     assert check(capsys, server, IPV4, "--sender", DOMAIN, "--sender", OTHER)[0] == 3
 
