@@ -154,12 +154,14 @@ def test_targets_list_as_json(local, table, capsys):
         "ip": "198.51.100.0/28",
         "kind": "network",
         "sender": None,
+        "senders": [],
         "helo": None,
         "label": "relay pool",
         "zones": [],
         "enabled": False,
     }
     assert (rows[MAIL_HOST]["kind"], rows[IPV6]["zones"]) == ("host", ["dnsbl.dronebl.org"])
+    assert rows[IPV6]["senders"] == [f"bounce@{DOMAIN}"]
 
 
 def test_remove_many_says_each_and_a_missing_one_does_not_stop_the_others(local, table, capsys):

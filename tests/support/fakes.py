@@ -92,7 +92,7 @@ class FakeInvocation:
         failures=None,
         resolver_dead=False,
         hosts: dict[str, list[str]] | None = None,
-        spf: Callable[[str], SpfResult | None] | None = None,
+        spf: Callable[[str], SpfResult | list[SpfResult] | None] | None = None,
         domains: Callable[[str, tuple[str, ...]], DomainReport] | None = None,
     ):
         self.verdicts = verdicts
@@ -140,4 +140,7 @@ class FakeInvocation:
         return [self.domain_report(name, roles) for name, roles in wanted.items()]
 
     def _result(self, ip: str) -> CheckResult:
-        return CheckResult(ipaddress.ip_address(ip), self.verdicts(ip), self.spf(ip))
+        spf = self.spf(ip)  # one sender's result, or each sender's
+        return CheckResult(
+            ipaddress.ip_address(ip), self.verdicts(ip), spf if isinstance(spf, list) else [spf] if spf else []
+        )

@@ -380,7 +380,7 @@ def address_result(ip: str, *, listed: bool, answered: bool = True, spf: str = "
     return CheckResult(
         ipaddress.ip_address(ip),
         [verdict(zone) for zone in ("dnsbl.justspam.org", "bl.spamcop.net")],
-        SpfResult(SENDER, spf, mechanism, "", 1, RECORD),
+        [SpfResult(SENDER, spf, mechanism, "", 1, RECORD)],
     )
 
 

@@ -48,10 +48,13 @@ def events(alerts):
 
 def test_the_domains_a_target_sends_as_each_with_why():
     wanted = watched_domains(
-        "bounce@Example.com", "mail.example.com", ["mail.example.com", "x.example.net", "bad name"]
+        ["bounce@Example.com"], "mail.example.com", ["mail.example.com", "x.example.net", "bad name"]
     )
     assert wanted == {"example.com": ("sender",), "mail.example.com": ("helo", "ptr"), "x.example.net": ("ptr",)}
-    assert watched_domains(None, None, ["mail.example.com"]) == {"mail.example.com": ("ptr",)}
+    assert watched_domains([], None, ["mail.example.com"]) == {"mail.example.com": ("ptr",)}
+    # A relay sending for two domains: each is checked once, however many of its senders it has.
+    two = watched_domains(["a@example.com", "b@example.com", "postmaster@example.org"], None)
+    assert two == {"example.com": ("sender",), "example.org": ("sender",)}
 
 
 def test_domain_lists_are_named_like_address_lists_but_asked_apart():

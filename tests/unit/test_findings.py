@@ -40,7 +40,7 @@ def spf(result):
 
 
 def run(*verdicts, spf_result=None):
-    return CheckResult(ipaddress.ip_address(IP), list(verdicts), spf(spf_result) if spf_result else None)
+    return CheckResult(ipaddress.ip_address(IP), list(verdicts), [spf(spf_result)] if spf_result else [])
 
 
 def events(alerts):
@@ -125,7 +125,7 @@ def test_spf_getting_worse_is_news_getting_better_but_failing_is_not():
 
 def test_a_new_sender_starts_spf_afresh():
     passing = merge(None, run(spf_result="pass"), DAY1)
-    other = CheckResult(ipaddress.ip_address(IP), [], SpfResult("bounce@example.net", "softfail", "~all", "", 0))
+    other = CheckResult(ipaddress.ip_address(IP), [], [SpfResult("bounce@example.net", "softfail", "~all", "", 0)])
     moved = merge(passing, other, DAY2)
     assert moved["spf"]["sender"] == "bounce@example.net" and moved["spf"]["since"] == DAY2
     (alert,) = decide(passing, moved, IP)
@@ -217,7 +217,7 @@ def test_spf_failing_another_way_is_news():
 def test_helo_spf_is_watched_too_and_none_is_fine_for_it():
     def helo_run(result):
         helo = SpfResult("postmaster@mail.example.com", result, "-all", "", 0, "v=spf1 a -all")
-        return CheckResult(ipaddress.ip_address(IP), [], None, helo)
+        return CheckResult(ipaddress.ip_address(IP), [], [], helo)
 
     none = merge(None, helo_run("none"), DAY1)
     assert decide(None, none, IP) == []

@@ -125,6 +125,34 @@ def test_spf_helo_and_reverse_dns_have_periods_of_their_own():
     assert {p.about for p in periods(items) if p.kind == "spf"} == {SENDER}
 
 
+def test_each_sender_of_a_target_has_spf_periods_of_its_own():
+    """A relay for two domains: each sender's SPF lasts on its own, `about` naming the sender; a
+    sender the target no longer has ends its period."""
+    other = "postmaster@example.org"
+
+    def run(n, mine, theirs=None):
+        found = item(n)
+        spf = [{"sender": SENDER, "result": mine}] + ([{"sender": other, "result": theirs}] if theirs else [])
+        found["result"] = json.dumps(dict(result(), spf=spf if theirs else spf[0]))
+        return found
+
+    items = [
+        run(0, "pass", "softfail"),
+        run(1, "fail", "softfail"),
+        run(2, "fail", "pass"),
+        run(3, "fail", "softfail"),
+        run(4, "fail"),  # the target sends as example.com alone again
+    ]
+
+    found = {(p.about, p.state, p.start[:10], (p.end or "")[:10]) for p in periods(items) if p.kind == "spf"}
+
+    assert found == {
+        (other, "softfail", "2026-11-01", "2026-11-03"),
+        (other, "softfail", "2026-11-04", "2026-11-05"),
+        (SENDER, "fail", "2026-11-02", ""),  # still failing
+    }
+
+
 def test_a_list_failing_for_the_address_three_runs_in_a_row_is_a_check_failing_period():
     items = [item(0), item(1, error="timeout"), item(2, error="timeout"), item(3, error="timeout"), item(4)]
     twice = [item(0), item(1, error="timeout"), item(2, error="timeout"), item(3)]

@@ -42,7 +42,7 @@ def spf(ip, result=None):
 
 def host_result(*ips, listed=()):
     return [
-        CheckResult(ipaddress.ip_address(ip), verdicts(ip, listed if ip == V4 else ()), spf(ip), host=HOSTNAME)
+        CheckResult(ipaddress.ip_address(ip), verdicts(ip, listed if ip == V4 else ()), [spf(ip)], host=HOSTNAME)
         for ip in ips
     ]
 
@@ -138,7 +138,7 @@ def test_a_full_network_fits_one_dynamodb_item():
         CheckResult(
             ip,
             [ZoneVerdict(f"list{n}.example", "clean") for n in range(18)],
-            spf(str(ip), "softfail"),
+            [spf(str(ip), "softfail")],
             network=network,
         )
         for ip in ipaddress.ip_network(network)
@@ -199,7 +199,7 @@ def test_a_hosts_address_delisted_twice_is_news_twice_and_says_since_when():
 def test_an_spf_alert_for_a_hosts_address_shows_the_record_and_the_one_to_publish():
     record = "v=spf1 ip4:192.0.2.25 ~all"
     result = [
-        CheckResult(ipaddress.ip_address(V6), verdicts(V6), replace(spf(V6), record=record), host=HOSTNAME),
+        CheckResult(ipaddress.ip_address(V6), verdicts(V6), [replace(spf(V6), record=record)], host=HOSTNAME),
     ]
     (alert,) = decide(None, merge_many(None, result, DAY1), HOSTNAME)
     assert alert.details["record"] == record

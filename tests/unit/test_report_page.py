@@ -122,6 +122,18 @@ def test_every_target_is_on_the_page_with_what_it_has_now():
     assert "<b>2</b>targets watched" in page and "<b>1</b>targets with a problem now" in page
 
 
+def test_a_target_with_two_senders_has_a_strip_for_each_and_says_each_senders_spf_now():
+    a, b = "postmaster@example.com", "postmaster@example.org"
+    failing = Period("192.0.2.25", "192.0.2.25", "spf", b, "softfail", "2026-11-16T00:00:00Z", None, 15)
+    each = [{"sender": a, "result": "pass"}, {"sender": b, "result": "softfail"}]
+    row = _row("192.0.2.25", sender=f"{a} {b}", senders=[a, b], spf="softfail", spf_senders=each)
+    page = render(History([failing], START, END, 30), [row])
+    assert f"192.0.2.25 SPF for {a}" in page and f"192.0.2.25 SPF for {b}" in page  # a strip each
+    (bar,) = _parsed(page).bars  # b's softfail; a has passed all along
+    assert f"SPF for {b}: softfail from 2026-11-16" in bar["aria-label"]
+    assert f"pass for {a}, softfail for {b}" in page
+
+
 def test_the_page_fetches_nothing():
     page = render(History([], START, END, 0), [_row("192.0.2.25")])
     assert "default-src 'none'" in page
@@ -180,7 +192,10 @@ def test_a_targets_domains_and_receivers_are_drawn_beside_it_and_the_lists_below
     unusable = Period(
         "zone:zen.spamhaus.org:4", None, "list-unusable", "zen.spamhaus.org", "blocked", "2026-11-20T00:00:00Z", None, 4
     )
-    rows = [_row("192.0.2.25", sender="postmaster@example.com"), _row("198.51.100.7")]
+    rows = [
+        _row("192.0.2.25", sender="postmaster@example.com", senders=["postmaster@example.com"]),
+        _row("198.51.100.7"),
+    ]
     page = render(History([record, block, other, unusable], START, END, 30), rows)
     mine, theirs, deployment = (
         page.split('data-target="')[1],

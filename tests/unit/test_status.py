@@ -177,6 +177,28 @@ def test_exit_status_is_checks(item, code):
     assert status([item])[1] == code
 
 
+def test_each_sender_of_a_target_is_shown_and_the_one_that_fails_is_named():
+    """A relay for two domains: the row keeps each sender's result; one failing is something wrong,
+    and the table names that sender. A result found for a sender the target no longer has is not shown."""
+    other = "postmaster@example.org"
+    item = address(sender=None, senders=[SENDER, other])
+    item["findings"]["spf"] = [
+        {"sender": SENDER, "result": "pass", "since": "2026-11-01T06:00:05"},
+        {"sender": other, "result": "softfail", "since": "2026-11-01T06:00:05"},
+        {"sender": "postmaster@gone.example", "result": "fail", "since": "2026-11-01T06:00:05"},
+    ]
+    (row,), code = status([item])
+    assert code == 1 and (row["sender"], row["senders"]) == (f"{SENDER} {other}", [SENDER, other])
+    assert row["spf"] == "softfail"
+    assert row["spf_senders"] == [{"sender": SENDER, "result": "pass"}, {"sender": other, "result": "softfail"}]
+    assert f"softfail for {other}" in overview.status_table([row]) and "gone.example" not in overview.status_table(
+        [row]
+    )
+    item["findings"]["spf"][1]["result"] = "pass"
+    (row,), code = status([item])
+    assert code == 0 and "pass for each sender" in overview.status_table([row])
+
+
 def test_the_helo_names_spf_counts_as_check_counts_it():
     item = address(helo="mail.example.com")
     item["findings"]["helo_spf"] = {"sender": "postmaster@mail.example.com", "result": "none"}

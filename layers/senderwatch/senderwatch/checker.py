@@ -18,6 +18,7 @@ from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
     DOMAIN,
     RESOLVER,
+    SPF_IDENTITIES,
     ZONE,
     domain_worth_writing,
     is_per_address,
@@ -26,6 +27,8 @@ from .findings import (
     merge_many,
     next_health,
     reminder_due,
+    spf_entries,
+    spf_shape,
     worth_writing,
     written,
     written_many,
@@ -164,10 +167,10 @@ class _Message:
         """The health of the domains these targets send as: sender domains, HELO names, and the
         PTR names of their addresses; each checked once per invocation."""
         wanted: dict[str, tuple[str, ...]] = {}
-        for target in (t for t in targets if (t.sender or t.helo) and t.ip in results):
+        for target in (t for t in targets if (t.senders or t.helo) and t.ip in results):
             found = results[target.ip]
             ptrs = [n for r in (found if isinstance(found, list) else [found]) if r.rdns for n in r.rdns.ptr]
-            for name, roles in watched_domains(target.sender, target.helo, ptrs).items():
+            for name, roles in watched_domains(target.senders, target.helo, ptrs).items():
                 wanted[name] = tuple(dict.fromkeys(wanted.get(name, ()) + roles))
         checked = self.invocation.domains_checked
         wanted = {name: roles for name, roles in wanted.items() if name not in checked}
@@ -296,9 +299,11 @@ def _brief(result: dict) -> dict:
     """A host's or a network's address in its history (a /24 is 256 of them in one item): the lists
     that did not answer clean, and SPF without the record and explanation every address shares."""
     brief = dict(result, dnsbl=[v for v in result["dnsbl"] if v.get("status") != Verdict.CLEAN])
-    for key in ("spf", "helo_spf"):
+    for key in SPF_IDENTITIES:
         if brief.get(key):
-            brief[key] = {k: v for k, v in brief[key].items() if k not in ("record", "explanation")}
+            brief[key] = spf_shape(
+                [{k: v for k, v in e.items() if k not in ("record", "explanation")} for e in spf_entries(brief[key])]
+            )
     return brief
 
 

@@ -104,14 +104,14 @@ class DnsSession:
         groups: dict[tuple, list[Target]] = {}
         for target in targets:
             if expanded[target.ip].learned:
-                groups.setdefault((target.sender, target.helo, target.zones or self.checks.zones), []).append(target)
+                groups.setdefault((target.senders, target.helo, target.zones or self.checks.zones), []).append(target)
         results: dict[str, CheckResult | AddressResults] = {}
-        for (sender, helo, _), members in groups.items():
+        for (senders, helo, _), members in groups.items():
             checked = await check_addresses(
                 self.resolver,
                 list(dict.fromkeys(ip for target in members for ip in expanded[target.ip].addresses)),
                 self.checks.zones_for(members[0]),
-                sender=sender,
+                senders=senders,
                 helo=helo,
                 dnsbl=self.dnsbl,
             )

@@ -14,7 +14,9 @@ changes, so the table's stream carries exactly the changes worth looking at.
   entries) is the deployment's problem, not the address's: the address's findings do not
   change, and the zone's own health record counts the runs (one alert for the deployment).
 - SPF keeps its result with the time it began, for the sender it was found for; temperror
-  keeps the previous result. A new sender starts afresh; no sender, no SPF finding.
+  keeps the previous result. A new sender starts afresh; no sender, no SPF finding. A target
+  with several senders keeps one result per sender (`spf` is then a list, as in `check`'s JSON);
+  with one, `spf` is the one result, as earlier versions wrote it.
 """
 
 from __future__ import annotations
@@ -106,15 +108,45 @@ def written(findings) -> dict:
             if isinstance(entry, dict) and isinstance(entry.get("status"), str)
         }
     for key in SPF_IDENTITIES:
-        spf = findings.get(key)
-        if isinstance(spf, dict) and isinstance(spf.get("result"), str) and isinstance(spf.get("sender"), str):
-            out[key] = dict(spf)
+        entries = [
+            dict(spf)
+            for spf in spf_entries(findings.get(key))
+            if isinstance(spf.get("result"), str) and isinstance(spf.get("sender"), str)
+        ]
+        if entries:
+            out[key] = spf_shape(entries)
     rdns = findings.get("rdns")
     if isinstance(rdns, dict) and isinstance(rdns.get("ptr"), list):
         out["rdns"] = dict(rdns)
     if isinstance(findings.get("reminded_at"), str):
         out["reminded_at"] = findings["reminded_at"]
     return out
+
+
+def spf_entries(value) -> list[dict]:
+    """An identity's SPF findings, one per sender: `spf` holds one result (one sender, as earlier
+    versions wrote it) or a list of them (several senders); anything else holds none."""
+    if isinstance(value, dict):
+        return [value]
+    return [entry for entry in value if isinstance(entry, dict)] if isinstance(value, list) else []
+
+
+def spf_shape(entries: list[dict]) -> dict | list[dict] | None:
+    """ENTRIES as findings (and `check`'s JSON) hold them: one as itself, several as a list."""
+    return entries[0] if len(entries) == 1 else entries or None
+
+
+def per_sender(results: Sequence[Mapping]) -> str:
+    """Each sender's result in words, as status and the report show a target with several senders:
+    'softfail for postmaster@example.com, pass for postmaster@example.org'."""
+    return ", ".join(f"{r.get('result')} for {r.get('sender')}" for r in results)
+
+
+def spf_about(entries: Sequence[Mapping], sender: str) -> str:
+    """What an SPF alert for mail from SENDER is about (its key's part beside the address): the
+    sender when the target has several, each failing and clearing on its own; nothing with one
+    sender (the alert's key as earlier versions made it)."""
+    return sender if len(entries) > 1 else ""
 
 
 def merge_verdicts(old_zones: dict, verdicts: Sequence[ZoneVerdict], now: str, run: Run = MANUAL) -> dict:
@@ -160,24 +192,28 @@ def merge(previous: dict | None, result: CheckResult, now: str, run: Run = MANUA
     old = written(previous)
     new: dict = {"dnsbl": {}, "rdns": old.get("rdns"), "reminded_at": old.get("reminded_at")}
     new["dnsbl"] = merge_verdicts(old.get("dnsbl", {}), result.dnsbl, now, run)
-    for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
-        if spf is None:
-            continue  # no sender (no HELO name): no finding for it
-        before = old.get(key) or {}
-        if before.get("sender") != spf.sender:
-            before = {}  # found for another sender: this one starts afresh
-        if spf.result == "temperror":
-            new[key] = dict(before, error="temperror") if before else None
-        else:
+    for key, results in zip(SPF_IDENTITIES, (result.spf, [result.helo_spf] if result.helo_spf else [])):
+        # No sender (no HELO name): no finding; one for each sender, found for it (another starts afresh).
+        was = {str(entry.get("sender")): entry for entry in spf_entries(old.get(key))}
+        entries = []
+        for spf in results:
+            before = was.get(spf.sender) or {}
+            if spf.result == "temperror":
+                if before:
+                    entries.append(dict(before, error="temperror"))
+                continue
             same = before.get("result") == spf.result
-            new[key] = {
-                "sender": spf.sender,
-                "result": spf.result,
-                "mechanism": spf.mechanism,
-                "record": spf.record,
-                "explanation": spf.explanation,
-                "since": before.get("since", now) if same else now,
-            }
+            entries.append(
+                {
+                    "sender": spf.sender,
+                    "result": spf.result,
+                    "mechanism": spf.mechanism,
+                    "record": spf.record,
+                    "explanation": spf.explanation,
+                    "since": before.get("since", now) if same else now,
+                }
+            )
+        new[key] = spf_shape(entries)
     if result.rdns is not None and not result.rdns.error:
         new["rdns"] = {"ptr": list(result.rdns.ptr), "forward_confirmed": result.rdns.forward_confirmed}
     return _drop_none(new)
@@ -225,8 +261,8 @@ def compact(findings: dict, first: str) -> dict:
         if entry.get("status") != Verdict.CLEAN or entry.get("since", first) != first or "error_runs" in entry
     }
     for key in SPF_IDENTITIES:
-        if isinstance(out.get(key), dict):
-            out[key] = {k: v for k, v in out[key].items() if k in _SPF_KEPT}
+        if out.get(key) is not None:
+            out[key] = spf_shape([{k: v for k, v in e.items() if k in _SPF_KEPT} for e in spf_entries(out[key])])
     return out
 
 
@@ -238,9 +274,10 @@ def expand(findings: dict | None, many: dict, address: str) -> dict:
     dnsbl = out.setdefault("dnsbl", {})
     for zone in many.get("zones", {}).get(str(family_of(address)), ()):
         dnsbl.setdefault(zone, {"status": Verdict.CLEAN, "since": first} if first else {"status": Verdict.CLEAN})
-    for key, record in many.get("spf_records", {}).items():
-        if isinstance(out.get(key), dict) and out[key].get("sender") == record.get("sender"):
-            out[key].setdefault("record", record.get("record"))
+    for name, record in many.get("spf_records", {}).items():
+        for entry in spf_entries(out.get(name.partition(":")[0])):
+            if entry.get("sender") == record.get("sender"):
+                entry.setdefault("record", record.get("record"))
     return out
 
 
@@ -260,7 +297,7 @@ def written_many(findings) -> dict:
         "spf_records": {
             key: dict(value)
             for key, value in (records.items() if isinstance(records, dict) else ())
-            if key in SPF_IDENTITIES and isinstance(value, dict)
+            if key.partition(":")[0] in SPF_IDENTITIES and isinstance(value, dict)
         },
     }
     for key in ("reminded_at", "addresses_since"):
@@ -301,7 +338,11 @@ def merge_many(previous: dict | None, results: Sequence[CheckResult], now: str, 
         first = str(known.get("first") or now) if known is not None else now
         addresses[address] = compact(merge(before, result, now, run), first)
         zones.setdefault(str(result.ip.version), set()).update(v.zone for v in result.dnsbl)
-        for key, spf in zip(SPF_IDENTITIES, (result.spf, result.helo_spf)):
+        # Once per identity and sender: "spf" the first sender's (as earlier versions), "spf:SENDER" the others'.
+        for key, spf in [
+            *((f"spf:{s.sender}" if n else "spf", s) for n, s in enumerate(result.spf)),
+            ("helo_spf", result.helo_spf),
+        ]:
             if spf is not None and spf.record and key not in records:
                 records[key] = {"sender": spf.sender, "record": spf.record}
     out: dict = {PER_ADDRESS: addresses, "zones": {family: sorted(names) for family, names in sorted(zones.items())}}
@@ -334,7 +375,9 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
         was = expand(before[PER_ADDRESS][address], before, address) if address in before[PER_ADDRESS] else None
         alerts += decide(was, now_state, address, label, target)
         if was is None and not first:
-            spf = now_state.get("spf") or {}
+            senders = spf_entries(now_state.get("spf"))
+            failing = [e for e in senders if e.get("result") not in MAIL_FINE]
+            spf = (failing or senders or [{}])[0]  # the sender whose SPF fails for it, if one does
             details = {
                 "host": target,
                 "listed": sorted(z for z, e in now_state["dnsbl"].items() if e.get("status") == Verdict.LISTED),
@@ -342,6 +385,10 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
                 "spf": spf.get("result"),
                 "sender": spf.get("sender"),
                 "spf_problem": bool(spf.get("result")) and spf.get("result") not in MAIL_FINE,
+                # each sender's, when the target has several (the alert says each)
+                "senders": [{"sender": e.get("sender"), "result": e.get("result")} for e in senders]
+                if len(senders) > 1
+                else [],
                 "ptr": (now_state.get("rdns") or {}).get("ptr", []),
             }
             since = after.get("addresses_since", "")
@@ -420,26 +467,31 @@ def decide(old: dict | None, new: dict, ip: str, label: str = "", target: str = 
                 Alert(Event.CHECK_FAILING, ip, entry.get("error_since", ""), zone, entry, label=label, target=target)
             )
     for key in SPF_IDENTITIES:
-        old_spf, new_spf = old.get(key) or {}, new.get(key) or {}
-        if "result" not in new_spf:
-            continue
         helo = key == "helo_spf"
-        fine = HELO_FINE if helo else MAIL_FINE
-        was = old_spf.get("result") if old_spf.get("sender") == new_spf.get("sender") else None
-        result = new_spf["result"]
-        # An alert about the HELO identity is its own alert (its key names it), not the sender's.
-        about = "helo" if helo else ""
-        details = dict(new_spf, previous=was, identity="helo" if helo else "mailfrom")
-        if result not in fine and news(was, result, fine):
-            alerts.append(
-                Alert(Event.SPF_FAILING, ip, new_spf.get("since", ""), about, details, label=label, target=target)
-            )
-        elif result in fine and was not in (None, *fine):
-            details["began"] = old_spf.get("since", "")  # when it stopped passing
-            alerts.append(
-                Alert(Event.SPF_RECOVERED, ip, new_spf.get("since", ""), about, details, label=label, target=target)
-            )
+        before = {str(e.get("sender")): e for e in spf_entries(old.get(key))}
+        current = spf_entries(new.get(key))
+        for spf in current:
+            alerts += _spf_alerts(spf, before.get(str(spf.get("sender"))) or {}, current, helo, ip, label, target)
     return alerts
+
+
+def _spf_alerts(
+    new_spf: dict, old_spf: dict, senders: list[dict], helo: bool, ip: str, label: str, target: str
+) -> list[Alert]:
+    """SPF_FAILING or SPF_RECOVERED for one result of an identity (one sender's; OLD_SPF: its last)."""
+    fine = HELO_FINE if helo else MAIL_FINE
+    was, result = old_spf.get("result"), new_spf["result"]
+    # An alert about the HELO identity is its own alert (its key names it), not the sender's;
+    # with several senders, each sender's is its own.
+    about = "helo" if helo else spf_about(senders, str(new_spf.get("sender")))
+    details = dict(new_spf, previous=was, identity="helo" if helo else "mailfrom")
+    since = new_spf.get("since", "")
+    if result not in fine and news(was, result, fine):
+        return [Alert(Event.SPF_FAILING, ip, since, about, details, label=label, target=target)]
+    if result in fine and was not in (None, *fine):
+        details["began"] = old_spf.get("since", "")  # when it stopped passing
+        return [Alert(Event.SPF_RECOVERED, ip, since, about, details, label=label, target=target)]
+    return []
 
 
 MAIL_FINE = ("pass",)
@@ -456,9 +508,11 @@ def _problems(findings: dict) -> list[tuple[Event, str, dict]]:
     """(event, zone, details) of every problem present: listings, and failing SPF."""
     found = [(Event.LISTED, z, e) for z, e in findings.get("dnsbl", {}).items() if e.get("status") == Verdict.LISTED]
     for key, fine in zip(SPF_IDENTITIES, (MAIL_FINE, HELO_FINE)):
-        spf = findings.get(key) or {}
-        if spf.get("result") not in (None, *fine):
-            found.append((Event.SPF_FAILING, "helo" if key == "helo_spf" else "", spf))
+        entries = spf_entries(findings.get(key))
+        for spf in entries:
+            if spf.get("result") not in (None, *fine):
+                about = "helo" if key == "helo_spf" else spf_about(entries, str(spf.get("sender")))
+                found.append((Event.SPF_FAILING, about, spf))
     return found
 
 

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from .addresses import sort_key
-from .findings import DOMAIN, FAILING_RUNS, HELO_FINE, MAIL_FINE, RECEIVER, RESOLVER, SPF_ALERTED, ZONE
+from .findings import DOMAIN, FAILING_RUNS, HELO_FINE, MAIL_FINE, RECEIVER, RESOLVER, SPF_ALERTED, ZONE, spf_entries
 from .identities import watched_domains
 from .ports import HistoryReader
 from .records import count
@@ -274,12 +274,13 @@ def _health_ids(items: Iterable[Mapping]) -> set[str]:
     for item in items:
         for result in _results(item) or []:
             ids.update(f"{ZONE}:{v.get('zone')}:{result.get('version')}" for v in _list(result.get("dnsbl")))
-            spf, helo = _mapping(result.get("spf")), _mapping(result.get("helo_spf"))
+            spf, helo = spf_entries(result.get("spf")), _mapping(result.get("helo_spf"))
             if not (spf or helo):
                 continue  # a target without a sender or a HELO name has no domain checked
             ptrs = [str(n) for n in _list(_mapping(result.get("rdns")).get("ptr"))]
             helo_name = str(helo.get("sender", "")).rpartition("@")[2] or None
-            ids.update(f"{DOMAIN}:{name}" for name in watched_domains(spf.get("sender"), helo_name, ptrs))
+            senders = [str(e["sender"]) for e in spf if e.get("sender")]
+            ids.update(f"{DOMAIN}:{name}" for name in watched_domains(senders, helo_name, ptrs))
     return ids
 
 
@@ -425,13 +426,16 @@ class _Key:
         for zone in [z for i, z in self.failing if i == ip and z not in asked]:
             self._verdict(ip, zone, when)
         for key, kind, fine in (("spf", SPF, MAIL_FINE), ("helo_spf", HELO_SPF, HELO_FINE)):
-            spf = _mapping(result.get(key))
-            sender = str(spf.get("sender", ""))
-            about = sender.rpartition("@")[2] if kind == HELO_SPF else sender
-            self.end_all([s for s in self.open if s[0] == ip and s[1] == kind and s[2] != about], when)
-            if spf and spf.get("result") != "temperror":  # temperror: DNS failed, the result stands
-                said = str(spf.get("result"))
-                self.see((ip, kind, about, ""), None if said in fine else said, when, run)
+            entries = spf_entries(result.get(key))  # one per sender; `about` names the sender
+            abouts = {}
+            for spf in entries:
+                sender = str(spf.get("sender", ""))
+                abouts[sender.rpartition("@")[2] if kind == HELO_SPF else sender] = spf
+            self.end_all([s for s in self.open if s[0] == ip and s[1] == kind and s[2] not in abouts], when)
+            for about, spf in abouts.items():
+                if spf.get("result") != "temperror":  # temperror: DNS failed, the result stands
+                    said = str(spf.get("result"))
+                    self.see((ip, kind, about, ""), None if said in fine else said, when, run)
         rdns = _mapping(result.get("rdns"))
         if rdns and not rdns.get("error"):  # not checked, or failed: the last state stands
             self.see((ip, RDNS, "", ""), None if _list(rdns.get("ptr")) else "no-ptr", when, run)

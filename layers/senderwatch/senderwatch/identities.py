@@ -58,12 +58,15 @@ def _ascii_name(text: str) -> str:
         return name  # not a name DNS can hold: the caller's check refuses it
 
 
-def watched_domains(sender: str | None, helo: str | None, ptr_names: Iterable[str] = ()) -> dict[str, tuple[str, ...]]:
-    """The domains a target's checks look at, each with why: its sender's domain, its HELO name,
+def watched_domains(
+    senders: Iterable[str], helo: str | None, ptr_names: Iterable[str] = ()
+) -> dict[str, tuple[str, ...]]:
+    """The domains a target's checks look at, each with why: its senders' domains, its HELO name,
     and the PTR names of its addresses (a name that is not a host name is not asked of a list)."""
     roles: dict[str, list[str]] = {}
-    if sender:
-        roles.setdefault(sender.rpartition("@")[2].lower(), []).append(SENDER)
+    for sender in senders:
+        if SENDER not in roles.get(domain := sender.rpartition("@")[2].lower(), []):
+            roles.setdefault(domain, []).append(SENDER)
     if helo:
         roles.setdefault(helo.lower(), []).append(HELO)
     for name in ptr_names:

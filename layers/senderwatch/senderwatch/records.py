@@ -58,7 +58,7 @@ class AddressFindings(TypedDict, total=False):
     """An address target's findings."""
 
     dnsbl: dict[str, ZoneEntry]  # by list
-    spf: SpfFinding  # the MAIL FROM identity
+    spf: SpfFinding | list[SpfFinding]  # the MAIL FROM identity: one sender's, or each of several senders'
     helo_spf: SpfFinding  # the HELO name, when the target has one
     rdns: RdnsFinding
     reminded_at: str
@@ -86,7 +86,8 @@ class ManyFindings(TypedDict, total=False):
 
     addresses: dict[str, MemberFindings]
     zones: dict[str, list[str]]  # the lists asked, per family ("4", "6")
-    spf_records: dict[str, dict[str, str | None]]  # per identity: {"sender", "record"}
+    # per identity: {"sender", "record"}; "spf" the first sender's, "spf:SENDER" each other sender's
+    spf_records: dict[str, dict[str, str | None]]
     addresses_since: str  # when the set of addresses last changed
     reminded_at: str
     unresolved: Unresolved

@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
 from .addresses import sort_key
-from .findings import DOMAIN, HELO_FINE, MAIL_FINE, RECEIVER
+from .findings import DOMAIN, HELO_FINE, MAIL_FINE, RECEIVER, per_sender
 from .history import (
     CHECK_FAILING,
     DMARC,
@@ -259,8 +259,8 @@ def _strips(row: dict, periods: list[Period]) -> list[tuple[str, list[Period]]]:
         mine = [(f"{ip} {_what(by_slot[s][0])}", by_slot[s]) for s in slots]
         if LISTING not in kinds:
             mine.insert(0, (f"{ip} on the lists", []))
-        if SPF not in kinds and row.get("sender"):
-            mine.append((f"{ip} SPF for {row['sender']}", []))
+        spf_for = {s[2] for s in slots if s[1] == SPF}
+        mine += [(f"{ip} SPF for {sender}", []) for sender in row.get("senders") or () if sender not in spf_for]
         if RDNS not in kinds:
             mine.append((f"{ip} reverse DNS", []))
         strips += mine
@@ -343,6 +343,8 @@ def _findings(row: dict) -> str:
         out.append(f"<dt>Listed on</dt><dd{_mark(bool(listed))}>{_e(listed_text)}</dd>")
         spf = member.get("spf")
         spf_text = spf or ("not checked yet" if row.get("sender") else "not checked (no sender)")
+        if len(member.get("spf_senders") or ()) > 1:
+            spf_text = per_sender(member["spf_senders"])  # each sender's
         out.append(f"<dt>SPF</dt><dd{_mark(spf is not None and spf not in MAIL_FINE)}>{_e(spf_text)}</dd>")
         if member.get("helo_spf"):
             helo = member["helo_spf"]
@@ -365,8 +367,8 @@ def _theirs(row: dict, by_target: dict[str, list[Period]], health: dict[str, lis
     addresses' PTR names), and the receivers' blocks of its addresses."""
     members = row.get("addresses") or [row]
     ptrs = [name for m in members for name in str(m.get("rdns") or "").split(", ") if name]
-    sender = row.get("sender")
-    names = watched_domains(sender, row.get("helo"), ptrs) if sender or row.get("helo") else {}
+    senders = row.get("senders") or ()
+    names = watched_domains(senders, row.get("helo"), ptrs) if senders or row.get("helo") else {}
     ips = {str(m["ip"]) for m in members} | {str(p.ip) for p in by_target.get(str(row["ip"]), []) if p.ip}
     found = [p for name in names for p in health.get(f"{DOMAIN}:{name}", [])]
     blocks = [p for key, ps in health.items() if key.startswith(f"{RECEIVER}:") for p in ps if p.ip in ips]

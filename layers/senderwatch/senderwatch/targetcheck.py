@@ -35,7 +35,7 @@ HELO_SPF_FINE = SPF_FINE | {Spf.NONE}  # many HELO names publish no SPF record; 
 class CheckResult:
     ip: IPAddress
     dnsbl: list[ZoneVerdict] = field(default_factory=list)
-    spf: SpfResult | None = None
+    spf: list[SpfResult] = field(default_factory=list)  # one per sender, in the target's order
     helo_spf: SpfResult | None = None
     rdns: Rdns | None = None
     host: str = ""  # the host name it was found under
@@ -59,7 +59,7 @@ class CheckResult:
     @property
     def spf_problems(self) -> list[SpfResult]:
         """SPF results that are a problem: mail-from other than pass; HELO other than pass or none."""
-        out = [self.spf] if self.spf and self.spf.result not in SPF_FINE else []
+        out = [s for s in self.spf if s.result not in SPF_FINE]
         return out + ([self.helo_spf] if self.helo_spf and self.helo_spf.result not in HELO_SPF_FINE else [])
 
     def outcome(self) -> int:
@@ -69,7 +69,7 @@ class CheckResult:
             return PROBLEM
         if (
             self.status != Rating.CLEAN
-            or any(s and s.result == Spf.TEMPERROR for s in (self.spf, self.helo_spf))
+            or any(s and s.result == Spf.TEMPERROR for s in (*self.spf, self.helo_spf))
             or (self.rdns is not None and self.rdns.error)
         ):
             return INCOMPLETE
@@ -94,10 +94,18 @@ class CheckResult:
         return out | {
             "status": self.status,
             "dnsbl": [v.to_dict() for v in self.dnsbl],
-            "spf": self.spf.to_dict() if self.spf else None,
+            "spf": spf_json(self.spf),
             "helo_spf": self.helo_spf.to_dict() if self.helo_spf else None,
             "rdns": rdns,
         }
+
+
+def spf_json(results: Sequence[SpfResult]) -> dict | list[dict] | None:
+    """SPF in the JSON of a result: null without a sender, the one sender's object (as it has
+    always been), or a list of them with several senders (each names its `sender`)."""
+    if len(results) > 1:
+        return [s.to_dict() for s in results]
+    return results[0].to_dict() if results else None
 
 
 @dataclass(frozen=True)
@@ -187,7 +195,7 @@ async def check_addresses(
     addresses: Sequence[IPAddress],
     zones: Sequence[Zone],
     *,
-    sender: str | None = None,
+    senders: Sequence[str] = (),
     helo: str | None = None,
     dqs_key: str | None = None,
     rdns: bool = True,
@@ -218,16 +226,16 @@ async def check_addresses(
             dnsbl.check(chunk, zones),
             check_rdns(resolver, chunk) if rdns else _nothing(len(chunk)),
         ]
-        if sender:
-            jobs.append(asyncio.gather(*(spf_for(ip, sender, helo or "") for ip in chunk)))
+        # Every sender for every address: a relay sending for two domains is authorised by two records.
+        jobs += [asyncio.gather(*(spf_for(ip, sender, helo or "") for ip in chunk)) for sender in senders]
         if helo:
             jobs.append(asyncio.gather(*(spf_for(ip, "", helo) for ip in chunk)))
         done: list[Any] = list(await asyncio.gather(*jobs))
         verdicts, reverse = done[0], done[1]
-        mail_spf = done[2] if sender else [None] * len(chunk)
+        mail_spf = done[2 : 2 + len(senders)]
         helo_spf = done[-1] if helo else [None] * len(chunk)
         for i, ip in enumerate(chunk):
-            results.append(CheckResult(ip, verdicts[i], mail_spf[i], helo_spf[i], reverse[i]))
+            results.append(CheckResult(ip, verdicts[i], [each[i] for each in mail_spf], helo_spf[i], reverse[i]))
         if progress:
             progress(len(results), len(addresses))
     return results
@@ -279,7 +287,7 @@ async def check_targets(
     names: Sequence[TargetName],
     zones: Sequence[Zone],
     *,
-    sender: str | None = None,
+    senders: Sequence[str] = (),
     helo: str | None = None,
     dqs_key: str | None = None,
     rdns: bool = True,
@@ -302,7 +310,7 @@ async def check_targets(
         resolver,
         list(addresses),
         zones,
-        sender=sender,
+        senders=senders,
         helo=helo,
         rdns=rdns,
         progress=progress,

@@ -68,7 +68,38 @@ def _maybe_host(raw: str) -> bool:
 
 LABEL_MAX = 100
 _NOT_TEXT = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}  # controls, format (bidi, zero-width), line breaks
-SETTINGS = ("sender", "helo", "label", "zones", "enabled")  # what a user sets on an item
+SETTINGS = ("sender", "senders", "helo", "label", "zones", "enabled")  # what a user sets on an item
+
+
+def parse_senders(values) -> tuple[str, ...]:
+    """The MAIL FROM identities a target sends as, each normalized, once each, in the order given:
+    a list, or one text naming them separated by spaces, commas or semicolons (none of which an
+    address can hold). InvalidInput for one that is not a sender."""
+    if isinstance(values, str):
+        values = [values]
+    names = [name for value in values for name in words(str(value).replace(";", " "))]
+    return tuple(dict.fromkeys(normalize_sender(name) for name in names))
+
+
+def item_senders(item: dict) -> tuple[str, ...]:
+    """The senders an item names: its `sender` (as earlier versions and the README's put-item line
+    write it), then its `senders` list; InvalidInput when one cannot be read."""
+    more = item.get("senders") or []
+    if isinstance(more, set):
+        more = sorted(more)  # a string set written by hand has no order
+    if not isinstance(more, (list, tuple)) or not all(isinstance(s, str) for s in more):
+        raise InvalidInput("'senders' must be a list of senders (user@domain or a domain)")
+    if item.get("sender") is not None and not isinstance(item["sender"], str):
+        raise InvalidInput("'sender' must be a string")
+    return parse_senders([item.get("sender") or "", *more])
+
+
+def sender_settings(senders: tuple[str, ...] | list[str]) -> dict[str, str | list[str] | None]:
+    """SENDERS as an item holds them: one as `sender` (as the README's put-item line writes it),
+    several as the `senders` list; the other attribute removed (None)."""
+    if len(senders) == 1:
+        return {"sender": senders[0], "senders": None}
+    return {"sender": None, "senders": list(senders) or None}
 
 
 def validate_label(text: str) -> str:
@@ -108,7 +139,7 @@ def validate_zones(zones, families: frozenset[int] | int) -> tuple[str, ...]:
 @dataclass(frozen=True)
 class Target:
     ip: str
-    sender: str | None = None
+    senders: tuple[str, ...] = ()  # MAIL FROM identities, each evaluated for every address
     helo: str | None = None
     label: str = ""
     zones: tuple[str, ...] = ()
@@ -135,7 +166,7 @@ class Target:
         for name in ("sender", "helo", "label"):
             if item.get(name) is not None and not isinstance(item[name], str):
                 raise InvalidInput(f"'{name}' must be a string")
-        sender = normalize_sender(item["sender"]) if item.get("sender") else None
+        senders = item_senders(item)
         helo = validate_helo(item["helo"]) if item.get("helo") else None
         zones = item.get("zones") or ()
         if isinstance(zones, str):
@@ -148,7 +179,7 @@ class Target:
         # A label is for people: shown cleaned, never a reason not to check the address.
         return cls(
             ip,
-            sender,
+            senders,
             helo,
             str(item.get("label") or ""),
             validate_zones(sorted(zones) if isinstance(zones, set) else zones, what.families),
@@ -161,8 +192,7 @@ class Target:
 
     def to_item(self) -> dict:
         item: dict = {"ip": self.ip, "enabled": self.enabled}
-        if self.sender:
-            item["sender"] = self.sender
+        item.update({k: v for k, v in sender_settings(self.senders).items() if v is not None})
         if self.helo:
             item["helo"] = self.helo
         if self.label:

@@ -11,7 +11,7 @@ import ipaddress
 from collections.abc import Sequence
 
 from ..advice import group_spf_advice, mechanism_for, spf_advice
-from ..findings import Alert, Event
+from ..findings import Alert, Event, per_sender
 from ..text import clean_text
 from .model import (
     AlertText,
@@ -203,6 +203,12 @@ def _identity(alert: Alert) -> dict[str, str | list[str]]:
     return {"identity": alert.details.get("identity", "mailfrom")}
 
 
+def _as_sender(alert: Alert) -> str:
+    """' as SENDER' in a subject, for a target with several senders (each sender's alert is its own:
+    the alert is about that sender); nothing with one, where the body names it."""
+    return f" as {clean_text(alert.zone, 60)}" if alert.zone and alert.zone != "helo" else ""
+
+
 def _what_to_do(advice: Sequence[str], spf: str) -> list[Block]:
     return [
         Steps(*([Step(*advice)] if advice else []), bullet=""),
@@ -236,7 +242,7 @@ def _spf_failing(alert: Alert) -> AlertText:
         facts.append(("Explanation", d["explanation"]))
     return said(
         [alert],
-        [f"{again}{spf} {result} for {named}", f"{again}{spf} {result} for {ip}"],
+        [f"{again}{spf} {result} for {named}{_as_sender(alert)}", f"{again}{spf} {result} for {ip}{_as_sender(alert)}"],
         [f"{base} sending as {sender}.{hint}", f"{base}.{hint}", f"{base} sending as {sender}.", f"{base}."],
         [
             Lines(
@@ -316,7 +322,7 @@ def _spf_recovered(alert: Alert) -> AlertText:
     ip, named, spf = alert.ip, who(alert.ip, alert.label, alert.target), _spf(d)
     return said(
         [alert],
-        [f"{spf} passes again for {named}", f"{spf} passes again for {ip}"],
+        [f"{spf} passes again for {named}{_as_sender(alert)}", f"{spf} passes again for {ip}{_as_sender(alert)}"],
         f"{reminded(alert)[1]} {spf} passes again for {ip}.",
         [
             Lines(
@@ -422,10 +428,11 @@ def _new_address(alert: Alert) -> Facts:
     listed = d.get("listed") or []
     lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {d.get('lists', 0)} lists asked"
     if d.get("spf"):
-        domain = (d.get("sender") or "").rpartition("@")[2]
-        spf = f"{d['spf']} for {d.get('sender')}"
+        each = d.get("senders") or [{"sender": d.get("sender"), "result": d["spf"]}]  # each sender, when several
+        spf = per_sender(each)
+        failing = [str(e.get("sender") or "").rpartition("@")[2] for e in each if e.get("result") != "pass"]
         if d.get("spf_problem"):
-            spf += f": add {mechanism_for(alert.ip)} to the SPF record of {domain}"
+            spf += f": add {mechanism_for(alert.ip)} to the SPF record of {' and '.join(dict.fromkeys(failing))}"
     else:
         spf = "not checked (the target has no sender)"
     ptr = ", ".join(clean_text(str(n), 120) for n in d.get("ptr") or []) or "no PTR record"

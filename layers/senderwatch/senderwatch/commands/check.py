@@ -31,7 +31,14 @@ def add_parsers(commands) -> None:
         help="an IPv4 or IPv6 address the server sends from, a host name (every address it resolves to) "
         "or a network (IPv4 /24 or longer, IPv6 /120 or longer)",
     )
-    check.add_argument("--sender", help="MAIL FROM for SPF: user@domain, or a domain (postmaster@domain)")
+    check.add_argument(
+        "--sender",
+        action="append",
+        default=[],
+        metavar="SENDER",
+        help="MAIL FROM for SPF: user@domain, or a domain (postmaster@domain); repeatable, for a relay that "
+        "sends as several domains",
+    )
     check.add_argument("--helo", help="HELO/EHLO name, to check SPF for the HELO identity too")
     check.add_argument(
         "--zone",
@@ -64,7 +71,7 @@ def run_check(args) -> int:
     if not args.targets:
         raise UsageError("give at least one address, host or network to check, e.g. senderwatch check 192.0.2.25")
     names = list(dict.fromkeys(parse_target(target) for target in args.targets))
-    sender = normalize_sender(args.sender) if args.sender is not None else None
+    senders = tuple(dict.fromkeys(normalize_sender(sender) for sender in args.sender))
     helo = validate_helo(args.helo) if args.helo is not None else None
     nameservers = [parse_nameserver(ns) for ns in args.nameserver] or system_nameservers()
     zone_names = [z for value in args.zone for z in words(value)]
@@ -89,7 +96,7 @@ def run_check(args) -> int:
                 resolver,
                 names,
                 zones,
-                sender=sender,
+                senders=senders,
                 helo=helo,
                 rdns=not args.no_rdns,
                 progress=progress,
@@ -97,12 +104,12 @@ def run_check(args) -> int:
             )
             if dnsbl.probes.lists_only:
                 note(f"{dnsbl.probes.lists_only}; reverse DNS, SPF and host names cannot be checked through it")
-            if not (sender or helo):
+            if not (senders or helo):
                 return results, None
             from ..domainhealth import check_domains  # SPF records and DMARC: only for a check with domains
 
             ptrs = [n for r in results if isinstance(r, CheckResult) and r.rdns for n in r.rdns.ptr]
-            wanted = watched_domains(sender, helo, ptrs)
+            wanted = watched_domains(senders, helo, ptrs)
             return results, await check_domains(resolver, wanted, domain_zones, dnsbl)
 
     try:

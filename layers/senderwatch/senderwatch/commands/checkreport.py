@@ -22,6 +22,7 @@ if TYPE_CHECKING:  # the domains' checks are loaded by a check that has domains 
     from ..dmarc import DmarcReport
     from ..domainhealth import DomainReport
     from ..spfrecord import SpfRecordReport
+    from ..spfresult import SpfResult
 
 _ORDER = {Verdict.LISTED: 0, Verdict.ERROR: 1, Verdict.UNHEALTHY: 2, Verdict.CLEAN: 3}
 _COLOURS = {
@@ -111,8 +112,8 @@ def _address_lines(result: CheckResult, paint) -> list[str]:
         lines.extend(f"{_INDENT}{line}" for line in more)
     if result.status == Rating.UNCHECKED:
         lines.append(f"  {paint('NOT CHECKED', 'warn')} {_unchecked_reason(result)}")
-    for label, spf, helo in (("SPF", result.spf, False), ("HELO SPF", result.helo_spf, True)):
-        if spf is not None:
+    for label, spf, helo in [*(("SPF", s, False) for s in result.spf), ("HELO SPF", result.helo_spf, True)]:
+        if spf is not None:  # each sender's line names it
             lines.extend(_spf_lines(label, spf, result, helo, paint))
     if result.rdns is not None:
         lines.append(f"  rDNS      {_rdns(result.rdns, paint)}")
@@ -155,15 +156,15 @@ def _network_lines(members: list[CheckResult], paint) -> list[str]:
     clean = sum(1 for r in members if r.status in (Rating.CLEAN, Rating.INCOMPLETE))
     lines.append(f"  {clean} of {len(members)} addresses not listed on any list that answered")
     network = members[0].network
-    for label, helo in (("SPF", False), ("HELO SPF", True)):
-        by_result: dict[str, list[CheckResult]] = {}
+    senders = len(members[0].spf)
+    for label, helo, nth in [*(("SPF", False, n) for n in range(senders)), ("HELO SPF", True, 0)]:
+        by_result: dict[str, list[tuple[CheckResult, SpfResult]]] = {}
         for r in members:
-            spf = r.helo_spf if helo else r.spf
-            if spf is not None:
-                by_result.setdefault(spf.result, []).append(r)
-        for outcome, group in by_result.items():
-            spf = group[0].helo_spf if helo else group[0].spf
-            assert spf is not None
+            found = r.helo_spf if helo else r.spf[nth]
+            if found is not None:
+                by_result.setdefault(found.result, []).append((r, found))
+        for outcome, pairs in by_result.items():
+            group, spf = [r for r, _ in pairs], pairs[0][1]
             fine = outcome == "pass" or (helo and outcome == "none")
             kind = "pass" if fine else "warn" if outcome == "temperror" else "bad"
             count = f"{len(group)} address{'es' if len(group) != 1 else ''}"

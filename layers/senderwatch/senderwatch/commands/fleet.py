@@ -28,9 +28,19 @@ from ..addresses import shown, sort_key
 from ..aws import CheckQueue, TargetStore, aws_errors, client, region
 from ..config import Config
 from ..errors import Interrupted, InvalidInput, InvalidLines, InvalidTarget, ServiceError
-from ..identities import normalize_sender, validate_helo
+from ..identities import validate_helo
 from ..scheduler import Plan, plan_messages, start_run
-from ..targets import HOST, LABEL_MAX, Target, parse_target, validate_label, validate_zones
+from ..targets import (
+    HOST,
+    LABEL_MAX,
+    Target,
+    item_senders,
+    parse_senders,
+    parse_target,
+    sender_settings,
+    validate_label,
+    validate_zones,
+)
 from ..text import clean_text, visible, words
 
 # An import file's columns, in this order without a header (`targets export` writes this header).
@@ -52,7 +62,7 @@ _SEP = re.compile(r"\s*sep=(.)\s*", re.IGNORECASE)  # Excel's first line, naming
 DELIMITERS = (",", ";", "\t")  # what a file without `sep=` or --delimiter is tried with
 SHOWN = 20  # bad lines (or targets not watched) said one by one; the rest are counted
 IMPORT_MAX_BYTES = 64 * 1024 * 1024
-RECHECK = ("sender", "helo", "zones", "enabled")  # settings whose change changes what a check finds
+RECHECK = ("sender", "senders", "helo", "zones", "enabled")  # settings whose change changes what a check finds
 
 
 # -- the deployment -------------------------------------------------------------------------------
@@ -138,14 +148,14 @@ def parse_settings(target: str, given: dict) -> tuple[str, dict]:
     what = parse_target(target)
     changes: dict = {}
     for name, value in given.items():
-        if name == "enabled":
+        if name == "sender":  # one or several (a list, or a text naming them): `sender` or `senders`
+            changes.update(sender_settings(parse_senders(value)))
+        elif name == "enabled":
             changes[name] = bool(value)
         elif name == "zones":
             changes[name] = list(validate_zones(value, what.families)) if any(z.strip() for z in value) else None
         elif not str(value).strip():
             changes[name] = None
-        elif name == "sender":
-            changes[name] = normalize_sender(value)
         elif name == "helo":
             changes[name] = validate_helo(value)
         elif name == "label":
@@ -169,6 +179,11 @@ def describe_change(old: dict | None, changes: dict) -> str:
     """'added', 'unchanged' or 'updated: sender x -> y, label removed'."""
     if old is None:
         return "added"
+    if "senders" in changes:  # `sender` and `senders` are one setting to a person: the senders
+        after = item_senders({k: v for k, v in {**old, **changes}.items() if v is not None})
+        old = {**old, "sender": " ".join(_senders_written(old)) or None}
+        changes = {**changes, "sender": " ".join(after) or None}
+        del changes["senders"]
     parts = []
     for name, (before, value) in changed_settings(old, changes).items():
         if value is None:
@@ -178,6 +193,17 @@ def describe_change(old: dict | None, changes: dict) -> str:
         else:
             parts.append(f"{name} {_show_value(before)} -> {_show_value(value)}")
     return "updated: " + ", ".join(parts) if parts else "unchanged"
+
+
+def _senders_written(item: dict) -> tuple[str, ...]:
+    """The senders of an item as it was, for saying what changed (one written by hand that cannot be
+    read: as it is written)."""
+    try:
+        return item_senders(item)
+    except InvalidInput:
+        more = item.get("senders") or []
+        more = more if isinstance(more, (list, tuple, set)) else [more]
+        return tuple(filter(None, (str(item.get("sender") or ""), *map(str, more))))
 
 
 def _show_value(value) -> str:
@@ -343,7 +369,11 @@ def _json_sheet(name: str, text: str) -> Sheet:
         if unknown:
             sheet.problems.append((number, f"unknown field {shown(unknown[0])} (fields: {', '.join(COLUMNS)})"))
         elif wrong := next((c for c in COLUMNS if not _json_typed(c, entry.get(c))), None):
-            expected = {"zones": "a list of names", "enabled": "true or false"}.get(wrong, "a string")
+            expected = {
+                "zones": "a list of names",
+                "sender": "a string or a list of them",
+                "enabled": "true or false",
+            }.get(wrong, "a string")
             sheet.problems.append((number, f"{wrong} is {shown(json.dumps(entry[wrong]))[:80]}: expected {expected}"))
         else:
             sheet.rows.append((number, [_json_cell(entry.get(column)) for column in COLUMNS]))
@@ -373,8 +403,8 @@ def _json_typed(column: str, value) -> bool:
         return True
     if column == "enabled":
         return isinstance(value, bool)
-    if column == "zones" and isinstance(value, list):
-        return all(isinstance(zone, str) for zone in value)
+    if column in ("zones", "sender") and isinstance(value, list):  # several senders: a list, as exported
+        return all(isinstance(name, str) for name in value)
     return isinstance(value, str)
 
 
@@ -630,7 +660,8 @@ def export_rows(items: Iterable[dict]) -> tuple[list[dict], list[str]]:
         rows.append(
             {
                 "ip": target.ip,
-                "sender": target.sender,
+                # One sender a string, as ever; several a list (a CSV cell: separated by spaces).
+                "sender": list(target.senders) if len(target.senders) > 1 else next(iter(target.senders), None),
                 "label": label,
                 "helo": target.helo,
                 "zones": list(target.zones),

@@ -12,7 +12,17 @@ from datetime import UTC, datetime
 
 from ..addresses import family_name, sort_key
 from ..errors import InvalidInput
-from ..findings import HELO_FINE, MAIL_FINE, RESOLVER, ZONE, expand, is_per_address, written_many
+from ..findings import (
+    HELO_FINE,
+    MAIL_FINE,
+    RESOLVER,
+    ZONE,
+    expand,
+    is_per_address,
+    per_sender,
+    spf_entries,
+    written_many,
+)
 from ..freshness import (
     SLACK,
     Deployment,
@@ -25,9 +35,9 @@ from ..freshness import (
     why_stale,
 )
 from ..freshness import Schedule as Schedule  # what status reads the stack's schedule into
-from ..identities import normalize_sender, watched_domains
+from ..identities import watched_domains
 from ..records import count
-from ..targets import HOST, Target, parse_target
+from ..targets import HOST, Target, item_senders, parse_target
 from ..text import clean_text, json_text, visible, words
 from .common import INCOMPLETE
 
@@ -47,7 +57,8 @@ def status_rows(items: Iterable[dict], deployment: Deployment | None = None) -> 
     rows = []
     for item in sorted(items, key=lambda i: sort_key(str(i.get("ip")))):
         raw = item.get("findings")
-        sender = _sender(item)
+        senders = _senders(item)
+        sender = " ".join(senders) or None  # as `targets import` reads it back
         helo = str(item.get("helo") or "") or None
         problem = item.get("check_error")
         if raw is not None and not isinstance(raw, dict):
@@ -64,6 +75,7 @@ def status_rows(items: Iterable[dict], deployment: Deployment | None = None) -> 
             "label": str(item.get("label") or ""),
             "enabled": item.get("enabled", True) is not False,
             "sender": sender,
+            "senders": list(senders),
             "helo": helo,
             "zones": _zones(item),
             "changed_at": item.get("findings_changed_at"),
@@ -73,14 +85,14 @@ def status_rows(items: Iterable[dict], deployment: Deployment | None = None) -> 
         if is_per_address(raw):
             many = written_many(raw)
             addresses = [
-                dict(_finding_row(expand(f, many, ip), sender, helo), ip=ip, checked_at=checked_at)
+                dict(_finding_row(expand(f, many, ip), senders, helo), ip=ip, checked_at=checked_at)
                 for ip, f in sorted(many["addresses"].items(), key=lambda pair: sort_key(pair[0]))
             ]
             unresolved = many.get("unresolved") or {}
             notes = ([str(unresolved.get("detail", ""))] if unresolved else []) + many.get("notes", [])
             row |= _summary_row(addresses) | {"checked": True, "addresses": addresses, "unchecked": notes}
         else:
-            row |= _finding_row(_mapping(raw), sender, helo)
+            row |= _finding_row(_mapping(raw), senders, helo)
         row["stale"] = why_stale(item, runs, deployment, letters)
         row["outcome"] = _outcome(row)
         rows.append(row)
@@ -99,12 +111,15 @@ def _zones(item: dict) -> list[str]:
     return [str(z) for z in value] if isinstance(value, (list, set, tuple)) else []
 
 
-def _finding_row(findings: dict, sender: str | None, helo: str | None = None) -> dict:
-    """What one address's findings say, as status shows them."""
+def _finding_row(findings: dict, senders: tuple[str, ...], helo: str | None = None) -> dict:
+    """What one address's findings say, as status shows them: SPF per sender (`spf_senders`), and
+    `spf` the result that needs fixing first (a failing sender's, else the first sender's)."""
     zones = {str(z): e for z, e in _mapping(findings.get("dnsbl")).items() if isinstance(e, dict)}
-    spf = _mapping(findings.get("spf"))
-    if spf.get("sender") != sender:
-        spf = {}  # found for another sender, before the target was changed: not this target's result
+    # A result found for another sender, before the target was changed, is not this target's.
+    found = {str(e.get("sender")): e.get("result") for e in spf_entries(findings.get("spf"))}
+    by_sender = [{"sender": s, "result": found[s]} for s in senders if s in found]
+    failing = [e for e in by_sender if e["result"] not in MAIL_FINE]
+    spf = (failing or by_sender or [{}])[0]
     helo_spf = _mapping(findings.get("helo_spf"))
     if not helo or str(helo_spf.get("sender", "")).rpartition("@")[2].lower() != helo.lower():
         helo_spf = {}  # found for another HELO name
@@ -115,6 +130,7 @@ def _finding_row(findings: dict, sender: str | None, helo: str | None = None) ->
         "rated": any(e.get("status") in ("listed", "clean") for e in zones.values()),
         "listed": sorted(z for z, e in zones.items() if e.get("status") == "listed"),
         "spf": spf.get("result"),
+        "spf_senders": by_sender,
         "helo_spf": helo_spf.get("result"),
         "rdns": ", ".join(map(str, ptr)) if rdns else None,
         "forward_confirmed": rdns.get("forward_confirmed") if rdns else None,
@@ -173,14 +189,15 @@ def _mapping(value) -> dict:
     return value if isinstance(value, dict) else {}
 
 
-def _sender(item: dict) -> str | None:
+def _senders(item: dict) -> tuple[str, ...]:
+    """The senders of an item as the checker reads them (`sender`, `senders`); none when unreadable."""
     try:
-        return normalize_sender(item["sender"]) if item.get("sender") else None
-    except (InvalidInput, TypeError):
-        return None
+        return item_senders(item)
+    except InvalidInput:
+        return ()
 
 
-_CELL = {"TARGET": 60, "LABEL": 30, "LISTED ON": 40, "SPF": 24, "rDNS": 40, "CHANGED": 16, "CHECKED": 16}
+_CELL = {"TARGET": 60, "LABEL": 30, "LISTED ON": 40, "SPF": 60, "rDNS": 40, "CHANGED": 16, "CHECKED": 16}
 
 
 def status_table(rows: list[dict]) -> str:
@@ -249,9 +266,13 @@ def _listed(r: dict) -> str:
 
 
 def _spf(r: dict) -> str:
-    """The MAIL FROM result, and the HELO name's where it is a problem."""
+    """The MAIL FROM result (with several senders, each that fails, naming it), and the HELO name's
+    where it is a problem."""
     helo = r["helo_spf"]
-    return (r["spf"] or "-") + (f" (HELO {helo})" if helo is not None and helo not in HELO_FINE else "")
+    mail = r["spf"] or "-"
+    if len(r.get("spf_senders") or ()) > 1:
+        mail = per_sender([e for e in r["spf_senders"] if e["result"] not in MAIL_FINE]) or "pass for each sender"
+    return mail + (f" (HELO {helo})" if helo is not None and helo not in HELO_FINE else "")
 
 
 def _rdns(r: dict) -> str:
@@ -457,13 +478,13 @@ def watched_domain_names(targets: Iterable[dict]) -> set[str]:
     names. A domain record of a target since removed is not shown."""
     names: set[str] = set()
     for item in targets:
-        sender, helo = _sender(item), str(item.get("helo") or "").lower().rstrip(".")
-        if not (sender or helo):
+        senders, helo = _senders(item), str(item.get("helo") or "").lower().rstrip(".")
+        if not (senders or helo):
             continue
         findings = _mapping(item.get("findings"))
         members = list(_mapping(findings.get("addresses")).values()) if is_per_address(findings) else [findings]
         ptrs = [n for f in members for n in (_mapping(_mapping(f).get("rdns")).get("ptr") or [])]
-        names.update(watched_domains(sender, helo or None, [str(n) for n in ptrs]))
+        names.update(watched_domains(senders, helo or None, [str(n) for n in ptrs]))
     return names
 
 

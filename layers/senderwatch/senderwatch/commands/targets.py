@@ -23,7 +23,13 @@ def add_parsers(commands, where) -> None:
         "target, only the settings named here change; an empty value ('') removes that setting.",
     )
     add.add_argument("ip", metavar="TARGET", help="an address, a host name (mail.example.com) or a network")
-    add.add_argument("--sender", help="MAIL FROM for SPF: user@domain or a domain ('' removes it)")
+    add.add_argument(
+        "--sender",
+        action="append",
+        metavar="SENDER",
+        help="MAIL FROM for SPF: user@domain or a domain; repeatable, for a relay that sends as several "
+        "domains (the senders named replace the target's; '' removes them)",
+    )
     add.add_argument("--helo", help="HELO name, to check SPF for it too ('' removes it)")
     add.add_argument("--label", help="a name for people, shown in alerts ('' removes it)")
     add.add_argument(
@@ -139,7 +145,7 @@ def _list(args) -> int:
         items = list(store.scan())
     rows = status_rows(items)
     if args.format == "json":
-        settings = ("ip", "kind", "sender", "helo", "label", "zones", "enabled")
+        settings = ("ip", "kind", "sender", "senders", "helo", "label", "zones", "enabled")
         write(json_text({"targets": [{name: row[name] for name in settings} for row in rows]}, **json_options()))
     else:
         write(targets_lines(rows))
