@@ -311,6 +311,15 @@ def test_a_list_that_lets_listings_expire_says_there_is_nothing_to_ask_for():
     assert "3. Nothing to ask for: bl.spamcop.net removes listings by itself: about 24 hours" in message.email
 
 
+def test_a_list_whose_listings_expire_and_that_also_removes_on_request_says_both_without_contradiction():
+    psbl = dict(LISTING, delist_url="https://psbl.org/remove")
+    message = render(Alert("LISTED", "192.0.2.25", SINCE, "psbl.surriel.com", psbl))
+    removal = message.email.split("3. ", 1)[1]
+    assert removal.startswith("psbl.surriel.com removes listings by itself (after a few weeks without mail")
+    assert "to be off it sooner, ask:" in removal and "https://psbl.org/remove, enter 192.0.2.25" in removal
+    assert "Nothing to ask for" not in message.email
+
+
 # -- every event, alone and grouped, as the notifier's decisions make it ------------------------------
 
 DAYS = [f"2026-11-{day:02d}T06:00:00+00:00" for day in range(20, 26)]

@@ -64,7 +64,9 @@ def _removal(zone_name: str, codes: Sequence[str], address: str, also_listed: Se
         return Step("Ask the list's operator for removal (see its web site)."), ""
     delist = zone.removal(codes).filled(address, [*also_listed, zone_name], zone_name)
     lines: list[Line] = []
-    if delist.get("expires"):
+    if delist.get("expires") and delist.get("on_request"):
+        lines.append(f"{zone_name} removes listings by itself ({delist['expires']}); to be off it sooner, ask:")
+    elif delist.get("expires"):
         lines.append(f"Nothing to ask for: {zone_name} removes listings by itself: {delist['expires']}.")
         if delist.get("steps"):
             lines.append("What the list itself says to do:")
