@@ -161,6 +161,22 @@ def test_the_advice_fits_the_spf_result():
     assert "SPF now gives 'fail' (was softfail)" in worse.email
 
 
+def test_a_hosts_addresses_failing_spf_with_permerror_together_say_what_broke_as_one_does():
+    """A host's findings keep each address's SPF without the record; a permerror keeps what broke."""
+    record = "v=spf1 " + " ".join(f"include:s{n}.example" for n in range(12)) + " -all"
+
+    def result(ip: str) -> CheckResult:
+        spf = SpfResult(SENDER, "permerror", "", "SPF Permanent Error: Too many DNS lookups", 11, record)
+        return CheckResult(ipaddress.ip_address(ip), [], spf)
+
+    findings = merge_many(None, AddressResults([result("192.0.2.25"), result("2001:db8::25")]), DAYS[0])
+    alerts = decide(None, findings, HOSTNAME, "relays", target=HOSTNAME)
+    (together,) = alerttext.group(alerts)
+    for text in (alerttext.render_group(together), render(alerts[0])):
+        assert "more than 10 DNS lookups" in text.email and "flatten" in text.sms, text.email
+        assert "cannot be parsed" not in text.email
+
+
 def test_an_sms_too_long_drops_the_advice_rather_than_cutting_an_address():
     details = dict(SPF, sender="bounces-for-newsletters@" + "very-long-subdomain." * 2 + "example.com")
     message = render(Alert("SPF_FAILING", "2a01:4f8:c17:b8f3:1234:5678:9abc:def0", SINCE, details=details))

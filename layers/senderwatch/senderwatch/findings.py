@@ -216,7 +216,7 @@ def is_per_address(findings) -> bool:
 def compact(findings: dict, first: str) -> dict:
     """An address's findings as a host or network item keeps them: a list that has said "clean"
     since the address's FIRST check is left out (`expand` puts it back), and SPF keeps no record
-    (the item keeps it once per identity)."""
+    (the item keeps it once per identity), and no explanation but a permerror's."""
     out = {key: value for key, value in findings.items() if key not in ("dnsbl", "reminded_at")}
     out["first"] = first
     out["dnsbl"] = {
@@ -226,7 +226,9 @@ def compact(findings: dict, first: str) -> dict:
     }
     for key in SPF_IDENTITIES:
         if isinstance(out.get(key), dict):
-            out[key] = {k: v for k, v in out[key].items() if k in _SPF_KEPT}
+            # A permerror's explanation says what broke (more than 10 lookups...): the alert's fix.
+            kept = (*_SPF_KEPT, "explanation") if out[key].get("result") == "permerror" else _SPF_KEPT
+            out[key] = {k: v for k, v in out[key].items() if k in kept}
     return out
 
 

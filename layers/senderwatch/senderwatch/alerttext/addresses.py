@@ -266,11 +266,17 @@ def _spf_failing_together(alerts: Sequence[Alert]) -> AlertText:
         ("Record", d.get("record") or "(no SPF record found)"),
     )
     advice = group_spf_advice(result, domain, d.get("record"), d.get("explanation", ""), _mechanisms(alerts))
+    line = f"{prefix} {spf} {result} for {count} addresses"
+    hints = []
+    if result == "permerror":  # what broke is the record's, not any address's: said as one alert says it
+        one = spf_advice(result, first.ip, domain, d.get("record"), d.get("explanation", ""))
+        hints = [f"{line} sending as {sender}. {one.sms}", f"{line}. {one.sms}"] if one else []
     return said(
         alerts,
         [f"{again}{spf} {result} for {count} addresses sending as {sender}", f"{again}{spf} {result}: {count}"],
         [
-            f"{prefix} {spf} {result} for {count} addresses sending as {sender}: {few(ips, 2)}.",
+            *hints,
+            f"{line} sending as {sender}: {few(ips, 2)}.",
             f"{prefix} {spf} {result}.",
         ],
         [
