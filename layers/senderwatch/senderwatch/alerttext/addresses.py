@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ..advice import group_spf_advice, mechanism_for, spf_advice
 from ..findings import Alert, Event
-from ..text import clean_text
+from ..text import clean_text, counted
 from .model import (
     AlertText,
     Block,
@@ -428,7 +428,10 @@ def _new_address(alert: Alert) -> Facts:
     d = clean(alert.details)
     family = "IPv6" if ":" in alert.ip else "IPv4"
     listed = d.get("listed") or []
-    lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {d.get('lists', 0)} lists asked"
+    asked = int(d.get("lists") or 0)
+    lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {counted(asked, 'list')} asked"
+    if not listed and asked == 1:
+        lists = "not listed on the 1 list asked"
     if d.get("spf"):
         domain = (d.get("sender") or "").rpartition("@")[2]
         spf = f"{d['spf']} for {d.get('sender')}"
@@ -458,7 +461,7 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
     )
     return said(
         alerts,
-        [f"{host} no longer resolves to {few(ips, 3)}", f"{host} lost {len(ips)} address(es)"],
+        [f"{host} no longer resolves to {few(ips, 3)}", f"{host} lost {counted(len(ips), 'address')}"],
         f"senderwatch: {host} no longer resolves to {few(ips, 3)}.",
         [
             Lines(
@@ -519,7 +522,7 @@ def _host_resolved(alert: Alert) -> AlertText:
     return said(
         [alert],
         f"{host} resolves again",
-        f"senderwatch: {host} resolves again ({len(addresses)} address(es)).",
+        f"senderwatch: {host} resolves again ({counted(len(addresses), 'address')}).",
         [
             Lines(
                 f"{host} resolves again, to {', '.join(addresses[:10])} (since {date(alert.since)})."

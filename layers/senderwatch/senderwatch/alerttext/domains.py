@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..findings import Alert, Event
-from ..text import clean_text
+from ..text import clean_text, counted
 from .model import AlertText, Facts, Lines, Rows, Step, Steps, Wording, alone, by_list, said
 from .phrases import WATCHING, catalogue_zone, clean, date, few, how_long, lasted
 
@@ -64,7 +64,7 @@ def _domain_listed(alerts: Sequence[Alert]) -> AlertText:
     about = [f"About this list: {clean_text(zone.terms, 400)}"] if zone is not None and zone.terms else []
     return _said(
         alerts,
-        [f"{names} listed on the domain list {first.zone}", f"{count} domain(s) listed on {first.zone}"],
+        [f"{names} listed on the domain list {first.zone}", f"{counted(count, 'domain')} listed on {first.zone}"],
         [f"senderwatch: domain {names} LISTED on {first.zone}.", "senderwatch: domain LISTED."],
         [
             Lines(
@@ -101,7 +101,7 @@ def _domain_delisted(alerts: Sequence[Alert]) -> AlertText:
     first, names = alerts[0], _names(alerts)
     return _said(
         alerts,
-        [f"{names} no longer listed on {first.zone}", f"{len(alerts)} domain(s) delisted"],
+        [f"{names} no longer listed on {first.zone}", f"{counted(len(alerts), 'domain')} delisted"],
         f"senderwatch: domain {names} DELISTED from {first.zone}.",
         [
             Lines(
