@@ -274,6 +274,7 @@ class LocalPipeline:
             "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
             "QUEUE_URL": queue,
             "TOPIC_ARN": topic,
+            "CHECK_DEAD_LETTER_ARN": dlq_arn,
             "DNS_TIMEOUT": "0.5",
             **({"NAMESERVERS": f"{self.dns[0]}:{self.dns[1]}"} if self.dns else {}),
             **self.extra_env,

@@ -364,10 +364,24 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
         if address not in after[PER_ADDRESS]:
             was = expand(entry, before, address)
             listed = sorted(z for z, e in was["dnsbl"].items() if e.get("status") == Verdict.LISTED)
-            details = {"host": target, "listed": listed}
+            details = {"host": target, "listed": listed, "sender": (was.get("spf") or {}).get("sender")}
             since = after.get("addresses_since", "")
             alerts.append(Alert(Event.ADDRESS_REMOVED, address, since, "", details, label=label, target=target))
     return alerts
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The deployment an alert comes from, as the commands it suggests must name it to run as
+    written: its stack (or, without one, its targets table), its region, its check dead-letter queue."""
+
+    name: str = ""
+    table: str = ""
+    region: str = ""
+    dead_letters: str = ""  # the check dead-letter queue's ARN
+
+
+UNNAMED = Stack()  # an alert not sent by a deployment (a test's): its commands name none
 
 
 @dataclass(frozen=True)
@@ -380,6 +394,7 @@ class Alert:
     reminder: str = ""  # for a reminder: when it was due (each reminder is its own alert)
     label: str = field(default="", compare=False)
     target: str = ""  # the host or network the address belongs to ("" for an address target)
+    stack: Stack = field(default=UNNAMED, compare=False)  # where it is sent from (the notifier says)
 
     @property
     def key(self) -> str:

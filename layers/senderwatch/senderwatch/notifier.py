@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .alerttext import group, render_group
 from .findings import (
     DOMAIN,
     RECEIVER,
+    UNNAMED,
     Alert,
+    Stack,
     decide,
     decide_domain,
     decide_health,
@@ -70,8 +72,9 @@ class Notified:
     failed: list[str] = field(default_factory=list)  # ids of changes to deliver again
 
 
-def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher) -> Notified:
-    """Publish what CHANGES deserve: alerts grouped per event and list, each alert once.
+def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher, stack: Stack = UNNAMED) -> Notified:
+    """Publish what CHANGES deserve: alerts grouped per event and list, each alert once; the
+    commands they suggest name STACK (the deployment they come from).
 
     An alert already in SENT_LOG (published by an earlier delivery of the same change) is
     not sent again; a group that cannot be published fails the changes it came from, and
@@ -94,7 +97,7 @@ def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher) -> No
         origin: dict[str, set[str]] = {}
         for cid, alert in todo:
             origin.setdefault(alert.key, set()).add(cid)
-        unique = list({a.key: a for _, a in todo}.values())
+        unique = [replace(a, stack=stack) for a in {a.key: a for _, a in todo}.values()]
         for alerts in group(unique):
             text = render_group(alerts)
             try:

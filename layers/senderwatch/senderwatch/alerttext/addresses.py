@@ -41,6 +41,7 @@ from .phrases import (
     how_long,
     lasted,
     reminded,
+    senderwatch,
     who,
 )
 
@@ -456,7 +457,7 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
     watch = Step(
         "If the server still sends mail from it (an outgoing address that is not in the host's DNS),",
         "watch it on its own:",
-        *(Code(f"senderwatch targets add {ip}") for ip in ips[:5]),
+        *(senderwatch(a, "targets", "add", a.ip, *_as_the_host(a)) for a in alerts[:5]),
         *more,
     )
     return said(
@@ -473,6 +474,13 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
         ],
         data=_address_data(ips),
     )
+
+
+def _as_the_host(alert: Alert) -> list[str]:
+    """The options that watch an address as its host was: its sender, its label."""
+    sender = clean_text(str(alert.details.get("sender") or ""), 255)
+    label = clean_text(alert.label, 40)
+    return [*(["--sender", sender] if sender else []), *(["--label", label] if label else [])]
 
 
 def _by_host(alert: Alert) -> tuple:
@@ -501,12 +509,9 @@ def _host_unresolved(alert: Alert) -> AlertText:
             ),
             Steps(
                 Step(
-                    "If the name is mistyped, remove the target and add the right one:",
-                    (
-                        Code(f"senderwatch targets remove {host}"),
-                        "   then   ",
-                        Code("senderwatch targets add <name>"),
-                    ),
+                    "If the name is mistyped, remove the target, then add the right name as you added this one",
+                    "(senderwatch targets add, with its --sender and --label):",
+                    senderwatch(alert, "targets", "remove", host),
                 ),
                 Step("If the host's DNS records were changed by mistake, restore them."),
                 Step("If the server sends from a private address behind NAT, watch its public address instead."),

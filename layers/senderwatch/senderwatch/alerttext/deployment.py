@@ -17,7 +17,6 @@ from ..text import counted
 from ..zones import catalogue
 from .model import (
     AlertText,
-    Code,
     Facts,
     Lines,
     Rows,
@@ -28,7 +27,7 @@ from .model import (
     by_address,
     said,
 )
-from .phrases import address_row, capped, clean, date, every_address, few, lasted, reminded, who
+from .phrases import address_row, capped, clean, date, dead_letters_back, every_address, few, lasted, reminded, who
 
 TEST_EVENT = "TEST_ALERT"  # not a finding's event: `senderwatch test-alert` sends it
 
@@ -187,10 +186,12 @@ def _resolver_failing(alert: Alert) -> AlertText:
 
 def _resolver_recovered(alert: Alert) -> AlertText:
     """The resolver works again: what could not be checked meanwhile waits in the dead-letter queue."""
+    command = dead_letters_back(alert)
     move_back = Step(
         "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
-        "so); the next daily run checks every address again. To check them now, move them back:",
-        Code("aws sqs start-message-move-task --source-arn <CheckDeadLetterQueue ARN>"),
+        "so); the next daily run checks every address again. To check them now, move them back"
+        + (":" if command else " (the stack's CheckDeadLetterQueueUrl output names the queue)."),
+        *([command] if command else []),
     )
     text = _usable_again(alert)
     return replace(text, body=(*text.body, Steps(move_back, heading="", bullet="", gap=False)))
