@@ -408,6 +408,8 @@ class Alert:
             return "warning"
         if self.event == Event.RECEIVER_BLOCKED and self.details.get("status_of_reply") == "deferred":
             return "warning"  # mail deferred, not refused: it is retried, and may yet be delivered
+        if self.event == Event.SPF_RECORD_BROKEN and spares_every_address(self.details):
+            return "warning"  # a record over the limit that still passes every watched address: fix it, not at 3am
         return SEVERITY[self.event]
 
 
@@ -597,6 +599,8 @@ def merge_domain(previous: DomainHealth | None, report: DomainReport, now: str, 
     old: DomainHealth = previous if isinstance(previous, dict) else {}
     new: DomainHealth = {"roles": sorted(set(old.get("roles", [])) | set(report.roles))}
     if (spf := _record_part(old.get("spf_record"), report.spf_record, now)) is not None:
+        if report.watched and report.spf_record is not None and not report.spf_record.error:
+            spf["watched"] = dict(sorted(report.watched.items()))  # what its problems do, as of this check
         new["spf_record"] = spf
     if (dmarc := _record_part(old.get("dmarc"), report.dmarc, now)) is not None:
         new["dmarc"] = dmarc
@@ -617,7 +621,31 @@ def domain_worth_writing(findings: Mapping[str, Any] | None) -> dict:
     for key in ("spf_record", "dmarc"):
         if isinstance(out.get(key), dict):
             out[key].pop("error", None)
+            out[key].pop("watched", None)  # which addresses it was checked with: news only beside a problem
     return out
+
+
+# An SPF record's problems that receivers turn into permerror for the senders they reach (not +all,
+# ptr or a record too long for UDP): what each watched address's own SPF result shows of them.
+PERMERROR_PROBLEMS = frozenset(
+    {"no-record", "multiple-records", "syntax-error", "too-many-lookups", "too-many-void-lookups", "include-loop"}
+)
+
+
+def failed_by_record(part: Mapping[str, Any]) -> list[str] | None:
+    """The watched addresses an SPF record's problems fail (their SPF gives permerror), from the
+    addresses checked with it (`watched`); None when it was checked with none."""
+    watched = part.get("watched")
+    if not isinstance(watched, dict) or not watched:
+        return None
+    return [str(ip) for ip, result in watched.items() if result == "permerror"]
+
+
+def spares_every_address(part: Mapping[str, Any]) -> bool:
+    """True when an SPF record's problems all show as permerror and no watched address gets one
+    (each is matched before the record's lookups run out)."""
+    failed = failed_by_record(part)
+    return failed == [] and _codes(dict(part)) <= PERMERROR_PROBLEMS
 
 
 def _codes(part: dict | None, ignore: tuple[str, ...] = ()) -> set[str]:
