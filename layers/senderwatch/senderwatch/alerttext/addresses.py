@@ -457,7 +457,7 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
     watch = Step(
         "If the server still sends mail from it (an outgoing address that is not in the host's DNS),",
         "watch it on its own:",
-        *(senderwatch(a, "targets", "add", a.ip, *_as_the_host(a)) for a in alerts[:5]),
+        *(senderwatch(a.stack, "targets", "add", a.ip, *_as_the_host(a)) for a in alerts[:5]),
         *more,
     )
     return said(
@@ -511,7 +511,7 @@ def _host_unresolved(alert: Alert) -> AlertText:
                 Step(
                     "If the name is mistyped, remove the target, then add the right name as you added this one",
                     "(senderwatch targets add, with its --sender and --label):",
-                    senderwatch(alert, "targets", "remove", host),
+                    senderwatch(alert.stack, "targets", "remove", host),
                 ),
                 Step("If the host's DNS records were changed by mistake, restore them."),
                 Step("If the server sends from a private address behind NAT, watch its public address instead."),

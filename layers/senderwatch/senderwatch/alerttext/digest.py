@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..addresses import family_name
-from ..findings import RESOLVER
+from ..findings import RESOLVER, UNNAMED, Stack
 from ..history import (
     CHECK_FAILING,
     DMARC,
@@ -28,9 +28,9 @@ from ..history import (
     Period,
     is_health_key,
 )
-from ..text import clean_text, duration
-from .model import AlertText, Code, Lines, Rows
-from .phrases import capped, date, who
+from ..text import clean_text, counted, duration
+from .model import AlertText, Lines, Rows
+from .phrases import capped, date, senderwatch, who
 
 if TYPE_CHECKING:
     from ..digest import Digest, Stale
@@ -151,8 +151,9 @@ def _sms_counts(digest: Digest) -> str:
     return ", ".join(parts)
 
 
-def digest_text(digest: Digest, now: datetime) -> AlertText:
-    """The digest, for every channel: the email in full, the SMS in one line."""
+def digest_text(digest: Digest, now: datetime, stack: Stack = UNNAMED) -> AlertText:
+    """The digest, for every channel: the email in full, the SMS in one line; its command names
+    STACK (the deployment that sends it)."""
     period = f"{date(digest.start)} to {date(digest.end)}"
     began, cleared = digest.began, digest.cleared
     changes = f"{len(began)} problem{'s' if len(began) != 1 else ''} began, {len(cleared)} cleared"
@@ -160,7 +161,7 @@ def digest_text(digest: Digest, now: datetime) -> AlertText:
     if not digest.wrong:
         headline = f"All is well: {_checked(digest)}."
         body.append(Lines(headline, f"Nothing is open; in this period {changes}."))
-        title = ("senderwatch digest: all is well", f"senderwatch: all is well ({digest.targets} targets)")
+        title = ("senderwatch digest: all is well", f"senderwatch: all is well ({counted(digest.targets, 'target')})")
     else:
         counts = _sms_counts(digest)
         headline = f"Needs a look: {counts}."
@@ -170,8 +171,8 @@ def digest_text(digest: Digest, now: datetime) -> AlertText:
         body.append(
             Lines(
                 "No scheduled run checked anything in this period: the schedule may be off, or the scheduler failing.",
-                "senderwatch doctor says why:",
-                Code("senderwatch doctor --stack STACK"),
+                *(("senderwatch doctor says why:", senderwatch(stack, "doctor")) if stack.name else ()),
+                *(() if stack.name else ("senderwatch doctor, given the stack's name (--stack), says why.",)),
             )
         )
     if digest.open:
@@ -191,7 +192,7 @@ def digest_text(digest: Digest, now: datetime) -> AlertText:
     line: tuple[str, ...]
     if digest.wrong:
         line = (
-            f"senderwatch digest: {_sms_counts(digest)}; {digest.targets} targets, {changes} this period.",
+            f"senderwatch digest: {_sms_counts(digest)}; {counted(digest.targets, 'target')}, {changes} this period.",
             f"senderwatch digest: {_sms_counts(digest)}.",
             f"senderwatch digest: {len(digest.open) + len(digest.unusable) + len(digest.stale)} things need a look.",
         )

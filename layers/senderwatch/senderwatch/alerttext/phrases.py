@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from ..findings import Alert
+from ..findings import Alert, Stack
 from ..text import clean_text, duration
 from ..zones import catalogue, domain_catalogue
 from .model import DATA_ADDRESSES, Code
@@ -104,10 +104,9 @@ def catalogue_zone(name: str):
     return catalogue().get(name) or domain_catalogue().get(name)
 
 
-def senderwatch(alert: Alert, *words: str) -> Code:
-    """A senderwatch command about the alert's deployment, to copy as it is: WORDS (quoted for the
-    shell), then the deployment it is about (--stack, or --table) and its --region."""
-    stack = alert.stack
+def senderwatch(stack: Stack, *words: str) -> Code:
+    """A senderwatch command about the deployment STACK (an alert's), to copy as it is: WORDS
+    (quoted for the shell), then the deployment it is about (--stack, or --table) and its --region."""
     where = ["--stack", stack.name] if stack.name else ["--table", stack.table] if stack.table else []
     if where and stack.region:
         where += ["--region", stack.region]
