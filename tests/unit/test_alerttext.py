@@ -425,6 +425,7 @@ def domain_story() -> list[list[Alert]]:
             "record": "v=spf1 include:a.example include:b.example -all",
             "problems": [{"code": "too-many-lookups", "detail": too_many}],
             "since": DAYS[0],
+            "watched": {"192.0.2.25": "pass", "2001:db8::25": "permerror"},  # the checker's, from the same run
         },
         "dmarc": {"record": None, "problems": [{"code": "no-record", "detail": "no TXT record"}], "since": DAYS[0]},
         "dnsbl": {"dbl.spamhaus.org": dict(listing, delist_url="https://check.spamhaus.org/")},
