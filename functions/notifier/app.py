@@ -14,9 +14,8 @@ from senderwatch.notifier import Change, notify
 from senderwatch.observability import logger, metrics
 
 CONFIG = Config.from_env(need=("topic_arn", "idempotency_table_name"))
-STACK = Stack(
-    CONFIG.stack_name, CONFIG.table_name, CONFIG.region, CONFIG.check_dead_letter_arn
-)  # what alerts' commands name
+# The deployment the commands an alert suggests name (to run as written there).
+STACK = Stack(CONFIG.stack_name, CONFIG.table_name, CONFIG.region, CONFIG.check_dead_letter_arn)
 
 
 @cache

@@ -429,10 +429,11 @@ def _new_address(alert: Alert) -> Facts:
     d = clean(alert.details)
     family = "IPv6" if ":" in alert.ip else "IPv4"
     listed = d.get("listed") or []
-    asked = int(d.get("lists") or 0)
-    lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {counted(asked, 'list')} asked"
-    if not listed and asked == 1:
-        lists = "not listed on the 1 list asked"
+    asked = d.get("lists", 0)
+    if listed:
+        lists = f"listed on {', '.join(listed)}"
+    else:
+        lists = "not listed on the 1 list asked" if asked == 1 else f"not listed on any of the {asked} lists asked"
     if d.get("spf"):
         domain = (d.get("sender") or "").rpartition("@")[2]
         spf = f"{d['spf']} for {d.get('sender')}"

@@ -168,11 +168,13 @@ def digest_text(digest: Digest, now: datetime, stack: Stack = UNNAMED) -> AlertT
         body.append(Lines(headline, f"{_checked(digest)}; in this period {changes}."))
         title = (f"senderwatch digest: {counts}", "senderwatch digest: something needs a look")
     if digest.targets and not digest.runs:
+        doctor: tuple = ("senderwatch doctor, given the stack's name (--stack), says why.",)
+        if stack.name:
+            doctor = ("senderwatch doctor says why:", senderwatch(stack, "doctor"))
         body.append(
             Lines(
                 "No scheduled run checked anything in this period: the schedule may be off, or the scheduler failing.",
-                *(("senderwatch doctor says why:", senderwatch(stack, "doctor")) if stack.name else ()),
-                *(() if stack.name else ("senderwatch doctor, given the stack's name (--stack), says why.",)),
+                *doctor,
             )
         )
     if digest.open:
