@@ -364,7 +364,9 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
         if address not in after[PER_ADDRESS]:
             was = expand(entry, before, address)
             listed = sorted(z for z, e in was["dnsbl"].items() if e.get("status") == Verdict.LISTED)
-            details = {"host": target, "listed": listed, "sender": (was.get("spf") or {}).get("sender")}
+            details = {"host": target, "listed": listed}
+            if (was.get("spf") or {}).get("sender"):
+                details["sender"] = was["spf"]["sender"]  # to watch it alone as it was watched
             since = after.get("addresses_since", "")
             alerts.append(Alert(Event.ADDRESS_REMOVED, address, since, "", details, label=label, target=target))
     return alerts
