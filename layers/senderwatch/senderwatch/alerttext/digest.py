@@ -71,7 +71,12 @@ def _lasted(period: Period, now: datetime) -> str:
 
 
 def _runs(n: int) -> str:
-    return f"{n} scheduled run{'s' if n != 1 else ''}"
+    return counted(n, "scheduled run")
+
+
+def _things(n: int) -> str:
+    """How many things need a look ("1 thing needs", "3 things need")."""
+    return f"{counted(n, 'thing')} {'needs' if n == 1 else 'need'}"
 
 
 def _subject(period: Period, labels: dict[str, str]) -> str:
@@ -156,7 +161,7 @@ def digest_text(digest: Digest, now: datetime, stack: Stack = UNNAMED) -> AlertT
     STACK (the deployment that sends it)."""
     period = f"{date(digest.start)} to {date(digest.end)}"
     began, cleared = digest.began, digest.cleared
-    changes = f"{len(began)} problem{'s' if len(began) != 1 else ''} began, {len(cleared)} cleared"
+    changes = f"{counted(len(began), 'problem')} began, {len(cleared)} cleared"
     body: list = []
     if not digest.wrong:
         headline = f"All is well: {_checked(digest)}."
@@ -196,7 +201,7 @@ def digest_text(digest: Digest, now: datetime, stack: Stack = UNNAMED) -> AlertT
         line = (
             f"senderwatch digest: {_sms_counts(digest)}; {counted(digest.targets, 'target')}, {changes} this period.",
             f"senderwatch digest: {_sms_counts(digest)}.",
-            f"senderwatch digest: {len(digest.open) + len(digest.unusable) + len(digest.stale)} things need a look.",
+            f"senderwatch digest: {_things(len(digest.open) + len(digest.unusable) + len(digest.stale))} a look.",
         )
     else:
         line = (f"senderwatch digest: all is well, {_checked(digest)}.", "senderwatch digest: all is well.")
