@@ -241,7 +241,10 @@ class LocalPipeline:
             },
         )["QueueUrl"]
         topic = sns.create_topic(Name=f"senderwatch-alerts-{uuid.uuid4().hex[:8]}")["TopicArn"]
-        sms_filter = {"event": [*self.template["Parameters"]["SmsEvents"]["Default"].split(","), "TEST_ALERT"]}
+        sms_filter = {
+            **self.resource("SmsSubscription")["FilterPolicy"],
+            "event": [*self.template["Parameters"]["SmsEvents"]["Default"].split(","), "TEST_ALERT"],
+        }
         for inbox, policy in (("email", None), ("sms", sms_filter)) if self.want_inboxes else ():
             url = sqs.create_queue(QueueName=f"senderwatch-inbox-{inbox}-{uuid.uuid4().hex[:8]}")["QueueUrl"]
             arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
@@ -274,6 +277,7 @@ class LocalPipeline:
             "IDEMPOTENCY_TABLE_NAME": names["IdempotencyTable"],
             "QUEUE_URL": queue,
             "TOPIC_ARN": topic,
+            "CHECK_DEAD_LETTER_ARN": dlq_arn,
             "DNS_TIMEOUT": "0.5",
             **({"NAMESERVERS": f"{self.dns[0]}:{self.dns[1]}"} if self.dns else {}),
             **self.extra_env,

@@ -9,10 +9,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from senderwatch.aws import AlertTopic, HealthStore, History, TargetStore, client
 from senderwatch.config import Config
 from senderwatch.digest import DAYS, send_digest
+from senderwatch.findings import Stack
 from senderwatch.history import read_history
 from senderwatch.observability import logger, metrics
 
 CONFIG = Config.from_env(need=("table_name", "history_table_name", "health_table_name", "topic_arn"))
+STACK = Stack(CONFIG.stack_name, CONFIG.table_name, CONFIG.region)  # what the digest's command names
 
 
 @cache
@@ -32,7 +34,9 @@ def lambda_handler(event: dict, context) -> dict:
     now = datetime.now(UTC)
     records = list(health.items())  # the history's health records, and the lists' for how fresh the targets are
     period = read_history(history, None, now - timedelta(days=DAYS), now, health=records)
-    digest = send_digest(period, targets.scan(), topic, now, lists=records, schedule=CONFIG.schedule_expression)
+    digest = send_digest(
+        period, targets.scan(), topic, now, lists=records, schedule=CONFIG.schedule_expression, stack=STACK
+    )
     metrics.add_metric(name="DigestProblemsOpen", unit=MetricUnit.Count, value=len(digest.open))
     metrics.add_metric(name="StaleTargets", unit=MetricUnit.Count, value=len(digest.stale))
     return {

@@ -10,10 +10,13 @@ from aws_lambda_powertools.metrics import MetricUnit
 
 from senderwatch.aws import AlertBus, AlertLog, AlertTopic, client, stream_changes
 from senderwatch.config import Config
+from senderwatch.findings import Stack
 from senderwatch.notifier import Change, notify
 from senderwatch.observability import logger, metrics
 
 CONFIG = Config.from_env(need=("topic_arn", "idempotency_table_name"))
+# The deployment the commands an alert suggests name (to run as written there).
+STACK = Stack(CONFIG.stack_name, CONFIG.table_name, CONFIG.region, CONFIG.check_dead_letter_arn)
 
 
 @cache
@@ -35,7 +38,7 @@ def _log() -> AlertLog:
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     changes = [Change(sequence, old, new) for sequence, old, new in stream_changes(event)]
-    outcome = notify(changes, _log(), _topic(), _bus())
+    outcome = notify(changes, _log(), _topic(), _bus(), stack=STACK)
     metrics.add_metric(name="ChangesSeen", unit=MetricUnit.Count, value=len(changes))
     metrics.add_metric(name="AlertsSent", unit=MetricUnit.Count, value=outcome.alerts)
     metrics.add_metric(name="AlertMessages", unit=MetricUnit.Count, value=outcome.messages)

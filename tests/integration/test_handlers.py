@@ -5,6 +5,9 @@ import json
 import boto3
 
 from local.world import DOMAIN, IPV4, IPV6
+from senderwatch.alerttext import render
+from senderwatch.aws import AlertTopic, client
+from senderwatch.findings import decide_domain
 
 
 def queued(pipeline):
@@ -144,3 +147,20 @@ def test_the_lists_are_probed_once_per_invocation_however_many_senders(local, ev
     assert local.invoke("checker", {"Records": [record, dict(record, messageId="second")]}) == {"batchItemFailures": []}
     probes = {name: n for name, n in local.dns_server.asked.items() if name.startswith("2.0.0.127.")}
     assert probes and set(probes.values()) == {1}  # two messages, ten groups each: one probe per list
+
+
+def test_a_broken_spf_record_texts_only_when_it_fails_a_watched_address(local):
+    """The SMS subscription's filter, as the template has it: SPF_RECORD_BROKEN goes by SMS when it
+    is high (the record fails a watched address), not when it is a warning (it fails none yet)."""
+    problem = {"code": "too-many-lookups", "detail": "the record needs 12 DNS lookups"}
+    since = "2026-11-20T06:00:00+00:00"
+    part = {"record": "v=spf1 ip4:192.0.2.25 include:a.example -all", "problems": [problem], "since": since}
+    topic = AlertTopic(client("sns"), local.topic_arn)
+    for watched in ({IPV4: "pass", IPV6: "permerror"}, {IPV4: "pass"}):
+        (broken,) = decide_domain(
+            "example.com", None, {"roles": ["sender"], "spf_record": {**part, "watched": watched}}
+        )
+        topic.publish(render(broken))
+    assert [a["severity"] for a in local.inbox("email")] == ["high", "warning"]
+    (sms,) = local.inbox("sms")
+    assert (sms["event"], sms["severity"]) == ("SPF_RECORD_BROKEN", "high") and IPV6 in sms["sms"]

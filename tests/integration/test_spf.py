@@ -54,3 +54,15 @@ def test_hostile_explanation_is_made_safe(dns_world):
     result = spf(server, IPV4, f"postmaster@{DOMAIN}")
     assert result.result == "fail"
     assert result.explanation == "Denied call us"
+
+
+def test_a_record_over_the_lookup_limit_fails_only_the_senders_matched_after_the_limit(dns_world):
+    """What SPF_RECORD_BROKEN's count of failing addresses rests on: the terms are evaluated in order,
+    so an address the record's ip4: term matches before the eleventh lookup still passes."""
+    includes = {f"s{n}.ex.org": [{"TXT": "v=spf1 ip4:203.0.113.99 -all"}] for n in range(12)}
+    record = f"v=spf1 ip4:{IPV4} " + " ".join(f"include:s{n}.ex.org" for n in range(12)) + " -all"
+    server = dns_world({DOMAIN: [{"TXT": record}], **includes})
+    first = spf(server, IPV4, f"postmaster@{DOMAIN}")
+    after = spf(server, "192.0.2.26", f"postmaster@{DOMAIN}")
+    assert (first.result, first.mechanism) == ("pass", f"ip4:{IPV4}")
+    assert after.result == "permerror" and "lookups" in after.explanation.lower()

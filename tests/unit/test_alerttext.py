@@ -3,6 +3,9 @@ get - for every event as the notifier's decisions make it, alone and grouped."""
 
 import ipaddress
 import json
+import re
+import shlex
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
@@ -15,12 +18,14 @@ from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
 from senderwatch.alerttext.model import MARKDOWN_MAX, Code, Steps
 from senderwatch.aws import publish_args
+from senderwatch.commands import build_parser
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.findings import (
     RESOLVER,
     ZONE,
     Alert,
     Event,
+    Stack,
     decide,
     decide_domain,
     decide_health,
@@ -204,6 +209,22 @@ def test_the_advice_fits_the_spf_result():
     assert "SPF now gives 'fail' (was softfail)" in worse.email
 
 
+def test_a_hosts_addresses_failing_spf_with_permerror_together_say_what_broke_as_one_does():
+    """A host's findings keep each address's SPF without the record; a permerror keeps what broke."""
+    record = "v=spf1 " + " ".join(f"include:s{n}.example" for n in range(12)) + " -all"
+
+    def result(ip: str) -> CheckResult:
+        spf = SpfResult(SENDER, "permerror", "", "SPF Permanent Error: Too many DNS lookups", 11, record)
+        return CheckResult(ipaddress.ip_address(ip), [], [spf])
+
+    findings = merge_many(None, AddressResults([result("192.0.2.25"), result("2001:db8::25")]), DAYS[0])
+    alerts = decide(None, findings, HOSTNAME, "relays", target=HOSTNAME)
+    (together,) = alerttext.group(alerts)
+    for text in (alerttext.render_group(together), render(alerts[0])):
+        assert "more than 10 DNS lookups" in text.email and "flatten" in text.sms, text.email
+        assert "cannot be parsed" not in text.email
+
+
 def test_an_sms_too_long_drops_the_advice_rather_than_cutting_an_address():
     details = dict(SPF, sender="bounces-for-newsletters@" + "very-long-subdomain." * 2 + "example.com")
     message = render(Alert("SPF_FAILING", "2a01:4f8:c17:b8f3:1234:5678:9abc:def0", SINCE, details=details))
@@ -354,6 +375,15 @@ def test_a_list_that_lets_listings_expire_says_there_is_nothing_to_ask_for():
     assert "3. Nothing to ask for: bl.spamcop.net removes listings by itself: about 24 hours" in message.email
 
 
+def test_a_list_whose_listings_expire_and_that_also_removes_on_request_says_both_without_contradiction():
+    psbl = dict(LISTING, delist_url="https://psbl.org/remove")
+    message = render(Alert("LISTED", "192.0.2.25", SINCE, "psbl.surriel.com", psbl))
+    removal = message.email.split("3. ", 1)[1]
+    assert removal.startswith("psbl.surriel.com removes listings by itself (after a few weeks without mail")
+    assert "to be off it sooner, ask:" in removal and "https://psbl.org/remove, enter 192.0.2.25" in removal
+    assert "Nothing to ask for" not in message.email
+
+
 # -- every event, alone and grouped, as the notifier's decisions make it ------------------------------
 
 DAYS = [f"2026-11-{day:02d}T06:00:00+00:00" for day in range(20, 26)]
@@ -438,6 +468,7 @@ def domain_story() -> list[list[Alert]]:
             "record": "v=spf1 include:a.example include:b.example -all",
             "problems": [{"code": "too-many-lookups", "detail": too_many}],
             "since": DAYS[0],
+            "watched": {"192.0.2.25": "pass", "2001:db8::25": "permerror"},  # the checker's, from the same run
         },
         "dmarc": {"record": None, "problems": [{"code": "no-record", "detail": "no TXT record"}], "since": DAYS[0]},
         "dnsbl": {"dbl.spamhaus.org": dict(listing, delist_url="https://check.spamhaus.org/")},
@@ -669,3 +700,84 @@ def test_a_clearing_alert_that_does_not_say_when_it_began_says_nothing_of_how_lo
     text = render(Alert("DELISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING))  # written before `began`
 
     assert " for " not in text.email.split("\n")[0] and text.sms.endswith("dnsbl.justspam.org.")
+
+
+# -- every command an alert suggests runs as written; every count agrees with its noun ----------------
+
+STACK = Stack("senderwatch", "senderwatch-TargetsTable-1", "eu-central-1", "arn:aws:sqs:eu-central-1:123456789012:dlq")
+
+
+def renderings(stack: Stack = STACK) -> list[AlertText]:
+    """Every event's alerts as the notifier sends them (naming STACK), alone and grouped."""
+    texts = []
+    for run in runs():
+        sent = [replace(a, stack=stack) for a in run]
+        texts += [render(a) for a in sent] + [alerttext.render_group(g) for g in alerttext.group(sent)]
+    return texts
+
+
+def runs_as_written(command: str) -> None:
+    words = shlex.split(command)
+    if words[0] == "senderwatch":
+        try:
+            build_parser().parse_args(words[1:])
+        except SystemExit:
+            pytest.fail(f"the alert suggests a command senderwatch refuses: {command}")
+    if words[0] == "aws":
+        assert not re.search(r"<[^>]*>", command), command  # no place for the reader to fill in
+
+
+def test_every_command_an_alert_suggests_runs_as_written_for_its_deployment():
+    suggested: dict[str, set[str]] = {}
+    for text in renderings():
+        for command in text.commands:
+            runs_as_written(command)
+            suggested.setdefault(text.event, set()).add(command)
+    assert {Event.ADDRESS_REMOVED, Event.HOST_UNRESOLVED, Event.RESOLVER_RECOVERED} <= set(suggested)
+    ours = [c for commands in suggested.values() for c in commands if c.startswith("senderwatch ")]
+    assert ours and all(c.endswith("--stack senderwatch --region eu-central-1") for c in ours), ours
+    (move,) = suggested[Event.RESOLVER_RECOVERED]
+    assert move == (
+        "aws sqs start-message-move-task --source-arn arn:aws:sqs:eu-central-1:123456789012:dlq --region eu-central-1"
+    )
+    watch = next(c for c in suggested[Event.ADDRESS_REMOVED] if "2001:db8::27" in c)
+    assert watch.startswith("senderwatch targets add 2001:db8::27 --sender postmaster@example.com --label relays")
+
+
+def test_without_a_stack_the_commands_name_the_table_and_without_either_still_parse():
+    table = Stack(table="senderwatch-TargetsTable-1", region="eu-central-1")
+    for stack in (table, Stack()):
+        for text in renderings(stack):
+            for command in text.commands:
+                runs_as_written(command)
+                if command.startswith("senderwatch ") and stack.table:
+                    assert "--table senderwatch-TargetsTable-1 --region eu-central-1" in command
+    recovered = [t for t in renderings(Stack()) if t.event == Event.RESOLVER_RECOVERED]
+    assert recovered and all("CheckDeadLetterQueueUrl output" in t.email for t in recovered)
+
+
+NOUNS = ("list", "run", "address", "domain", "day", "hour", "minute", "record", "problem", "message")
+PLURALS = "|".join(n + ("es" if n.endswith("s") else "s") for n in NOUNS)
+ONE_OF_MANY = re.compile(rf"(?<![\d.:/])1 (?:failing )?(?:{PLURALS})\b")  # "1 lists", "1 failing runs"
+MANY_OF_ONE = re.compile(rf"(?<![\d.:/])(?:0|[2-9]|\d{{2,}}) (?:failing )?(?:{'|'.join(NOUNS)})\b")  # "2 list "
+HEDGED = re.compile(r"\w\((?:e?s)\)")  # address(es): a count that does not know itself
+
+
+def disagreements(text: AlertText) -> list[str]:
+    shown = "\n".join((text.subject, text.sms, text.email))
+    return [m.group(0) for pattern in (ONE_OF_MANY, MANY_OF_ONE, HEDGED) for m in pattern.finditer(shown)]
+
+
+def test_every_count_in_every_rendering_agrees_with_its_noun_even_a_count_of_one():
+    assert ONE_OF_MANY.search("after 1 failing runs") and MANY_OF_ONE.search("the 2 list asked")
+    assert not ONE_OF_MANY.search("192.0.2.1 lists") and not MANY_OF_ONE.search("2 lists, 10 addresses, 1 run")
+    ones = {"runs": 1, "error_runs": 1, "failed_runs": 1, "lists": 1}
+    for text in renderings():
+        assert not disagreements(text), (text.event, disagreements(text))
+    for run in runs():
+        for alert in run:
+            single = {k: 1 for k in ones if k in alert.details}
+            if "addresses" in alert.details:
+                single["addresses"] = alert.details["addresses"][:1]
+            text = render(replace(alert, details={**alert.details, **single}))
+            assert not disagreements(text), (alert.event, disagreements(text))

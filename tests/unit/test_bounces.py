@@ -422,3 +422,24 @@ def test_what_came_before_a_damaged_end_of_a_gz_is_reported(tmp_path):
     broken.write_bytes(packed[: len(packed) // 2])
     report = read_logs([str(broken)], now=NOW)
     assert report.read == [str(broken)] and report.groups and "cannot read" in report.failed[0]
+
+
+SENDMAIL_BAN = (
+    "Nov 27 09:12:01 mail sm-mta[2351]: 4AR9BwGm002345: to=<erik@contoso.com>, delay=00:00:03, xdelay=00:00:01, "
+    "mailer=esmtp, pri=124821, relay=contoso-com.mail.protection.outlook.com. [52.101.68.2], dsn=5.7.606, "
+)
+
+
+def test_sendmails_own_word_for_a_failure_is_not_shown_as_the_receivers():
+    """stat=User unknown is Sendmail's summary of a 5.x.x failure: under Microsoft's ban it is not
+    what Microsoft said; the receiver's words are in reply= where Sendmail logs them."""
+    summary = classify(parse_line(SENDMAIL_BAN + "stat=User unknown", 2026))
+    assert (summary.receiver, summary.code) == ("microsoft", "5.7.606")
+    assert summary.reply == ""  # neither in the alert's "It said" nor in bounces' "it said"
+
+    words = "550 5.7.606 Access denied, banned sending IP [192.0.2.25]. To request removal from this list ..."
+    said = classify(parse_line(SENDMAIL_BAN + f"reply={words}, stat=User unknown", 2026))
+    assert said.reply.startswith("550 5.7.606 Access denied") and said.sending_ip == "192.0.2.25"
+
+    deferred = parse_line(SENDMAIL_BAN.replace("dsn=5.7.606", "dsn=4.7.650") + "stat=Deferred: 451 4.7.650 busy", 2026)
+    assert not deferred.local and deferred.text == "Deferred: 451 4.7.650 busy"  # a deferral quotes the receiver

@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from senderwatch.aws import publish_args
 from senderwatch.commands import overview
 from senderwatch.digest import build_digest, send_digest
+from senderwatch.findings import Stack
 from senderwatch.freshness import Deployment, Schedule
 from senderwatch.history import History, Period
 
@@ -209,8 +210,10 @@ def test_a_period_without_a_scheduled_run_is_not_all_is_well():
     (text,) = topic.sent
     assert digest.wrong and text.event == "DIGEST"
     assert "No scheduled run checked anything in this period" in text.email
-    assert "  senderwatch doctor --stack STACK" in text.email
+    assert "senderwatch doctor, given the stack's name (--stack), says why." in text.email  # no <STACK> to fill in
     assert text.sms.startswith("senderwatch digest: no scheduled run;")
+    send_digest(history(runs=0), [target("192.0.2.25")], topic, NOW, stack=Stack("relays", "t", "eu-west-1"))
+    assert topic.sent[-1].commands == ["senderwatch doctor --stack relays --region eu-west-1"]
 
 
 def test_a_removed_target_has_no_open_problem_but_a_domains_does():

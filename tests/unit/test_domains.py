@@ -12,11 +12,12 @@ from senderwatch.dmarc import DmarcReport
 from senderwatch.dnsbl import ZoneVerdict
 from senderwatch.domainhealth import OK, PROBLEM, DomainReport
 from senderwatch.errors import InvalidInput
-from senderwatch.findings import decide_domain, merge_domain
+from senderwatch.findings import decide_domain, domain_worth_writing, merge_domain
 from senderwatch.identities import normalize_sender, watched_domains
 from senderwatch.notifier import alerts_for_change
 from senderwatch.runs import Run
 from senderwatch.spfrecord import Problem, SpfRecordReport
+from senderwatch.spfresult import SpfResult
 from senderwatch.targets import Target, validate_zones
 from senderwatch.zones import domain_catalogue, resolve_domain_zones, resolve_zones
 from tests.support.fakes import FakeInvocation, MemoryTargets
@@ -210,3 +211,41 @@ def test_a_targets_own_zones_are_address_lists_the_domain_lists_are_the_deployme
 def test_a_sender_is_written_as_dns_has_its_domain(typed, sender):
     assert normalize_sender(typed) == sender
     assert normalize_sender(sender) == sender
+
+
+def test_spf_record_broken_says_which_watched_addresses_it_fails_and_is_critical_only_then():
+    """Over the lookup limit, a record fails only the senders matched after the limit: an address its
+    ip4: term matches first still passes. The checker keeps each watched address's SPF result beside
+    the record, and the alert says which fail; none failing is a warning, not a 3am text."""
+    first_ok = {"198.51.100.1": "pass", "198.51.100.2": "pass", "198.51.100.3": "permerror"}
+
+    def spf(ip: str) -> SpfResult:
+        return SpfResult("postmaster@example.com", first_ok[ip], "ip4:198.51.100.1", "", 11, RECORD)
+
+    items = [{"ip": ip, "sender": "example.com"} for ip in first_ok]
+    store, health = MemoryTargets(*items), MemoryHealth()
+    checks = FakeInvocation(
+        lambda ip: [ZoneVerdict("bl.example", "clean")],
+        spf=spf,
+        domains=lambda name, roles: DomainReport(name, roles, spf_report(TOO_MANY)),
+    )
+    run_checks(items, store, checks, datetime(2026, 11, 28, 6, tzinfo=UTC), run=Run(DAY1, True), health=health)
+    record = health.domains["example.com"]
+    assert record["spf_record"]["watched"] == first_ok
+
+    (broken,) = decide_domain("example.com", None, record)
+    text = render(broken)
+    assert broken.severity == "high"
+    assert "from 1 address of those" in text.email and "198.51.100.3  permerror" in text.email
+    assert "198.51.100.1  pass (not affected)" in text.email and "every address" not in text.email
+    assert text.sms.endswith("SPF permerror for 1 address: 198.51.100.3.")
+
+    passing = dict(record, spf_record=dict(record["spf_record"], watched={"198.51.100.1": "pass"}))
+    (spared,) = decide_domain("example.com", None, passing)
+    assert spared.severity == "warning" and render(spared).attributes["severity"] == "warning"
+    assert "It fails no watched address yet" in render(spared).email
+    assert render(spared).sms.endswith("no watched address fails SPF for it yet.")
+
+    # which addresses it was checked with is no news by itself: no write, no stream record
+    again = merge_domain(record, DomainReport("example.com", ("sender",), spf_report(TOO_MANY), None, [], {}), DAY2)
+    assert domain_worth_writing(again) == domain_worth_writing(record)

@@ -5,6 +5,7 @@ import pytest
 from local.memory import MemoryHealth
 from senderwatch.alerttext import render
 from senderwatch.config import Config, ConfigError
+from senderwatch.findings import Stack
 from senderwatch.notifier import Change, alerts_for_change, notify
 from senderwatch.ports import update
 from senderwatch.runs import parse_message
@@ -117,6 +118,22 @@ def test_one_message_per_event_and_list_however_many_changes():
     assert sorted(m.subject for m in topic.published) == [
         "50 addresses are listed on bl.a",
         "50 addresses are listed on bl.b",
+    ]
+
+
+def test_the_notifier_names_its_own_deployment_in_the_commands_it_suggests():
+    env = {"STACK_NAME": "relays", "AWS_REGION": "eu-west-1", "CHECK_DEAD_LETTER_ARN": "arn:aws:sqs:eu-west-1:1:dlq"}
+    config = Config.from_env(env)
+    stack = Stack(config.stack_name, config.table_name, config.region, config.check_dead_letter_arn)
+    first = {"first": "2026-11-27T06:00:00+00:00", "dnsbl": {}}
+    before = {"addresses": {"192.0.2.25": first, "192.0.2.26": first}, "zones": {}, "spf_records": {}}
+    after = {"addresses": {"192.0.2.25": first}, "zones": {}, "spf_records": {}}
+    host = {"ip": "mail.example.com", "label": "relay 1"}
+    topic = Topic()
+    notify([Change("1", {**host, "findings": before}, {**host, "findings": after})], MemoryLog(), topic, stack=stack)
+    (removed,) = topic.published
+    assert removed.commands == [
+        "senderwatch targets add 192.0.2.26 --label 'relay 1' --stack relays --region eu-west-1"
     ]
 
 

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from senderwatch.text import clean_text, duration, json_text
+from senderwatch.text import clean_text, counted, duration, json_text
 
 
 def test_terminal_escapes_and_controls_are_removed():
@@ -52,3 +52,10 @@ def test_json_for_a_program_is_the_same_document_with_an_entry_per_line(entries,
 )
 def test_a_duration_is_said_as_people_say_it(seconds, said):
     assert duration(seconds) == said
+
+
+def test_a_count_agrees_with_its_noun():
+    said = [counted(n, noun) for n, noun in ((1, "list"), (2, "list"), (0, "list"), (1, "address"), (3, "address"))]
+    assert said == ["1 list", "2 lists", "0 lists", "1 address", "3 addresses"]
+    assert counted(1, "failing run") == "1 failing run" and counted(4, "failing run") == "4 failing runs"
+    assert counted(2, "mouse", "mice") == "2 mice"

@@ -94,7 +94,7 @@ def spf_advice(
         for needles, code, text, sms in _PERMERRORS:
             if any(n in low for n in needles):
                 return Advice([text], f"SPF of {domain} {sms}.", code)
-        detail = explanation.removeprefix("SPF Permanent Error: ") or "the record cannot be parsed"
+        detail = explanation.removeprefix("SPF Permanent Error: ") or "receivers cannot evaluate it"
         return Advice(
             [
                 f"The SPF record of {domain} has an error ({detail}); receivers give 'permerror' for every sender.",

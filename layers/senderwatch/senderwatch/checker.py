@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
 
+from .addresses import address_text
 from .domainhealth import DomainReport
 from .errors import InvalidTarget, ResolverUnusable
 from .findings import (
@@ -177,7 +178,8 @@ class _Message:
         if not wanted:
             return
         checked.update(wanted)
-        reports = await session.domains(wanted)
+        spf = _spf_by_domain(results[t.ip] for t in targets if t.ip in results)
+        reports = [replace(r, watched=spf.get(r.domain, {})) for r in await session.domains(wanted)]
         self.summary.domains += len(reports)
         for report in reports:
             if report.listed or report.problems:
@@ -285,6 +287,19 @@ class _Message:
             runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record), **self._run_of_item})
         if self.history is not None:
             self.history.record(runs, self._expires_at)
+
+
+def _spf_by_domain(results: Iterable[CheckResult | AddressResults]) -> dict[str, dict[str, str]]:
+    """Each domain's watched addresses and the SPF result each got sending as it (or naming it as
+    HELO) in this run: what a problem of the domain's record does to them."""
+    out: dict[str, dict[str, str]] = {}
+    for found in results:
+        for result in found if isinstance(found, list) else [found]:
+            for spf in (*result.spf, result.helo_spf):
+                if spf is not None:
+                    domain = spf.sender.rpartition("@")[2].lower()
+                    out.setdefault(domain, {})[address_text(result.ip)] = spf.result
+    return out
 
 
 def _kept(result: CheckResult) -> dict:

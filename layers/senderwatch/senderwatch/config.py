@@ -31,6 +31,9 @@ class Config:
     targets_per_message: int = 25
     dns_timeout: float = DNS_TIMEOUT
     schedule_expression: str = ""  # the checks' schedule (the digest judges by it how fresh each target is)
+    stack_name: str = ""  # the stack: what the commands an alert suggests name (--stack)
+    region: str = ""  # Lambda's own AWS_REGION
+    check_dead_letter_arn: str = ""  # the check dead-letter queue (the command to move its messages back)
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ()) -> Config:
@@ -69,6 +72,9 @@ class Config:
             targets_per_message=number("TARGETS_PER_MESSAGE", 25, int, 1, 500),
             dns_timeout=number("DNS_TIMEOUT", DNS_TIMEOUT, float, 0.1, 60),
             schedule_expression=env.get("SCHEDULE_EXPRESSION", "").strip(),
+            stack_name=env.get("STACK_NAME", "").strip(),
+            region=env.get("AWS_REGION", "").strip(),
+            check_dead_letter_arn=env.get("CHECK_DEAD_LETTER_ARN", "").strip(),
         )
         missing = [name for name in need if not getattr(config, name)]
         if missing:

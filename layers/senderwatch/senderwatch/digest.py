@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from .alerttext.digest import digest_text
-from .findings import RESOLVER, ZONE
+from .findings import RESOLVER, UNNAMED, ZONE, Stack
 from .freshness import Deployment, Schedule, as_time, dead_letters, scheduled_runs, why_stale
 from .history import LIST_UNUSABLE, History, Period, is_health_key
 from .ports import Publisher
@@ -133,11 +133,13 @@ def send_digest(
     *,
     lists: Iterable[Mapping] = (),
     schedule: str = "",
+    stack: Stack = UNNAMED,
 ) -> Digest:
     """Build the digest and publish it: one message, its email and its one-line SMS variant (the
-    subscriptions let the SMS through only when something is wrong: see alerttext.digest)."""
+    subscriptions let the SMS through only when something is wrong: see alerttext.digest); the
+    command it may suggest names STACK."""
     digest = build_digest(history, targets, lists=lists, schedule=schedule, now=now)
-    text = digest_text(digest, now)
+    text = digest_text(digest, now, stack)
     topic.publish(text)
     log.info(
         "digest sent",

@@ -31,6 +31,9 @@ class DomainReport:
     spf_record: SpfRecordReport | None = None  # a sender domain's or a HELO name's SPF record
     dmarc: DmarcReport | None = None  # a sender domain's
     dnsbl: list[ZoneVerdict] = field(default_factory=list)
+    # The SPF result of each watched address sending as it (or naming it as HELO), checked with it:
+    # which addresses a problem of the record fails (the checker says; `check` does not need it).
+    watched: dict[str, str] = field(default_factory=dict)
 
     @property
     def listed(self) -> list[ZoneVerdict]:

@@ -252,7 +252,7 @@ def is_per_address(findings) -> bool:
 def compact(findings: dict, first: str) -> dict:
     """An address's findings as a host or network item keeps them: a list that has said "clean"
     since the address's FIRST check is left out (`expand` puts it back), and SPF keeps no record
-    (the item keeps it once per identity)."""
+    (the item keeps it once per identity), and no explanation but a permerror's."""
     out = {key: value for key, value in findings.items() if key not in ("dnsbl", "reminded_at")}
     out["first"] = first
     out["dnsbl"] = {
@@ -262,8 +262,14 @@ def compact(findings: dict, first: str) -> dict:
     }
     for key in SPF_IDENTITIES:
         if out.get(key) is not None:
-            out[key] = spf_shape([{k: v for k, v in e.items() if k in _SPF_KEPT} for e in spf_entries(out[key])])
+            # A permerror's explanation says what broke (more than 10 lookups...): the alert's fix.
+            out[key] = spf_shape([_kept_spf(e) for e in spf_entries(out[key])])
     return out
+
+
+def _kept_spf(entry: dict) -> dict:
+    kept = (*_SPF_KEPT, "explanation") if entry.get("result") == "permerror" else _SPF_KEPT
+    return {k: v for k, v in entry.items() if k in kept}
 
 
 def expand(findings: dict | None, many: dict, address: str) -> dict:
@@ -410,9 +416,25 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
             was = expand(entry, before, address)
             listed = sorted(z for z, e in was["dnsbl"].items() if e.get("status") == Verdict.LISTED)
             details = {"host": target, "listed": listed}
+            if (was.get("spf") or {}).get("sender"):
+                details["sender"] = was["spf"]["sender"]  # to watch it alone as it was watched
             since = after.get("addresses_since", "")
             alerts.append(Alert(Event.ADDRESS_REMOVED, address, since, "", details, label=label, target=target))
     return alerts
+
+
+@dataclass(frozen=True)
+class Stack:
+    """The deployment an alert comes from, as the commands it suggests must name it to run as
+    written: its stack (or, without one, its targets table), its region, its check dead-letter queue."""
+
+    name: str = ""
+    table: str = ""
+    region: str = ""
+    dead_letters: str = ""  # the check dead-letter queue's ARN
+
+
+UNNAMED = Stack()  # an alert not sent by a deployment (a test's): its commands name none
 
 
 @dataclass(frozen=True)
@@ -425,6 +447,7 @@ class Alert:
     reminder: str = ""  # for a reminder: when it was due (each reminder is its own alert)
     label: str = field(default="", compare=False)
     target: str = ""  # the host or network the address belongs to ("" for an address target)
+    stack: Stack = field(default=UNNAMED, compare=False)  # where it is sent from (the notifier says)
 
     @property
     def key(self) -> str:
@@ -438,6 +461,8 @@ class Alert:
             return "warning"
         if self.event == Event.RECEIVER_BLOCKED and self.details.get("status_of_reply") == "deferred":
             return "warning"  # mail deferred, not refused: it is retried, and may yet be delivered
+        if self.event == Event.SPF_RECORD_BROKEN and spares_every_address(self.details):
+            return "warning"  # a record over the limit that still passes every watched address: fix it, not at 3am
         return SEVERITY[self.event]
 
 
@@ -634,6 +659,8 @@ def merge_domain(previous: DomainHealth | None, report: DomainReport, now: str, 
     old: DomainHealth = previous if isinstance(previous, dict) else {}
     new: DomainHealth = {"roles": sorted(set(old.get("roles", [])) | set(report.roles))}
     if (spf := _record_part(old.get("spf_record"), report.spf_record, now)) is not None:
+        if report.watched and report.spf_record is not None and not report.spf_record.error:
+            spf["watched"] = dict(sorted(report.watched.items()))  # what its problems do, as of this check
         new["spf_record"] = spf
     if (dmarc := _record_part(old.get("dmarc"), report.dmarc, now)) is not None:
         new["dmarc"] = dmarc
@@ -654,7 +681,31 @@ def domain_worth_writing(findings: Mapping[str, Any] | None) -> dict:
     for key in ("spf_record", "dmarc"):
         if isinstance(out.get(key), dict):
             out[key].pop("error", None)
+            out[key].pop("watched", None)  # which addresses it was checked with: news only beside a problem
     return out
+
+
+# An SPF record's problems that receivers turn into permerror for the senders they reach (not +all,
+# ptr or a record too long for UDP): what each watched address's own SPF result shows of them.
+PERMERROR_PROBLEMS = frozenset(
+    {"no-record", "multiple-records", "syntax-error", "too-many-lookups", "too-many-void-lookups", "include-loop"}
+)
+
+
+def failed_by_record(part: Mapping[str, Any]) -> list[str] | None:
+    """The watched addresses an SPF record's problems fail (their SPF gives permerror), from the
+    addresses checked with it (`watched`); None when it was checked with none."""
+    watched = part.get("watched")
+    if not isinstance(watched, dict) or not watched:
+        return None
+    return [str(ip) for ip, result in watched.items() if result == "permerror"]
+
+
+def spares_every_address(part: Mapping[str, Any]) -> bool:
+    """True when an SPF record's problems all show as permerror and no watched address gets one
+    (each is matched before the record's lookups run out)."""
+    failed = failed_by_record(part)
+    return failed == [] and _codes(dict(part)) <= PERMERROR_PROBLEMS
 
 
 def _codes(part: dict | None, ignore: tuple[str, ...] = ()) -> set[str]:

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .alerttext import AlertText, group, render_group
 from .findings import (
     DOMAIN,
     RECEIVER,
+    UNNAMED,
     Alert,
+    Stack,
     decide,
     decide_domain,
     decide_health,
@@ -74,9 +76,17 @@ class Notified:
 BUS = "bus:"  # the sent log's mark of an alert put on the event bus (the topic's is the key itself)
 
 
-def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher, bus: Publisher | None = None) -> Notified:
+def notify(
+    changes: Sequence[Change],
+    sent_log: SentLog,
+    topic: Publisher,
+    bus: Publisher | None = None,
+    *,
+    stack: Stack = UNNAMED,
+) -> Notified:
     """Publish what CHANGES deserve: alerts grouped per event and list, each alert once to the
-    topic, and once to the event BUS when there is one.
+    topic, and once to the event BUS when there is one; the commands they suggest name STACK
+    (the deployment they come from).
 
     An alert already in SENT_LOG (published by an earlier delivery of the same change) is not sent
     again; the log marks each destination apart, so when one of them fails, the changes the group
@@ -101,7 +111,7 @@ def notify(changes: Sequence[Change], sent_log: SentLog, topic: Publisher, bus: 
         origin: dict[str, set[str]] = {}
         for cid, alert in pending:
             origin.setdefault(alert.key, set()).add(cid)
-        unique = list({a.key: a for _, a in pending}.values())
+        unique = [replace(a, stack=stack) for a in {a.key: a for _, a in pending}.values()]
         said: dict[tuple[str, ...], AlertText] = {}  # a group both destinations miss is rendered once
         for name, mark, publisher in destinations:
             for alerts in group([a for a in unique if mark + a.key not in done]):

@@ -119,6 +119,7 @@ class RecordPart(TypedDict, total=False):
     problems: list[dict[str, str]]  # {"code", "detail"}
     since: str
     error: str  # could not be looked up lately: the last judgement stands
+    watched: dict[str, str]  # SPF's: each watched address checked with it, and its SPF result then
 
 
 class DomainHealth(TypedDict, total=False):

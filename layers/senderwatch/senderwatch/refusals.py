@@ -62,6 +62,8 @@ _SENDMAIL = re.compile(
     r"stat=(?P<stat>.*)|(?P<reply>.*?(?:reply|<<<|SMTP error).*))\s*$"
 )
 _DSN = re.compile(r"\b([245]\.\d{1,3}\.\d{1,3})\b")
+_SENDMAIL_REPLY = re.compile(r", reply=([245]\d\d\b.*?)(?:, stat=|$)")  # the receiver's reply, where Sendmail logs it
+_SMTP_REPLY = re.compile(r"\s*[245]\d\d\b")  # a text that starts with the receiver's reply code
 _REPLY_CODE = re.compile(r"\b([245]\d\d)[ -]")
 _EXIM_HOST = re.compile(r"\bH=(\S+)(?: \[([0-9A-Fa-f:.]+)\])?")
 _EXIM_INTERFACE = re.compile(r"\bI=\[([0-9A-Fa-f:.]+)\]")
@@ -87,6 +89,7 @@ class Reply:
     message: str = ""  # the message: its queue ID (Postfix, Sendmail) or message ID (Exim)
     process: str = ""  # the delivery process (its PID, where the log gives it)
     address: str = ""  # the recipient's address; "" on a line about a host, not a recipient
+    local: bool = False  # TEXT is the MTA's own word for the result (Sendmail's "User unknown"), not the receiver's
 
     @property
     def family(self) -> int | None:
@@ -199,13 +202,21 @@ def _exim(match: re.Match) -> Reply:
 
 
 def _sendmail(match: re.Match, year: int | None) -> Reply:
+    """A Sendmail recipient line. Its `stat=` quotes the receiver only for mail sent ("Sent (OK ...)")
+    or deferred ("Deferred: 421 4.7.0 ..."); for a refusal it is Sendmail's own word for the kind of
+    failure ("User unknown", "Service unavailable"), whatever the receiver said: the receiver's words
+    are then in `reply=` (where Sendmail logs it), else only its code is (`dsn=`)."""
     stat = match.group("stat")
     status = "sent" if stat.startswith("Sent") else "deferred" if stat.startswith("Deferred") else "bounced"
     dsn = match.group("dsn") or ""
     when = parse_time(match.group("time"), year)
     relay_ip, to = match.group("relay_ip") or "", match.group("to")
     queue, pid = match.group("queue"), match.group("pid")
-    return Reply(when, status, _host(match.group("relay")), _domain(to), dsn, stat, relay_ip, "", queue, pid, to)
+    said = _SENDMAIL_REPLY.search(match.group(0))
+    text = said.group(1) if said else stat
+    local = said is None and not _SMTP_REPLY.match(stat.removeprefix("Deferred:"))
+    relay = _host(match.group("relay"))
+    return Reply(when, status, relay, _domain(to), dsn, text, relay_ip, "", queue, pid, to, local=local)
 
 
 # -- receivers -------------------------------------------------------------------------------------------
@@ -401,7 +412,10 @@ def classify(reply: Reply) -> Rejection | None:
     speakers = [r for r in sorted(receivers(), key=lambda r: r.name != name) if r.name == name or r.anywhere]
     # A rule whose words are in the reply; only then one known by the reply's code alone (a
     # Sendmail line without the words), so that 5.7.26's DMARC wording is not taken for its SPF one.
-    found = next(((rule, True) for r in speakers for rule in r.rules if _says(rule, text, raw)), None)
+    # The MTA's own summary (Sendmail's "User unknown") is no one's words: known by the code alone.
+    found = None
+    if not reply.local:
+        found = next(((rule, True) for r in speakers for rule in r.rules if _says(rule, text, raw)), None)
     if found is None:
         found = next(
             ((rule, False) for r in speakers if r.name == name for rule in r.rules if _by_code(rule, reply)), None
@@ -422,10 +436,10 @@ def classify(reply: Reply) -> Rejection | None:
             _rule_delist(rule, address),
             _status(reply, rule.kind),
             scope=rule.scope,
-            reply=clean_text(text, REPLY_MAX),
+            reply="" if reply.local else clean_text(text, REPLY_MAX),
             rule=rule.code,
         )
-    listed = _named_list(text)
+    listed = None if reply.local else _named_list(text)
     if listed is None:
         return None
     zone, said_as, removal, domain_list = listed

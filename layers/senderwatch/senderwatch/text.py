@@ -75,6 +75,14 @@ def words(text: str) -> list[str]:
     return text.replace(",", " ").split()
 
 
+def counted(count: int, noun: str, plural: str = "") -> str:
+    """COUNT of NOUN as people say it: "1 list", "3 lists", "1 address", "2 addresses", "1 failing
+    run" (PLURAL where adding -s or -es is not it)."""
+    if count == 1:
+        return f"1 {noun}"
+    return f"{count} {plural or noun + ('es' if noun.endswith(('s', 'x', 'sh', 'ch')) else 's')}"
+
+
 def duration(seconds: float) -> str:
     """How long something lasted, as people say it: its two largest units (2 days 21 hours,
     3 hours 5 minutes, 40 minutes), down to less than a minute."""
@@ -85,5 +93,5 @@ def duration(seconds: float) -> str:
     hours, minutes = divmod(rest, 60)
     units = [(days, "day"), (hours, "hour"), (minutes, "minute")]
     first = next(i for i, (n, _) in enumerate(units) if n)
-    said = [f"{n} {unit}{'s' if n != 1 else ''}" for n, unit in units[first : first + 2] if n]
+    said = [counted(n, unit) for n, unit in units[first : first + 2] if n]
     return " ".join(said)

@@ -29,13 +29,15 @@ class Removal:
 
     Steps and the mail-based removal's recipient and subject say ADDRESS where the listed address
     (or domain) goes. DEPENDS_ON names the lists to clear first (ANY_OTHER: every other list
-    that lists it); EXPIRES says when listings go by themselves (None: only on request).
+    that lists it); EXPIRES says when listings go by themselves (None: only on request), and
+    ON_REQUEST whether a list whose listings expire also takes one off sooner when asked (PSBL).
     """
 
     url: str = ""
     steps: tuple[str, ...] = ()
     from_listed_ip: bool = False
     expires: str | None = None
+    on_request: bool = False
     self_service: bool = True
     paid_express: str | None = None
     depends_on: tuple[str, ...] = ()
@@ -51,6 +53,7 @@ class Removal:
             steps=tuple(entry.get("steps", ())),
             from_listed_ip=bool(entry.get("from_listed_ip", False)),
             expires=entry.get("expires"),
+            on_request=bool(entry.get("on_request", False)),
             self_service=bool(entry.get("self_service", True)),
             paid_express=entry.get("paid_express"),
             depends_on=tuple(entry.get("depends_on", ())),
@@ -94,6 +97,7 @@ class Removal:
             "steps": [step.replace("ADDRESS", address) for step in self.steps],
             "from_listed_ip": self.from_listed_ip,
             "expires": self.expires,
+            "on_request": self.on_request or not self.expires,
         }
         if self.recipient:
             out["command"] = self.command(address)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 from ..advice import group_spf_advice, mechanism_for, spf_advice
 from ..findings import Alert, Event, per_sender
-from ..text import clean_text
+from ..text import clean_text, counted
 from .model import (
     AlertText,
     Block,
@@ -41,6 +41,7 @@ from .phrases import (
     how_long,
     lasted,
     reminded,
+    senderwatch,
     who,
 )
 
@@ -64,7 +65,9 @@ def _removal(zone_name: str, codes: Sequence[str], address: str, also_listed: Se
         return Step("Ask the list's operator for removal (see its web site)."), ""
     delist = zone.removal(codes).filled(address, [*also_listed, zone_name], zone_name)
     lines: list[Line] = []
-    if delist.get("expires"):
+    if delist.get("expires") and delist.get("on_request"):
+        lines.append(f"{zone_name} removes listings by itself ({delist['expires']}); to be off it sooner, ask:")
+    elif delist.get("expires"):
         lines.append(f"Nothing to ask for: {zone_name} removes listings by itself: {delist['expires']}.")
         if delist.get("steps"):
             lines.append("What the list itself says to do:")
@@ -270,11 +273,17 @@ def _spf_failing_together(alerts: Sequence[Alert]) -> AlertText:
         ("Record", d.get("record") or "(no SPF record found)"),
     )
     advice = group_spf_advice(result, domain, d.get("record"), d.get("explanation", ""), _mechanisms(alerts))
+    line = f"{prefix} {spf} {result} for {count} addresses"
+    hints = []
+    if result == "permerror":  # what broke is the record's, not any address's: said as one alert says it
+        one = spf_advice(result, first.ip, domain, d.get("record"), d.get("explanation", ""))
+        hints = [f"{line} sending as {sender}. {one.sms}", f"{line}. {one.sms}"] if one else []
     return said(
         alerts,
         [f"{again}{spf} {result} for {count} addresses sending as {sender}", f"{again}{spf} {result}: {count}"],
         [
-            f"{prefix} {spf} {result} for {count} addresses sending as {sender}: {few(ips, 2)}.",
+            *hints,
+            f"{line} sending as {sender}: {few(ips, 2)}.",
             f"{prefix} {spf} {result}.",
         ],
         [
@@ -426,7 +435,11 @@ def _new_address(alert: Alert) -> Facts:
     d = clean(alert.details)
     family = "IPv6" if ":" in alert.ip else "IPv4"
     listed = d.get("listed") or []
-    lists = f"listed on {', '.join(listed)}" if listed else f"not listed on any of the {d.get('lists', 0)} lists asked"
+    asked = d.get("lists", 0)
+    if listed:
+        lists = f"listed on {', '.join(listed)}"
+    else:
+        lists = "not listed on the 1 list asked" if asked == 1 else f"not listed on any of the {asked} lists asked"
     if d.get("spf"):
         each = d.get("senders") or [{"sender": d.get("sender"), "result": d["spf"]}]  # each sender, when several
         spf = per_sender(each)
@@ -452,12 +465,12 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
     watch = Step(
         "If the server still sends mail from it (an outgoing address that is not in the host's DNS),",
         "watch it on its own:",
-        *(Code(f"senderwatch targets add {ip}") for ip in ips[:5]),
+        *(senderwatch(a.stack, "targets", "add", a.ip, *_as_the_host(a)) for a in alerts[:5]),
         *more,
     )
     return said(
         alerts,
-        [f"{host} no longer resolves to {few(ips, 3)}", f"{host} lost {len(ips)} address(es)"],
+        [f"{host} no longer resolves to {few(ips, 3)}", f"{host} lost {counted(len(ips), 'address')}"],
         f"senderwatch: {host} no longer resolves to {few(ips, 3)}.",
         [
             Lines(
@@ -469,6 +482,13 @@ def _address_removed(alerts: Sequence[Alert]) -> AlertText:
         ],
         data=_address_data(ips),
     )
+
+
+def _as_the_host(alert: Alert) -> list[str]:
+    """The options that watch an address as its host was: its sender, its label."""
+    sender = clean_text(str(alert.details.get("sender") or ""), 255)
+    label = clean_text(alert.label, 40)
+    return [*(["--sender", sender] if sender else []), *(["--label", label] if label else [])]
 
 
 def _by_host(alert: Alert) -> tuple:
@@ -497,12 +517,9 @@ def _host_unresolved(alert: Alert) -> AlertText:
             ),
             Steps(
                 Step(
-                    "If the name is mistyped, remove the target and add the right one:",
-                    (
-                        Code(f"senderwatch targets remove {host}"),
-                        "   then   ",
-                        Code("senderwatch targets add <name>"),
-                    ),
+                    "If the name is mistyped, remove the target, then add the right name as you added this one",
+                    "(senderwatch targets add, with its --sender and --label):",
+                    senderwatch(alert.stack, "targets", "remove", host),
                 ),
                 Step("If the host's DNS records were changed by mistake, restore them."),
                 Step("If the server sends from a private address behind NAT, watch its public address instead."),
@@ -518,7 +535,7 @@ def _host_resolved(alert: Alert) -> AlertText:
     return said(
         [alert],
         f"{host} resolves again",
-        f"senderwatch: {host} resolves again ({len(addresses)} address(es)).",
+        f"senderwatch: {host} resolves again ({counted(len(addresses), 'address')}).",
         [
             Lines(
                 f"{host} resolves again, to {', '.join(addresses[:10])} (since {date(alert.since)})."

@@ -12,10 +12,11 @@ from dataclasses import replace
 
 from ..addresses import family_name
 from ..findings import Alert, Event
+from ..records import count as number  # a count as a record holds it
+from ..text import counted
 from ..zones import catalogue
 from .model import (
     AlertText,
-    Code,
     Facts,
     Lines,
     Rows,
@@ -26,7 +27,7 @@ from .model import (
     by_address,
     said,
 )
-from .phrases import address_row, capped, clean, date, every_address, few, lasted, reminded, who
+from .phrases import address_row, capped, clean, date, dead_letters_back, every_address, few, lasted, reminded, who
 
 TEST_EVENT = "TEST_ALERT"  # not a finding's event: `senderwatch test-alert` sends it
 
@@ -55,25 +56,28 @@ def _check_failing(alert: Alert) -> AlertText:
 
 def _address_unchecked(alert: Alert) -> AlertText:
     d = clean(alert.details)
-    ip, error, runs, prefix = alert.ip, d.get("error", "?"), d.get("error_runs"), reminded(alert)[1]
+    ip, error, runs, prefix = alert.ip, d.get("error", "?"), number(d.get("error_runs")), reminded(alert)[1]
     named = who(ip, alert.label, alert.target)
     what = (
-        f"senderwatch could not check {ip} on {alert.zone} for {runs} runs in a row (since {date(alert.since)}): "
-        f"{error}.",
+        f"senderwatch could not check {ip} on {alert.zone} for {counted(runs, 'run')} in a row "
+        f"(since {date(alert.since)}): {error}.",
         "The list answers for other addresses; for this one it did not. The last known verdict is kept;",
         "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
     )
     return said(
         [alert],
         [f"Cannot check {named} on {alert.zone}", f"Cannot check {ip} on {alert.zone}"],
-        [f"{prefix} cannot check {ip} on {alert.zone} ({error}) for {runs} runs.", f"{prefix} cannot check {ip}."],
+        [
+            f"{prefix} cannot check {ip} on {alert.zone} ({error}) for {counted(runs, 'run')}.",
+            f"{prefix} cannot check {ip}.",
+        ],
         [Lines(*what)],
     )
 
 
 def _list_unusable(alert: Alert) -> AlertText:
     d = clean(alert.details)
-    error = d.get("error", "?")
+    error, runs = d.get("error", "?"), number(d.get("runs"))
     family = _for_family(d)
     codes = f" ({', '.join(d['codes'])})" if d.get("codes") else ""
     zone = catalogue().get(alert.zone)
@@ -90,13 +94,13 @@ def _list_unusable(alert: Alert) -> AlertText:
         [alert],
         [f"senderwatch cannot use the list {alert.zone}{family}: {error}", f"senderwatch cannot use {alert.zone}"],
         [
-            f"senderwatch: list {alert.zone} unusable{family} for {d.get('runs')} runs ({error}). "
+            f"senderwatch: list {alert.zone} unusable{family} for {counted(runs, 'run')} ({error}). "
             "No address checked on it.",
             f"senderwatch: list {alert.zone} unusable ({error}).",
         ],
         [
             Lines(
-                f"senderwatch could not use the DNS blocklist {alert.zone}{family} for {d.get('runs')} runs "
+                f"senderwatch could not use the DNS blocklist {alert.zone}{family} for {counted(runs, 'run')} "
                 f"in a row (since {date(alert.since)}): {error}{codes}.",
                 f"Why: {_UNUSABLE.get(error, d.get('detail') or error)}.",
             ),
@@ -124,7 +128,8 @@ def _check_failing_together(alerts: Sequence[Alert]) -> AlertText:
         [
             Lines(
                 f"senderwatch could not check {count} of your addresses on {first.zone} for "
-                f"{d.get('error_runs')} runs in a row (since {date(min(a.since for a in alerts))}): {error}.",
+                f"{counted(number(d.get('error_runs')), 'run')} in a row (since {date(min(a.since for a in alerts))}): "
+                f"{error}.",
                 "The list answers for other addresses; for these it did not. Their last known verdicts are kept;",
                 "this is not a listing. If it stays so, the list may be rate-limiting this deployment.",
             ),
@@ -142,7 +147,7 @@ def _usable_again(alert: Alert) -> AlertText:
     """A list, or the resolver, that works again."""
     d = clean(alert.details)
     what = f"the list {alert.zone}{_for_family(d)}" if alert.zone else "its DNS resolver"
-    failing = f"{d.get('failed_runs')} failing runs since {date(d.get('failed_since', ''))}"
+    failing = f"{counted(number(d.get('failed_runs')), 'failing run')} since {date(d.get('failed_since', ''))}"
     after = f"failing for {lasted(alert)} ({failing})" if lasted(alert) else failing
     works = Lines(
         f"senderwatch can use {what} again (since {date(alert.since)}), after {after}.",
@@ -181,10 +186,12 @@ def _resolver_failing(alert: Alert) -> AlertText:
 
 def _resolver_recovered(alert: Alert) -> AlertText:
     """The resolver works again: what could not be checked meanwhile waits in the dead-letter queue."""
+    command = dead_letters_back(alert)
     move_back = Step(
         "Checks that could not be done meanwhile went to the check dead-letter queue (its alarm says",
-        "so); the next daily run checks every address again. To check them now, move them back:",
-        Code("aws sqs start-message-move-task --source-arn <CheckDeadLetterQueue ARN>"),
+        "so); the next daily run checks every address again. To check them now, move them back"
+        + (":" if command else " (the stack's CheckDeadLetterQueueUrl output names the queue)."),
+        *([command] if command else []),
     )
     text = _usable_again(alert)
     return replace(text, body=(*text.body, Steps(move_back, heading="", bullet="", gap=False)))

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ..addresses import family_name
-from ..findings import RESOLVER
+from ..findings import RESOLVER, UNNAMED, Stack
 from ..history import (
     CHECK_FAILING,
     DMARC,
@@ -28,9 +28,9 @@ from ..history import (
     Period,
     is_health_key,
 )
-from ..text import clean_text, duration
-from .model import AlertText, Code, Lines, Rows
-from .phrases import capped, date, who
+from ..text import clean_text, counted, duration
+from .model import AlertText, Lines, Rows
+from .phrases import capped, date, senderwatch, who
 
 if TYPE_CHECKING:
     from ..digest import Digest, Stale
@@ -71,7 +71,12 @@ def _lasted(period: Period, now: datetime) -> str:
 
 
 def _runs(n: int) -> str:
-    return f"{n} scheduled run{'s' if n != 1 else ''}"
+    return counted(n, "scheduled run")
+
+
+def _things(n: int) -> str:
+    """How many things need a look ("1 thing needs", "3 things need")."""
+    return f"{counted(n, 'thing')} {'needs' if n == 1 else 'need'}"
 
 
 def _subject(period: Period, labels: dict[str, str]) -> str:
@@ -151,27 +156,30 @@ def _sms_counts(digest: Digest) -> str:
     return ", ".join(parts)
 
 
-def digest_text(digest: Digest, now: datetime) -> AlertText:
-    """The digest, for every channel: the email in full, the SMS in one line."""
+def digest_text(digest: Digest, now: datetime, stack: Stack = UNNAMED) -> AlertText:
+    """The digest, for every channel: the email in full, the SMS in one line; its command names
+    STACK (the deployment that sends it)."""
     period = f"{date(digest.start)} to {date(digest.end)}"
     began, cleared = digest.began, digest.cleared
-    changes = f"{len(began)} problem{'s' if len(began) != 1 else ''} began, {len(cleared)} cleared"
+    changes = f"{counted(len(began), 'problem')} began, {len(cleared)} cleared"
     body: list = []
     if not digest.wrong:
         headline = f"All is well: {_checked(digest)}."
         body.append(Lines(headline, f"Nothing is open; in this period {changes}."))
-        title = ("senderwatch digest: all is well", f"senderwatch: all is well ({digest.targets} targets)")
+        title = ("senderwatch digest: all is well", f"senderwatch: all is well ({counted(digest.targets, 'target')})")
     else:
         counts = _sms_counts(digest)
         headline = f"Needs a look: {counts}."
         body.append(Lines(headline, f"{_checked(digest)}; in this period {changes}."))
         title = (f"senderwatch digest: {counts}", "senderwatch digest: something needs a look")
     if digest.targets and not digest.runs:
+        doctor: tuple = ("senderwatch doctor, given the stack's name (--stack), says why.",)
+        if stack.name:
+            doctor = ("senderwatch doctor says why:", senderwatch(stack, "doctor"))
         body.append(
             Lines(
                 "No scheduled run checked anything in this period: the schedule may be off, or the scheduler failing.",
-                "senderwatch doctor says why:",
-                Code("senderwatch doctor --stack STACK"),
+                *doctor,
             )
         )
     if digest.open:
@@ -191,9 +199,9 @@ def digest_text(digest: Digest, now: datetime) -> AlertText:
     line: tuple[str, ...]
     if digest.wrong:
         line = (
-            f"senderwatch digest: {_sms_counts(digest)}; {digest.targets} targets, {changes} this period.",
+            f"senderwatch digest: {_sms_counts(digest)}; {counted(digest.targets, 'target')}, {changes} this period.",
             f"senderwatch digest: {_sms_counts(digest)}.",
-            f"senderwatch digest: {len(digest.open) + len(digest.unusable) + len(digest.stale)} things need a look.",
+            f"senderwatch digest: {_things(len(digest.open) + len(digest.unusable) + len(digest.stale))} a look.",
         )
     else:
         line = (f"senderwatch digest: all is well, {_checked(digest)}.", "senderwatch digest: all is well.")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ..findings import Alert, Event
-from ..text import clean_text
-from .model import AlertText, Facts, Lines, Rows, Step, Steps, Wording, alone, by_list, said
-from .phrases import WATCHING, catalogue_zone, clean, date, few, how_long, lasted
+from ..findings import Alert, Event, failed_by_record
+from ..text import clean_text, counted
+from .model import AlertText, Block, Facts, Lines, Rows, Step, Steps, Wording, alone, by_list, said
+from .phrases import WATCHING, capped, catalogue_zone, clean, date, few, how_long, lasted
 
 _ROLES = {"sender": "your sender domain", "helo": "your HELO name", "ptr": "a PTR name of your addresses"}
 _RECORD_FIXES = {
@@ -64,7 +64,7 @@ def _domain_listed(alerts: Sequence[Alert]) -> AlertText:
     about = [f"About this list: {clean_text(zone.terms, 400)}"] if zone is not None and zone.terms else []
     return _said(
         alerts,
-        [f"{names} listed on the domain list {first.zone}", f"{count} domain(s) listed on {first.zone}"],
+        [f"{names} listed on the domain list {first.zone}", f"{counted(count, 'domain')} listed on {first.zone}"],
         [f"senderwatch: domain {names} LISTED on {first.zone}.", "senderwatch: domain LISTED."],
         [
             Lines(
@@ -101,7 +101,7 @@ def _domain_delisted(alerts: Sequence[Alert]) -> AlertText:
     first, names = alerts[0], _names(alerts)
     return _said(
         alerts,
-        [f"{names} no longer listed on {first.zone}", f"{len(alerts)} domain(s) delisted"],
+        [f"{names} no longer listed on {first.zone}", f"{counted(len(alerts), 'domain')} delisted"],
         f"senderwatch: domain {names} DELISTED from {first.zone}.",
         [
             Lines(
@@ -135,19 +135,24 @@ def _record_broken(alert: Alert, what: str) -> AlertText:
         title = f"{domain} has no DMARC record"
     else:
         title = f"The {what} record of {domain} has a problem: {', '.join(codes)}"
+    line = f"senderwatch: {what} record of {domain}: {', '.join(codes)}"
+    lines = [f"{line}.", f"senderwatch: {what} record of {domain}."]
+    affects: list[Block] = []
     if what == "SPF":
         fixes = [_RECORD_FIXES[c] for c in codes if c in _RECORD_FIXES]
         then: tuple[str, ...] = (
-            "Receivers turn most of these into permerror, which fails every address at once: fix it before",
-            "it bites. senderwatch checks the record every run and tells you when it is fixed.",
+            "Receivers turn most of these into permerror for the senders they reach: fix it before it",
+            "bites. senderwatch checks the record every run and tells you when it is fixed.",
         )
+        if failed_by_record(alert.details) is not None:  # checked with watched addresses: which it fails
+            affects, lines = _affected(alert), [*_affected_sms(alert, line), *lines]
     else:
         fixes = [_DMARC_FIXES[c].format(domain=domain) for c in codes if c in _DMARC_FIXES]
         then = ("senderwatch checks the record every run and tells you when it is fixed.",)
     return _said(
         [alert],
         title,
-        [f"senderwatch: {what} record of {domain}: {', '.join(codes)}.", f"senderwatch: {what} record of {domain}."],
+        lines,
         [
             Lines(f"The {what} record of {domain} ({_roles(d)}) has {'a problem' if len(codes) == 1 else 'problems'}."),
             Facts(("Record", d.get("record") or "(none)"), width=10),
@@ -158,10 +163,48 @@ def _record_broken(alert: Alert, what: str) -> AlertText:
                 ),
                 prefix="- ",
             ),
+            *affects,
             Steps(*(Step(fix) for fix in fixes)),
             Lines(*then, gap=False),
         ],
     )
+
+
+def _watched(alert: Alert) -> tuple[dict[str, str], list[str]]:
+    """The watched addresses checked with the record (each with its SPF result), and those its
+    problems fail (SPF gives them permerror)."""
+    watched = {clean_text(str(ip), 60): clean_text(str(r), 20) for ip, r in alert.details.get("watched", {}).items()}
+    return watched, [ip for ip, result in watched.items() if result == "permerror"]
+
+
+def _affected(alert: Alert) -> list[Block]:
+    """Which watched addresses the record's problems fail, and which it still passes: the mechanisms
+    are evaluated in order, so an address matched by ip4:/ip6: before the lookups run out passes,
+    and only those matched after them fail."""
+    watched, failed = _watched(alert)
+    if not failed:
+        said = (
+            f"It fails no watched address yet: SPF for {few(list(watched), 3)} (checked with it) is decided",
+            "before the problem is reached, as the mechanisms are evaluated in order. Mail from a sender",
+            "matched after it gets permerror.",
+        )
+        return [Lines(*said)]
+    rows = [f"{ip}  {result}" + ("" if ip in failed else " (not affected)") for ip, result in watched.items()]
+    domain = clean_text(alert.target, 255)
+    return [
+        Lines(
+            f"Receivers give permerror for mail sent as {domain} from {counted(len(failed), 'address')} of those",
+            "checked with it (an address matched before the problem is reached still passes):",
+        ),
+        Rows(*capped(rows), gap=False),
+    ]
+
+
+def _affected_sms(alert: Alert, line: str) -> list[str]:
+    failed = _watched(alert)[1]
+    if not failed:
+        return [f"{line}; no watched address fails SPF for it yet."]
+    return [f"{line}; SPF permerror for {counted(len(failed), 'address')}: {few(failed, 2)}."]
 
 
 def _record_fixed(alert: Alert, what: str) -> AlertText:

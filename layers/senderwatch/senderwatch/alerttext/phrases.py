@@ -3,14 +3,15 @@ rows of a group's addresses, what strangers wrote made safe to show."""
 
 from __future__ import annotations
 
+import shlex
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from ..findings import Alert
+from ..findings import Alert, Stack
 from ..text import clean_text, duration
 from ..zones import catalogue, domain_catalogue
-from .model import DATA_ADDRESSES
+from .model import DATA_ADDRESSES, Code
 
 EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are counted
 WATCHING = "senderwatch checks again every run and will tell you when the listing is gone."
@@ -101,3 +102,22 @@ def one_per_address(alerts: Sequence[Alert]) -> list[Alert]:
 def catalogue_zone(name: str):
     """An address list or a domain list of the catalogue, or None."""
     return catalogue().get(name) or domain_catalogue().get(name)
+
+
+def senderwatch(stack: Stack, *words: str) -> Code:
+    """A senderwatch command about the deployment STACK (an alert's), to copy as it is: WORDS
+    (quoted for the shell), then the deployment it is about (--stack, or --table) and its --region."""
+    where = ["--stack", stack.name] if stack.name else ["--table", stack.table] if stack.table else []
+    if where and stack.region:
+        where += ["--region", stack.region]
+    return Code(shlex.join(["senderwatch", *words, *where]))
+
+
+def dead_letters_back(alert: Alert) -> Code | None:
+    """The command that moves the check dead-letter queue's messages back to the check queue (None
+    when the alert does not know the queue)."""
+    arn = alert.stack.dead_letters
+    region = arn.split(":")[3] if arn.count(":") >= 5 else ""
+    if not region:
+        return None
+    return Code(shlex.join(["aws", "sqs", "start-message-move-task", "--source-arn", arn, "--region", region]))
