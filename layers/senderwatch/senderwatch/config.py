@@ -30,6 +30,8 @@ class Config:
     targets_per_message: int = 25
     dns_timeout: float = DNS_TIMEOUT
     schedule_expression: str = ""  # the checks' schedule (the digest judges by it how fresh each target is)
+    apprise_parameter: str = ""  # the SSM SecureString of the Apprise URLs (the Apprise function's)
+    apprise_dead_letter_url: str = ""  # where that function parks what a URL keeps refusing
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ()) -> Config:
@@ -67,6 +69,8 @@ class Config:
             targets_per_message=number("TARGETS_PER_MESSAGE", 25, int, 1, 500),
             dns_timeout=number("DNS_TIMEOUT", DNS_TIMEOUT, float, 0.1, 60),
             schedule_expression=env.get("SCHEDULE_EXPRESSION", "").strip(),
+            apprise_parameter=env.get("APPRISE_URLS_PARAMETER", "").strip(),
+            apprise_dead_letter_url=env.get("APPRISE_DEAD_LETTER_URL", "").strip(),
         )
         missing = [name for name in need if not getattr(config, name)]
         if missing:
