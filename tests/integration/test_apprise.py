@@ -12,7 +12,8 @@ import pytest
 
 from senderwatch import relay
 from senderwatch.alerttext import marked_test_alert, render
-from senderwatch.aws import publish_args
+from senderwatch.aws import client, publish_args
+from senderwatch.commands.diagnosis import Doctor
 from senderwatch.findings import Alert, Event
 
 PARAMETER = "/senderwatch/apprise-urls"
@@ -288,3 +289,69 @@ def test_a_line_that_cannot_be_used_fails_the_invocation_without_its_url(stack, 
     assert "line 6 (json): unknown event LISTTED" in "\n".join(failed.value.lines)
     assert not any(secret in str(failed.value) + "".join(failed.value.lines) for secret in SECRETS)
     assert [s.requests for s in services] == [[], [], []]
+
+
+def captured(stack):
+    """A queue subscribed to the topic, as the Apprise function is: what SNS delivers to it, as the
+    function's event (the envelope is the same; the `sqs` and `lambda` variants are one document)."""
+    sqs, sns = boto3.client("sqs"), boto3.client("sns")
+    url = sqs.create_queue(QueueName="senderwatch-as-the-function")["QueueUrl"]
+    arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    sns.subscribe(TopicArn=stack.topic_arn, Protocol="sqs", Endpoint=arn)
+
+    def events():
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+        return [{"Records": [{"EventSource": "aws:sns", "Sns": json.loads(m["Body"])}]} for m in got]
+
+    return events
+
+
+def doctor(stack_name):
+    """Doctor's findings (the lists' probe is test_doctor's business)."""
+    return Doctor(client, stack_name, probe=lambda: {"resolver": "ok", "lists": []}).run()
+
+
+def doctor_lines(stack_name):
+    return {f.what: f for f in doctor(stack_name) if f.what.startswith("Apprise")}
+
+
+def test_test_alert_says_its_channels_and_doctor_says_what_each_did_with_it(stack, services, cli):
+    ntfy, mattermost, webhook = services
+    stack.register_stack("senderwatch-local", {"AppriseUrlsParameter": PARAMETER})
+    with Service(500, 500, 500) as broken:
+        put_urls(urls(*services, mm_events="LISTED") + f"ntfy://127.0.0.1:{broken.port}/{SECRETS[2]}\n")
+        before = doctor_lines("senderwatch-local")
+        assert before["Apprise URLs"].said == f"4 URLs in {PARAMETER} (json, mmost, ntfy)"
+        assert before["Apprise #4 mmost"].said == "gets LISTED; no test alert since it was set up"
+        assert before["Apprise #4 mmost"].fix == "senderwatch test-alert --stack senderwatch-local, then ask again"
+        to_the_function = captured(stack)
+        status, out, err = cli("test-alert", "--stack", "senderwatch-local")
+        assert (status, err) == (0, "")
+        assert "  Apprise  #2 ntfy, #4 mmost, #5 json, #6 ntfy (every URL, whatever events it names)" in out
+        assert "look for 'senderwatch TEST ALERT' there" in out
+        (event,) = to_the_function()
+        stack.invoke("apprise", event)  # SNS delivers it to the function like any alert
+    assert [len(s.requests) for s in services] == [1, 1, 1]
+    after = doctor_lines("senderwatch-local")
+    assert after["Apprise #2 ntfy"].status == "ok"
+    assert after["Apprise #2 ntfy"].said.startswith("gets every alert; the last test alert got through (")
+    assert after["Apprise #6 ntfy"].status == "fix"
+    assert after["Apprise #6 ntfy"].said.startswith("the last test alert did not get through (failed after 3 tries,")
+    assert f"check line 6 of {PARAMETER}" in after["Apprise #6 ntfy"].fix
+    said = json.dumps([(f.said, f.fix) for f in after.values()]) + out
+    assert not any(secret in said for secret in SECRETS)
+
+
+def test_doctor_names_the_lines_that_cannot_be_used_and_a_missing_parameter(stack, services):
+    stack.register_stack("senderwatch-local", {"AppriseUrlsParameter": PARAMETER})
+    missing = doctor_lines("senderwatch-local")["Apprise URLs"]
+    assert missing.status == "fix" and missing.said.startswith(f"{PARAMETER}: it does not exist: no alert reaches")
+    assert missing.fix.startswith(f"aws ssm put-parameter --name {PARAMETER} --type SecureString")
+    put_urls(urls(*services) + f"{SECRETS[2]}\njson://127.0.0.1:1/{SECRETS[1]} LISTED TYPO\n")
+    found = [f for f in doctor("senderwatch-local") if f.what == "Apprise URLs"]
+    assert [f.said for f in found] == [
+        "line 6: not a URL (SCHEME://...): the line's first word must be one",
+        f"line 7 (json): unknown event TYPO (the events: {' '.join(relay.EVENTS)})",
+        f"{PARAMETER}: the Apprise URLs have 2 line(s) that cannot be used: no alert reaches any Apprise URL",
+    ]
+    assert not any(secret in json.dumps([f.said for f in found]) for secret in SECRETS)
