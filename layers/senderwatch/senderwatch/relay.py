@@ -53,6 +53,25 @@ class Sent(StrEnum):
     UNUSABLE = "unusable"  # not a URL Apprise can send to: no try will do better
 
 
+SERVICES = {  # what doctor calls a scheme's service; a scheme not here is said as it is
+    **dict.fromkeys(("ntfy", "ntfys"), "ntfy"),
+    **dict.fromkeys(("mmost", "mmosts"), "Mattermost"),
+    **dict.fromkeys(("json", "jsons"), "JSON webhook"),
+    **dict.fromkeys(("rocket", "rockets"), "Rocket.Chat"),
+    **dict.fromkeys(("matrix", "matrixs"), "Matrix"),
+    **dict.fromkeys(("msteams", "workflows", "workflow"), "Microsoft Teams"),
+    "discord": "Discord",
+    "tgram": "Telegram",
+    "pover": "Pushover",
+    "pagerduty": "PagerDuty",
+    "opsgenie": "Opsgenie",
+    "slack": "Slack",
+    "gotify": "Gotify",
+    "signal": "Signal",
+    "zulip": "Zulip",
+}
+
+
 @dataclass(frozen=True)
 class Channel:
     number: int  # its line among the URLs' lines, from 1
@@ -62,6 +81,10 @@ class Channel:
     @property
     def scheme(self) -> str:
         return self.url.partition("://")[0].lower()
+
+    @property
+    def service(self) -> str:
+        return SERVICES.get(self.scheme, self.scheme)
 
     @property
     def name(self) -> str:

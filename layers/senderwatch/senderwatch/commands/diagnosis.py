@@ -13,6 +13,7 @@ message, so each list is seen from the deployment's own resolver.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -222,25 +223,25 @@ class Doctor:
                 self._add(FIX, "Apprise URLs", line)
             self._add(FIX, "Apprise URLs", f"{urls.name}: {urls.problem}: no alert reaches any Apprise URL", fix)
             return
-        schemes = sorted({c.scheme for c in urls.channels})
+        services = Counter(c.service for c in urls.channels)
+        said = ", ".join(f"{name} ({n})" if n > 1 else name for name, n in sorted(services.items()))
         count = len(urls.channels)
-        self._add(OK, "Apprise URLs", f"{count} URL{'s' if count != 1 else ''} in {urls.name} ({', '.join(schemes)})")
+        self._add(OK, "Apprise URLs", f"{count} URL{'s' if count != 1 else ''} in {urls.name}: {said}")
         notes = self._channel_notes()
         for channel in urls.channels:
             what = f"Apprise {channel.name}"
             wants = "every alert" if not channel.events else ", ".join(sorted(channel.events))
+            wants = f"{channel.service}, gets {wants}"
             note = notes.get(channel.number)
             if not note or note.get("scheme") != channel.scheme:
                 self._add(
                     INFO,
                     what,
-                    f"gets {wants}; no test alert since it was set up",
+                    f"{wants}; no test alert since it was set up",
                     f"senderwatch test-alert --stack {self.stack}, then ask again",
                 )
             elif note.get("result") == "delivered":
-                self._add(
-                    OK, what, f"gets {wants}; the last test alert got through ({visible(str(note.get('at')), 40)})"
-                )
+                self._add(OK, what, f"{wants}; the last test alert got through ({visible(str(note.get('at')), 40)})")
             else:
                 self._add(
                     FIX,
