@@ -1,6 +1,11 @@
 """The Apprise URLs as a person writes them, and what each channel is sent of an alert (pure: the
 sending itself is tests/integration/test_apprise.py's, against real servers)."""
 
+import logging
+import re
+from pathlib import Path
+
+import apprise
 import pytest
 
 from senderwatch.alerttext import render
@@ -69,3 +74,18 @@ def test_the_notify_type_follows_the_severity_and_a_clearing_is_a_success():
     assert kind("ADDRESS_ADDED", "info").notify_type == "info"
     assert kind("TEST_ALERT", "info").notify_type == "info"
     assert kind("LISTED", "high").url == "json://h/x"  # only ntfy's URL is added to
+
+
+def test_every_url_the_docs_show_is_one_apprise_reads():
+    """docs/alerts.md's examples, as a person copies them: each is a URL Apprise knows (read only:
+    nothing is sent), and each example line of the URLs is a channel."""
+    logging.getLogger("apprise").setLevel(logging.CRITICAL + 1)
+    docs = Path(__file__).resolve().parents[2] / "docs" / "alerts.md"
+    section = docs.read_text("utf-8").split("## Chat, push and paging services (Apprise)")[1]
+    urls = list(dict.fromkeys(re.findall(r"`([a-z]+://[^`\s]+)`", section)))
+    assert len(urls) >= 12
+    assert [u for u in urls if not apprise.Apprise.instantiate(u)] == []
+    example = section.split("```text\n", 1)[1].split("```", 1)[0]
+    channels = read_channels(example)
+    assert [c.service for c in channels] == ["ntfy", "PagerDuty", "Discord"]
+    assert all(apprise.Apprise.instantiate(c.url) for c in channels)
