@@ -8,6 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from senderwatch.apprisesend import send
 from senderwatch.aws import DeadLetters, HealthStore, SecretParameter, client, sns_messages
 from senderwatch.config import Config
+from senderwatch.errors import InvalidLines
 from senderwatch.observability import logger, metrics
 from senderwatch.relay import as_alert, read_channels, relay
 
@@ -24,7 +25,11 @@ def _deps() -> tuple[DeadLetters, HealthStore]:
 @metrics.log_metrics
 def lambda_handler(event: dict, context) -> dict:
     parking, notes = _deps()
-    channels = read_channels(URLS.get())  # a line that cannot be used fails the invocation, said without its URL
+    try:
+        channels = read_channels(URLS.get())
+    except InvalidLines as exc:  # the invocation fails (retried, then parked): each line said without its URL
+        logger.error("Apprise URLs cannot be used", extra={"lines": exc.lines})
+        raise
     delivered = parked = 0
     for message_id, subject, document in sns_messages(event):
         outcome = relay(as_alert(subject, document), message_id, channels, send, parking, notes)

@@ -14,6 +14,7 @@ from senderwatch import relay
 from senderwatch.alerttext import marked_test_alert, render
 from senderwatch.aws import client, publish_args
 from senderwatch.commands.diagnosis import Doctor
+from senderwatch.errors import InvalidLines
 from senderwatch.findings import Alert, Event
 
 PARAMETER = "/senderwatch/apprise-urls"
@@ -284,11 +285,13 @@ def test_a_cloudwatch_alarm_on_the_topic_reaches_the_channels_too(stack, service
     assert webhook.requests == []
 
 
-def test_a_line_that_cannot_be_used_fails_the_invocation_without_its_url(stack, services):
+def test_a_line_that_cannot_be_used_fails_the_invocation_without_its_url(stack, services, logs):
     put_urls(urls(*services) + f"json://127.0.0.1:1/hooks/{SECRETS[2]} LISTTED\n")
-    with pytest.raises(Exception) as failed:
+    with pytest.raises(InvalidLines) as failed:
         stack.invoke("apprise", sns_event(LISTED))
     assert "line 6 (json): unknown event LISTTED" in "\n".join(failed.value.lines)
+    (said,) = [r for r in logs if r.getMessage() == "Apprise URLs cannot be used"]
+    assert said.lines == failed.value.lines  # the log names the line, as doctor does
     assert not any(secret in str(failed.value) + "".join(failed.value.lines) for secret in SECRETS)
     assert [s.requests for s in services] == [[], [], []]
 
