@@ -89,3 +89,8 @@ def test_every_url_the_docs_show_is_one_apprise_reads():
     channels = read_channels(example)
     assert [c.service for c in channels] == ["ntfy", "PagerDuty", "Discord"]
     assert all(apprise.Apprise.instantiate(c.url) for c in channels)
+
+
+def test_a_document_cut_to_fit_a_publish_still_says_its_line():
+    cut = {key: value for key, value in LISTED.items() if key not in ("email", "markdown")}
+    assert message(Channel(1, "json://h/x"), cut).body == LISTED["sms"]

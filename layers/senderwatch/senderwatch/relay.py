@@ -174,7 +174,7 @@ NTFY_TAG = {"high": "rotating_light", "warning": "warning", "info": "information
 
 def message(channel: Channel, document: Mapping) -> Message:
     """What CHANNEL is sent of the alert DOCUMENT (the topic's JSON variant): its subject as the
-    title, its Markdown (or, before there was one, its email text) as the body, Apprise's notify
+    title, its Markdown (or, without one, its email text) as the body, Apprise's notify
     type from the severity; ntfy also gets its priority, an emoji tag and Markdown, unless the URL
     sets them itself."""
     event, severity = str(document.get("event", "")), str(document.get("severity", "info"))
@@ -191,7 +191,8 @@ def message(channel: Channel, document: Mapping) -> Message:
     return Message(
         url=url,
         title=str(document.get("subject", "")),
-        body=str(markdown or document.get("email", "")),
+        # a document cut to fit a publish may have neither text: then its one line, or its title
+        body=str(markdown or document.get("email") or document.get("sms") or document.get("subject") or ""),
         body_format="markdown" if markdown else "text",
         notify_type=kind,
     )
