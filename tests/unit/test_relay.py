@@ -60,7 +60,8 @@ def test_ntfy_gets_its_priority_tags_and_markdown_unless_the_url_says_otherwise(
         "markdown",
         "failure",
     )
-    mine = message(Channel(1, "ntfy://ntfy.example.com/acme?priority=max&tags=mail"), LISTED)
+    text_only = {key: value for key, value in LISTED.items() if key != "markdown"}
+    mine = message(Channel(1, "ntfy://ntfy.example.com/acme?priority=max&tags=mail"), text_only)
     assert mine.url == "ntfy://ntfy.example.com/acme?priority=max&tags=mail"  # and no Markdown to say
     assert mine.body == LISTED["email"] and mine.body_format == "text"
 
@@ -92,5 +93,5 @@ def test_every_url_the_docs_show_is_one_apprise_reads():
 
 
 def test_a_document_cut_to_fit_a_publish_still_says_its_line():
-    cut = {key: value for key, value in LISTED.items() if key not in ("email", "markdown")}
+    cut = {key: value for key, value in LISTED.items() if key not in ("email", "markdown")}  # as the notifier cuts
     assert message(Channel(1, "json://h/x"), cut).body == LISTED["sms"]
