@@ -31,6 +31,8 @@ ENV = {
     "QUEUE_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/check",
     "TOPIC_ARN": "arn:aws:sns:eu-central-1:123456789012:alerts",
     "IDEMPOTENCY_TABLE_NAME": "alerts-sent",
+    "APPRISE_URLS_PARAMETER": "/senderwatch/apprise-urls",
+    "APPRISE_DEAD_LETTER_URL": "https://sqs.eu-central-1.amazonaws.com/123456789012/apprise-dead-letters",
 }
 TIMER = """
 import sys, time

@@ -37,6 +37,7 @@ FUNCTIONS = {
     "notifier": "NotifierFunction",
     "digest": "DigestFunction",
     "bounces": "BouncesFunction",
+    "apprise": "AppriseFunction",  # with AppriseUrlsParameter: Apprise is in its own package, not the layer
 }
 
 

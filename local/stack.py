@@ -31,8 +31,10 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import boto3
@@ -65,11 +67,49 @@ CREDENTIALS = {  # what sam local invoke passes from --region and your AWS confi
     "AWS_REGION": REGION,
 }
 DQS_PARAMETER = "/senderwatch/dqs-key"
+APPRISE_PARAMETER = "/senderwatch/apprise-urls"
 
 
 def declared() -> list[str]:
-    """The variables template.yaml gives every function: what --env-vars can set."""
-    return list(load_template()["Globals"]["Function"]["Environment"]["Variables"])
+    """The variables template.yaml gives the functions (every function's, then those a function
+    declares itself, e.g. the Apprise function's): what --env-vars can set."""
+    template = load_template()
+    names = list(template["Globals"]["Function"]["Environment"]["Variables"])
+    for resource in template["Resources"].values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            own = ((resource.get("Properties") or {}).get("Environment") or {}).get("Variables") or {}
+            names += [name for name in own if name not in names]
+    return names
+
+
+class Webhook:
+    """A JSON webhook on loopback, the local stack's one Apprise URL (`json://127.0.0.1:PORT/senderwatch`,
+    in the SSM parameter the Apprise function reads): what it was sent, as Apprise's JSON."""
+
+    def __init__(self, host: str = "127.0.0.1"):
+        self.received: list[dict] = []
+        received = self.received
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                try:
+                    received.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0))))
+                except ValueError:
+                    received.append({})
+                self.send_response(200)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer((host, 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.url = f"json://127.0.0.1:{self.server.server_address[1]}/senderwatch"
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
 
 
 STACK = "senderwatch-local"  # the stack name the local stack answers to
@@ -86,6 +126,7 @@ class LocalStack:
         self.moto: ThreadedMotoServer | None = None
         self.dns: DNSServer | None = None
         self.pipeline: LocalPipeline | None = None
+        self.webhook: Webhook | None = None
 
     def __enter__(self) -> LocalStack:
         self._saved_env = dict(os.environ)
@@ -98,9 +139,12 @@ class LocalStack:
             self.dns = DNSServer(scenario_world(story_scenario()), host=self.bind).__enter__()
             ssm = boto3.client("ssm")  # moto keeps its state per process: an earlier server's key may be there
             ssm.put_parameter(Name=DQS_PARAMETER, Value=DQS_KEY, Type="SecureString", Overwrite=True)
-            self.pipeline = LocalPipeline(
-                dns=("127.0.0.1", self.dns.address[1]), env={"DQS_KEY_PARAMETER": DQS_PARAMETER}
-            ).create()
+            self.webhook = Webhook(self.bind)
+            ssm.put_parameter(Name=APPRISE_PARAMETER, Value=self.webhook.url, Type="SecureString", Overwrite=True)
+            parked = boto3.client("sqs").create_queue(QueueName="senderwatch-local-apprise-dlq")["QueueUrl"]
+            env = {"DQS_KEY_PARAMETER": DQS_PARAMETER, "APPRISE_URLS_PARAMETER": APPRISE_PARAMETER}
+            env["APPRISE_DEAD_LETTER_URL"] = parked
+            self.pipeline = LocalPipeline(dns=("127.0.0.1", self.dns.address[1]), env=env).create()
             for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)"), (MAIL_HOST, "postfix-1 (host)")):
                 self.pipeline.put_target({"ip": ip, "sender": DOMAIN, "label": label, "enabled": True})
             # for `senderwatch doctor|test-alert|status --stack senderwatch-local` against it
@@ -111,6 +155,8 @@ class LocalStack:
         return self
 
     def __exit__(self, *exc) -> None:
+        if self.webhook:
+            self.webhook.close()
         if self.dns:
             self.dns.__exit__(None, None, None)
         if self.moto:
@@ -125,6 +171,7 @@ class LocalStack:
             **self.pipeline.env,
             "POWERTOOLS_LOG_LEVEL": "INFO",
             "QUEUE_URL": self.pipeline.queue_url.replace("127.0.0.1", host),
+            "APPRISE_DEAD_LETTER_URL": self.pipeline.env["APPRISE_DEAD_LETTER_URL"].replace("127.0.0.1", host),
             "NAMESERVERS": f"{host}:{self.dns.address[1]}",
             "LOCAL_AWS_ENDPOINT": endpoint,
         }
@@ -170,7 +217,18 @@ class LocalStack:
                 log.write("".join(json.dumps(alert) + "\n" for alert in email))
         if triggered:
             (self.state / TRIGGER).unlink(missing_ok=True)  # the run is over: `make local-run` returns
-        return text
+        return text + self.channel_text()
+
+    def channel_text(self) -> str:
+        """What the Apprise URL (the stack's webhook) was sent since the last look (`make invoke
+        FUNCTION=AppriseFunction`: the topic does not fire functions on moto)."""
+        out = ""
+        while self.webhook and self.webhook.received:
+            sent = self.webhook.received.pop(0)
+            out += "--- sent to the Apprise URL (the local stack's JSON webhook, as Apprise's JSON)\n"
+            out += f"title:   {sent.get('title')}\ntype:    {sent.get('type')}\n"
+            out += str(sent.get("message", "")).rstrip() + "\n"
+        return out
 
     def reload_world(self) -> None:
         """Serve the world file's scenario when its text changed; a file that does not read says why
@@ -313,7 +371,7 @@ def invoke(function: str, event_path: str) -> int:
     if not (BUILD / function / "app.py").is_file():
         print(
             f"no built {function!r} in .aws-sam/build: the functions are SchedulerFunction, CheckerFunction,"
-            " NotifierFunction, DigestFunction and BouncesFunction (make build builds them)",
+            " NotifierFunction, DigestFunction, BouncesFunction and AppriseFunction (make build builds them)",
             file=sys.stderr,
         )
         return 2
@@ -326,7 +384,9 @@ def invoke(function: str, event_path: str) -> int:
     if running is not None:
         return _run(function, event_path, event, *running, "the running local stack")
     with LocalStack() as stack:
-        return _run(function, event_path, event, stack.env(), stack.pipeline.inboxes, "a local stack started for it")
+        status = _run(function, event_path, event, stack.env(), stack.pipeline.inboxes, "a local stack started for it")
+        print(stack.channel_text(), end="")
+        return status
 
 
 def _run(function: str, event_path: str, event: dict, env: dict, inboxes: dict, where: str) -> int:

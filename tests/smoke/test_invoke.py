@@ -26,6 +26,7 @@ SAMPLES = {  # every file in events/, with the function that takes it
     "stream-receiver-blocked.json": "NotifierFunction",
     "cloudwatch-logs-bounce.json": "BouncesFunction",
     "digest.json": "DigestFunction",
+    "sns-alert-listed.json": "AppriseFunction",
 }
 
 
@@ -54,6 +55,11 @@ def test_each_sample_event_runs_on_the_built_function(stack, event, function):
         assert blocks["192.0.2.25|5.7.606"]["status"] == "blocked"
     elif function == "DigestFunction":  # the week's summary of the stack's targets, by email
         assert response["targets"] >= 1
+    elif function == "AppriseFunction":  # to the stack's one Apprise URL, its JSON webhook
+        assert response == {"delivered": 1, "parked": 0}
+        (sent,) = stack.webhook.received
+        stack.webhook.received.clear()
+        assert (sent["title"], sent["type"]) == ("192.0.2.25 (postfix-1) is listed on dnsbl.justspam.org", "failure")
     else:
         assert response == {"batchItemFailures": []}
     expected = {

@@ -84,3 +84,21 @@ def test_the_unit_tests_load_no_moto():
     proc = subprocess.run([sys.executable, "-c", _COLLECT], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert proc.stdout.splitlines()[-1] == "[]"
+
+
+def test_apprise_is_the_apprise_functions_alone():
+    """Apprise is in that function's package, not the layer: no other function's cold start carries it.
+    Only its handler imports the module that imports Apprise."""
+    layer = (REPO / "layers" / "senderwatch" / "requirements.txt").read_text("utf-8")
+    assert "apprise" not in layer.lower()
+    assert "apprise==" in (REPO / "functions" / "apprise" / "requirements.txt").read_text("utf-8")
+    importers = sorted(
+        path.relative_to(REPO).as_posix()
+        for folder in ("functions", "layers", "local", "bench")
+        for path in (REPO / folder).rglob("*.py")
+        if ".egg-info" not in path.as_posix()
+        and re.search(
+            r"^\s*(from|import) (senderwatch\.apprisesend|apprise)\b|^from \.apprisesend", path.read_text("utf-8"), re.M
+        )
+    )
+    assert importers == ["functions/apprise/app.py", "layers/senderwatch/senderwatch/apprisesend.py"]

@@ -188,6 +188,26 @@ def stream_inserts(event: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
+def sns_messages(event: dict) -> list[tuple[str, str, dict]]:
+    """The (message id, subject, JSON document) of each record of an SNS event: the `lambda` variant of an
+    alert's publish. InvalidMessage for an event that is not SNS's, or a message that is not a
+    JSON object (an alarm's, say, is one: CloudWatch publishes JSON)."""
+    records = event.get("Records", []) if isinstance(event, dict) else []
+    if not records or not all(isinstance(r, dict) and isinstance(r.get("Sns"), dict) for r in records):
+        raise InvalidMessage("not an SNS event: every record needs an Sns message")
+    out = []
+    for record in records:
+        sns = record["Sns"]
+        try:
+            document = json.loads(sns.get("Message") or "")
+        except ValueError:
+            raise InvalidMessage(f"SNS message {sns.get('MessageId', '?')} is not JSON") from None
+        if not isinstance(document, dict):
+            raise InvalidMessage(f"SNS message {sns.get('MessageId', '?')} is not a JSON object")
+        out.append((str(sns.get("MessageId", "")), str(sns.get("Subject") or ""), document))
+    return out
+
+
 class SecretParameter:
     """A SecureString in SSM Parameter Store, decrypted, cached for MAX_AGE seconds, never logged."""
 
@@ -433,6 +453,10 @@ class DeadLetters:
                 break
         return list(seen.values()), max(waiting, len(seen))
 
+    def park(self, body: Mapping[str, Any]) -> None:
+        """Put one message on the queue (the Apprise function parks there what a channel would not take)."""
+        self.sqs.send_message(QueueUrl=self.url, MessageBody=json.dumps(body))
+
 
 class AlertTopic:
     """The SNS topic alerts go to; subscriptions (email, SMS) filter on the attributes."""
@@ -546,6 +570,7 @@ def event_entry(text: AlertText, bus: str, limit: int = EVENT_MAX) -> dict:
 
 
 RECEIVER_INDEX = "receiver-index"  # the health table's item naming the receivers with a block
+CHANNEL = "channel"  # the health table's items `channel:NUMBER`: an Apprise channel's last test alert
 
 
 class AlertLog:
@@ -642,6 +667,11 @@ class HealthStore:
                 return False
             raise
         return True
+
+    def note_channel(self, number: int, record: Mapping[str, Any]) -> None:
+        """What Apprise channel NUMBER did with the last test alert: a plain item (no health record, so
+        no alert, no history), the last one wins."""
+        self.table.put_item(Item={"id": f"{CHANNEL}:{number}", "kind": CHANNEL, "number": number, **record})
 
     def receivers(self) -> ReceiverRecords:
         return ReceiverRecords(self)

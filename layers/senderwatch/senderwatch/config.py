@@ -34,6 +34,8 @@ class Config:
     stack_name: str = ""  # the stack: what the commands an alert suggests name (--stack)
     region: str = ""  # Lambda's own AWS_REGION
     check_dead_letter_arn: str = ""  # the check dead-letter queue (the command to move its messages back)
+    apprise_parameter: str = ""  # the SSM SecureString of the Apprise URLs (the Apprise function's)
+    apprise_dead_letter_url: str = ""  # where that function parks what a URL keeps refusing
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None, *, need: tuple[str, ...] = ()) -> Config:
@@ -75,6 +77,8 @@ class Config:
             stack_name=env.get("STACK_NAME", "").strip(),
             region=env.get("AWS_REGION", "").strip(),
             check_dead_letter_arn=env.get("CHECK_DEAD_LETTER_ARN", "").strip(),
+            apprise_parameter=env.get("APPRISE_URLS_PARAMETER", "").strip(),
+            apprise_dead_letter_url=env.get("APPRISE_DEAD_LETTER_URL", "").strip(),
         )
         missing = [name for name in need if not getattr(config, name)]
         if missing:

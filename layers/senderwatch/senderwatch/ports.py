@@ -123,6 +123,18 @@ class Publisher(Protocol):
     def publish(self, text: AlertText) -> str: ...
 
 
+class Parking(Protocol):
+    """Where an alert a channel would not take is kept (the Apprise function's dead-letter queue)."""
+
+    def park(self, body: Mapping[str, Any]) -> None: ...
+
+
+class ChannelNotes(Protocol):
+    """What each Apprise channel did with the last test alert (by its number), for doctor to read."""
+
+    def note_channel(self, number: int, record: Mapping[str, Any]) -> None: ...
+
+
 class CheckSession(Protocol):
     """The DNS side of one message: probe the lists once, then check targets slice by slice."""
 

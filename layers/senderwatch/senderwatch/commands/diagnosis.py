@@ -13,6 +13,7 @@ message, so each list is seen from the deployment's own resolver.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,9 +24,10 @@ from botocore.parsers import ResponseParserError
 
 from ..addresses import family_name
 from ..alerttext import TEST_EVENT, marked_test_alert
-from ..aws import publish_args
-from ..errors import NoStack, NoSubscriber
+from ..aws import CHANNEL, publish_args
+from ..errors import InvalidInput, InvalidLines, NoStack, NoSubscriber
 from ..freshness import GRACE, interval, next_run
+from ..relay import Channel, read_channels
 from ..text import clean_text, visible
 
 OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
@@ -85,6 +87,7 @@ class Doctor:
         for check in (
             self._targets,
             self._subscriptions,
+            self._channels,
             self._dqs_key,
             self._schedule,
             self._queues,
@@ -205,6 +208,68 @@ class Doctor:
                     self._sms_filter(arn, endpoint)
         if phones:
             self._sms(phones)
+
+    def _channels(self) -> None:
+        """The Apprise URLs (by number and scheme, never the URL), and what each did with the last
+        test alert (the Apprise function notes it in the health table)."""
+        urls = AppriseUrls.of(self.client, self.parameters)
+        if not urls.name:
+            return  # no AppriseUrlsParameter: email and SMS only, said above
+        fix = (
+            f"aws ssm put-parameter --name {urls.name} --type SecureString --overwrite --value file://apprise-urls.txt"
+        )
+        if not urls.channels:
+            for line in urls.lines:
+                self._add(FIX, "Apprise URLs", line)
+            self._add(FIX, "Apprise URLs", f"{urls.name}: {urls.problem}: no alert reaches any Apprise URL", fix)
+            return
+        services = Counter(c.service for c in urls.channels)
+        said = ", ".join(f"{name} ({n})" if n > 1 else name for name, n in sorted(services.items()))
+        count = len(urls.channels)
+        self._add(OK, "Apprise URLs", f"{count} URL{'s' if count != 1 else ''} in {urls.name}: {said}")
+        notes = self._channel_notes()
+        for channel in urls.channels:
+            what = f"Apprise {channel.name}"
+            wants = "every alert" if not channel.events else ", ".join(sorted(channel.events))
+            wants = f"{channel.service}, gets {wants}"
+            note = notes.get(channel.number)
+            if not note or note.get("scheme") != channel.scheme:
+                self._add(
+                    INFO,
+                    what,
+                    f"{wants}; no test alert since it was set up",
+                    f"senderwatch test-alert --stack {self.stack}, then ask again",
+                )
+            elif note.get("result") == "delivered":
+                self._add(OK, what, f"{wants}; the last test alert got through ({visible(str(note.get('at')), 40)})")
+            else:
+                self._add(
+                    FIX,
+                    what,
+                    f"the last test alert did not get through ({visible(str(note.get('result')), 20)} after "
+                    f"{visible(str(note.get('tries')), 5)} tries, {visible(str(note.get('at')), 40)})",
+                    f"check line {channel.number} of {urls.name} against the service's page in Apprise's wiki "
+                    "(a token, a channel, the host); the alerts it missed are in the Apprise dead-letter queue; "
+                    f"then: senderwatch test-alert --stack {self.stack}",
+                )
+
+    def _channel_notes(self) -> dict[int, dict]:
+        table = self.outputs.get("HealthTableName")
+        if not table:
+            return {}
+        notes: dict[int, dict] = {}
+        pages = self.client("dynamodb").get_paginator("scan")
+        for page in pages.paginate(
+            TableName=table,
+            FilterExpression="#kind = :channel",
+            ExpressionAttributeNames={"#kind": "kind"},
+            ExpressionAttributeValues={":channel": {"S": CHANNEL}},
+        ):
+            for item in page.get("Items") or []:
+                plain = {key: next(iter(value.values())) for key, value in item.items()}
+                if str(plain.get("number", "")).isdigit():
+                    notes[int(plain["number"])] = plain
+        return notes
 
     def _sms_filter(self, arn: str, endpoint: str) -> None:
         """An SMS subscription made before `test-alert` existed filters its test alerts out."""
@@ -364,8 +429,16 @@ class Doctor:
                 "alert changes that could not be published wait there (see 'When things go wrong' in docs/deploy.md): "
                 "aws sqs receive-message --queue-url {url}",
             ),
+            (
+                "AppriseDeadLetterQueueUrl",
+                "parked alerts",
+                "alerts an Apprise URL kept refusing wait there (each names its channel's number and scheme; the email "
+                "and SMS had them): aws sqs receive-message --queue-url {url} --max-number-of-messages 10",
+            ),
         ):
             url = self.outputs.get(key)
+            if not url and key == "AppriseDeadLetterQueueUrl":
+                continue  # no Apprise URLs, no queue
             if not url:
                 self._add(UNKNOWN, what, f"the stack has no {key} output to look at")
                 continue
@@ -583,9 +656,16 @@ def as_json(findings: list[Judgement], stack: str = "", region: str = "") -> dic
 # -- a test alert -----------------------------------------------------------------------------------
 
 
-def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = None) -> str:
+@dataclass
+class TestSent:
+    message: str  # the topic's message id
+    channels: list[tuple[str, str]]  # (what, who): ("email", "you@example.com"), ("Apprise", "#2 ntfy, #4 mmost")
+
+
+def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = None) -> TestSent:
     """Publish a clearly marked test alert through the stack's topic (email and SMS variants, as a
-    real alert has them): the message ID. Touches no finding and no idempotency record.
+    real alert has them): the message ID and the channels it goes to (the confirmed subscriptions,
+    and each Apprise URL, by number and scheme). Touches no finding and no idempotency record.
     NoStack when there is no such stack; NoSubscriber when no one would get it."""
     try:
         found = client("cloudformation").describe_stacks(StackName=stack)["Stacks"][0]
@@ -603,7 +683,51 @@ def test_alert(client: Callable[[str], Any], stack: str, now: datetime | None = 
             f"nobody has a confirmed subscription to stack {stack}'s alert topic: a test alert would reach no one"
             f" (see: senderwatch doctor --stack {stack})"
         )
+    parameters = {p["ParameterKey"]: p.get("ParameterValue", "") for p in found.get("Parameters") or []}
+    channels = [
+        (
+            "SMS" if s.get("Protocol") == "sms" else str(s.get("Protocol", "?")),
+            visible(str(s.get("Endpoint", "?")), 120),
+        )
+        for s in subscribed
+        if str(s.get("SubscriptionArn", "")).startswith("arn:") and s.get("Protocol") != "lambda"
+    ]
+    urls = AppriseUrls.of(client, parameters)
+    if urls.name:
+        said = ", ".join(c.name for c in urls.channels) if urls.channels else f"none: {urls.problem}"
+        channels.append(("Apprise", said + (" (every URL, whatever events it names)" if urls.channels else "")))
     now = now or datetime.now(UTC)
     text = marked_test_alert(stack, f"{now:%Y-%m-%d %H:%M} UTC")
     reply = client("sns").publish(**publish_args(text, topic))  # as every alert is published
-    return str(reply.get("MessageId", ""))
+    return TestSent(str(reply.get("MessageId", "")), channels)
+
+
+# -- the Apprise URLs -------------------------------------------------------------------------------
+
+
+@dataclass
+class AppriseUrls:
+    """The stack's Apprise channels as the function reads them (never their URLs out of here)."""
+
+    name: str  # the parameter's name ("": the stack has none)
+    channels: list[Channel]
+    problem: str = ""  # why none could be read
+    lines: tuple[str, ...] = ()  # the lines that cannot be used, each said without its URL
+    missing: bool = False  # the parameter does not exist
+
+    @classmethod
+    def of(cls, client: Callable[[str], Any], parameters: dict[str, str]) -> AppriseUrls:
+        name = parameters.get("AppriseUrlsParameter", "").strip()
+        if not name:
+            return cls("", [])
+        try:
+            value = client("ssm").get_parameter(Name=name, WithDecryption=True)["Parameter"].get("Value", "")
+        except ClientError as exc:
+            missing = exc.response.get("Error", {}).get("Code", "") == "ParameterNotFound"
+            return cls(name, [], "it does not exist" if missing else f"it cannot be read: {_why(exc)}", missing=missing)
+        try:
+            return cls(name, read_channels(value))
+        except InvalidLines as exc:
+            return cls(name, [], str(exc), lines=tuple(exc.lines[:-1]))
+        except InvalidInput as exc:
+            return cls(name, [], str(exc))

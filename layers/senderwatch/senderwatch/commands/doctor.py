@@ -16,7 +16,8 @@ def add_parsers(commands, where, stack) -> None:
         parents=[where],
         help="check the deployment: will the alerts reach you? (one line per check, with the fix)",
         description="Check a deployed stack from here: the stack, the targets, each subscription (confirmed?), "
-        "SMS delivery (sandbox, verified numbers, spend limit, origination numbers), the DQS key, the schedule, "
+        "SMS delivery (sandbox, verified numbers, spend limit, origination numbers), the Apprise URLs (by number and "
+        "scheme) and whether each got the last test alert, the DQS key, the schedule, "
         "the dead-letter and failure queues, the alarms, the last run; and, from inside the deployment, each list "
         "as its own resolver sees it. Exit 0: all is well; 1: something to fix; 3: something could not be checked.",
     )
@@ -25,9 +26,10 @@ def add_parsers(commands, where, stack) -> None:
     commands.add_parser(
         "test-alert",
         parents=[stack],
-        help="publish a clearly marked test alert through the stack's topic (email and SMS)",
+        help="publish a clearly marked test alert through the stack's topic (email, SMS and every Apprise URL)",
         description="Publish a test alert through the deployed stack's topic, with the email and SMS variants a "
-        "real alert has, so you see what an alert looks like where it arrives. It changes no finding.",
+        "real alert has (and to every Apprise URL, whatever events it names), so you see what an alert looks like "
+        "where it arrives; it says which channels it goes to. It changes no finding.",
     ).set_defaults(run=run)
 
 
@@ -51,14 +53,20 @@ def run(args) -> int:
         where = region()
         if args.command == "test-alert":
             try:
-                message = diagnosis.test_alert(client, stack)
+                sent = diagnosis.test_alert(client, stack)
             except NoSubscriber as exc:
                 error(str(exc))
                 return 1
+            width = max(len(what) for what, _ in sent.channels) if sent.channels else 0
             write(
-                f"A test alert went to every subscriber of stack {stack} (message {message}): look for "
-                "'senderwatch TEST ALERT' in your mail and on your phone. Nothing arrived? Run: "
-                f"senderwatch doctor --stack {stack}"
+                "\n".join(
+                    [
+                        f"A test alert went to stack {stack}'s channels (message {sent.message}):",
+                        *(f"  {what:<{width}}  {who}" for what, who in sent.channels),
+                        "look for 'senderwatch TEST ALERT' there. Nothing arrived? Run: "
+                        f"senderwatch doctor --stack {stack} (it says what each Apprise URL did with it)",
+                    ]
+                )
             )
             return 0
         findings = diagnosis.Doctor(client, stack, region=where).run()
