@@ -30,11 +30,12 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, InvalidMessage, ServiceError
-from .findings import DOMAIN, RECEIVER, RESOLVER, ZONE
+from .findings import DOMAIN, MUTE, RECEIVER, RESOLVER, ZONE
 from .ports import Stored
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
+    from .records import MuteRecord
 
 T = TypeVar("T")
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
@@ -527,6 +528,10 @@ class HealthStore:
     def lists(self) -> Iterator[dict]:
         """Every list's record (`zone:NAME:FAMILY`) and the resolver's: what the deployment could not use."""
         return scan_all(self.table, FilterExpression=Attr("kind").is_in([ZONE, RESOLVER]))
+
+    def mutes(self) -> list[MuteRecord]:
+        """Every mute's record (`mute:ID`), ended ones too: the table holds a few beside its lists."""
+        return [item["health"] for item in scan_all(self.table, FilterExpression=Attr("kind").eq(MUTE))]
 
     def items(self) -> Iterator[dict]:
         """Every item as it is stored (`id`, `health`, `changed_at`...): one per list and family, per
