@@ -189,6 +189,17 @@ def stream_inserts(event: dict) -> list[tuple[str, str, dict]]:
     ]
 
 
+class CallerIdentity:
+    """Who calls AWS: the caller identity's ARN (STS GetCallerIdentity), as a mute records who set it."""
+
+    def __init__(self, sts_client):
+        self.sts = sts_client
+
+    def arn(self) -> str:
+        with aws_errors("cannot tell who is calling AWS"):
+            return str(self.sts.get_caller_identity()["Arn"])
+
+
 class SecretParameter:
     """A SecureString in SSM Parameter Store, decrypted, cached for MAX_AGE seconds, never logged."""
 

@@ -119,6 +119,12 @@ class Mutes(Protocol):
     def mutes(self) -> list[MuteRecord]: ...
 
 
+class Caller(Protocol):
+    """Who is calling AWS (ServiceError when it cannot say)."""
+
+    def arn(self) -> str: ...
+
+
 class SentLog(Protocol):
     """Which alerts were published already."""
 
