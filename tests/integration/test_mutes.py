@@ -135,3 +135,46 @@ def test_a_mute_that_ends_with_the_listing_still_there_is_said_once(local, table
     local.schedule()  # the next day: ended once, said once
     local.deliver_stream(local.stream_records("HealthTable"), "notifier", "HealthChanges")
     assert local.inbox("email") == []
+
+
+def test_status_history_and_the_report_show_what_is_muted_by_whom_why_and_until_when(
+    local, tables, cli, event, tmp_path
+):
+    local.put_target({"ip": IPV4, "label": "postfix-1", "sender": "example.com"})
+    cli("mute", IPV4, "--for", "7d", "--reason", "delisting asked", *tables)
+    (record,) = mutes(local)
+    local.stream_records("HealthTable")
+    local.invoke("checker", {"Records": [event("sqs-check-batch.json")["Records"][0]]})  # the story: listed
+    local.deliver_stream(local.stream_records(), "notifier", "Changes")
+    assert local.inbox("email") == []  # muted
+
+    status, out, _ = cli("status", "--format", "json", *tables)
+    document = json.loads(out)
+    (row,) = [r for r in document["targets"] if r["ip"] == IPV4]
+    assert row["muted"] == [record["id"]] and status == 1  # muted is not fixed: the exit status says so
+    (shown,) = document["mutes"]
+    assert (shown["by"], shown["reason"], shown["until"]) == (record["by"], "delisting asked", record["until"])
+    out = cli("status", *tables)[1]
+    assert f"Muted:\n  {record['id']}  the target {IPV4} until " in out and "delisting asked" in out
+
+    history = ["--table", local.table_name, "--history-table", local.history_table_name]
+    history += ["--health-table", local.health_table_name]
+    document = json.loads(cli("history", "--format", "json", *history)[1])
+    (listing,) = [p for p in document["history"] if p["kind"] == "listing" and p["ip"] == IPV4]
+    assert listing["muted"] == [record["id"]]
+    assert [(m["id"], m["withheld"]) for m in document["mutes"]] == [(record["id"], 1)]
+    assert "1 alert recorded, not sent" in cli("history", *history)[1]
+
+    page = tmp_path / "report.html"
+    assert cli("report", "--html", str(page), *history)[0] == 0
+    html = page.read_text()
+    assert '<h2 id="muted">Muted</h2>' in html and "delisting asked" in html and record["id"] in html
+
+
+def test_without_a_mute_the_history_is_the_document_it_always_was(local, cli, event):
+    local.put_target({"ip": IPV4})
+    local.invoke("checker", {"Records": [event("sqs-check-batch.json")["Records"][0]]})
+    history = ["--table", local.table_name, "--history-table", local.history_table_name]
+    document = json.loads(cli("history", "--format", "json", *history, "--health-table", local.health_table_name)[1])
+    assert set(document) == {"history", "from", "to", "runs"}
+    assert all("muted" not in p for p in document["history"])

@@ -25,13 +25,26 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from .addresses import shown
 from .alerttext import WORDINGS
 from .errors import InvalidInput
 from .findings import MUTE, Alert, Event
+from .history import (
+    CHECK_FAILING,
+    DMARC,
+    DOMAIN_LISTING,
+    HELO_SPF,
+    LIST_UNUSABLE,
+    LISTING,
+    RECEIVER_BLOCK,
+    SPF,
+    SPF_RECORD,
+    Period,
+)
 from .records import MuteRecord, Silenced
 
 SCOPES = ("target", "zone", "event", "domain")
@@ -229,16 +242,65 @@ def unmuted(mute: MuteRecord | None, by: str, now: datetime) -> MuteRecord | Non
     return {**mute, "ended": iso(now), "ended_by": by}
 
 
-def described(mute: MuteRecord) -> str:
+def described(mute: Mapping[str, Any]) -> str:
     """What a mute silences, as people read it: `the target mail.example.com`, `the event LISTED`."""
     scope = {"target": "the target", "zone": "the list", "event": "the event", "domain": "the domain"}
     return f"{scope.get(str(mute.get('scope')), '?')} {mute.get('value', '')}"
 
 
-def ends(mute: MuteRecord) -> str:
+def ends(mute: Mapping[str, Any]) -> str:
     """When it ends, as people read it."""
     if mute.get("ended"):
         return f"ended {str(mute['ended']).replace('T', ' ')[:16]} UTC"
     if mute.get("until_clear"):
         return "until it clears"
     return f"until {str(mute.get('until', '')).replace('T', ' ')[:16]} UTC"
+
+
+# -- what `status`, `history` and the report show ---------------------------------------------------
+
+
+def summary(mute: MuteRecord) -> dict:
+    """A mute as the commands' JSON gives it beside what it covers: who, why, since and until when."""
+    keys = ("id", "scope", "value", "reason", "by", "at", "until", "until_clear", "ended", "ended_by")
+    return {key: mute[key] for key in keys if key in mute}  # type: ignore[literal-required]
+
+
+def period_alert(period: Period) -> Alert | None:
+    """The alert a period of the history began with, as the notifier decided it (None: none, as for
+    an address without a PTR record)."""
+    kind, key, about, ip = period.kind, period.target, period.about, period.ip or ""
+    name = key.partition(":")[2]
+    if kind == LISTING:
+        return Alert(Event.LISTED, ip, period.start, about, target=key)
+    if kind in (SPF, HELO_SPF):
+        return Alert(
+            Event.SPF_FAILING, ip, period.start, "helo" if kind == HELO_SPF else "", {"sender": about}, target=key
+        )
+    if kind == CHECK_FAILING:
+        return Alert(Event.CHECK_FAILING, ip, period.start, about, target=key)
+    if kind in (SPF_RECORD, DMARC, DOMAIN_LISTING):
+        event = {SPF_RECORD: Event.SPF_RECORD_BROKEN, DMARC: Event.DMARC_RECORD_BROKEN}.get(kind, Event.DOMAIN_LISTED)
+        return Alert(event, "", period.start, about if kind == DOMAIN_LISTING else "", target=name)
+    if kind == RECEIVER_BLOCK:
+        return Alert(Event.RECEIVER_BLOCKED, ip, period.start, "", target=about)
+    if kind == LIST_UNUSABLE:
+        event = Event.RESOLVER_FAILING if key == "resolver" else Event.CHECK_FAILING
+        return Alert(event, "", period.start, "" if key == "resolver" else about)
+    return None
+
+
+def overlaps(mute: MuteRecord, start: datetime, end: datetime) -> bool:
+    """Whether MUTE held at some time from START to END."""
+    began = _time(str(mute.get("at", "")))
+    over = mute.get("ended") or mute.get("until") or ""
+    return began < end and (not over or _time(str(over)) > start)
+
+
+def muting(mutes: Sequence[MuteRecord], period: Period, now: datetime) -> list[str]:
+    """The ids of MUTES that silenced PERIOD's problem for some of its time."""
+    alert = period_alert(period)
+    if alert is None:
+        return []
+    start, end = _time(period.start), _time(period.end) if period.end else now
+    return [str(m.get("id", "")) for m in mutes if overlaps(m, start, end) and covers(m, alert)]

@@ -5,14 +5,32 @@ it (the AWS caller's ARN, else the login name); mutes ended (written if unchange
 from __future__ import annotations
 
 import getpass
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..addresses import shown
 from ..aws import CallerIdentity, HealthStore, TargetStore, aws_errors, client
 from ..errors import InvalidInput, ServiceError
-from ..mutes import described, ends, holds, mute_id, new_mute, parse_for, parse_until, scope_value, unmuted
-from ..ports import Caller, update
+from ..findings import MUTE
+from ..history import History, stamp
+from ..mutes import (
+    covers,
+    described,
+    ends,
+    holds,
+    mute_id,
+    muting,
+    new_mute,
+    overlaps,
+    parse_for,
+    parse_until,
+    scope_value,
+    summary,
+    unmuted,
+    wrong_now,
+)
+from ..ports import Caller, HistoryReader, update
 from ..records import MuteRecord
 from ..text import clean_text, json_text, visible
 from .common import json_options, write
@@ -142,3 +160,79 @@ def show(place: Where, form: str, *, every: bool = False) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     write("\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows))
     return 0
+
+
+# -- what status, history and the report show of the mutes -------------------------------------------
+
+
+def mute_records(health_items: Iterable[dict]) -> list[MuteRecord]:
+    """The mutes among the health table's items (HealthStore.items()), oldest first."""
+    found = [i["health"] for i in health_items if i.get("kind") == MUTE and isinstance(i.get("health"), dict)]
+    return sorted(found, key=lambda m: (str(m.get("at", "")), str(m.get("id", ""))))
+
+
+def history_mutes(document: dict, found: History, mutes: list[MuteRecord], store: HistoryReader, now: datetime) -> None:
+    """DOCUMENT (FOUND's) with the `mutes` that held in its time, each with how many alerts it kept
+    from being sent (`withheld`), and on each period one silenced, `muted` (their ids); without a
+    mute in its time, DOCUMENT is left as it is."""
+    since, until = _time(document["from"]), _time(document["to"])
+    shown = [m for m in mutes if overlaps(m, since, until)]
+    if not shown:
+        return  # the document as it always was
+    for period, row in zip(found.periods, document["history"]):
+        if ids := muting(shown, period, now):
+            row["muted"] = ids
+    withheld: dict[str, int] = {}
+    if shown:
+        keys = [mute_id(str(m.get("id", ""))) for m in shown]
+        for item in store.query(keys, stamp(since), stamp(max(until, now))):  # `to` is to the second
+            mid = str(item.get("ip", "")).partition(":")[2]
+            withheld[mid] = withheld.get(mid, 0) + len(item.get("muted") or [])
+    document["mutes"] = [dict(summary(m), withheld=withheld.get(str(m.get("id")), 0)) for m in shown]
+
+
+def mutes_text(mutes: list[dict], heading: str = "Muted") -> str:
+    """The mutes for people: what each silences, until when, who set it and why (and, in the
+    history, how many alerts it kept from being sent)."""
+    if not mutes:
+        return ""
+    lines = [f"{heading}:"]
+    for m in mutes:
+        kept = (
+            f"; {m['withheld']} alert{'s' if m['withheld'] != 1 else ''} recorded, not sent" if "withheld" in m else ""
+        )
+        lines.append(
+            f"  {m.get('id')}  {clean_text(described(m), 80)} {ends(m)}, by {clean_text(str(m.get('by', '')), 80)}: "
+            f"{clean_text(str(m.get('reason', '')), 120)}{kept}"
+        )
+    return "\n".join(lines)
+
+
+def _time(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def status_mutes(
+    rows: list[dict], items: list[dict], domains: list[dict] | None, domain_items: list[dict], mutes: list[MuteRecord]
+) -> None:
+    """Each row of ROWS (the targets, from ITEMS) and DOMAINS (from DOMAIN_ITEMS) that one of MUTES
+    (those that hold) silences - a mute of the target itself, or one covering a problem it has now -
+    with `muted`: their ids."""
+    from ..notifier import alerts_for_change  # what is wrong now, as the notifier judges it
+
+    def ids(item: dict | None, key: str) -> list[str]:
+        problems = wrong_now(alerts_for_change(None, item)) if item else []
+        return [
+            str(m.get("id", ""))
+            for m in mutes
+            if (m.get("scope") == "target" and m.get("value") == key) or any(covers(m, a) for a in problems)
+        ]
+
+    by_key = {str(i.get("ip", "")): i for i in items}
+    for row in rows:
+        if muted := ids(by_key.get(str(row.get("ip", ""))), str(row.get("ip", ""))):
+            row["muted"] = muted
+    by_domain = {str(i.get("name", "")): i for i in domain_items}
+    for row in domains or []:
+        if muted := ids(by_domain.get(str(row.get("domain", ""))), ""):
+            row["muted"] = muted
