@@ -278,3 +278,35 @@ def test_ending_is_written_once_even_when_two_runs_race():
     record = mute("target", "192.0.2.25")
     first = ending(record, [listed("192.0.2.25")], NOW + timedelta(days=8))
     assert first is not None and ending(first, [listed("192.0.2.25")], NOW + timedelta(days=9)) is None
+
+
+# -- what the history shows -------------------------------------------------------------------------
+
+
+def test_a_period_is_muted_by_a_mute_that_held_during_it_and_covers_its_problem():
+    from senderwatch.history import Period
+    from senderwatch.mutes import muting
+
+    listing = Period(
+        "mail.example.com", "192.0.2.25", "listing", "dnsbl.justspam.org", "listed", "2026-11-30T06:00:00Z", None, 2
+    )
+    record = Period(
+        "domain:example.com", None, "spf-record", "example.com", "too-many-lookups", "2026-11-30T06:00:00Z", None, 2
+    )
+    rdns = Period("mail.example.com", "192.0.2.25", "rdns", "", "no-ptr", "2026-11-30T06:00:00Z", None, 2)
+    host, domain = mute("target", "mail.example.com"), mute("domain", "example.com")
+    later = NOW + timedelta(days=1)
+    assert muting([host, domain], listing, later) == [host["id"]]
+    assert muting([host, domain], record, later) == [domain["id"]]
+    assert muting([host], rdns, later) == []  # no alert was ever sent for it
+    over = Period(
+        "mail.example.com",
+        "192.0.2.25",
+        "listing",
+        "dnsbl.justspam.org",
+        "listed",
+        "2026-11-20T06:00:00Z",
+        "2026-11-21T06:00:00Z",
+        1,
+    )
+    assert muting([host], over, later) == []  # it was over before the mute was set
