@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 
 from .errors import InvalidTarget
 from .findings import MUTE
-from .mutes import ending, mute_id, wrong_now
 from .ports import Health, update
 from .records import MuteRecord
 from .runs import MANUAL, Run, message_body
@@ -65,6 +64,8 @@ def end_mutes(store: Health, items: Sequence[dict], health_items: Sequence[dict]
     end, or, made --until-clear, with nothing they cover wrong any more, ITEMS (the targets) and
     the health records saying what is wrong now. Each is written if unchanged (the notifier says
     MUTE_ENDED from the stream when what it silenced is still there). The mutes ended."""
+    # Loaded when a mute holds: the daily run of a deployment without mutes (and a new target's) needs none.
+    from .mutes import ending, mute_id, wrong_now
     from .notifier import alerts_for_change  # what each record says is wrong, as the notifier judges it
 
     mutes = [i for i in health_items if i.get("kind") == MUTE and isinstance(i.get("health"), dict)]
