@@ -88,10 +88,8 @@ def mute(place: Where, record: MuteRecord) -> int:
     record = {**record, "by": who(CallerIdentity(client("sts")))}
     with aws_errors("cannot write the mute"):
         place.health.save(mute_id(record["id"]), record, 0)
-    write(
-        f"muted {described(record)} {ends(record)} (mute {record['id']}): its alerts are recorded, not sent; "
-        "an alert saying a problem is over still is"
-    )
+    kept = "" if record["scope"] == "event" else "; an alert saying a problem is over still is"
+    write(f"muted {described(record)} {ends(record)} (mute {record['id']}): its alerts are recorded, not sent{kept}")
     return 0
 
 
