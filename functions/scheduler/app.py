@@ -5,10 +5,10 @@ from functools import cache
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from senderwatch.aws import CheckQueue, TargetStore, client, stream_inserts
+from senderwatch.aws import CheckQueue, HealthStore, TargetStore, client, stream_inserts
 from senderwatch.config import Config
 from senderwatch.observability import logger, metrics
-from senderwatch.scheduler import now_iso, plan_messages, start_run
+from senderwatch.scheduler import end_mutes, now_iso, plan_messages, start_run
 
 CONFIG = Config.from_env(need=("table_name", "queue_url"))
 
@@ -16,6 +16,11 @@ CONFIG = Config.from_env(need=("table_name", "queue_url"))
 @cache
 def _deps() -> tuple[TargetStore, CheckQueue]:
     return TargetStore.named(CONFIG.table_name), CheckQueue(client("sqs"), CONFIG.queue_url)
+
+
+@cache
+def _health() -> HealthStore:
+    return HealthStore.named(CONFIG.health_table_name)
 
 
 def _new_target_keys(event: dict) -> list[str]:
@@ -42,13 +47,16 @@ def lambda_handler(event: dict, context) -> dict:
         items = store.get_many(_new_target_keys(event)).values()
         run = start_run(started, scheduled=False)
     else:  # the daily schedule
-        items = store.scan()
+        items = list(store.scan())
         run = start_run(started, scheduled=True)
     plan = plan_messages(items, CONFIG.targets_per_message, run)
     for ip, problem in plan.invalid:
         logger.warning("target skipped", extra={"ip": ip, "problem": problem})
         store.mark_invalid(ip, problem, now)
     sent = queue.send(plan.messages)
+    if run.scheduled and CONFIG.health_table_name:  # the daily run ends the mutes that are over
+        for mute in end_mutes(_health(), list(items), list(_health().items()), started):
+            logger.info("mute ended", extra={"mute": mute.get("id"), "how": mute.get("ended_by")})
     metrics.add_metric(name="TargetsScheduled", unit=MetricUnit.Count, value=plan.targets)
     metrics.add_metric(name="InvalidTargets", unit=MetricUnit.Count, value=len(plan.invalid))
     return {"targets": plan.targets, "messages": sent, "invalid": len(plan.invalid), "disabled": plan.disabled}

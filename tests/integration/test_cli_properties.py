@@ -1,7 +1,7 @@
 """Random arguments and files at every command: never a traceback, never exit 1 without a finding.
 
 `check` runs against the story's DNS world (or a closed port on 127.0.0.1); `targets`,
-`status` and `report` against tables on in-process moto. Whatever is thrown, the command ends in one of
+`status`, `mute` and `report` against tables on in-process moto. Whatever is thrown, the command ends in one of
 its documented exit statuses, a failure is one line on stderr, and exit 1 means it found
 something.
 """
@@ -75,6 +75,7 @@ def world():
     with mock_aws(), DNSServer(story_world()) as dns, tempfile.TemporaryDirectory() as folder:
         create_table("TargetsTable", "targets")
         create_table("HistoryTable", "history")
+        create_table("HealthTable", "health")
         yield {"dns": "{}:{}".format(*dns.address), "closed": f"127.0.0.1:{closed_port()}", "folder": folder}
     os.environ.clear()
     os.environ.update(saved)
@@ -125,8 +126,28 @@ def admin_argv(draw, world):
     action = draw(
         st.sampled_from(
             ["add", "add", "remove", "list", "import", "import", "status", "none", "doctor", "test-alert", "report"]
+            + ["mute", "mute", "unmute", "mutes"]
         )
     )
+    if action in ("mute", "unmute", "mutes"):
+        health = draw(mostly(st.just(["--health-table", "health"]), st.sampled_from([[], ["--health-table", "nope"]])))
+        if action == "mutes":
+            return ["mutes", *where, *health, *draw(st.sampled_from([[], ["--all"], ["--format", "json"]]))]
+        named = draw(mostly(st.sampled_from([IPV4, "dnsbl.justspam.org", "LISTED"]), ANY_TEXT))
+        if action == "unmute":
+            return ["unmute", named, *where, *health]
+        scope = draw(st.sampled_from([[draw(ADDRESSES)], ["--zone"], ["--event"], ["--domain"], []]))
+        if scope and scope[0].startswith("--"):
+            values = {"--zone": "bl.spamcop.net", "--event": "DELISTED", "--domain": DOMAIN}
+            scope.append(draw(mostly(st.just(values[scope[0]]))))
+        how = draw(
+            mostly(
+                st.sampled_from([["--for", "7d"], ["--until", "2030-01-01"], ["--until-clear"]]),
+                st.sampled_from([["--for", "0d"], ["--until", "2020-01-01"], ["--for", "7d", "--until-clear"], []]),
+            )
+        )
+        reason = draw(mostly(st.just(["--reason", "known"]), st.sampled_from([[], ["--reason", ""]])))
+        return ["mute", *scope, *how, *reason, *where, *health]
     if action == "report":
         html = draw(
             mostly(

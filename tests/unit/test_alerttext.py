@@ -6,7 +6,7 @@ import json
 import re
 import shlex
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -29,11 +29,13 @@ from senderwatch.findings import (
     decide,
     decide_domain,
     decide_health,
+    decide_mute,
     decide_receiver,
     merge,
     merge_many,
     next_health,
 )
+from senderwatch.mutes import ending, new_mute
 from senderwatch.receiverwatch import watch_log
 from senderwatch.refusals import receiver_title
 from senderwatch.runs import Run
@@ -497,11 +499,23 @@ def receiver_story() -> list[list[Alert]]:
     return [decide_receiver(name, None, banned), decide_receiver(name, banned, store.writes[-1][1])]
 
 
+def mute_story() -> list[list[Alert]]:
+    """A week's mute of a listed target, over while it is still listed; one of a list, until it clears."""
+    listed = decide(None, {"dnsbl": {"dnsbl.justspam.org": LISTING}}, "192.0.2.25", "relay 0")
+    start = datetime.fromisoformat(DAYS[0])
+    week = new_mute(
+        "target", "192.0.2.25", "delisting asked", "arn:aws:iam::123456789012:user/ops", start, length=timedelta(days=7)
+    )
+    cleared = new_mute("zone", "dnsbl.justspam.org", "known", "ops", start, until_clear=True)
+    later = start + timedelta(days=8)
+    return [[], [a for m in (week, cleared) for a in decide_mute(m, ending(m, listed, later))]]
+
+
 @cache
 def runs() -> list[list[Alert]]:
     """The alerts of each run (what one delivery to the notifier holds), of every story at once."""
     stories = [address_story(ip, f"relay {n}") for n, ip in enumerate(("192.0.2.25", "192.0.2.26", "2001:db8::25"))]
-    stories += [host_story(), deployment_story(), domain_story(), receiver_story()]
+    stories += [host_story(), deployment_story(), domain_story(), receiver_story(), mute_story()]
     return [[a for story in stories if n < len(story) for a in story[n]] for n in range(max(map(len, stories)))]
 
 

@@ -30,11 +30,12 @@ from botocore.config import Config as BotoConfig
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 
 from .errors import InvalidInput, InvalidMessage, ServiceError
-from .findings import DOMAIN, RECEIVER, RESOLVER, ZONE
+from .findings import DOMAIN, MUTE, RECEIVER, RESOLVER, ZONE
 from .ports import Stored
 
 if TYPE_CHECKING:
     from .alerttext import AlertText
+    from .records import MuteRecord
 
 T = TypeVar("T")
 BOTO = BotoConfig(retries={"mode": "standard", "max_attempts": 8})
@@ -206,6 +207,17 @@ def sns_messages(event: dict) -> list[tuple[str, str, dict]]:
             raise InvalidMessage(f"SNS message {sns.get('MessageId', '?')} is not a JSON object")
         out.append((str(sns.get("MessageId", "")), str(sns.get("Subject") or ""), document))
     return out
+
+
+class CallerIdentity:
+    """Who calls AWS: the caller identity's ARN (STS GetCallerIdentity), as a mute records who set it."""
+
+    def __init__(self, sts_client):
+        self.sts = sts_client
+
+    def arn(self) -> str:
+        with aws_errors("cannot tell who is calling AWS"):
+            return str(self.sts.get_caller_identity()["Arn"])
 
 
 class SecretParameter:
@@ -628,6 +640,10 @@ class HealthStore:
     def lists(self) -> Iterator[dict]:
         """Every list's record (`zone:NAME:FAMILY`) and the resolver's: what the deployment could not use."""
         return scan_all(self.table, FilterExpression=Attr("kind").is_in([ZONE, RESOLVER]))
+
+    def mutes(self) -> list[MuteRecord]:
+        """Every mute's record (`mute:ID`), ended ones too: the table holds a few beside its lists."""
+        return [item["health"] for item in scan_all(self.table, FilterExpression=Attr("kind").eq(MUTE))]
 
     def items(self) -> Iterator[dict]:
         """Every item as it is stored (`id`, `health`, `changed_at`...): one per list and family, per

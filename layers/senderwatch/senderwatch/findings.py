@@ -65,6 +65,7 @@ class Event(StrEnum):
     SPF_RECORD_FIXED = "SPF_RECORD_FIXED"
     DMARC_RECORD_BROKEN = "DMARC_RECORD_BROKEN"
     DMARC_RECORD_FIXED = "DMARC_RECORD_FIXED"
+    MUTE_ENDED = "MUTE_ENDED"  # a mute (`senderwatch mute`) is over, and what it silenced is still wrong
 
 
 SEVERITY: dict[str, str] = {
@@ -88,6 +89,7 @@ SEVERITY: dict[str, str] = {
     Event.DOMAIN_DELISTED: "info",
     Event.SPF_RECORD_FIXED: "info",
     Event.DMARC_RECORD_FIXED: "info",
+    Event.MUTE_ENDED: "warning",
 }
 
 
@@ -769,3 +771,21 @@ def decide_receiver(name: str, old: dict | None, new: dict | None) -> list[Alert
             details["began"] = str(entry.get("since", ""))  # the block's first rejection
             alerts.append(Alert(Event.RECEIVER_UNBLOCKED, ip, since, code, details, target=name))
     return alerts
+
+
+# -- a mute that ends while what it silenced is still wrong (records.MuteRecord) --------------------
+
+MUTE = "mute"
+
+
+def decide_mute(old: dict | None, new: dict | None) -> list[Alert]:
+    """MUTE_ENDED once, when a mute's record is newly ended by its end time (not by `unmute`, nor
+    by the problem clearing) and names what is still wrong of what it silenced (`still`)."""
+    new = new if isinstance(new, dict) else {}
+    if not new.get("ended") or (old or {}).get("ended") or new.get("ended_by") != "expired":
+        return []
+    still = [s for s in new.get("still") or [] if isinstance(s, dict)]
+    if not still:
+        return []
+    value = str(new.get("value", ""))  # what it silenced: a target, a list, an event or a domain
+    return [Alert(Event.MUTE_ENDED, "", str(new["ended"]), "", dict(new, still=still), target=value)]

@@ -155,7 +155,9 @@ def read_history(
     keys = list(dict.fromkeys(named.values()))
     items = list(store.query(keys, low, high))
     heard = {str(item.get("ip")) for item in items}
-    ids = _health_ids(items) | {i["ip"] for i in current if not str(i["ip"]).startswith(f"{DOMAIN}:")}
+    ids = _health_ids(items) | {
+        i["ip"] for i in current if is_health_key(i["ip"]) and not str(i["ip"]).startswith(f"{DOMAIN}:")
+    }
     if health:  # a health record is never deleted: one the table does not hold has no history either
         ids &= {str(item.get("id")) for item in health}
     items += [*store.query(sorted(ids), "", high), *(i for i in current if i["ip"] in ids)]

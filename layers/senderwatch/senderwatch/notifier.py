@@ -1,15 +1,18 @@
 """The notifier stage: changes of target items (and of the deployment's health) -> alerts,
-grouped per event and list, each published once."""
+grouped per event and list, each published once; an alert a mute covers (mutes.py) is recorded
+in the history and the log, not sent."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
 
 from .alerttext import AlertText, group, render_group
 from .findings import (
     DOMAIN,
+    MUTE,
     RECEIVER,
     UNNAMED,
     Alert,
@@ -17,13 +20,15 @@ from .findings import (
     decide,
     decide_domain,
     decide_health,
+    decide_mute,
     decide_receiver,
     is_per_address,
     reminders,
     written,
     written_many,
 )
-from .ports import Publisher, SentLog
+from .mutes import covering, holding, mute_id, silenced
+from .ports import History, Mutes, Publisher, SentLog
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +37,8 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
     """The alerts one change of an item deserves: a target's findings, or the deployment's health."""
     if not new_item:
         return []
+    if new_item.get("kind") == MUTE:  # the health table: a mute, ended by the scheduler's run
+        return decide_mute((old_item or {}).get("health"), new_item.get("health"))
     if new_item.get("kind") == RECEIVER and "health" in new_item:  # the health table: a receiver's word
         return decide_receiver(str(new_item.get("name", "")), (old_item or {}).get("health"), new_item["health"])
     if new_item.get("kind") == DOMAIN and "health" in new_item:  # the health table: a domain
@@ -71,6 +78,45 @@ class Notified:
     messages: int = 0  # SNS publishes
     failed: list[str] = field(default_factory=list)  # ids of changes to deliver again
     events: int = 0  # alerts put on the event bus (when there is one), as the same messages
+    muted: int = 0  # alerts a mute covered: recorded, not sent
+
+
+@dataclass
+class Silencing:
+    """What the notifier needs of the mutes: the mutes (read once per invocation), the history
+    table that records what they silenced, for DAYS days, and the time it is."""
+
+    mutes: Mutes
+    history: History
+    days: int = 90
+    now: datetime | None = None
+
+    def withhold(self, pending: list[tuple[str, Alert]]) -> tuple[list[tuple[str, Alert]], int]:
+        """PENDING without what a mute covers (recorded in the history and the log), and how many."""
+        now = self.now or datetime.now(UTC)
+        mutes = holding(self.mutes.mutes(), now)
+        if not mutes:
+            return pending, 0
+        kept: list[tuple[str, Alert]] = []
+        by_mute: dict[str, list[Alert]] = {}
+        for cid, alert in pending:
+            mute = covering(mutes, alert)
+            if mute is None:
+                kept.append((cid, alert))
+            else:
+                by_mute.setdefault(str(mute.get("id", "")), []).append(alert)
+        stamp = now.astimezone(UTC).isoformat(timespec="microseconds")
+        items = []
+        for mid, alerts in by_mute.items():  # one history item per mute: its key is the mute's id
+            unique = list({a.key: a for a in alerts}.values())
+            log.info("alerts muted, not sent", extra={"mute": mid, "alerts": len(unique), "events": _events(unique)})
+            items.append({"ip": mute_id(mid), "checked_at": stamp, "muted": [silenced(a) for a in unique[:200]]})
+        self.history.record(items, int((now + timedelta(days=self.days)).timestamp()))
+        return kept, len(pending) - len(kept)
+
+
+def _events(alerts: Sequence[Alert]) -> list[str]:
+    return sorted({str(a.event) for a in alerts})
 
 
 BUS = "bus:"  # the sent log's mark of an alert put on the event bus (the topic's is the key itself)
@@ -83,6 +129,7 @@ def notify(
     bus: Publisher | None = None,
     *,
     stack: Stack = UNNAMED,
+    silencing: Silencing | None = None,
 ) -> Notified:
     """Publish what CHANGES deserve: alerts grouped per event and list, each alert once to the
     topic, and once to the event BUS when there is one; the commands they suggest name STACK
@@ -91,6 +138,7 @@ def notify(
     An alert already in SENT_LOG (published by an earlier delivery of the same change) is not sent
     again; the log marks each destination apart, so when one of them fails, the changes the group
     came from fail, and only what that destination misses goes out when they are delivered again.
+    An alert a mute covers (SILENCING) is recorded and not sent.
     """
     outcome = Notified()
     failed: set[str] = set()
@@ -101,6 +149,8 @@ def notify(
         except Exception as exc:  # noqa: BLE001 - one bad record fails alone, named in the log
             log.error("change not understood", extra={"change": change.id, "reason": f"{type(exc).__name__}: {exc}"})
             failed.add(change.id)
+    if pending and silencing is not None:
+        pending, outcome.muted = silencing.withhold(pending)
     if pending:
         destinations: list[tuple[str, str, Publisher]] = [("topic", "", topic)]
         if bus is not None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, Protocol, TypeVar
 if TYPE_CHECKING:
     from .alerttext import AlertText
     from .domainhealth import DomainReport
+    from .records import MuteRecord
     from .targetcheck import AddressResults, CheckResult
     from .targets import Target
 
@@ -110,6 +111,18 @@ class Receivers(Health, Protocol):
     def mark(self, name: str, blocking: bool) -> None:
         """Note whether NAME has a block not yet over."""
         ...
+
+
+class Mutes(Protocol):
+    """The mutes (`mute:ID` in the health table), as `senderwatch mute` wrote them."""
+
+    def mutes(self) -> list[MuteRecord]: ...
+
+
+class Caller(Protocol):
+    """Who is calling AWS (ServiceError when it cannot say)."""
+
+    def arn(self) -> str: ...
 
 
 class SentLog(Protocol):

@@ -157,3 +157,30 @@ class ReceiverRecord(TypedDict, total=False):
     (and "|RELAY" for one organisation's own)."""
 
     blocks: dict[str, Block]
+
+
+class Silenced(TypedDict, total=False):
+    """One problem a mute silenced that was still there when it ended (an alert's facts)."""
+
+    event: str
+    ip: str
+    zone: str
+    target: str
+    since: str
+
+
+class MuteRecord(TypedDict, total=False):
+    """A mute (`mute:ID` in the health table): alerts it covers are recorded, not sent, from AT
+    until UNTIL (or, UNTIL_CLEAR, until nothing it covers is wrong any more)."""
+
+    id: str
+    scope: str  # target | zone | event | domain
+    value: str  # the target's key, the zone, the event or the domain
+    reason: str
+    by: str  # who set it: the AWS caller's ARN, or the login name
+    at: str  # when it was set (ISO 8601, UTC)
+    until: str  # when it ends; "" for one that lasts until the problem clears
+    until_clear: bool
+    ended: str  # when it ended (absent while it holds)
+    ended_by: str  # expired | cleared | who unmuted it
+    still: list[Silenced]  # what it silenced that was still wrong when it expired

@@ -42,9 +42,17 @@ MIN_WIDTH = 0.4  # % of the strip: a bar of one run is still seen (and can be po
 CHANGES_SHOWN = 200  # the fleet's list of changes, newest first; the rest are counted
 
 
-def render(history: History, rows: Sequence[dict], domains: Sequence[dict] | None = None, *, made: str = "") -> str:
+def render(
+    history: History,
+    rows: Sequence[dict],
+    domains: Sequence[dict] | None = None,
+    *,
+    made: str = "",
+    mutes: Sequence[dict] = (),
+) -> str:
     """The report of HISTORY (its periods and window) and ROWS (overview.status_rows: the targets'
-    current findings), with DOMAINS (overview.domain_rows) when the health table was read."""
+    current findings), with DOMAINS (overview.domain_rows) when the health table was read, and the
+    MUTES that hold (mutes.summary; each row's `muted` names those that silence it)."""
     window = _Window(history.start, history.end)
     by_target: dict[str, list[Period]] = {}
     health: dict[str, list[Period]] = {}
@@ -60,6 +68,7 @@ def render(history: History, rows: Sequence[dict], domains: Sequence[dict] | Non
         + "</p></header>",
         "<main>",
         _fleet(history, rows, by_target, health, window),
+        _muted(mutes),
     ]
     parts += [
         _target(number, row, by_target.get(str(row["ip"]), []), window, _theirs(row, by_target, health))
@@ -221,6 +230,25 @@ def _fleet(
     return "\n".join(out)
 
 
+def _muted(mutes: Sequence[dict]) -> str:
+    """The mutes that hold: what each silences, until when, who set it and why."""
+    if not mutes:
+        return ""
+    out = ['<section aria-labelledby="muted"><h2 id="muted">Muted</h2>']
+    out.append('<p class="note">Alerts these cover are recorded, not sent; an alert saying a problem is over is.</p>')
+    out.append('<table><thead><tr><th scope="col">Mute</th><th scope="col">Silences</th><th scope="col">Until</th>')
+    out.append('<th scope="col">Set by</th><th scope="col">Why</th></tr></thead><tbody>')
+    for m in mutes:
+        until = "it clears" if m.get("until_clear") else f"{str(m.get('until', '')).replace('T', ' ')[:16]} UTC"
+        out.append(
+            f"<tr><td>{_e(m.get('id', ''))}</td><td>{_e(m.get('scope', ''))} {_e(m.get('value', ''))}</td>"
+            f"<td>{_e(until)}</td><td>{_e(m.get('by', ''))}, {_e(str(m.get('at', '')).replace('T', ' ')[:16])}</td>"
+            f"<td>{_e(m.get('reason', ''))}</td></tr>"
+        )
+    out.append("</tbody></table></section>")
+    return "\n".join(out)
+
+
 def _target(number: int, row: dict, periods: list[Period], window: _Window, theirs: Sequence[Period] = ()) -> str:
     key = str(row["ip"])
     label = f' <span class="note">({_e(row["label"])})</span>' if row.get("label") else ""
@@ -355,6 +383,8 @@ def _findings(row: dict) -> str:
             out.append(f"<dt>rDNS</dt><dd{_mark(not member['rdns'])}>{_e(rdns + confirmed)}</dd>")
         if member.get("not_checked"):
             out.append(f"<dt>Could not ask</dt><dd>{_e(', '.join(member['not_checked']))}</dd>")
+    if row.get("muted"):
+        out.append(f'<dt>Muted</dt><dd><a href="#muted">{_e(", ".join(row["muted"]))}</a></dd>')
     for key, name in (("checked_at", "Checked"), ("changed_at", "Changed")):
         if row.get(key):
             out.append(f"<dt>{name}</dt><dd>{_e(str(row[key])[:16].replace('T', ' '))} UTC</dd>")

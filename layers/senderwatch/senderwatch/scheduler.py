@@ -1,12 +1,16 @@
-"""The scheduler stage: watched targets -> queue messages of N targets each, stamped with the run."""
+"""The scheduler stage: watched targets -> queue messages of N targets each, stamped with the run;
+and, in the daily run, the mutes whose time is over (or whose problem cleared) ended."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from .errors import InvalidTarget
+from .findings import MUTE
+from .ports import Health, update
+from .records import MuteRecord
 from .runs import MANUAL, Run, message_body
 from .targets import Target
 
@@ -53,3 +57,27 @@ def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL) ->
     if batch:
         plan.messages.append(message_body(run, batch))
     return plan
+
+
+def end_mutes(store: Health, items: Sequence[dict], health_items: Sequence[dict], now: datetime) -> list[MuteRecord]:
+    """End the mutes of HEALTH_ITEMS (the health table's items) that are over at NOW: past their
+    end, or, made --until-clear, with nothing they cover wrong any more, ITEMS (the targets) and
+    the health records saying what is wrong now. Each is written if unchanged (the notifier says
+    MUTE_ENDED from the stream when what it silenced is still there). The mutes ended."""
+    # Loaded when a mute holds: the daily run of a deployment without mutes (and a new target's) needs none.
+    from .mutes import ending, mute_id, wrong_now
+    from .notifier import alerts_for_change  # what each record says is wrong, as the notifier judges it
+
+    mutes = [i for i in health_items if i.get("kind") == MUTE and isinstance(i.get("health"), dict)]
+    if not any(not m["health"].get("ended") for m in mutes):
+        return []
+    records = [*items, *(i for i in health_items if i.get("kind") != MUTE)]
+    problems = wrong_now(a for item in records for a in alerts_for_change(None, item))
+    ended = []
+    for item in mutes:
+        if item["health"].get("ended"):
+            continue
+        written = update(store, mute_id(str(item["health"].get("id", ""))), lambda m: ending(m, problems, now))
+        if written is not None:
+            ended.append(written)
+    return ended

@@ -17,6 +17,7 @@ from ..text import counted
 from ..zones import catalogue
 from .model import (
     AlertText,
+    Code,
     Facts,
     Lines,
     Rows,
@@ -27,7 +28,19 @@ from .model import (
     by_address,
     said,
 )
-from .phrases import address_row, capped, clean, date, dead_letters_back, every_address, few, lasted, reminded, who
+from .phrases import (
+    address_row,
+    capped,
+    clean,
+    date,
+    dead_letters_back,
+    every_address,
+    few,
+    lasted,
+    reminded,
+    senderwatch,
+    who,
+)
 
 TEST_EVENT = "TEST_ALERT"  # not a finding's event: `senderwatch test-alert` sends it
 
@@ -197,7 +210,50 @@ def _resolver_recovered(alert: Alert) -> AlertText:
     return replace(text, body=(*text.body, Steps(move_back, heading="", bullet="", gap=False)))
 
 
+# -- a mute that is over while what it silenced is still wrong: MUTE_ENDED --------------------------
+
+_SCOPES = {"target": "the target", "zone": "the list", "event": "the event", "domain": "the domain"}
+
+
+def _mute_ended(alert: Alert) -> AlertText:
+    """A mute ended at its time, and what it silenced is still there: what, and how to go on."""
+    d = clean(alert.details)
+    what = f"{_SCOPES.get(str(d.get('scope')), 'the')} {alert.target}"
+    still = [s for s in d.get("still") or [] if isinstance(s, dict)]
+    rows = [
+        " ".join(filter(None, (str(s.get("event", "")), str(s.get("ip") or ""), str(s.get("zone") or ""))))
+        + (f" (since {date(str(s['since']))})" if s.get("since") else "")
+        for s in still
+    ]
+    count = counted(len(still), "problem")
+    return said(
+        [alert],
+        [f"Mute of {what} ended: {count} still there", f"Mute of {what} ended", "A senderwatch mute ended"],
+        [f"senderwatch: mute of {what} ended; {count} still there.", "senderwatch: a mute ended; problems remain."],
+        [
+            Lines(
+                f"The mute of {what} ended on {date(alert.since)}, and what it silenced is still wrong.",
+                f"It was set by {d.get('by') or 'someone'} on {date(str(d.get('at', '')))}: {d.get('reason') or '-'}.",
+                "Alerts about it are sent again from now on (its reminders too, when they are on).",
+            ),
+            Rows(*capped(rows), heading="Still there:"),
+            Steps(
+                Step("See where it stands:", senderwatch(alert.stack, "status", "--problems")),
+                Step("Or silence it for another week, saying why:", _mute_command(alert, d)),
+            ),
+        ],
+        about={"mute": str(d.get("id", ""))},
+    )
+
+
+def _mute_command(alert: Alert, d: dict) -> Code:
+    scope = str(d.get("scope", "target"))
+    which = [alert.target] if scope == "target" else [f"--{scope}", alert.target]
+    return senderwatch(alert.stack, "mute", *which, "--for", "7d", "--reason", "still being fixed")
+
+
 WORDINGS = {
+    Event.MUTE_ENDED: Wording(_mute_ended, alone),
     Event.CHECK_FAILING: Wording(_check_failing, by_address(_by_error), _check_failing_together, per_address=True),
     Event.CHECK_RECOVERED: Wording(_usable_again, alone, clears=Event.CHECK_FAILING),
     Event.RESOLVER_FAILING: Wording(_resolver_failing, alone),

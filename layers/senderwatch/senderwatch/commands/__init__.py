@@ -1,7 +1,7 @@
 """The `senderwatch` command: one module per subject, each adding its subcommands to the parser
-and running them - check (and zones), bounces, targets (and check-now, status), history, report,
-doctor (and test-alert) - with what they share in common.py. Nothing outside this package imports it
-but the console script.
+and running them - check (and zones), bounces, targets (and check-now, status), history, mute
+(and unmute, mutes), report, doctor (and test-alert) - with what they share in common.py.
+Nothing outside this package imports it but the console script.
 
 A command loads what it uses: `check` no AWS, `bounces` no DNS; the deployment's commands import
 boto3 when they run.
@@ -16,7 +16,7 @@ import sys
 from .. import __version__
 from ..addresses import shown
 from ..errors import Interrupted, InvalidInput, InvalidLines, OutputClosed, ServiceError
-from . import bounces, check, checknow, doctor, history, report, status, targets
+from . import bounces, check, checknow, doctor, history, mutes, report, status, targets
 from .common import (
     CLOSED,
     FAILED,
@@ -51,6 +51,7 @@ def build_parser() -> argparse.ArgumentParser:
     checknow.add_parsers(commands, stack)
     status.add_parsers(commands, where)
     history.add_parsers(commands, where)
+    mutes.add_parsers(commands, where)
     report.add_parsers(commands, where)
     doctor.add_parsers(commands, where, stack)
     return parser
@@ -83,8 +84,8 @@ def main(argv: list[str] | None = None) -> int:
             raise UsageError(f"unknown option or extra argument {shown(extra[0])}: see '{where} --help'")
         if args.command is None:
             raise UsageError(
-                "say which command: check, bounces, zones, targets, check-now, status, history, report, doctor"
-                " or test-alert (see senderwatch --help)"
+                "say which command: check, bounces, zones, targets, check-now, status, history, mute, unmute, mutes,"
+                " report, doctor or test-alert"
                 " (see senderwatch --help)"
             )
         return args.run(args)

@@ -89,10 +89,17 @@ def run(args) -> int:
         error(
             f"no history of {shown(target)} since {since:%Y-%m-%d %H:%M} UTC: is it watched? (senderwatch targets list)"
         )
+    document = found.to_dict()
+    if health_table:  # the mutes that held meanwhile, and what each silenced
+        from .silence import history_mutes, mute_records, mutes_text
+
+        with aws_errors("cannot read the history table"):
+            history_mutes(document, found, mute_records(health), History.named(history_table), now)
     if args.format == "json":
-        write(json_text(found.to_dict(), **json_options()))
+        write(json_text(document, **json_options()))
     else:
-        write(history_table_text(found.to_dict(), health_table is not None))
+        table = history_table_text(document, health_table is not None)
+        write("\n\n".join(filter(None, (table, mutes_text(document.get("mutes", [])) if health_table else ""))))
     return USAGE_ERROR if found.unheard else 0
 
 

@@ -409,6 +409,7 @@ def status_json(
     lists: list[dict] | None = None,
     runs: Runs | None = None,
     deployment: Deployment | None = None,
+    mutes: list[dict] | None = None,
 ) -> str:
     document: dict = {"targets": rows}
     if domains is not None:
@@ -426,6 +427,8 @@ def status_json(
         document["dead_letters"] = deployment.dead_letters_waiting if deployment.dead_letters is not None else None
         document["resolver"] = resolver_failing(deployment, runs)
         document["notes"] = deployment.notes
+    if mutes is not None:
+        document["mutes"] = mutes  # those that hold (with the health table); each row says which silence it
     return json_text(document)
 
 

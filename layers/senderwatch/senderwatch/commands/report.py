@@ -41,11 +41,14 @@ def add_parsers(commands, where) -> None:
 def run(args) -> int:
     from ..aws import HealthStore, TargetStore, aws_errors
     from ..aws import History as HistoryTable
+    from ..findings import DOMAIN
     from ..history import read_history
+    from ..mutes import holding, summary
     from ..report import render
     from . import overview
     from .fleet import find_tables
     from .history import find_history_tables
+    from .silence import mute_records, status_mutes
     from .status import what_is_deployed
 
     if not args.html:
@@ -67,11 +70,13 @@ def run(args) -> int:
                 domains = overview.domain_rows(store.domains(), overview.watched_domain_names(items))
                 deployment.lists = list(store.lists())
         rows = overview.status_rows(items, deployment)
+        mutes = holding(mute_records(health), until)
+        status_mutes(rows, items, domains, [i for i in health if i.get("kind") == DOMAIN], mutes)
         with aws_errors("cannot read the history"):
             history = read_history(
                 HistoryTable.named(history_table), None, until - timedelta(days=args.days), until, health=health
             )
-    page = render(history, rows, domains, made=f"{until:%Y-%m-%d %H:%M} UTC")
+    page = render(history, rows, domains, made=f"{until:%Y-%m-%d %H:%M} UTC", mutes=[summary(m) for m in mutes])
     if path is None:
         write(page)
         return 0

@@ -37,8 +37,10 @@ def add_parsers(commands, where) -> None:
 
 def run(args) -> int:
     from ..aws import HealthStore, TargetStore, aws_errors
+    from ..mutes import holding, summary
     from . import overview
     from .fleet import find_tables
+    from .silence import mutes_text, status_mutes
 
     use_region(args.region)
     with aws_errors("AWS"):  # the session itself: no region, a missing profile, a broken config file
@@ -46,14 +48,18 @@ def run(args) -> int:
         with aws_errors("cannot read the watched targets"):
             items = list(TargetStore.named(table).scan())
         deployment = what_is_deployed(args.stack)
-        domains = None
+        domains, mutes = None, None
         if health_table:
             watched = overview.watched_domain_names(items)
             with aws_errors("cannot read the health table"):
                 health = HealthStore.named(health_table)
-                domains = overview.domain_rows(health.domains(), watched)
+                domain_items = list(health.domains())
+                domains = overview.domain_rows(domain_items, watched)
                 deployment.lists = list(health.lists())
+                mutes = holding(health.mutes(), deployment.now)
     rows = overview.status_rows(items, deployment)
+    if mutes is not None:  # what is muted: a `muted` on each row, and the mutes that hold
+        status_mutes(rows, items, domains, domain_items, mutes)
     runs = overview.scheduled_runs(items, deployment)
     lists = overview.unusable_lists(deployment, runs)
     resolver = overview.resolver_failing(deployment, runs)
@@ -61,7 +67,8 @@ def run(args) -> int:
     shown, shown_domains = overview.only_problems(rows, domains) if args.problems else (rows, domains)
     if args.format == "json":
         unusable = lists if deployment.lists is not None else None
-        write(overview.status_json(shown, shown_domains, unusable, runs, deployment))
+        muted = [summary(m) for m in mutes] if mutes is not None else None
+        write(overview.status_json(shown, shown_domains, unusable, runs, deployment, muted))
         return status
     hint = "" if domains is not None or not overview.watched_domain_names(items) else overview.NO_DOMAINS
     targets = overview.status_table(shown) if shown or not args.problems else ""
@@ -69,6 +76,7 @@ def run(args) -> int:
         targets,
         overview.domains_table(shown_domains or []),
         overview.lists_table(lists, resolver),
+        mutes_text([summary(m) for m in mutes or []]),
         overview.footer(rows, runs, deployment, args.problems, len(lists) + (resolver is not None)),
         hint,
     )
