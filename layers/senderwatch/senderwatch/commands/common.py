@@ -42,6 +42,18 @@ class Parser(argparse.ArgumentParser):
             (file or sys.stderr).write(message)
 
 
+def zone_values(argv: list[str]) -> list[str]:
+    """ARGV with each `--zone -NAME` written `--zone=-NAME`: argparse takes a value that begins
+    with '-' for an option, and -NAME (the default lists without NAME) is a zone's value."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--zone" and arg.startswith("-") and not arg.startswith("--"):
+            out[-1] = f"--zone={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def deployment_parsers() -> tuple[Parser, Parser]:
     """The options that say which deployment a command is about: (--stack or --table, --region),
     and (--stack, --region) for one that needs the stack itself."""
