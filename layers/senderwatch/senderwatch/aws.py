@@ -220,6 +220,21 @@ class TargetStore:
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]:
         return batch_get(self.table, ips)
 
+    def scan_watched(self) -> Iterator[dict]:
+        """Every target's key, label and whether it is enabled, and a host's (or a network's)
+        addresses as its findings list them: what says which targets watch an address."""
+        return scan_all(
+            self.table,
+            ProjectionExpression="#ip, #label, #enabled, #findings.#addresses",
+            ExpressionAttributeNames={
+                "#ip": "ip",
+                "#label": "label",
+                "#enabled": "enabled",
+                "#findings": "findings",
+                "#addresses": "addresses",
+            },
+        )
+
     def update_target(self, ip: str, changes: dict) -> dict | None:
         """Change only the settings named in CHANGES (a value of None removes that setting);
         everything else on the item, findings included, stays. A new target is enabled.

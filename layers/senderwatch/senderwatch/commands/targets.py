@@ -100,15 +100,18 @@ def _store(deployment):
 
 
 def _add(args) -> int:
-    from .fleet import add_target, parse_settings
+    from .fleet import add_target, parse_settings, watched_twice_notes
 
     given = {name: getattr(args, name) for name in ("sender", "helo", "label", "enabled")}
     given = {name: value for name, value in given.items() if value is not None}
     if args.zone is not None:
         given["zones"] = [z for value in args.zone for z in words(value)]
-    parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    key, _ = parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
     deployment = _deployment(args)
-    write(add_target(_store(deployment), args.ip, given, deployment.queue()))
+    store = _store(deployment)
+    write(add_target(store, args.ip, given, deployment.queue()))
+    for said in watched_twice_notes(store, {key: []}):
+        note(said)
     return 0
 
 
@@ -147,7 +150,7 @@ def _list(args) -> int:
 
 
 def _import(args) -> int:
-    from .fleet import import_targets, read_import
+    from .fleet import import_targets, read_import, watched_twice_notes
 
     plan = read_import(args.file, delimiter=_delimiter(args.delimiter))  # the whole file, checked, before AWS
     deployment = _deployment(args)
@@ -157,8 +160,8 @@ def _import(args) -> int:
     finally:
         if progress:
             sys.stderr.write("\r\x1b[K")
-    for said in plan.notes[:20]:  # after the import: a failed one is one line, and nothing else
-        note(said)
+    for said in (plan.notes + watched_twice_notes(_store(deployment), dict.fromkeys(plan.rows, [])))[:20]:
+        note(said)  # after the import: a failed one is one line, and nothing else
     write(summary)
     return 0
 

@@ -1,0 +1,58 @@
+"""An address watched twice (directly and through its host, or inside a watched network): said
+at `targets add` and by `targets import`, from what the table on moto knows."""
+
+from local.world import IPV4, IPV6
+from local.world import MAIL_HOST as HOST
+from senderwatch.commands import main
+
+
+def run(capsys, *argv):
+    status = main(list(argv))
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def host_checked(local, host, addresses, label=""):
+    """A host target as its last check left it: its findings list its addresses."""
+    item = {"ip": host, "enabled": True, "findings": {"addresses": {a: {"dnsbl": {}} for a in addresses}}}
+    local.put_target({**item, "label": label} if label else item)
+
+
+def test_an_address_its_host_already_has_is_said_at_add(local, capsys):
+    host_checked(local, HOST, [IPV4, IPV6], "postfix-1")
+    status, out, err = run(capsys, "targets", "add", IPV4, "--label", "relay", "--table", local.table_name)
+    assert status == 0 and out.startswith(f"{IPV4} added")
+    assert err == (f"senderwatch: note: {IPV4} is watched through {HOST} (postfix-1) too: alerts about it name both\n")
+    assert local.item(IPV4)["label"] == "relay"  # a note, not a refusal: it may be on purpose
+
+
+def test_a_network_holding_watched_addresses_is_said_once_per_other_target(local, capsys):
+    host_checked(local, HOST, [IPV4, IPV6])
+    local.put_target({"ip": "192.0.2.26", "label": "second", "enabled": True})
+    local.put_target({"ip": "192.0.2.27", "enabled": False})  # not checked: never alerted twice
+    status, _, err = run(capsys, "targets", "add", "192.0.2.16/28", "--table", local.table_name)
+    assert status == 0
+    assert err.splitlines() == [
+        f"senderwatch: note: {IPV4} of 192.0.2.16/28 is watched through {HOST} too: alerts about it name both",
+        "senderwatch: note: 192.0.2.26 of 192.0.2.16/28 is watched through 192.0.2.26 (second) too: "
+        "alerts about it name both",
+    ]
+    status, _, err = run(capsys, "targets", "add", IPV4, "--table", local.table_name)
+    assert err.splitlines() == [
+        f"senderwatch: note: {IPV4} is watched through {HOST} too: alerts about it name both",
+        f"senderwatch: note: {IPV4} is watched through 192.0.2.16/28 too: alerts about it name both",
+    ]
+
+
+def test_an_address_watched_once_says_nothing_more(local, capsys):
+    host_checked(local, HOST, [IPV6])
+    assert run(capsys, "targets", "add", IPV4, "--table", local.table_name)[2] == ""
+
+
+def test_import_notes_each_address_watched_twice_after_writing_the_file(local, capsys, tmp_path):
+    host_checked(local, HOST, [IPV4, IPV6], "postfix-1")
+    relays = tmp_path / "relays.csv"
+    relays.write_text(f"{IPV4},,direct\n198.51.100.7\n", encoding="utf-8")
+    status, out, err = run(capsys, "targets", "import", str(relays), "--table", local.table_name)
+    assert status == 0 and out.startswith("2 added")
+    assert err == (f"senderwatch: note: {IPV4} is watched through {HOST} (postfix-1) too: alerts about it name both\n")
