@@ -69,7 +69,7 @@ class Watchers:
 def known_addresses(item: dict) -> list[str]:
     """A host's addresses as its item's last findings list them (none before its first check)."""
     findings = item.get("findings")
-    if not isinstance(item.get("ip"), str) or not is_per_address(findings):
+    if not isinstance(item.get("ip"), str) or not isinstance(findings, dict) or not is_per_address(findings):
         return []
     return [str(address) for address in findings[PER_ADDRESS]]
 
