@@ -1,9 +1,12 @@
 """An address watched twice (directly and through its host, or inside a watched network): said
-at `targets add` and by `targets import`, from what the table on moto knows."""
+at `targets add` and by `targets import`, from what the table on moto knows; and its alerts,
+through the pipeline on moto, name every target that watches it, each with its label."""
 
-from local.world import IPV4, IPV6
+from local.world import IPV4, IPV6, story_world
 from local.world import MAIL_HOST as HOST
+from senderwatch.alerttext import render
 from senderwatch.commands import main
+from senderwatch.notifier import alerts_for_change
 
 
 def run(capsys, *argv):
@@ -56,3 +59,48 @@ def test_import_notes_each_address_watched_twice_after_writing_the_file(local, c
     status, out, err = run(capsys, "targets", "import", str(relays), "--table", local.table_name)
     assert status == 0 and out.startswith("2 added")
     assert err == (f"senderwatch: note: {IPV4} is watched through {HOST} (postfix-1) too: alerts about it name both\n")
+
+
+def address_lines(email):
+    return [line for line in email["email"].splitlines() if IPV4 in line and "(" in line]
+
+
+def test_the_alerts_of_an_address_watched_twice_carry_both_labels(local, capsys):
+    table = ["--table", local.table_name]
+    assert run(capsys, "targets", "add", HOST, "--label", "mx", *table)[0] == 0
+    local.settle()  # the host's first check: its findings list its addresses
+    assert run(capsys, "targets", "add", IPV4, "--label", "relay", *table)[2].count("watched through") == 1
+    local.settle()
+    local.inbox("email")  # the first checks' listings: before any scheduled run knew of both
+    local.run()  # the daily run: nothing changed, nothing sent, nothing written
+    assert local.inbox("email") == [] and "watched_with" not in local.item(IPV4)
+
+    local.dns_server.load(story_world(listed=False))
+    local.run()
+    cleared = local.inbox("email")
+    assert cleared and {a["event"] for a in cleared} == {"DELISTED"}
+    for email in cleared:  # one alert or two: each names both targets, with their labels
+        assert any("mx" in line and "relay" in line and HOST in line for line in address_lines(email)), email
+    assert local.item(IPV4)["watched_with"] == [[HOST, "mx", [IPV4]]]
+    assert local.item(HOST)["watched_with"] == [[IPV4, "relay", [IPV4]]]
+
+    local.dns_server.load(story_world())
+    local.run()
+    listed = local.inbox("email")
+    assert listed and {a["event"] for a in listed} == {"LISTED"}
+    for email in listed:
+        assert any("mx" in line and "relay" in line and HOST in line for line in address_lines(email)), email
+
+
+def test_an_alert_of_one_of_the_two_items_alone_names_the_other():
+    """The notifier knows one item per change: the other's label comes from the item itself."""
+    old = {"ip": IPV4, "label": "relay", "findings": {"dnsbl": {}}}
+    new = {
+        "ip": IPV4,
+        "label": "relay",
+        "findings": {"dnsbl": {"dnsbl.justspam.org": {"status": "listed", "since": "2026-11-20T06:00:00+00:00"}}},
+        "watched_with": [[HOST, "mx", [IPV4]], ["192.0.2.16/28", "net", []], ["198.51.100.0/28", "far", []]],
+    }
+    (alert,) = alerts_for_change(old, new)
+    assert alert.also == ((HOST, "mx"), ("192.0.2.16/28", "net"))
+    assert f"{IPV4} (relay; {HOST}, mx; 192.0.2.16/28, net)" in render(alert).email

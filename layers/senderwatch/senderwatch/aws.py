@@ -292,16 +292,23 @@ class TargetStore:
             for ip in dict.fromkeys(ips):
                 batch.delete_item(Key={"ip": ip})
 
-    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "", also: list | None = None) -> bool:
         """Write new findings onto the item, checked at NOW (in the scheduled RUN, when it was one),
         without touching what the user set. `findings_changed` marks this write as a change: the
-        notifier's stream filter lets only such writes through.
+        notifier's stream filter lets only such writes through. ALSO, when known, is written beside
+        them as `watched_with` (the other targets that watch its addresses; [] removes it).
 
         False when the target was removed meanwhile (it is not brought back).
         """
         sets = "findings = :f, findings_changed_at = :now, findings_changed = :now, " + self._checked(run)
         values = {":f": findings, ":now": now, **({":run": run} if run else {})}
-        return self._update_existing(ip, f"SET {sets} REMOVE check_error", values)
+        removes = "check_error"
+        if also:
+            sets += ", watched_with = :w"
+            values[":w"] = also
+        elif also is not None:
+            removes += ", watched_with"
+        return self._update_existing(ip, f"SET {sets} REMOVE {removes}", values)
 
     def save_checked(self, ip: str, now: str, run: str = "") -> bool:
         """Note that the target was checked at NOW (in the scheduled RUN, when it was one) and its

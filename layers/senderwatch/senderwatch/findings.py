@@ -378,6 +378,7 @@ class Alert:
     reminder: str = ""  # for a reminder: when it was due (each reminder is its own alert)
     label: str = field(default="", compare=False)
     target: str = ""  # the host or network the address belongs to ("" for an address target)
+    also: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # other targets watching it: (key, label)
 
     @property
     def key(self) -> str:

@@ -66,6 +66,33 @@ class Watchers:
         return out
 
 
+def handed(others: dict[str, list[Watcher]]) -> list[list]:
+    """OTHERS (Watchers.others) as a queue message and the item carry them, one entry per other
+    target: [key, label, the addresses it shares] (a network's left empty: it holds them all), so
+    that a /24 inside another is one entry, not 256."""
+    shared: dict[Watcher, list[str]] = {}
+    for address, watchers in others.items():
+        for watcher in watchers:
+            shared.setdefault(watcher, []).append(address)
+    return [[key, label, [] if "/" in key else found] for (key, label), found in shared.items()]
+
+
+def watching(entries, address: str) -> tuple[Watcher, ...]:
+    """The other targets (key, label) that ENTRIES (as `handed` wrote them, on an item) say watch ADDRESS."""
+    out = []
+    for entry in entries if isinstance(entries, list) else ():
+        if not (isinstance(entry, list) and len(entry) == 3 and all(isinstance(v, str) for v in entry[:2])):
+            continue  # written by something else: not ours to read
+        key, label, shared = entry
+        try:
+            holds = address in shared or ("/" in key and ipaddress.ip_address(address) in ipaddress.ip_network(key))
+        except (TypeError, ValueError):
+            continue
+        if holds:
+            out.append((key, label))
+    return tuple(out)
+
+
 def known_addresses(item: dict) -> list[str]:
     """A host's addresses as its item's last findings list them (none before its first check)."""
     findings = item.get("findings")

@@ -56,7 +56,7 @@ def _check_failing(alert: Alert) -> AlertText:
 def _address_unchecked(alert: Alert) -> AlertText:
     d = clean(alert.details)
     ip, error, runs, prefix = alert.ip, d.get("error", "?"), d.get("error_runs"), reminded(alert)[1]
-    named = who(ip, alert.label, alert.target)
+    named = who(ip, alert.label, alert.target, alert.also)
     what = (
         f"senderwatch could not check {ip} on {alert.zone} for {runs} runs in a row (since {date(alert.since)}): "
         f"{error}.",
