@@ -7,7 +7,18 @@ import sys
 
 from ..addresses import shown
 from ..text import json_text, visible, words
-from .common import FORMATS, Parser, UsageError, isatty, json_options, note, use_region, write
+from .common import (
+    FORMATS,
+    Parser,
+    UsageError,
+    add_dns_options,
+    dns_options,
+    isatty,
+    json_options,
+    note,
+    use_region,
+    write,
+)
 
 
 def add_parsers(commands, where) -> None:
@@ -32,6 +43,7 @@ def add_parsers(commands, where) -> None:
         metavar="ZONE",
         help="only these DNSBLs (repeatable; '' goes back to the default set)",
     )
+    add_dns_options(add)  # asked only for a list the catalogue does not know (and then a new host's addresses)
     state = add.add_mutually_exclusive_group()
     state.add_argument(
         "--disabled", dest="enabled", action="store_const", const=False, help="keep it but stop checking it"
@@ -106,13 +118,27 @@ def _add(args) -> int:
     given = {name: value for name, value in given.items() if value is not None}
     if args.zone is not None:
         given["zones"] = [z for value in args.zone for z in words(value)]
-    key, _ = parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    key, changes = parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    asked = _ask_dns(args, key, changes)  # and a list that is not one, before anything is written
     deployment = _deployment(args)
     store = _store(deployment)
     write(add_target(store, args.ip, given, deployment.queue()))
-    for said in watched_twice_notes(store, {key: []}):
+    for said in asked.notes + watched_twice_notes(store, {key: asked.addresses}):
         note(said)
     return 0
+
+
+def _ask_dns(args, key: str, changes: dict):
+    """What DNS says before a target is written: each list the catalogue does not know, by its test
+    entries; and, when DNS is asked anyway (or --nameserver names a resolver), a host's addresses."""
+    from ..targets import parse_target
+    from .listprobe import Asked, ask, unknown_lists
+
+    nameservers, timeout = dns_options(args)
+    zones = unknown_lists(changes.get("zones"))
+    if not zones and args.nameserver is None:
+        return Asked()
+    return ask(parse_target(key), zones, nameservers, timeout, host=True)
 
 
 def _remove(args) -> int:
