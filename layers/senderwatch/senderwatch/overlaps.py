@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from .addresses import SMALLEST_PREFIX, IPAddress, address_text
+from .addresses import IPAddress, address_text
 from .errors import InvalidTarget
 from .findings import PER_ADDRESS, is_per_address
 from .targets import ADDRESS, HOST, NETWORK, Target, TargetName
@@ -25,7 +25,8 @@ class Watchers:
     """Every target of the table that watches an address, by address (networks by containment)."""
 
     by_address: dict[str, list[Watcher]] = field(default_factory=dict)
-    networks: dict[str, Watcher] = field(default_factory=dict)
+    networks: dict[tuple[int, int, int], Watcher] = field(default_factory=dict)  # (family, length, first)
+    prefixes: dict[int, set[int]] = field(default_factory=dict)  # the networks' prefix lengths, per family
 
     @classmethod
     def of(cls, items: Iterable[dict]) -> Watchers:
@@ -42,7 +43,9 @@ class Watchers:
     def add(self, name: TargetName, label: str, addresses: Sequence[str] = ()) -> None:
         """NAME watches ADDRESSES (a host's, as last found; an address's and a network's are its own)."""
         if name.kind == NETWORK:
-            self.networks[name.key] = (name.key, label)
+            network = ipaddress.ip_network(name.key)
+            self.networks[(network.version, network.prefixlen, int(network.network_address))] = (name.key, label)
+            self.prefixes.setdefault(network.version, set()).add(network.prefixlen)
             return
         for address in [name.key] if name.kind == ADDRESS else addresses:
             self.by_address.setdefault(address, []).append((name.key, label))
@@ -50,9 +53,10 @@ class Watchers:
     def of_address(self, address: IPAddress) -> list[Watcher]:
         """Every target that watches ADDRESS."""
         found = list(self.by_address.get(address_text(address), ()))
-        for prefix in range(SMALLEST_PREFIX[address.version], address.max_prefixlen):
-            network = ipaddress.ip_network(f"{address}/{prefix}", strict=False)
-            if (watcher := self.networks.get(str(network))) is not None:
+        value, bits = int(address), address.max_prefixlen
+        for prefix in sorted(self.prefixes.get(address.version, ())):  # only the lengths some network has
+            first = value >> (bits - prefix) << (bits - prefix)
+            if (watcher := self.networks.get((address.version, prefix, first))) is not None:
                 found.append(watcher)
         return found
 

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from .errors import InvalidTarget
 from .overlaps import Watchers, addresses_of, handed, known_addresses
 from .runs import MANUAL, Run, message_body
-from .targets import Target, parse_target
+from .targets import Target
 
 
 def now_iso(now: datetime) -> str:
@@ -35,8 +35,8 @@ def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL, *,
     """Validate watched items and pack the enabled ones into queue messages (each address once).
 
     WHOLE: ITEMS are the whole table (the daily run), so each target is also handed the other
-    targets that watch its addresses (`also`, by address: their keys and labels), for its alerts
-    to name them all; without it a message says nothing of them (the item keeps what it had)."""
+    targets that watch its addresses (`also`: overlaps.handed), for its alerts to name them all;
+    without it a message says nothing of them (the item keeps what it had)."""
     plan, batch, seen = Plan(), [], set()
     index, batched = Watchers(), []
     for item in items:
@@ -51,19 +51,17 @@ def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL, *,
         if target.ip in seen:
             continue
         seen.add(target.ip)
-        addresses = known_addresses(item)
-        if whole:
-            index.add(target.name, target.label, addresses)
         batch.append(target.to_item())
-        batched.append((batch[-1], addresses))
+        if whole:
+            name, addresses = target.name, known_addresses(item)
+            index.add(name, target.label, addresses)
+            batched.append((batch[-1], name, addresses))
         plan.targets += 1
         if len(batch) == per_message:
             plan.messages.append(message_body(run, batch))
             batch = []
     if batch:
         plan.messages.append(message_body(run, batch))
-    if whole:
-        for body, addresses in batched:
-            name = parse_target(body["ip"])
-            body["also"] = handed(index.others(name.key, addresses_of(name, addresses)))
+    for body, name, addresses in batched:
+        body["also"] = handed(index.others(name.key, addresses_of(name, addresses)))
     return plan

@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_network, shown
 from .errors import InvalidInput, InvalidTarget
@@ -154,7 +155,7 @@ class Target:
         if not isinstance(enabled, bool):
             raise InvalidInput("'enabled' must be true or false")
         # A label is for people: shown cleaned, never a reason not to check the address.
-        return cls(
+        target = cls(
             ip,
             sender,
             helo,
@@ -162,9 +163,12 @@ class Target:
             validate_zones(sorted(zones) if isinstance(zones, set) else zones, what.families),
             enabled,
         )
+        target.__dict__["name"] = what  # read already: `name` need not read it again
+        return target
 
-    @property
+    @cached_property
     def name(self) -> TargetName:
+        """What the key names, read once (the scheduler and the checker ask it of every target)."""
         return parse_target(self.ip)
 
     def to_item(self) -> dict:
