@@ -46,7 +46,8 @@ def add_parsers(commands) -> None:
         action="append",
         default=[],
         metavar="ZONE",
-        help="DNSBL zone to ask (repeatable; default: the catalogue's default set)",
+        help="DNSBL zone to ask, or +NAME / -NAME: the default set with or without it "
+        "(repeatable; default: the catalogue's default set)",
     )
     add_dns_options(check, default=[])
     check.add_argument("--format", **FORMATS)

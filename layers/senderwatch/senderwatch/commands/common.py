@@ -45,9 +45,10 @@ class Parser(argparse.ArgumentParser):
 MIN_TIMEOUT = 0.1  # seconds: less than this and a working resolver would be called dead
 
 
-def add_dns_options(parser: argparse.ArgumentParser, default: list | None = None) -> None:
+def add_dns_options(parser: argparse.ArgumentParser, default: list | None = None, purpose: str = "") -> None:
     """--nameserver and --timeout, for a command that asks DNS itself (DEFAULT: --nameserver's,
-    [] for a command that always asks, None for one that asks only when it needs to)."""
+    [] for a command that always asks, None for one that asks only when it needs to; PURPOSE:
+    what for, when it does not always ask)."""
     from ..nameservers import DNS_TIMEOUT
 
     parser.add_argument(
@@ -55,7 +56,9 @@ def add_dns_options(parser: argparse.ArgumentParser, default: list | None = None
         action="append",
         default=default,
         metavar="IP[:PORT]",
-        help="resolver to use instead of the system's (repeatable; [IPv6]:PORT)",
+        help="resolver to use instead of the system's"
+        + (f", {purpose}" if purpose else "")
+        + " (repeatable; [IPv6]:PORT)",
     )
     parser.add_argument(
         "--timeout",

@@ -41,9 +41,10 @@ def add_parsers(commands, where) -> None:
         "--zone",
         action="append",
         metavar="ZONE",
-        help="only these DNSBLs (repeatable; '' goes back to the default set)",
+        help="only these DNSBLs, or the defaults with +NAME and without -NAME (repeatable; '' goes back to the "
+        "default set)",
     )
-    add_dns_options(add)  # asked only for a list the catalogue does not know (and then a new host's addresses)
+    add_dns_options(add, purpose="to ask a list the catalogue does not know its test entries")
     state = add.add_mutually_exclusive_group()
     state.add_argument(
         "--disabled", dest="enabled", action="store_const", const=False, help="keep it but stop checking it"
