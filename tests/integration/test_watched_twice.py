@@ -104,3 +104,30 @@ def test_an_alert_of_one_of_the_two_items_alone_names_the_other():
     (alert,) = alerts_for_change(old, new)
     assert alert.also == ((HOST, "mx"), ("192.0.2.16/28", "net"))
     assert f"{IPV4} (relay; {HOST}, mx; 192.0.2.16/28, net)" in render(alert).email
+
+
+def test_a_reminder_and_a_clearing_alert_of_a_hosts_address_name_the_address_target_too():
+    listed = {"status": "listed", "since": "2026-11-20T06:00:00+00:00"}
+    item = {
+        "ip": HOST,
+        "label": "mx",
+        "findings": {
+            "addresses": {IPV4: {"first": "2026-11-19T06:00:00+00:00", "dnsbl": {"dnsbl.justspam.org": listed}}},
+            "zones": {"4": ["dnsbl.justspam.org"]},
+            "spf_records": {},
+        },
+        "watched_with": [[IPV4, "relay", [IPV4]]],
+    }
+    reminded = {**item, "findings": {**item["findings"], "reminded_at": "2026-11-27T06:00:00+00:00"}}
+    (reminder,) = alerts_for_change(item, reminded)
+    assert reminder.reminder and f"{IPV4} ({HOST}, mx; relay)" in render(reminder).email
+    clean = {"status": "clean", "since": "2026-11-28T06:00:00+00:00"}
+    cleared = {
+        **item,
+        "findings": {
+            **item["findings"],
+            "addresses": {IPV4: {"first": "2026-11-19T06:00:00+00:00", "dnsbl": {"dnsbl.justspam.org": clean}}},
+        },
+    }
+    (delisted,) = alerts_for_change(item, cleared)
+    assert delisted.event == "DELISTED" and f"{IPV4} ({HOST}, mx; relay)" in render(delisted).email
