@@ -49,7 +49,7 @@ def lambda_handler(event: dict, context) -> dict:
     else:  # the daily schedule
         items = list(store.scan())
         run = start_run(started, scheduled=True)
-    plan = plan_messages(items, CONFIG.targets_per_message, run)
+    plan = plan_messages(items, CONFIG.targets_per_message, run, whole="Records" not in event)
     for ip, problem in plan.invalid:
         logger.warning("target skipped", extra={"ip": ip, "problem": problem})
         store.mark_invalid(ip, problem, now)

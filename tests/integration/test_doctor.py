@@ -137,3 +137,21 @@ def test_with_only_the_table_it_counts_the_targets_and_says_what_it_cannot_see(d
     status, out, err = cli("doctor", "--table", deployed.table_name)
     assert status == 3 and err == ""
     assert "ok   targets" in out and "??   stack" in out and "give the stack instead" in out
+
+
+def test_doctor_says_when_the_zones_leave_the_domain_lists_out_or_cannot_be_read(local):
+    local.register_stack("senderwatch-named", {"Zones": "zen.spamhaus.org dnsbl.justspam.org"})
+    local.register_stack("senderwatch-changed", {"Zones": "-bl.spamcop.net +bl.example.org"})
+    local.register_stack("senderwatch-typo", {"Zones": "-bl.spamcop.nte"})
+    local.register_stack("senderwatch-no-spamhaus", {"Zones": "-zen.spamhaus.org -dbl.spamhaus.org"})
+    named = by_what(Doctor(client, "senderwatch-named", probe=probe(local)).run())
+    assert named["domain lists"].status == "info"
+    assert "names no domain list, so no sender domain, HELO or PTR name is rated" in named["domain lists"].said
+    changed = by_what(Doctor(client, "senderwatch-changed", probe=probe(local)).run())
+    assert "domain lists" not in changed and "zones" not in changed
+    typo = by_what(Doctor(client, "senderwatch-typo", probe=probe(local)).run())
+    assert typo["zones"].status == FIX and "the checker cannot start" in typo["zones"].said
+    assert "bl.spamcop.nte is not one of the default lists" in typo["zones"].said
+    # Without Spamhaus in its lists, a deployment needs no DQS key.
+    assert "DQS key" not in by_what(Doctor(client, "senderwatch-no-spamhaus", probe=probe(local)).run())
+    assert by_what(Doctor(client, "senderwatch-changed", probe=probe(local)).run())["DQS key"].status == FIX

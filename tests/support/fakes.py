@@ -29,10 +29,14 @@ class MemoryTargets:
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]:
         return {ip: copy.deepcopy(self.items[ip]) for ip in ips if ip in self.items}
 
-    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "", also: list | None = None) -> bool:
         if not self.save_checked(ip, now, run):
             return False
         self.items[ip].update(findings=copy.deepcopy(findings), findings_changed_at=now, findings_changed=now)
+        if also:
+            self.items[ip]["watched_with"] = copy.deepcopy(also)
+        elif also is not None:
+            self.items[ip].pop("watched_with", None)
         self.saves.append(ip)
         return True
 

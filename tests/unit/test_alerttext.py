@@ -343,8 +343,45 @@ def test_an_address_watched_by_several_targets_is_one_row_and_counted_once():
     message = alerttext.render_group(alerts)
     assert message.subject == "2 addresses are listed on dnsbl.justspam.org"
     assert "192.0.2.25, 192.0.2.25" not in message.sms
-    assert "192.0.2.25 (mail.example.com, 192.0.2.16/28)" in message.email
+    assert "192.0.2.25 (mail.example.com; 192.0.2.16/28; watched alone)" in message.email
     assert len(message.keys) == 4  # each alert is marked as sent
+
+
+WATCHED_TWICE = (("mail.example.com", "postfix-1"),)  # the other target of 192.0.2.25, as the item says
+
+
+@pytest.mark.parametrize("event", ["LISTED", "DELISTED", "CHECK_FAILING"])
+def test_an_alert_about_an_address_watched_twice_names_both_targets_with_their_labels(event):
+    details = {**LISTING, "error": "timeout", "error_runs": 3}
+    alert = Alert(event, "192.0.2.25", SINCE, "dnsbl.justspam.org", details, label="relay-1", also=WATCHED_TWICE)
+    said = render(alert)
+    assert "192.0.2.25 (relay-1; mail.example.com, postfix-1)" in said.email + said.subject
+    reminder = Alert(event, "192.0.2.25", SINCE, "dnsbl.justspam.org", details, reminder=SINCE, also=WATCHED_TWICE)
+    said = render(reminder)
+    assert "192.0.2.25 (watched alone; mail.example.com, postfix-1)" in said.email + said.subject
+
+
+def test_spf_alerts_of_an_address_watched_twice_name_both_too():
+    spf = dict(SPF, record="v=spf1 -all")
+    for event in ("SPF_FAILING", "SPF_RECOVERED"):
+        alert = Alert(
+            event, "192.0.2.25", SINCE, details=spf, target="192.0.2.16/28", label="net", also=(("192.0.2.25", "a"),)
+        )
+        said = render(alert)
+        assert "192.0.2.25 (192.0.2.16/28, net; a)" in said.email + said.subject, event
+
+
+def test_a_group_naming_one_address_twice_keeps_each_targets_label():
+    alerts = [
+        Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, label="relay-1"),
+        Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", LISTING, target="mail.example.com", label="mx"),
+        Alert("LISTED", "192.0.2.26", SINCE, "dnsbl.justspam.org", LISTING, label="other"),
+    ]
+    message = alerttext.render_group(alerts)
+    assert "192.0.2.25 (mail.example.com, mx; relay-1)" in message.email
+    assert "192.0.2.26 (other)" in message.email and len(message.keys) == 3
+    alone = alerttext.render_group(alerts[:2])  # one address: said as one alert, naming both
+    assert "192.0.2.25 (mail.example.com, mx; relay-1)" in alone.email
 
 
 def test_a_network_failing_spf_is_told_to_add_its_range():

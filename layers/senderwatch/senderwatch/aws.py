@@ -252,6 +252,21 @@ class TargetStore:
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]:
         return batch_get(self.table, ips)
 
+    def scan_watched(self) -> Iterator[dict]:
+        """Every target's key, label and whether it is enabled, and a host's (or a network's)
+        addresses as its findings list them: what says which targets watch an address."""
+        return scan_all(
+            self.table,
+            ProjectionExpression="#ip, #label, #enabled, #findings.#addresses",
+            ExpressionAttributeNames={
+                "#ip": "ip",
+                "#label": "label",
+                "#enabled": "enabled",
+                "#findings": "findings",
+                "#addresses": "addresses",
+            },
+        )
+
     def update_target(self, ip: str, changes: dict) -> dict | None:
         """Change only the settings named in CHANGES (a value of None removes that setting);
         everything else on the item, findings included, stays. A new target is enabled.
@@ -309,16 +324,23 @@ class TargetStore:
             for ip in dict.fromkeys(ips):
                 batch.delete_item(Key={"ip": ip})
 
-    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "", also: list | None = None) -> bool:
         """Write new findings onto the item, checked at NOW (in the scheduled RUN, when it was one),
         without touching what the user set. `findings_changed` marks this write as a change: the
-        notifier's stream filter lets only such writes through.
+        notifier's stream filter lets only such writes through. ALSO, when known, is written beside
+        them as `watched_with` (the other targets that watch its addresses; [] removes it).
 
         False when the target was removed meanwhile (it is not brought back).
         """
         sets = "findings = :f, findings_changed_at = :now, findings_changed = :now, " + self._checked(run)
         values = {":f": findings, ":now": now, **({":run": run} if run else {})}
-        return self._update_existing(ip, f"SET {sets} REMOVE check_error", values)
+        removes = "check_error"
+        if also:
+            sets += ", watched_with = :w"
+            values[":w"] = also
+        elif also is not None:
+            removes += ", watched_with"
+        return self._update_existing(ip, f"SET {sets} REMOVE {removes}", values)
 
     def save_checked(self, ip: str, now: str, run: str = "") -> bool:
         """Note that the target was checked at NOW (in the scheduled RUN, when it was one) and its

@@ -92,6 +92,7 @@ def run_checks(
     DELIVERY of the same message on, the resolver is recorded as failing (a blip is not news).
     """
     work = _Message(store, invocation, now, run, history, health, reminder_days, history_days, delivery)
+    work.also = {str(item.get("ip")): item["also"] for item in items if isinstance(item.get("also"), list)}
     ips = list(dict.fromkeys(str(item.get("ip")) for item in items))
     current = store.get_many(ips)
     targets: list[Target] = []
@@ -127,6 +128,7 @@ class _Message:
     history_days: int
     delivery: int = 1
     summary: CheckSummary = field(default_factory=CheckSummary)
+    also: dict[str, list] = field(default_factory=dict)  # the scheduler's word: other targets watching each's addresses
 
     @property
     def stamp(self) -> str:
@@ -154,7 +156,7 @@ class _Message:
             for chunk in _slices(targets):
                 if start and time_left is not None and requeue is not None and time_left() < MARGIN:
                     rest = targets[start:]
-                    requeue([message_body(self.run, [t.to_item() for t in rest])])
+                    requeue([message_body(self.run, [self._handed_on(t) for t in rest])])
                     self.summary.requeued = len(rest)
                     log.info("requeued near the timeout", extra={"targets": len(rest)})
                     return
@@ -163,6 +165,10 @@ class _Message:
                 results = await session.check(chunk, known)
                 self._save(chunk, results, current)
                 await self._domains(session, chunk, results)
+
+    def _handed_on(self, target: Target) -> dict:
+        """A target as a message hands it on, with what the scheduler said of its addresses."""
+        return {**target.to_item(), **({"also": self.also[target.ip]} if target.ip in self.also else {})}
 
     async def _domains(self, session, targets: list[Target], results: dict) -> None:
         """The health of the domains these targets send as: sender domains, HELO names, and the
@@ -282,7 +288,7 @@ class _Message:
             scheduled = self.run.id if self.run.scheduled else ""
             if worth_writing(new) == worth_writing(old):
                 self.store.save_checked(target.ip, self.stamp, scheduled)
-            elif self.store.save_findings(target.ip, new, self.stamp, scheduled):
+            elif self.store.save_findings(target.ip, new, self.stamp, scheduled, self.also.get(target.ip)):
                 self.summary.changed += 1
             runs.append({"ip": target.ip, "checked_at": run_key, "result": json.dumps(record), **self._run_of_item})
         if self.history is not None:

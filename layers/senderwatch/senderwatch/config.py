@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from .errors import ConfigError
 from .nameservers import DNS_TIMEOUT, parse_nameserver
 from .text import words
-from .zones import validate_zone_name
+from .zones import deployment_zones
 
 __all__ = ["Config", "ConfigError"]
 
@@ -54,7 +54,7 @@ class Config:
             return value
 
         try:
-            zones = tuple(validate_zone_name(z) for z in words(env.get("ZONES", "")))
+            zones = deployment_zones(words(env.get("ZONES", "")))
             nameservers = tuple(parse_nameserver(n) for n in words(env.get("NAMESERVERS", "")))
         except ValueError as exc:
             raise ConfigError(str(exc)) from None

@@ -36,7 +36,10 @@ class DnsInvocation:
     domains_checked: set[str] = field(default_factory=set, compare=False)  # this invocation's
 
     def zones_for(self, target: Target) -> list[Zone]:
-        return resolve_zones(list(target.zones or self.zones))
+        """A target's address lists: its own, or the deployment's as the target changes them."""
+        if target.zones:
+            return resolve_zones(list(target.zones), base=self.zones)
+        return resolve_zones(list(self.zones))
 
     def domain_zones(self) -> list[Zone]:
         """The domain lists: the deployment's (a domain's record is shared by all its targets)."""

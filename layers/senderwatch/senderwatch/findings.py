@@ -450,6 +450,7 @@ class Alert:
     label: str = field(default="", compare=False)
     target: str = ""  # the host or network the address belongs to ("" for an address target)
     stack: Stack = field(default=UNNAMED, compare=False)  # where it is sent from (the notifier says)
+    also: tuple[tuple[str, str], ...] = field(default=(), compare=False)  # other targets watching it: (key, label)
 
     @property
     def key(self) -> str:

@@ -28,6 +28,7 @@ from .findings import (
     written_many,
 )
 from .mutes import covering, holding, mute_id, silenced
+from .overlaps import watching
 from .ports import History, Mutes, Publisher, SentLog
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,8 @@ def alerts_for_change(old_item: dict | None, new_item: dict | None) -> list[Aler
     if reminded and reminded != old_findings.get("reminded_at"):
         fresh = {(a.event, a.ip, a.zone) for a in alerts}
         alerts += [a for a in reminders(new_findings, ip, label) if (a.event, a.ip, a.zone) not in fresh]
+    if others := new_item.get("watched_with"):  # an address other targets watch too: each alert names them
+        alerts = [replace(a, also=watching(others, a.ip)) if a.ip else a for a in alerts]
     return alerts
 
 

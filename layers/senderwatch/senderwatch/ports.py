@@ -25,8 +25,9 @@ class Targets(Protocol):
 
     def scan(self) -> Iterator[dict]: ...
     def get_many(self, ips: Iterable[str]) -> dict[str, dict]: ...
-    def save_findings(self, ip: str, findings: dict, now: str, run: str = "") -> bool:
-        """New findings, checked at NOW (RUN: the scheduled run's id); False: the target is gone."""
+    def save_findings(self, ip: str, findings: dict, now: str, run: str = "", also: list | None = None) -> bool:
+        """New findings, checked at NOW (RUN: the scheduled run's id), and the other targets that
+        watch its addresses when known (ALSO: overlaps.handed); False: the target is gone."""
         ...
 
     def save_checked(self, ip: str, now: str, run: str = "") -> bool:

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 
 from .errors import InvalidTarget
 from .findings import MUTE
+from .overlaps import Watchers, addresses_of, handed, known_addresses
 from .ports import Health, update
 from .records import MuteRecord
 from .runs import MANUAL, Run, message_body
@@ -34,9 +35,14 @@ class Plan:
     disabled: int = 0
 
 
-def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL) -> Plan:
-    """Validate watched items and pack the enabled ones into queue messages (each address once)."""
+def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL, *, whole: bool = False) -> Plan:
+    """Validate watched items and pack the enabled ones into queue messages (each address once).
+
+    WHOLE: ITEMS are the whole table (the daily run), so each target is also handed the other
+    targets that watch its addresses (`also`: overlaps.handed), for its alerts to name them all;
+    without it a message says nothing of them (the item keeps what it had)."""
     plan, batch, seen = Plan(), [], set()
+    index, batched = Watchers(), []
     for item in items:
         try:
             target = Target.from_item(item)
@@ -50,12 +56,18 @@ def plan_messages(items: Iterable[dict], per_message: int, run: Run = MANUAL) ->
             continue
         seen.add(target.ip)
         batch.append(target.to_item())
+        if whole:
+            name, addresses = target.name, known_addresses(item)
+            index.add(name, target.label, addresses)
+            batched.append((batch[-1], name, addresses))
         plan.targets += 1
         if len(batch) == per_message:
             plan.messages.append(message_body(run, batch))
             batch = []
     if batch:
         plan.messages.append(message_body(run, batch))
+    for body, name, addresses in batched:
+        body["also"] = handed(index.others(name.key, addresses_of(name, addresses)))
     return plan
 
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import ipaddress
 import unicodedata
 from dataclasses import dataclass
+from functools import cached_property
 
 from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_network, shown
 from .errors import InvalidInput, InvalidTarget
 from .identities import normalize_sender, parse_host, validate_helo
 from .text import words
-from .zones import domain_catalogue, resolve_zones, validate_zone_name
+from .zones import catalogue, domain_catalogue, parse_zones, resolve_zones
 
 ADDRESS, HOST, NETWORK = "address", "host", "network"
 
@@ -113,27 +114,35 @@ def validate_label(text: str) -> str:
 
 
 def validate_zones(zones, families: frozenset[int] | int) -> tuple[str, ...]:
-    """A target's own address lists (for addresses of FAMILIES): at least one must rate one of
-    those families. Domain lists are refused here: a domain's findings are shared by every target
-    that sends as it, so the deployment chooses them (the Zones parameter)."""
+    """A target's own address lists (for addresses of FAMILIES): the lists themselves, or changes
+    to the deployment's (+NAME, -NAME: see zones.parse_zones); at least one must rate one of those
+    families. Domain lists are refused here: a domain's findings are shared by every target that
+    sends as it, so the deployment chooses them (the Zones parameter)."""
     if not zones:
         return ()
     families = frozenset((families,)) if isinstance(families, int) else families
-    names = list(dict.fromkeys(validate_zone_name(z) for z in zones))
-    domain_lists = [name for name in names if name in domain_catalogue()]
+    choice = parse_zones(list(zones))
+    domain_lists = [n for n in (*choice.named, *choice.added, *choice.left_out) if n in domain_catalogue()]
     if domain_lists:
         raise InvalidInput(
             f"{domain_lists[0]} is a domain list: a target's zones are address lists; the domain lists "
             "are the deployment's (the Zones parameter), shared by every target that sends as a domain"
         )
-    chosen = resolve_zones(names)
+    if unknown := [name for name in choice.left_out if name not in catalogue()]:
+        raise InvalidInput(
+            f"zone -{unknown[0]}: {unknown[0]} is not a list senderwatch knows, so there is nothing to leave out "
+            "(senderwatch zones lists them)"
+        )
+    chosen = resolve_zones(choice.words)  # changes: judged against the catalogue's default set
+    if not chosen:
+        raise InvalidInput("those zones leave out every default list: the target would never be checked")
     if not any(families & set(zone.families) for zone in chosen):
         family = "/".join(f"IPv{f}" for f in sorted(families))
         raise InvalidInput(
             f"none of the zones {', '.join(z.zone for z in chosen)} rates {family} addresses: "
             "the target would never be checked"
         )
-    return tuple(zone.zone for zone in chosen)
+    return choice.words if not choice.named else tuple(zone.zone for zone in chosen)
 
 
 @dataclass(frozen=True)
@@ -177,7 +186,7 @@ class Target:
         if not isinstance(enabled, bool):
             raise InvalidInput("'enabled' must be true or false")
         # A label is for people: shown cleaned, never a reason not to check the address.
-        return cls(
+        target = cls(
             ip,
             senders,
             helo,
@@ -185,9 +194,12 @@ class Target:
             validate_zones(sorted(zones) if isinstance(zones, set) else zones, what.families),
             enabled,
         )
+        target.__dict__["name"] = what  # read already: `name` need not read it again
+        return target
 
-    @property
+    @cached_property
     def name(self) -> TargetName:
+        """What the key names, read once (the scheduler and the checker ask it of every target)."""
         return parse_target(self.ip)
 
     def to_item(self) -> dict:

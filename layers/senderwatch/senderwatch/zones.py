@@ -254,18 +254,88 @@ def default_zones() -> list[Zone]:
     return [zone for zone in catalogue().values() if zone.default]
 
 
-def resolve_zones(names: list[str] | None) -> list[Zone]:
+ADD, LEAVE_OUT = "+", "-"  # +NAME: a list besides the defaults; -NAME: the defaults without it
+
+
+@dataclass(frozen=True)
+class ZoneChoice:
+    """Lists as a person names them: the lists themselves (NAMED, which replace the defaults), or
+    changes to the defaults (ADDED, written +NAME; LEFT_OUT, written -NAME). Not both at once."""
+
+    named: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    left_out: tuple[str, ...] = ()
+
+    @property
+    def words(self) -> tuple[str, ...]:
+        """As it is kept (a target's zones): canonical names, the changes with their signs."""
+        return self.named or (*(ADD + n for n in self.added), *(LEAVE_OUT + n for n in self.left_out))
+
+    def applied(self, defaults: Sequence[str]) -> list[str]:
+        """The names of the lists chosen, when DEFAULTS are what the changes change."""
+        if self.named:
+            return list(self.named)
+        return [name for name in dict.fromkeys((*defaults, *self.added)) if name not in self.left_out]
+
+
+def parse_zones(names: Sequence[str] | None) -> ZoneChoice:
+    """The words of a Zones parameter, a target's zones or --zone: list names (those lists only),
+    or +NAME and -NAME (the defaults with NAME, without NAME); InvalidInput says what is wrong."""
+    named: dict[str, None] = {}
+    added: dict[str, None] = {}
+    left_out: dict[str, None] = {}
+    for raw in names or ():
+        text = str(raw).strip()
+        sign = text[:1] if text[:1] in (ADD, LEAVE_OUT) else ""
+        name = validate_zone_name(text[1:] if sign else text, shown_as=text)
+        {ADD: added, LEAVE_OUT: left_out, "": named}[sign][name] = None
+    if named and (added or left_out):
+        change = next(iter(added)) if added else next(iter(left_out))
+        sign = ADD if added else LEAVE_OUT
+        raise InvalidInput(
+            f"zones {next(iter(named))} and {sign}{change}: name the lists to ask (they replace the defaults), "
+            "or change the defaults (+NAME adds a list, -NAME leaves one out), not both"
+        )
+    if both := [name for name in added if name in left_out]:
+        raise InvalidInput(f"zone {both[0]} is both added (+{both[0]}) and left out (-{both[0]}): keep one")
+    return ZoneChoice(tuple(named), tuple(added), tuple(left_out))
+
+
+def default_names() -> list[str]:
+    """The default lists, address lists and domain lists alike: what +NAME and -NAME change."""
+    return [z.zone for z in default_zones()] + [z.zone for z in domain_catalogue().values() if z.default]
+
+
+def deployment_zones(names: Sequence[str]) -> tuple[str, ...]:
+    """The Zones parameter, checked: a list left out (-NAME) must be one of the defaults, since
+    leaving out one that is not asked anyway is a typo that would change nothing."""
+    choice = parse_zones(names)
+    defaults = default_names()
+    for name in choice.left_out:
+        if name not in defaults:
+            raise InvalidInput(
+                f"zone -{name}: {name} is not one of the default lists, so there is nothing to leave out "
+                "(senderwatch zones lists them)"
+            )
+    return choice.words
+
+
+def resolve_zones(names: Sequence[str] | None, base: Sequence[str] = ()) -> list[Zone]:
     """The address lists among the names asked for (catalogue entries where known, a name the
-    catalogue does not know is an address list with RFC 5782 defaults), or the default set."""
-    if not names:
-        return default_zones()
+    catalogue does not know is an address list with RFC 5782 defaults), or the default set.
+    Changes (+NAME, -NAME) change BASE's address lists (a target's change the deployment's
+    Zones), or the catalogue's default set when BASE is empty."""
+    choice = parse_zones(names)
+    if choice.named:
+        chosen = list(choice.named)
+    else:
+        start = [z.zone for z in (resolve_zones(base) if base else default_zones())]
+        chosen = choice.applied(start)
     known, domain_lists = catalogue(), domain_catalogue()
-    zones, seen = [], set()
-    for raw_name in names:
-        name = validate_zone_name(raw_name)
-        if name in seen or name in domain_lists:
+    zones = []
+    for name in chosen:
+        if name in domain_lists:
             continue
-        seen.add(name)
         zone = known.get(name)
         if zone is None:  # not in the catalogue: both families, RFC 5782 defaults
             zone = replace(_zone_from({"zone": name}, _raw()["defaults"]), known=False)
@@ -273,24 +343,32 @@ def resolve_zones(names: list[str] | None) -> list[Zone]:
     return zones
 
 
-def resolve_domain_zones(names: list[str] | None) -> list[Zone]:
-    """The domain lists among the names asked for, or the default set when none were named."""
+def resolve_domain_zones(names: Sequence[str] | None) -> list[Zone]:
+    """The domain lists among the names asked for, or the default set when none were named (and
+    when the names only change the defaults: +NAME adds, -NAME leaves out)."""
     known = domain_catalogue()
-    if not names:
-        return [zone for zone in known.values() if zone.default]
-    return list({n: known[n] for n in map(validate_zone_name, names) if n in known}.values())
+    defaults = [name for name, zone in known.items() if zone.default]
+    return [known[n] for n in parse_zones(names).applied(defaults) if n in known]
 
 
-def validate_zone_name(text: str) -> str:
+def validate_zone_name(text: str, shown_as: str | None = None) -> str:
+    """A list's zone, canonical (lower case, no final dot); InvalidInput names SHOWN_AS (what the
+    person wrote, +NAME or -NAME included) and what is wrong with it."""
     name = str(text).strip().lower().rstrip(".")
+    said = shown(text if shown_as is None else shown_as)
     labels = name.split(".")
     if len(labels) < 2 or any(not label or len(label) > 63 for label in labels) or len(name) > 200:
-        raise InvalidInput(f"invalid DNSBL zone {shown(text)}: expected a domain such as dnsbl.example.org")
+        raise InvalidInput(f"invalid DNSBL zone {said}: expected a domain such as dnsbl.example.org")
     if any(not (c.isascii() and c.isalnum() or c in "-_") for label in labels for c in label):
-        raise InvalidInput(f"invalid DNSBL zone {shown(text)}: only letters, digits, '-' and '_' are allowed")
+        raise InvalidInput(f"invalid DNSBL zone {said}: only letters, digits, '-' and '_' are allowed")
+    if any(label.startswith("-") or label.endswith("-") for label in labels):
+        raise InvalidInput(
+            f"invalid DNSBL zone {said}: a name's labels neither begin nor end with '-' "
+            "(-NAME leaves a default list out, +NAME adds one)"
+        )
     if labels[-1].isdigit():  # no top-level domain is all digits (RFC 3696 2): an address, not a list
         raise InvalidInput(
-            f"invalid DNSBL zone {shown(text)}: that is an address; a zone is a domain such as dnsbl.example.org"
+            f"invalid DNSBL zone {said}: that is an address; a zone is a domain such as dnsbl.example.org"
         )
     return name
 

@@ -101,7 +101,7 @@ def _delisting(alert: Alert) -> tuple[Steps, str]:
 
 def _listed(alert: Alert) -> AlertText:
     d = clean(alert.details)
-    ip, named = alert.ip, who(alert.ip, alert.label, alert.target)
+    ip, named = alert.ip, who(alert.ip, alert.label, alert.target, alert.also)
     again, prefix = reminded(alert)
     sms = f"{prefix} {ip} LISTED on {alert.zone}."
     steps, url = _delisting(alert)
@@ -160,7 +160,7 @@ def _listing_note(alert: Alert) -> str:
 
 
 def _delisted(alert: Alert) -> AlertText:
-    ip, named = alert.ip, who(alert.ip, alert.label, alert.target)
+    ip, named = alert.ip, who(alert.ip, alert.label, alert.target, alert.also)
     return said(
         [alert],
         [f"{named} is no longer listed on {alert.zone}", f"{ip} is no longer listed on {alert.zone}"],
@@ -221,7 +221,7 @@ def _what_to_do(advice: Sequence[str], spf: str) -> list[Block]:
 
 def _spf_failing(alert: Alert) -> AlertText:
     d = clean(alert.details)
-    ip, named = alert.ip, who(alert.ip, alert.label, alert.target)
+    ip, named = alert.ip, who(alert.ip, alert.label, alert.target, alert.also)
     again, prefix = reminded(alert)
     record = d.get("record") or ""
     result, sender = d.get("result", "?"), d.get("sender", "")
@@ -328,7 +328,7 @@ def _previous(alert: Alert) -> str:
 
 def _spf_recovered(alert: Alert) -> AlertText:
     d = clean(alert.details)
-    ip, named, spf = alert.ip, who(alert.ip, alert.label, alert.target), _spf(d)
+    ip, named, spf = alert.ip, who(alert.ip, alert.label, alert.target, alert.also), _spf(d)
     return said(
         [alert],
         [f"{spf} passes again for {named}{_as_sender(alert)}", f"{spf} passes again for {ip}{_as_sender(alert)}"],

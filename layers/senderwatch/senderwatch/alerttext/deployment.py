@@ -70,7 +70,7 @@ def _check_failing(alert: Alert) -> AlertText:
 def _address_unchecked(alert: Alert) -> AlertText:
     d = clean(alert.details)
     ip, error, runs, prefix = alert.ip, d.get("error", "?"), number(d.get("error_runs")), reminded(alert)[1]
-    named = who(ip, alert.label, alert.target)
+    named = who(ip, alert.label, alert.target, alert.also)
     what = (
         f"senderwatch could not check {ip} on {alert.zone} for {counted(runs, 'run')} in a row "
         f"(since {date(alert.since)}): {error}.",

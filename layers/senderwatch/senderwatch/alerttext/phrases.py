@@ -17,9 +17,20 @@ EMAIL_ADDRESSES = 200  # addresses listed in one grouped email; the rest are cou
 WATCHING = "senderwatch checks again every run and will tell you when the listing is gone."
 
 
-def who(ip: str, label: str, target: str = "") -> str:
-    """An address as people know it: with the host or network it belongs to, and its label."""
-    about = ", ".join(filter(None, (clean_text(target, 120), clean_text(label, 40))))
+def who(ip: str, label: str, target: str = "", also: Sequence[tuple[str, str]] = ()) -> str:
+    """An address as people know it: with the host or network it belongs to, and its label; an
+    address other targets watch too (ALSO: their keys and labels) names each of them, with its label
+    ("watched alone" for the address itself, when it has none)."""
+    targets = target.split(", ") if target else [""]
+    watchers = {"" if t == ip else t: lab for t, lab in ((targets[0], label), *((t, "") for t in targets[1:]))}
+    for other, other_label in also:
+        key = "" if other == ip else other
+        if not watchers.get(key):
+            watchers[key] = other_label
+    said = [", ".join(filter(None, (clean_text(t, 120), clean_text(lab, 40)))) for t, lab in watchers.items()]
+    if len(said) > 1:
+        said = [part or "watched alone" for part in said]
+    about = "; ".join(filter(None, said))
     return f"{ip} ({about})" if about else ip
 
 
@@ -70,7 +81,7 @@ def few(names: Sequence[str], count: int) -> str:
 
 
 def address_row(alert: Alert, note: str) -> str:
-    return f"{who(alert.ip, alert.label, alert.target)}  {note}".rstrip()
+    return f"{who(alert.ip, alert.label, alert.target, alert.also)}  {note}".rstrip()
 
 
 def capped(rows: Sequence[str]) -> tuple[str, ...]:
@@ -88,14 +99,18 @@ def every_address(ips: Sequence[str]) -> dict:
 
 def one_per_address(alerts: Sequence[Alert]) -> list[Alert]:
     """Alerts of one group, one per address: an address several targets watch (a host, and the
-    network it is in) names them all."""
+    network it is in, or the address itself) names them all, each with its label."""
     by_address: dict[str, Alert] = {}
     for alert in alerts:
         seen = by_address.get(alert.ip)
         if seen is None:
             by_address[alert.ip] = alert
-        elif alert.target and alert.target not in seen.target.split(", "):
-            by_address[alert.ip] = replace(seen, target=", ".join(filter(None, (seen.target, alert.target))))
+        else:  # each target that watches it named, with its label (a host's or network's first)
+            first, other = (alert, seen) if alert.target and not seen.target else (seen, alert)
+            also = (*first.also, (other.target or other.ip, other.label), *other.also)
+            if other.target and other.target not in first.target.split(", "):
+                first = replace(first, target=", ".join(filter(None, (first.target, other.target))))
+            by_address[alert.ip] = replace(first, also=also)
     return list(by_address.values())
 
 

@@ -30,6 +30,7 @@ from .common import (
     flush_stdout,
     silence_stdout,
     utf8,
+    zone_values,
 )
 
 __all__ = ["build_parser", "main"]
@@ -72,7 +73,7 @@ def main(argv: list[str] | None = None) -> int:
             if any("\udc80" <= c <= "\udcff" for c in arg):  # bytes that are not UTF-8, as Python passes them
                 raise UsageError(f"argument {number} is not valid text (not UTF-8): {shown(arg)}")
         try:
-            args, extra = parser.parse_known_args(argv)
+            args, extra = parser.parse_known_args(zone_values(argv))
         except SystemExit as done:  # --help, --version: printed; make sure it was
             flush_stdout()
             return int(done.code or 0)

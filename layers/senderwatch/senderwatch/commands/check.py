@@ -10,16 +10,24 @@ import sys
 from ..dnsbl import DnsblChecker
 from ..errors import ResolverUnusable
 from ..identities import normalize_sender, validate_helo, watched_domains
-from ..nameservers import DNS_TIMEOUT, parse_nameserver, system_nameservers
 from ..resolver import Resolver
 from ..targetcheck import CheckResult, HostProblem, check_targets, overall
 from ..targets import HOST, NETWORK, parse_target
 from ..text import words
 from ..zones import catalogue, domain_catalogue, resolve_domain_zones, resolve_zones
 from .checkreport import to_json, to_table
-from .common import FORMATS, INCOMPLETE, UsageError, error, isatty, json_options, note, write
-
-MIN_TIMEOUT = 0.1  # seconds: less than this and a working resolver would be called dead
+from .common import (
+    FORMATS,
+    INCOMPLETE,
+    UsageError,
+    add_dns_options,
+    dns_options,
+    error,
+    isatty,
+    json_options,
+    note,
+    write,
+)
 
 
 def add_parsers(commands) -> None:
@@ -45,22 +53,10 @@ def add_parsers(commands) -> None:
         action="append",
         default=[],
         metavar="ZONE",
-        help="DNSBL zone to ask (repeatable; default: the catalogue's default set)",
+        help="DNSBL zone to ask, or +NAME / -NAME: the default set with or without it "
+        "(repeatable; default: the catalogue's default set)",
     )
-    check.add_argument(
-        "--nameserver",
-        action="append",
-        default=[],
-        metavar="IP[:PORT]",
-        help="resolver to use instead of the system's (repeatable; [IPv6]:PORT)",
-    )
-    check.add_argument(
-        "--timeout",
-        type=float,
-        default=DNS_TIMEOUT,
-        metavar="S",
-        help=f"seconds a DNS query may take, resends included, before it counts as timed out (default {DNS_TIMEOUT:g})",
-    )
+    add_dns_options(check, default=[])
     check.add_argument("--format", **FORMATS)
     check.add_argument("--no-rdns", action="store_true", help="skip the reverse DNS check")
     check.set_defaults(run=run_check)
@@ -73,13 +69,11 @@ def run_check(args) -> int:
     names = list(dict.fromkeys(parse_target(target) for target in args.targets))
     senders = tuple(dict.fromkeys(normalize_sender(sender) for sender in args.sender))
     helo = validate_helo(args.helo) if args.helo is not None else None
-    nameservers = [parse_nameserver(ns) for ns in args.nameserver] or system_nameservers()
+    nameservers, timeout = dns_options(args)
     zone_names = [z for value in args.zone for z in words(value)]
     if args.zone and not zone_names:
         raise UsageError("--zone needs a list's zone, e.g. --zone dnsbl.justspam.org")
     zones = resolve_zones(zone_names)
-    if not MIN_TIMEOUT <= args.timeout <= 60:
-        raise UsageError(f"invalid --timeout {args.timeout:g}: expected seconds from {MIN_TIMEOUT} to 60")
     dqs_key = os.environ.get("SPAMHAUS_DQS_KEY", "").strip() or None
     if dqs_key and not (dqs_key.isascii() and dqs_key.isalnum()):
         raise UsageError("invalid SPAMHAUS_DQS_KEY: expected the letters and digits of your DQS key")
@@ -90,7 +84,7 @@ def run_check(args) -> int:
     domain_zones = resolve_domain_zones(zone_names)
 
     async def run():
-        async with Resolver(nameservers, timeout=args.timeout) as resolver:
+        async with Resolver(nameservers, timeout=timeout) as resolver:
             dnsbl = DnsblChecker(resolver, zones, dqs_key)
             results = await check_targets(
                 resolver,

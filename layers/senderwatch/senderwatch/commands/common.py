@@ -42,6 +42,55 @@ class Parser(argparse.ArgumentParser):
             (file or sys.stderr).write(message)
 
 
+MIN_TIMEOUT = 0.1  # seconds: less than this and a working resolver would be called dead
+
+
+def add_dns_options(parser: argparse.ArgumentParser, default: list | None = None, purpose: str = "") -> None:
+    """--nameserver and --timeout, for a command that asks DNS itself (DEFAULT: --nameserver's,
+    [] for a command that always asks, None for one that asks only when it needs to; PURPOSE:
+    what for, when it does not always ask)."""
+    from ..nameservers import DNS_TIMEOUT
+
+    parser.add_argument(
+        "--nameserver",
+        action="append",
+        default=default,
+        metavar="IP[:PORT]",
+        help="resolver to use instead of the system's"
+        + (f", {purpose}" if purpose else "")
+        + " (repeatable; [IPv6]:PORT)",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DNS_TIMEOUT,
+        metavar="S",
+        help=f"seconds a DNS query may take, resends included, before it counts as timed out (default {DNS_TIMEOUT:g})",
+    )
+
+
+def dns_options(args) -> tuple[list[tuple[str, int]], float]:
+    """The resolvers (--nameserver, else the system's) and the timeout, checked."""
+    from ..nameservers import parse_nameserver, system_nameservers
+
+    nameservers = [parse_nameserver(ns) for ns in args.nameserver or ()] or system_nameservers()
+    if not MIN_TIMEOUT <= args.timeout <= 60:
+        raise UsageError(f"invalid --timeout {args.timeout:g}: expected seconds from {MIN_TIMEOUT} to 60")
+    return nameservers, args.timeout
+
+
+def zone_values(argv: list[str]) -> list[str]:
+    """ARGV with each `--zone -NAME` written `--zone=-NAME`: argparse takes a value that begins
+    with '-' for an option, and -NAME (the default lists without NAME) is a zone's value."""
+    out: list[str] = []
+    for arg in argv:
+        if out and out[-1] == "--zone" and arg.startswith("-") and not arg.startswith("--"):
+            out[-1] = f"--zone={arg}"
+        else:
+            out.append(arg)
+    return out
+
+
 def deployment_parsers() -> tuple[Parser, Parser]:
     """The options that say which deployment a command is about: (--stack or --table, --region),
     and (--stack, --region) for one that needs the stack itself."""

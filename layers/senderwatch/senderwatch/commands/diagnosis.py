@@ -28,7 +28,8 @@ from ..aws import CHANNEL, publish_args
 from ..errors import InvalidInput, InvalidLines, NoStack, NoSubscriber
 from ..freshness import GRACE, interval, next_run
 from ..relay import Channel, read_channels
-from ..text import clean_text, visible
+from ..text import clean_text, visible, words
+from ..zones import deployment_zones, resolve_domain_zones, resolve_zones
 
 OK, FIX, UNKNOWN, INFO = "ok", "fix", "unknown", "info"
 # What asking AWS may end in: refused, failed, or an API the endpoint does not have (moto's
@@ -88,6 +89,7 @@ class Doctor:
             self._targets,
             self._subscriptions,
             self._channels,
+            self._zones,
             self._dqs_key,
             self._schedule,
             self._queues,
@@ -352,10 +354,34 @@ class Doctor:
                         "request a toll-free number (or register 10DLC) in the AWS End User Messaging SMS console",
                     )
 
+    def _zones(self) -> None:
+        """The Zones parameter as the checker reads it: refused (the checker cannot start), or
+        leaving the domain lists out (the sender domains, HELO and PTR names go unrated)."""
+        try:
+            zones = deployment_zones(words(self.parameters.get("Zones", "")))
+        except InvalidInput as exc:
+            self._add(
+                FIX,
+                "zones",
+                f"the Zones parameter is refused, so the checker cannot start: {exc}",
+                "sam deploy --parameter-overrides Zones=... with the lists, or changes such as -bl.spamcop.net",
+            )
+            return
+        if zones and not resolve_domain_zones(zones):
+            self._add(
+                INFO,
+                "domain lists",
+                "the Zones parameter names no domain list, so no sender domain, HELO or PTR name is rated by one; "
+                "to keep the default lists and change a few, write the changes (-bl.spamcop.net, +NAME) instead",
+            )
+
     def _dqs_key(self) -> None:
         name = self.parameters.get("DqsKeyParameter", "")
-        zones = self.parameters.get("Zones", "")
-        uses_spamhaus = not zones.strip() or "spamhaus" in zones
+        try:
+            zones = deployment_zones(words(self.parameters.get("Zones", "")))
+        except InvalidInput:  # said by _zones
+            zones = ()
+        uses_spamhaus = any(z.dqs for z in resolve_zones(zones) + resolve_domain_zones(zones))
         if not name:
             if uses_spamhaus:
                 self._add(

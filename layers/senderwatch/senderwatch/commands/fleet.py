@@ -29,6 +29,7 @@ from ..aws import CheckQueue, TargetStore, aws_errors, client, region
 from ..config import Config
 from ..errors import Interrupted, InvalidInput, InvalidLines, InvalidTarget, ServiceError
 from ..identities import validate_helo
+from ..overlaps import Watchers, addresses_of, known_addresses, watched_twice
 from ..scheduler import Plan, plan_messages, start_run
 from ..targets import (
     HOST,
@@ -248,6 +249,22 @@ def add_target(store: TargetStore, address: str, given: dict, queue: CheckQueue 
     said = f"{ip} {describe_change(old, changes)}"
     item = _recheck(old, changes)
     return f"{said}; {_recheck_said(queue, [item], 'it is', ip)}" if item else said
+
+
+def watched_twice_notes(store: TargetStore, targets: dict[str, list[str]]) -> list[str]:
+    """What to say of TARGETS (key -> a host's addresses found now, if any) whose addresses other
+    enabled targets of the table watch too: by what the table knows (a host's last findings list its
+    addresses; a network holds every address in it). Notes, not errors: it may be on purpose."""
+    with aws_errors("cannot read the watched targets"):
+        items = [item for item in store.scan_watched() if item.get("enabled", True) is not False]
+    index = Watchers.of(items)
+    known = {str(item.get("ip")): known_addresses(item) for item in items}
+    notes = []
+    for key, found in targets.items():
+        name = parse_target(key)
+        addresses = addresses_of(name, list(dict.fromkeys([*found, *known.get(key, ())])))
+        notes += watched_twice(key, index.others(key, addresses))
+    return notes
 
 
 def remove_targets(store: TargetStore, keys: Iterable[str]) -> tuple[list[str], list[str]]:

@@ -7,7 +7,18 @@ import sys
 
 from ..addresses import shown
 from ..text import json_text, visible, words
-from .common import FORMATS, Parser, UsageError, isatty, json_options, note, use_region, write
+from .common import (
+    FORMATS,
+    Parser,
+    UsageError,
+    add_dns_options,
+    dns_options,
+    isatty,
+    json_options,
+    note,
+    use_region,
+    write,
+)
 
 
 def add_parsers(commands, where) -> None:
@@ -36,8 +47,10 @@ def add_parsers(commands, where) -> None:
         "--zone",
         action="append",
         metavar="ZONE",
-        help="only these DNSBLs (repeatable; '' goes back to the default set)",
+        help="only these DNSBLs, or the defaults with +NAME and without -NAME (repeatable; '' goes back to the "
+        "default set)",
     )
+    add_dns_options(add, purpose="to ask a list the catalogue does not know its test entries")
     state = add.add_mutually_exclusive_group()
     state.add_argument(
         "--disabled", dest="enabled", action="store_const", const=False, help="keep it but stop checking it"
@@ -106,16 +119,33 @@ def _store(deployment):
 
 
 def _add(args) -> int:
-    from .fleet import add_target, parse_settings
+    from .fleet import add_target, parse_settings, watched_twice_notes
 
     given = {name: getattr(args, name) for name in ("sender", "helo", "label", "enabled")}
     given = {name: value for name, value in given.items() if value is not None}
     if args.zone is not None:
         given["zones"] = [z for value in args.zone for z in words(value)]
-    parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    key, changes = parse_settings(args.ip, given)  # bad input fails before AWS is asked anything
+    asked = _ask_dns(args, key, changes)  # and a list that is not one, before anything is written
     deployment = _deployment(args)
-    write(add_target(_store(deployment), args.ip, given, deployment.queue()))
+    store = _store(deployment)
+    write(add_target(store, args.ip, given, deployment.queue()))
+    for said in asked.notes + watched_twice_notes(store, {key: asked.addresses}):
+        note(said)
     return 0
+
+
+def _ask_dns(args, key: str, changes: dict):
+    """What DNS says before a target is written: each list the catalogue does not know, by its test
+    entries; and, when DNS is asked anyway (or --nameserver names a resolver), a host's addresses."""
+    from ..targets import parse_target
+    from .listprobe import Asked, ask, unknown_lists
+
+    nameservers, timeout = dns_options(args)
+    zones = unknown_lists(changes.get("zones"))
+    if not zones and args.nameserver is None:
+        return Asked()
+    return ask(parse_target(key), zones, nameservers, timeout, host=True)
 
 
 def _remove(args) -> int:
@@ -153,7 +183,7 @@ def _list(args) -> int:
 
 
 def _import(args) -> int:
-    from .fleet import import_targets, read_import
+    from .fleet import import_targets, read_import, watched_twice_notes
 
     plan = read_import(args.file, delimiter=_delimiter(args.delimiter))  # the whole file, checked, before AWS
     deployment = _deployment(args)
@@ -163,8 +193,8 @@ def _import(args) -> int:
     finally:
         if progress:
             sys.stderr.write("\r\x1b[K")
-    for said in plan.notes[:20]:  # after the import: a failed one is one line, and nothing else
-        note(said)
+    for said in (plan.notes + watched_twice_notes(_store(deployment), dict.fromkeys(plan.rows, [])))[:20]:
+        note(said)  # after the import: a failed one is one line, and nothing else
     write(summary)
     return 0
 
