@@ -153,6 +153,9 @@ def test_the_alerts_name_the_sender_each_clearing_on_its_own_and_addresses_group
     groups = group([*alerts, *decide(None, other, "192.0.2.26", "relay 2")])
     subjects = sorted(render_group(g).subject for g in groups)
     assert subjects == [f"SPF fail for 2 addresses sending as {A}", f"SPF softfail for 2 addresses sending as {B}"]
+    # Each domain's people may subscribe to their own sender's alerts only (an SNS filter on "sender").
+    assert [t.attributes["sender"] for t in texts] == [A, B]
+    assert sorted(render_group(g).attributes["sender"] for g in groups) == [A, B]
     fixed = merge(first, result(spf(A, "fail"), spf(B, "pass")), DAY2, RUN2)
     assert render(decide(first, fixed, IP, "relay")[0]).subject == f"SPF passes again for {IP} (relay) as {B}"
 

@@ -202,8 +202,10 @@ def _spf(details: dict) -> str:
 
 
 def _identity(alert: Alert) -> dict[str, str | list[str]]:
-    """Subscriptions filter on the identity checked (MAIL FROM or HELO), not on a list."""
-    return {"identity": alert.details.get("identity", "mailfrom")}
+    """Subscriptions filter on the identity checked (MAIL FROM or HELO) and its sender, not on a list
+    (a relay sending for two domains: each domain's people may take only their own sender's alerts)."""
+    sender = clean_text(str(alert.details.get("sender") or ""), 255)
+    return {"identity": alert.details.get("identity", "mailfrom"), **({"sender": sender} if sender else {})}
 
 
 def _as_sender(alert: Alert) -> str:
