@@ -102,3 +102,12 @@ def test_apprise_is_the_apprise_functions_alone():
         )
     )
     assert importers == ["functions/apprise/app.py", "layers/senderwatch/senderwatch/apprisesend.py"]
+
+
+def test_every_test_module_has_a_name_of_its_own():
+    """pytest imports test modules by their basename (the folders are not packages): two files of one
+    name in tests/unit and tests/integration stop the whole suite at collection."""
+    names: dict[str, list[str]] = {}
+    for path in sorted((REPO / "tests").rglob("test_*.py")):
+        names.setdefault(path.name, []).append(str(path.relative_to(REPO)))
+    assert {name: paths for name, paths in names.items() if len(paths) > 1} == {}
