@@ -316,3 +316,23 @@ def test_a_period_is_muted_by_a_mute_that_held_during_it_and_covers_its_problem(
         1,
     )
     assert muting([host], over, later) == []  # it was over before the mute was set
+
+
+def test_a_mute_set_within_the_last_second_of_a_history_is_shown_on_what_it_silences():
+    """A history's `to` is to the second; a mute set a moment later in that second held in it too."""
+    from senderwatch.commands.silence import history_mutes
+    from senderwatch.history import History, Period
+
+    now = NOW + timedelta(microseconds=400_000)
+    record = new_mute("target", "192.0.2.25", "delisting asked", BY, now, length=timedelta(days=7))
+    period = Period("192.0.2.25", "192.0.2.25", "listing", "dnsbl.justspam.org", "listed", SINCE, None, 1)
+    found = History([period], "2026-11-01T09:00:00Z", "2026-12-01T09:00:00Z", 1)
+    document = found.to_dict()
+
+    class NoWithheld:
+        def query(self, keys, since, until):
+            return []
+
+    history_mutes(document, found, [record], NoWithheld(), now)
+    assert document["history"][0]["muted"] == [record["id"]]
+    assert [m["id"] for m in document["mutes"]] == [record["id"]]

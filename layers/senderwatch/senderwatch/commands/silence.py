@@ -173,7 +173,8 @@ def history_mutes(document: dict, found: History, mutes: list[MuteRecord], store
     """DOCUMENT (FOUND's) with the `mutes` that held in its time, each with how many alerts it kept
     from being sent (`withheld`), and on each period one silenced, `muted` (their ids); without a
     mute in its time, DOCUMENT is left as it is."""
-    since, until = _time(document["from"]), _time(document["to"])
+    since = _time(document["from"])
+    until = max(_time(document["to"]), now)  # `to` is to the second: a mute set within it held too
     shown = [m for m in mutes if overlaps(m, since, until)]
     if not shown:
         return  # the document as it always was
@@ -183,7 +184,7 @@ def history_mutes(document: dict, found: History, mutes: list[MuteRecord], store
     withheld: dict[str, int] = {}
     if shown:
         keys = [mute_id(str(m.get("id", ""))) for m in shown]
-        for item in store.query(keys, stamp(since), stamp(max(until, now))):  # `to` is to the second
+        for item in store.query(keys, stamp(since), stamp(until)):
             mid = str(item.get("ip", "")).partition(":")[2]
             withheld[mid] = withheld.get(mid, 0) + len(item.get("muted") or [])
     document["mutes"] = [dict(summary(m), withheld=withheld.get(str(m.get("id")), 0)) for m in shown]
