@@ -7,7 +7,9 @@ line; the JSON document the sqs and lambda subscribers get, with its chat Markdo
 notification of the https variant; the EventBridge entry) and of the whole publish; then the AWS
 requests the notifier makes to send it with the topic and the event bus on (counted at botocore),
 and how long that takes on in-process moto (the median of 30 deliveries of a fresh change: moto's
-own speed, not AWS's, so read it against the topic alone, measured the same way).
+own speed, not AWS's, so read it against the topic alone, measured the same way). Last, what the
+Apprise function does with one alert: real Apprise posting to three services on loopback (ntfy,
+Mattermost, a JSON webhook), the requests and bytes they receive and the time it takes.
 """
 
 from __future__ import annotations
@@ -123,6 +125,58 @@ def _change(seq: str, alert):
     return Change(seq, {"ip": alert.ip, "findings": {"dnsbl": {}}}, {"ip": alert.ip, "findings": {"dnsbl": listed}})
 
 
+def through_apprise(count: int, zone: str) -> tuple[int, int, float]:
+    """The Apprise function's work for one alert (its lambda variant) sent to ntfy, Mattermost and a
+    JSON webhook on loopback: the requests they receive, their bytes, the median time of ROUNDS."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    from senderwatch import alerttext
+    from senderwatch.apprisesend import send
+    from senderwatch.relay import as_alert, read_channels, relay
+
+    got: list[int] = []
+
+    class Service(BaseHTTPRequestHandler):
+        def do_POST(self):
+            got.append(len(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Service)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    port = server.server_address[1]
+    channels = read_channels(
+        f"ntfy://127.0.0.1:{port}/mail\nmmost://127.0.0.1:{port}/token\njson://127.0.0.1:{port}/hook"
+    )
+
+    class Nowhere:
+        def park(self, item):
+            raise AssertionError(f"parked: {item['channel']}")
+
+        def note_channel(self, number, note):
+            pass
+
+    text = alerttext.render_group(_alerts(count, zone))
+    document = as_alert(text.subject, text.document())
+    times = []
+    try:
+        for _ in range(ROUNDS):
+            got.clear()
+            start = time.perf_counter()
+            outcome = relay(document, "m-1", channels, send, Nowhere(), Nowhere())
+            times.append(time.perf_counter() - start)
+            assert len(outcome.delivered) == 3
+    finally:
+        server.shutdown()
+    return len(got), sum(got), statistics.median(times)
+
+
 def main() -> None:
     os.environ.update(
         {
@@ -154,6 +208,11 @@ def main() -> None:
             said = ", ".join(f"{n} {op}" for op, n in sorted(calls.items()))
             channels = "topic + bus" if bus_on else "topic only "
             print(f"  {name:<14} {channels}  {sum(calls.values()):>2} requests ({said})  {median * 1000:7.1f} ms")
+    print(f"\nThrough the Apprise function to ntfy, Mattermost and a JSON webhook on loopback (median of {ROUNDS}):")
+    for name, count, zone in cases[:2]:
+        requests, size, median = through_apprise(count, zone)
+        print(f"  {name:<14} {requests} requests, {size:,} bytes received  {median * 1000:7.1f} ms")
+    print("  (and one Lambda invocation per publish; the URLs read from SSM at most once a minute)")
 
 
 if __name__ == "__main__":
