@@ -333,7 +333,7 @@ def test_test_alert_says_its_channels_and_doctor_says_what_each_did_with_it(stac
         status, out, err = cli("test-alert", "--stack", "senderwatch-local")
         assert (status, err) == (0, "")
         assert "  Apprise  #2 ntfy, #4 mmost, #5 json, #6 ntfy (every URL, whatever events it names)" in out
-        assert "look for 'senderwatch TEST ALERT' there" in out
+        assert "look for 'senderwatch TEST ALERT' there" in out and "what each Apprise URL did with it" in out
         (event,) = to_the_function()
         stack.invoke("apprise", event)  # SNS delivers it to the function like any alert
     assert [len(s.requests) for s in services] == [1, 1, 1]

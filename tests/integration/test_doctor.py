@@ -109,6 +109,7 @@ def test_a_test_alert_reaches_email_and_sms_and_touches_nothing(deployed, cli):
     before = deployed.item("192.0.2.25")
     status, out, err = cli("test-alert", "--stack", "senderwatch-local")
     assert (status, err) == (0, "") and "look for 'senderwatch TEST ALERT'" in out
+    assert "Apprise" not in out  # no Apprise URLs in this stack: nothing said of them
     (email,) = deployed.inbox("email")
     (sms,) = deployed.inbox("sms")  # the SMS subscription's filter lets TEST_ALERT through
     assert email["event"] == "TEST_ALERT" and "nothing is wrong" in email["email"]

@@ -58,13 +58,15 @@ def run(args) -> int:
                 error(str(exc))
                 return 1
             width = max(len(what) for what, _ in sent.channels) if sent.channels else 0
+            apprise = any(what == "Apprise" for what, _ in sent.channels)
             write(
                 "\n".join(
                     [
                         f"A test alert went to stack {stack}'s channels (message {sent.message}):",
                         *(f"  {what:<{width}}  {who}" for what, who in sent.channels),
                         "look for 'senderwatch TEST ALERT' there. Nothing arrived? Run: "
-                        f"senderwatch doctor --stack {stack} (it says what each Apprise URL did with it)",
+                        f"senderwatch doctor --stack {stack}"
+                        + (" (it says what each Apprise URL did with it)" if apprise else ""),
                     ]
                 )
             )
