@@ -66,6 +66,14 @@ def test_ntfy_gets_its_priority_tags_and_markdown_unless_the_url_says_otherwise(
     assert mine.body == LISTED["email"] and mine.body_format == "text"
 
 
+def test_the_title_goes_as_the_title_and_not_again_as_the_first_line_of_the_markdown():
+    sent = message(Channel(1, "json://hooks.example.com/alerts"), LISTED)
+    assert LISTED["markdown"].startswith(f"**{sent.title}**\n\n")
+    assert sent.body == LISTED["markdown"].removeprefix(f"**{sent.title}**\n\n") and sent.title not in sent.body
+    only_a_title = message(Channel(1, "json://hooks.example.com/alerts"), {**LISTED, "markdown": "**listed**"})
+    assert only_a_title.body == "**listed**"  # nothing after it: kept, not sent empty
+
+
 def test_the_notify_type_follows_the_severity_and_a_clearing_is_a_success():
     def kind(event, severity):
         return message(Channel(1, "json://h/x"), {"event": event, "severity": severity, "subject": "s", "email": "e"})

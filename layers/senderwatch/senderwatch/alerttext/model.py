@@ -354,6 +354,13 @@ def markdown_text(text: AlertText, limit: int = MARKDOWN_MAX) -> str:
     return _fit(lambda rows: "\n\n".join([f"**{_escape(text.subject)}**", *_markdown(text.body, rows)]), limit)
 
 
+def untitled(markdown: str) -> str:
+    """MARKDOWN (markdown_text's) without its title line, for a service that shows the title on its
+    own; a text with nothing after its title stays whole."""
+    title, _, rest = markdown.partition("\n\n")
+    return rest if rest and title.startswith("**") and title.endswith("**") and "\n" not in title else markdown
+
+
 def _escape(text: str) -> str:
     """Prose for Markdown: what it would read as markup escaped (and nothing else, so that a record
     or a name is copied as it was), web addresses as links."""
