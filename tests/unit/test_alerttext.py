@@ -187,6 +187,8 @@ def test_records_names_and_labels_reach_chat_as_they_are_copied_and_are_not_read
     assert record in spf_text and "**Matched:** ~all" in spf_text and "bounce_1@mail_out.example.com" in spf_text
     assert "relay_1 \\*eu\\*" in spf_text and record in texts[0].chatbot()["content"]["description"]
     assert "snake_case_name" in listed_text and "~trap\\~" in listed_text
+    steps = cmarkgfm.github_flavored_markdown_to_html(listed_text)  # the removal's own steps: a list in the list
+    assert re.search(r"<ol>.*<li>Ask for removal:\n<ul>\n<li>Open <a href", steps, re.DOTALL), steps
     for text in renderings():  # every alert's chat text: what it says is text, not markup
         assert not re.search("<(em|del|h[1-6])>", cmarkgfm.github_flavored_markdown_to_html(text.markdown))
 

@@ -335,14 +335,14 @@ def _plain_line(line: Line) -> str:
 # sets every block apart (a line right after a list would join its last item).
 
 # Escaped wherever they are: code spans, links, HTML, table cells. `\` only before what it would
-# escape; `#`, `>` and a list's `-`/`+` only where a line begins; `*` wherever it could open or
+# escape; `#` and `>` only where a line begins; `*` wherever it could open or
 # close emphasis (ours is `**`); `_` and `~` only where they could close it or a strikethrough
 # (CommonMark's flanking rules, which Slack's and Teams' are stricter than): with no closer, no
 # opener pairs, and a lone `~all`, `include:_spf.example.net` or `relay_1` stay as copied.
 _ALWAYS = re.compile(r"([`\[\]<|])")
 _DELIMITERS = re.compile(r"\*+|_+|~+")
 _BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
-_LINE_START = re.compile(r"^(\s*)([#>]|[+-](?=\s|$))")
+_LINE_START = re.compile(r"^(\s*)([#>])")
 _URL = re.compile(r"https?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]")
 _COUNTED = re.compile(r"\.\.\. and ([\d,]+) more: senderwatch status shows them all")
 _COLUMNS = re.compile(r" {2,}")  # plain text's columns: one separator in Markdown
