@@ -149,6 +149,10 @@ def test_each_service_gets_the_alert_as_its_api_expects(stack, services):
     assert document["title"] == LISTED.subject and document["type"] == "failure"
     assert "What to do" in document["message"] or "delist" in document["message"].lower()
     assert parked(stack) == []
+    # the title once: as the title where the service shows one, at the top of the text where it has none
+    assert LISTED.subject not in ntfy.json()["message"] and LISTED.subject not in document["message"]
+    assert ntfy.json()["message"] == webhook.json()["message"] == LISTED.markdown.partition("\n\n")[2]
+    assert mattermost.json()["text"].count(LISTED.subject) == 1
 
 
 def test_a_clearing_alert_is_good_news_where_it_shows(stack, services):

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from functools import cache
 from pathlib import Path
 
+import cmarkgfm
 import pytest
 
 from local.memory import MemoryReceivers
@@ -160,11 +161,36 @@ def test_chat_markdown_escapes_what_it_would_misread_and_keeps_commands_and_link
     hostile = dict(LISTING, reason="*bold* _it_ [x](http://evil.example) <b> `tick` # not a heading")
     text = render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", hostile), label="relay_*1*")
 
-    assert r"\*bold\* \_it\_ \[x\](<http://evil.example>) \<b\> \`tick\` \# not a heading" in text.markdown
-    assert "relay\\_\\*1\\*" in text.markdown and "*1*" not in text.markdown.replace("\\*1\\*", "")
+    assert r"\*bold\* _it\_ \[x\](<http://evil.example>) \<b> \`tick\` # not a heading" in text.markdown
+    assert "relay\\_\\*1\\*" in text.markdown
+    html = cmarkgfm.github_flavored_markdown_to_html(text.markdown)
+    assert "*bold* _it_ [x](" in html and "relay_*1*" in html and "&lt;b&gt; `tick` # not a heading" in html
+    assert not re.search("<(em|del|h[1-6]|b)>", html), html
     assert "<http://www.justspam.org/check-an-ip>" in text.markdown
     for command in text.commands:
         assert f"`{command}`" in text.markdown or f"```\n   {command}\n   ```" in text.markdown
+
+
+def test_records_names_and_labels_reach_chat_as_they_are_copied_and_are_not_read_as_markup():
+    record = "v=spf1 include:_spf1.bulk.example.net ip6:2001:db8::25 ~all"
+    spf = dict(SPF, record=record, sender="bounce_1@mail_out.example.com")
+    odd = dict(LISTING, reason="listed: *spam*, ~trap~ hits_ and _more_ (see snake_case_name)")
+    texts = [
+        render(Alert("SPF_FAILING", "192.0.2.25", SINCE, details=spf), label="relay_1 *eu*"),
+        render(Alert("LISTED", "192.0.2.25", SINCE, "dnsbl.justspam.org", odd), label="mail_*1*"),
+    ]
+    for text in texts:
+        for markdown in (text.markdown, text.chatbot()["content"]["description"]):
+            html = cmarkgfm.github_flavored_markdown_to_html(markdown)
+            assert not re.search("<(em|del|h[1-6])>", html), html  # no emphasis, strikethrough or heading of theirs
+    spf_text, listed_text = (t.markdown for t in texts)
+    assert record in spf_text and "**Matched:** ~all" in spf_text and "bounce_1@mail_out.example.com" in spf_text
+    assert "relay_1 \\*eu\\*" in spf_text and record in texts[0].chatbot()["content"]["description"]
+    assert "snake_case_name" in listed_text and "~trap\\~" in listed_text
+    steps = cmarkgfm.github_flavored_markdown_to_html(listed_text)  # the removal's own steps: a list in the list
+    assert re.search(r"<ol>.*<li>Ask for removal:\n<ul>\n<li>Open <a href", steps, re.DOTALL), steps
+    for text in renderings():  # every alert's chat text: what it says is text, not markup
+        assert not re.search("<(em|del|h[1-6])>", cmarkgfm.github_flavored_markdown_to_html(text.markdown))
 
 
 def test_a_listing_and_its_delisting_share_a_chat_thread_and_a_hosts_alerts_one_per_host():

@@ -1,16 +1,20 @@
 """The Apprise URLs as a person writes them, and what each channel is sent of an alert (pure: the
 sending itself is tests/integration/test_apprise.py's, against real servers)."""
 
+import json
 import logging
 import re
 from pathlib import Path
 
 import apprise
 import pytest
+from boto3.dynamodb.types import TypeDeserializer
 
-from senderwatch.alerttext import render
+from senderwatch.alerttext import render, render_group
+from senderwatch.aws import publish_args
 from senderwatch.errors import InvalidInput, InvalidLines
 from senderwatch.findings import Alert, Event
+from senderwatch.notifier import alerts_for_change
 from senderwatch.relay import Channel, message, read_channels
 
 LISTED = render(Alert(Event.LISTED, "192.0.2.25", "2026-12-08T06:00:00+00:00", "dnsbl.justspam.org")).document()
@@ -66,6 +70,14 @@ def test_ntfy_gets_its_priority_tags_and_markdown_unless_the_url_says_otherwise(
     assert mine.body == LISTED["email"] and mine.body_format == "text"
 
 
+def test_the_title_goes_as_the_title_and_not_again_as_the_first_line_of_the_markdown():
+    sent = message(Channel(1, "json://hooks.example.com/alerts"), LISTED)
+    assert LISTED["markdown"].startswith(f"**{sent.title}**\n\n")
+    assert sent.body == LISTED["markdown"].removeprefix(f"**{sent.title}**\n\n") and sent.title not in sent.body
+    only_a_title = message(Channel(1, "json://hooks.example.com/alerts"), {**LISTED, "markdown": "**listed**"})
+    assert only_a_title.body == "**listed**"  # nothing after it: kept, not sent empty
+
+
 def test_the_notify_type_follows_the_severity_and_a_clearing_is_a_success():
     def kind(event, severity):
         return message(Channel(1, "json://h/x"), {"event": event, "severity": severity, "subject": "s", "email": "e"})
@@ -95,3 +107,22 @@ def test_every_url_the_docs_show_is_one_apprise_reads():
 def test_a_document_cut_to_fit_a_publish_still_says_its_line():
     cut = {key: value for key, value in LISTED.items() if key not in ("email", "markdown")}  # as the notifier cuts
     assert message(Channel(1, "json://h/x"), cut).body == LISTED["sms"]
+
+
+def test_the_apprise_functions_sample_event_is_what_the_topic_delivers_of_the_storys_listing():
+    """events/sns-alert-listed.json (for `make invoke FUNCTION=AppriseFunction`) is the alert the
+    notifier publishes for events/stream-listed.json, as SNS delivers it: it goes stale with the texts."""
+    events = Path(__file__).resolve().parents[2] / "events"
+    stream = json.loads((events / "stream-listed.json").read_text())["Records"][0]["dynamodb"]
+    image = {k: TypeDeserializer().deserialize(v) for k, v in stream["NewImage"].items()}
+    old = {k: TypeDeserializer().deserialize(v) for k, v in stream["OldImage"].items()}
+    sns = json.loads((events / "sns-alert-listed.json").read_text())["Records"][0]["Sns"]
+    published = publish_args(render_group(alerts_for_change(old, image)), sns["TopicArn"])
+    assert sns["Subject"] == published["Subject"]
+    assert json.loads(sns["Message"]) == json.loads(json.loads(published["Message"])["lambda"]), (
+        "events/sns-alert-listed.json is not what the notifier publishes now: regenerate its Message"
+    )
+    attributes = published["MessageAttributes"].items()
+    assert sns["MessageAttributes"] == {k: {"Type": v["DataType"], "Value": v["StringValue"]} for k, v in attributes}
+    document = json.loads(sns["Message"])
+    assert "Codes:      127.0.0.2" in document["email"] and "spam trap hits" in document["markdown"]

@@ -31,6 +31,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from .alerttext import TEST_EVENT, WORDINGS
 from .alerttext.digest import ALL_WELL_EVENT, DIGEST_EVENT
+from .alerttext.model import untitled
 from .errors import InvalidInput, InvalidLines
 from .findings import Event
 from .ports import ChannelNotes, Parking
@@ -174,7 +175,8 @@ NTFY_TAG = {"high": "rotating_light", "warning": "warning", "info": "information
 
 def message(channel: Channel, document: Mapping) -> Message:
     """What CHANNEL is sent of the alert DOCUMENT (the topic's JSON variant): its subject as the
-    title, its Markdown (or, without one, its email text) as the body, Apprise's notify
+    title, its Markdown without the title line (Apprise puts the title in the body itself for a
+    service that shows none) or, without one, its email text as the body, Apprise's notify
     type from the severity; ntfy also gets its priority, an emoji tag and Markdown, unless the URL
     sets them itself."""
     event, severity = str(document.get("event", "")), str(document.get("severity", "info"))
@@ -192,7 +194,9 @@ def message(channel: Channel, document: Mapping) -> Message:
         url=url,
         title=str(document.get("subject", "")),
         # a document cut to fit a publish may have neither text: then its one line, or its title
-        body=str(markdown or document.get("email") or document.get("sms") or document.get("subject") or ""),
+        body=untitled(str(markdown))
+        if markdown
+        else str(document.get("email") or document.get("sms") or document.get("subject") or ""),
         body_format="markdown" if markdown else "text",
         notify_type=kind,
     )

@@ -15,7 +15,7 @@ from .addresses import IPAddress, IPNetwork, address_text, parse_address, parse_
 from .errors import InvalidInput, InvalidTarget
 from .identities import normalize_sender, parse_host, validate_helo
 from .text import words
-from .zones import catalogue, domain_catalogue, parse_zones, resolve_zones
+from .zones import catalogue, domain_catalogue, parse_zones, refuse_left_out, resolve_zones
 
 ADDRESS, HOST, NETWORK = "address", "host", "network"
 
@@ -128,11 +128,7 @@ def validate_zones(zones, families: frozenset[int] | int) -> tuple[str, ...]:
             f"{domain_lists[0]} is a domain list: a target's zones are address lists; the domain lists "
             "are the deployment's (the Zones parameter), shared by every target that sends as a domain"
         )
-    if unknown := [name for name in choice.left_out if name not in catalogue()]:
-        raise InvalidInput(
-            f"zone -{unknown[0]}: {unknown[0]} is not a list senderwatch knows, so there is nothing to leave out "
-            "(senderwatch zones lists them)"
-        )
+    refuse_left_out(choice, list(catalogue()), "a list senderwatch knows")
     chosen = resolve_zones(choice.words)  # changes: judged against the catalogue's default set
     if not chosen:
         raise InvalidInput("those zones leave out every default list: the target would never be checked")

@@ -307,17 +307,22 @@ def default_names() -> list[str]:
 
 
 def deployment_zones(names: Sequence[str]) -> tuple[str, ...]:
-    """The Zones parameter, checked: a list left out (-NAME) must be one of the defaults, since
-    leaving out one that is not asked anyway is a typo that would change nothing."""
+    """The Zones parameter or `check --zone`, checked (both change the default lists): a list left
+    out (-NAME) must be one of the defaults, since leaving out one that is not asked anyway is a
+    typo that would change nothing."""
     choice = parse_zones(names)
-    defaults = default_names()
-    for name in choice.left_out:
-        if name not in defaults:
-            raise InvalidInput(
-                f"zone -{name}: {name} is not one of the default lists, so there is nothing to leave out "
-                "(senderwatch zones lists them)"
-            )
+    refuse_left_out(choice, default_names(), "one of the default lists")
     return choice.words
+
+
+def refuse_left_out(choice: ZoneChoice, among: Sequence[str], what: str) -> None:
+    """InvalidInput for a list CHOICE leaves out (-NAME) that is not AMONG those it could leave
+    out (WHAT they are, for the message)."""
+    for name in choice.left_out:
+        if name not in among:
+            raise InvalidInput(
+                f"zone -{name}: {name} is not {what}, so there is nothing to leave out (senderwatch zones lists them)"
+            )
 
 
 def resolve_zones(names: Sequence[str] | None, base: Sequence[str] = ()) -> list[Zone]:

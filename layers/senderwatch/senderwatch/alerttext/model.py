@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -333,7 +334,15 @@ def _plain_line(line: Line) -> str:
 # lists, the steps numbered, commands as inline code or fenced blocks, links as <links>. A blank line
 # sets every block apart (a line right after a list would join its last item).
 
-_SPECIAL = re.compile(r"([\\`*_\[\]<>~|#])")
+# Escaped wherever they are: code spans, links, HTML, table cells. `\` only before what it would
+# escape; `#` and `>` only where a line begins; `*` wherever it could open or
+# close emphasis (ours is `**`); `_` and `~` only where they could close it or a strikethrough
+# (CommonMark's flanking rules, which Slack's and Teams' are stricter than): with no closer, no
+# opener pairs, and a lone `~all`, `include:_spf.example.net` or `relay_1` stay as copied.
+_ALWAYS = re.compile(r"([`\[\]<|])")
+_DELIMITERS = re.compile(r"\*+|_+|~+")
+_BACKSLASH = re.compile(r"\\(?=[!-/:-@\[-`{-~]|$)")
+_LINE_START = re.compile(r"^(\s*)([#>])")
 _URL = re.compile(r"https?://[^\s<>\"'`]*[^\s<>\"'`.,;:!?)]")
 _COUNTED = re.compile(r"\.\.\. and ([\d,]+) more: senderwatch status shows them all")
 _COLUMNS = re.compile(r" {2,}")  # plain text's columns: one separator in Markdown
@@ -345,13 +354,53 @@ def markdown_text(text: AlertText, limit: int = MARKDOWN_MAX) -> str:
     return _fit(lambda rows: "\n\n".join([f"**{_escape(text.subject)}**", *_markdown(text.body, rows)]), limit)
 
 
+def untitled(markdown: str) -> str:
+    """MARKDOWN (markdown_text's) without its title line, for a service that shows the title on its
+    own; a text with nothing after its title stays whole."""
+    title, _, rest = markdown.partition("\n\n")
+    return rest if rest and title.startswith("**") and title.endswith("**") and "\n" not in title else markdown
+
+
 def _escape(text: str) -> str:
-    """Prose for Markdown: what it would read as markup escaped, web addresses as links."""
+    """Prose for Markdown: what it would read as markup escaped (and nothing else, so that a record
+    or a name is copied as it was), web addresses as links."""
     out, at = [], 0
     for url in _URL.finditer(text):
-        out += [_SPECIAL.sub(r"\\\1", text[at : url.start()]), f"<{url.group()}>"]
+        out += [_escaped(text[at : url.start()]), f"<{url.group()}>"]
         at = url.end()
-    return "".join(out) + _SPECIAL.sub(r"\\\1", text[at:])
+    return _LINE_START.sub(r"\1\\\2", "".join(out) + _escaped(text[at:]))
+
+
+def _escaped(text: str) -> str:
+    """TEXT with its backslashes before punctuation, its code, link and HTML marks, and the `*`,
+    `_` and `~` runs that could be read as emphasis escaped (what is around TEXT is taken for the
+    worst: punctuation before it, a space after)."""
+    text = _ALWAYS.sub(r"\\\1", _BACKSLASH.sub(r"\\\\", text))
+    out, at = [], 0
+    for run in _DELIMITERS.finditer(text):
+        before = text[run.start() - 1] if run.start() else "!"
+        after = text[run.end()] if run.end() < len(text) else " "
+        if _delimits(run.group()[0], before, after):
+            out += [text[at : run.start()], "".join("\\" + c for c in run.group())]
+            at = run.end()
+    return "".join(out) + text[at:]
+
+
+def _delimits(mark: str, before: str, after: str) -> bool:
+    """Whether a run of MARK between BEFORE and AFTER could be read as markup (CommonMark 6.2): a
+    `*` that could open or close emphasis, a `~` that could close (right-flanking), an `_` that
+    could close (right-flanking, and not also left-flanking unless punctuation follows)."""
+    space_before, space_after = before.isspace(), after.isspace()
+    punct_before, punct_after = _punctuation(before), _punctuation(after)
+    right = not space_before and (not punct_before or space_after or punct_after)
+    left = not space_after and (not punct_after or space_before or punct_before)
+    if mark == "*":
+        return left or right
+    return right and (mark != "_" or not left or punct_after)
+
+
+def _punctuation(c: str) -> bool:
+    return unicodedata.category(c)[0] in "PS"
 
 
 def _code(command: str) -> str:

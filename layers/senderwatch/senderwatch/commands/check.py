@@ -14,7 +14,7 @@ from ..resolver import Resolver
 from ..targetcheck import CheckResult, HostProblem, check_targets, overall
 from ..targets import HOST, NETWORK, parse_target
 from ..text import words
-from ..zones import catalogue, domain_catalogue, resolve_domain_zones, resolve_zones
+from ..zones import catalogue, deployment_zones, domain_catalogue, resolve_domain_zones, resolve_zones
 from .checkreport import to_json, to_table
 from .common import (
     FORMATS,
@@ -73,7 +73,7 @@ def run_check(args) -> int:
     zone_names = [z for value in args.zone for z in words(value)]
     if args.zone and not zone_names:
         raise UsageError("--zone needs a list's zone, e.g. --zone dnsbl.justspam.org")
-    zones = resolve_zones(zone_names)
+    zones = resolve_zones(deployment_zones(zone_names))  # -NAME: one of the defaults, as in the Zones parameter
     dqs_key = os.environ.get("SPAMHAUS_DQS_KEY", "").strip() or None
     if dqs_key and not (dqs_key.isascii() and dqs_key.isalnum()):
         raise UsageError("invalid SPAMHAUS_DQS_KEY: expected the letters and digits of your DQS key")

@@ -81,9 +81,16 @@ def dns_options(args) -> tuple[list[tuple[str, int]], float]:
 
 def zone_values(argv: list[str]) -> list[str]:
     """ARGV with each `--zone -NAME` written `--zone=-NAME`: argparse takes a value that begins
-    with '-' for an option, and -NAME (the default lists without NAME) is a zone's value."""
+    with '-' for an option, and -NAME (the default lists without NAME) is a zone's value.
+    `--OPTION=--` is refused here, for every option: argparse would drop the `--` and hand the
+    command an empty list for a value."""
     out: list[str] = []
-    for arg in argv:
+    for at, arg in enumerate(argv):
+        if arg == "--":  # the rest are arguments, not options
+            return out + argv[at:]
+        option, _, value = arg.partition("=")
+        if value == "--" and option.startswith("--"):
+            raise UsageError(f"{option} needs a value, not '--'")
         if out and out[-1] == "--zone" and arg.startswith("-") and not arg.startswith("--"):
             out[-1] = f"--zone={arg}"
         else:
