@@ -67,7 +67,7 @@ def test_bad_input_is_one_line_and_exit_2_and_nothing_is_written(local, tables, 
 def test_unmute_by_id_or_by_what_it_silences_and_a_name_no_mute_has_is_said(local, tables, cli):
     local.put_target({"ip": IPV4})
     cli("mute", IPV4, "--for", "7d", "--reason", "one", *tables)
-    cli("mute", "--zone", "bl.spamcop.net", "--until-clear", "--reason", "two", *tables)
+    cli("mute", "--zone", "bl.spamcop.net", "--for", "2w", "--reason", "two", *tables)
     by_zone = next(m for m in mutes(local) if m["scope"] == "zone")
 
     status, out, err = cli("unmute", by_zone["id"], IPV4, "nothing.example", *tables)
@@ -83,6 +83,21 @@ def test_unmute_by_id_or_by_what_it_silences_and_a_name_no_mute_has_is_said(loca
     assert all(m["ended"] and m["ended_by"].startswith("arn:aws:") for m in mutes(local))
     assert cli("mutes", *tables)[1].startswith("No mutes hold")
     assert len(json.loads(cli("mutes", "--all", "--format", "json", *tables)[1])["mutes"]) == 2
+
+
+def test_until_clear_acknowledges_what_is_wrong_now_and_is_refused_for_a_clean_target(local, tables, cli):
+    local.put_target({"ip": IPV4, "label": "postfix-1"})  # clean: the daily run would end it before its checks
+    status, out, err = cli("mute", IPV4, "--until-clear", "--reason", "x", *tables)
+    assert status == 2 and out == "" and mutes(local) == []
+    says = f"nothing to acknowledge: nothing the target {IPV4} covers is wrong now; use --for or --until"
+    assert err == f"senderwatch: error: {says}\n"
+
+    local.put_target({"ip": IPV4, "label": "postfix-1", "findings": {"dnsbl": {"dnsbl.justspam.org": LISTED}}})
+    status, out, err = cli("mute", IPV4, "--until-clear", "--reason", "delisting asked", *tables)
+    assert (status, err) == (0, "") and "until it clears" in out
+    local.schedule()  # the daily run: the listing is still there, the acknowledgement holds
+    (record,) = mutes(local)
+    assert "ended" not in record
 
 
 def delisting(listing: dict) -> dict:

@@ -8,7 +8,17 @@ import pytest
 from local.memory import MemoryHealth
 from senderwatch.errors import InvalidInput
 from senderwatch.findings import Alert, Event
-from senderwatch.mutes import covers, ending, holds, new_mute, parse_for, parse_until, unmuted
+from senderwatch.mutes import (
+    acknowledging,
+    covers,
+    ending,
+    holds,
+    new_mute,
+    parse_for,
+    parse_until,
+    problems_now,
+    unmuted,
+)
 from senderwatch.notifier import Change, Silencing, alerts_for_change, notify
 from senderwatch.scheduler import end_mutes
 from tests.support.fakes import MemoryHistory, MemoryLog, Topic
@@ -278,6 +288,24 @@ def test_an_acknowledged_problem_stays_silent_until_it_clears_then_the_next_one_
     )
     assert ended["ended_by"] == "cleared" and not holds(ended, NOW + timedelta(days=31))
     assert alerts_for_change(item, {**item, "health": ended}) == []  # its DELISTED said it was over
+
+
+def test_an_acknowledgement_of_nothing_wrong_is_refused_so_the_daily_run_cannot_end_it_before_its_problem():
+    clean = [target_item("192.0.2.77", {"dnsbl.justspam.org": "clean"})]
+    with pytest.raises(InvalidInput, match="nothing to acknowledge: .* use --for or --until"):
+        acknowledging(mute("target", "192.0.2.77", until_clear=True), problems_now(clean))
+    with pytest.raises(InvalidInput, match="nothing to acknowledge"):
+        acknowledging(mute("zone", "bl.spamcop.net", until_clear=True), problems_now(clean))
+    week = mute("target", "192.0.2.77")  # a mute for a while needs nothing wrong: it ends at its time
+    assert acknowledging(week, problems_now(clean)) == week
+
+    listed_now = [target_item("192.0.2.77", {"dnsbl.justspam.org": "listed"})]
+    acknowledged = acknowledging(mute("target", "192.0.2.77", until_clear=True), problems_now(listed_now))
+    store = MemoryHealth()
+    item = stored(store, acknowledged)
+    assert end_mutes(store, listed_now, [item], NOW + timedelta(days=1)) == []  # the daily run keeps it
+    (ended,) = end_mutes(store, clean, [item], NOW + timedelta(days=2))
+    assert ended["ended_by"] == "cleared"
 
 
 def test_ending_is_written_once_even_when_two_runs_race():

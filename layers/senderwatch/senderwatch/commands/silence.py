@@ -15,6 +15,7 @@ from ..errors import InvalidInput, ServiceError
 from ..findings import MUTE
 from ..history import History, stamp
 from ..mutes import (
+    acknowledging,
     covers,
     described,
     ends,
@@ -25,6 +26,7 @@ from ..mutes import (
     overlaps,
     parse_for,
     parse_until,
+    problems_now,
     scope_value,
     summary,
     unmuted,
@@ -85,6 +87,9 @@ def mute(place: Where, record: MuteRecord) -> int:
             watched = place.targets.get_many([record["value"]])
         if not watched:
             raise InvalidInput(f"{visible(record['value'])} is not watched: see senderwatch targets list")
+    if record["until_clear"]:  # an acknowledgement: of something wrong now, as the daily run will judge it
+        with aws_errors("cannot read what is wrong now"):
+            acknowledging(record, problems_now([*place.targets.scan(), *place.health.items()]))
     record = {**record, "by": who(CallerIdentity(client("sts")))}
     with aws_errors("cannot write the mute"):
         place.health.save(mute_id(record["id"]), record, 0)
