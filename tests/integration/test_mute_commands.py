@@ -50,6 +50,8 @@ def test_mute_records_who_why_and_until_when_and_mutes_shows_it(local, tables, c
         ([IPV4, "--for", "7d"], "say why: --reason"),
         ([IPV4, "--until", "2020-01-01", "--reason", "x"], "in the past"),
         (["--event", "LISTING", "--for", "7d", "--reason", "x"], "not an event senderwatch sends"),
+        (["--event", "DIGEST", "--for", "7d", "--reason", "x"], "--event DIGEST cannot be muted"),
+        ([IPV4, "--for", "7d", "--reason", "x" * 301], "--reason: at most 300 characters"),
         ([IPV4, "--for", "0d", "--reason", "x"], "--for '0d'"),
         ([IPV4, "--for", "7d", "--until", "2030-01-01", "--reason", "x"], "not allowed with argument"),
         ([IPV4, "--reason", "x"], "say how long"),

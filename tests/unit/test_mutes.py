@@ -94,6 +94,29 @@ def test_a_mute_needs_a_reason_one_length_and_a_known_event():
         new_mute("domain", "not a domain", "why", BY, NOW, length=timedelta(days=7))
 
 
+@pytest.mark.parametrize("event", ["MUTE_ENDED", "DIGEST", "DIGEST_ALL_WELL", "TEST_ALERT", "alarm"])
+def test_an_event_senderwatch_sends_but_a_mute_does_not_take_says_it_cannot_be_muted_in_a_short_line(event):
+    with pytest.raises(InvalidInput) as refused:
+        new_mute("event", event, "why", BY, NOW, length=timedelta(days=7))
+    said = str(refused.value)
+    assert said.startswith(f"--event {event.upper()} cannot be muted: ") and "docs/alerts.md" in said
+    assert len(said) < 200 and "LISTED" not in said  # the events are in the docs, not in one long line
+
+
+def test_a_name_that_is_no_event_is_said_in_a_short_line():
+    with pytest.raises(InvalidInput) as refused:
+        new_mute("event", "LISTING", "why", BY, NOW, length=timedelta(days=7))
+    said = str(refused.value)
+    assert said.startswith("--event 'LISTING' is not an event senderwatch sends") and len(said) < 120
+
+
+def test_a_reason_is_one_line_of_at_most_300_characters():
+    assert new_mute("target", "192.0.2.25", " a\n  b ", BY, NOW, length=timedelta(days=7))["reason"] == "a b"
+    assert len(new_mute("target", "192.0.2.25", "x" * 300, BY, NOW, length=timedelta(days=7))["reason"]) == 300
+    with pytest.raises(InvalidInput, match="--reason: at most 300 characters"):
+        new_mute("target", "192.0.2.25", "x" * 301, BY, NOW, length=timedelta(days=7))
+
+
 def test_a_mute_records_who_when_why_and_its_end():
     record = mute("target", "Mail.Example.com.")
     assert record["value"] == "mail.example.com"  # as the targets table keys it

@@ -115,10 +115,18 @@ def scope_value(scope: str, value: str) -> str:
             raise InvalidInput(f"--domain {shown(value)}: expected a domain such as example.com")
         return name
     name = value.strip().upper()
-    if name not in Event.__members__ or name == Event.MUTE_ENDED:
-        known = ", ".join(e for e in Event if e != Event.MUTE_ENDED)
-        raise InvalidInput(f"--event {shown(value)} is not an event senderwatch sends: one of {known}")
-    return name
+    if name in Event.__members__ and name != Event.MUTE_ENDED:
+        return name
+    from .relay import EVENTS  # every event an alert is sent as
+
+    if name in EVENTS:  # a mute's end, the digest, a test alert, the stack's alarms: not the fleet's problems
+        raise InvalidInput(
+            f"--event {name} cannot be muted: a mute silences the fleet's alerts, not the digest, test alerts, "
+            "alarms or MUTE_ENDED (the events it takes: 'The events' in docs/alerts.md)"
+        )
+    raise InvalidInput(
+        f"--event {shown(value)} is not an event senderwatch sends (the events: 'The events' in docs/alerts.md)"
+    )
 
 
 def new_mute(
