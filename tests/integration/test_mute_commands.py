@@ -4,6 +4,7 @@ and a mute that ends while the listing is still there is said once."""
 
 import copy
 import json
+import shlex
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -148,6 +149,12 @@ def test_a_mute_that_ends_with_the_listing_still_there_is_said_once(local, table
     assert "LISTED 192.0.2.25 dnsbl.justspam.org" in alert["email"] and "delisting asked" in alert["email"]
     (ended,) = mutes(local)
     assert ended["ended_by"] == "expired"
+    # its command to mute again runs as written: without a stack, both the tables it needs
+    (again,) = [line.strip() for line in alert["email"].splitlines() if line.strip().startswith("senderwatch mute ")]
+    assert f"--table {local.table_name} --health-table {local.health_table_name}" in again
+    status, out, err = cli(*shlex.split(again)[1:])
+    assert (status, err) == (0, "") and out.startswith(f"muted the target {IPV4} until ")
+    local.stream_records("HealthTable")  # (the new mute's write: no alert)
 
     local.schedule()  # the next day: ended once, said once
     local.deliver_stream(local.stream_records("HealthTable"), "notifier", "HealthChanges")

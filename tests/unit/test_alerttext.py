@@ -1,6 +1,7 @@
 """Alert texts: what a person reads in the email, on the phone and in a chat, and what programs
 get - for every event as the notifier's decisions make it, alone and grouped."""
 
+import argparse
 import ipaddress
 import json
 import re
@@ -17,6 +18,7 @@ from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
 from senderwatch.alerttext.model import MARKDOWN_MAX, Code, Steps
+from senderwatch.alerttext.phrases import HEALTH_COMMANDS
 from senderwatch.aws import publish_args
 from senderwatch.commands import build_parser
 from senderwatch.dnsbl import ZoneVerdict
@@ -795,14 +797,26 @@ def test_every_command_an_alert_suggests_runs_as_written_for_its_deployment():
     assert watch.startswith("senderwatch targets add 2001:db8::27 --sender postmaster@example.com --label relays")
 
 
-def test_without_a_stack_the_commands_name_the_table_and_without_either_still_parse():
-    table = Stack(table="senderwatch-TargetsTable-1", region="eu-central-1")
+def test_without_a_stack_the_commands_name_the_tables_and_without_either_still_parse():
+    table = Stack(table="senderwatch-TargetsTable-1", region="eu-central-1", health_table="senderwatch-HealthTable-1")
+    needing_health = []
     for stack in (table, Stack()):
         for text in renderings(stack):
             for command in text.commands:
                 runs_as_written(command)
                 if command.startswith("senderwatch ") and stack.table:
-                    assert "--table senderwatch-TargetsTable-1 --region eu-central-1" in command
+                    assert "--table senderwatch-TargetsTable-1 " in command and "--region eu-central-1" in command
+                    args = build_parser().parse_args(shlex.split(command)[1:])
+                    if hasattr(args, "health_table"):  # mute refuses --table without it: it is given
+                        assert args.health_table == "senderwatch-HealthTable-1", command
+                        needing_health.append(command)
+    assert any(c.startswith("senderwatch mute ") for c in needing_health)  # MUTE_ENDED's mute-again command among them
+
+
+def test_the_commands_that_read_the_health_table_are_those_with_health_table():
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    with_it = {name for name, p in commands.items() if any("--health-table" in a.option_strings for a in p._actions)}
+    assert set(HEALTH_COMMANDS) == with_it
     recovered = [t for t in renderings(Stack()) if t.event == Event.RESOLVER_RECOVERED]
     assert recovered and all("CheckDeadLetterQueueUrl output" in t.email for t in recovered)
 
