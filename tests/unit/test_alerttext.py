@@ -18,7 +18,7 @@ from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
 from senderwatch.alerttext.model import MARKDOWN_MAX, Code, Steps
-from senderwatch.alerttext.phrases import HEALTH_COMMANDS
+from senderwatch.alerttext.phrases import HEALTH_COMMANDS, date
 from senderwatch.aws import publish_args
 from senderwatch.commands import build_parser
 from senderwatch.dnsbl import ZoneVerdict
@@ -548,6 +548,23 @@ def mute_story() -> list[list[Alert]]:
     cleared = new_mute("zone", "dnsbl.justspam.org", "known", "ops", start, until_clear=True)
     later = start + timedelta(days=8)
     return [[], [a for m in (week, cleared) for a in decide_mute(m, ending(m, listed, later))]]
+
+
+def test_a_mute_ended_names_an_address_watched_twice_once_with_both_targets():
+    listed = decide(None, {"dnsbl": {"dnsbl.justspam.org": LISTING}}, "192.0.2.25", "relay 0")
+    by_host = [replace(a, target="mail.example.com") for a in listed]  # the host's item finds it too
+    other = decide(None, {"dnsbl": {"dnsbl.justspam.org": LISTING}}, "192.0.2.26", "relay 1")
+    start = datetime.fromisoformat(DAYS[0])
+    zone = new_mute("zone", "dnsbl.justspam.org", "known", "ops", start, length=timedelta(days=7))
+    (alert,) = decide_mute(zone, ending(zone, [*listed, *by_host, *other], start + timedelta(days=8)))
+
+    text = render(alert)
+
+    rows = text.email.partition("Still there:")[2].strip().split("\n\n")[0].splitlines()
+    assert [r.strip() for r in rows if "192.0.2.25" in r] == [
+        f"LISTED 192.0.2.25 (mail.example.com; watched alone) dnsbl.justspam.org (since {date(LISTING['since'])})"
+    ]
+    assert len([r for r in rows if r.strip()]) == 2 and text.subject.endswith("2 problems still there")
 
 
 @cache
