@@ -86,6 +86,8 @@ def test_unmute_by_id_or_by_what_it_silences_and_a_name_no_mute_has_is_said(loca
     assert all(m["ended"] and m["ended_by"].startswith("arn:aws:") for m in mutes(local))
     assert cli("mutes", *tables)[1].startswith("No mutes hold")
     assert len(json.loads(cli("mutes", "--all", "--format", "json", *tables)[1])["mutes"]) == 2
+    table = cli("mutes", "--all", *tables)[1].splitlines()[1:]  # how each ended, in the table too
+    assert len(table) == 2 and all(" (unmuted by arn:aws:" in row for row in table), table
 
 
 def test_until_clear_acknowledges_what_is_wrong_now_and_is_refused_for_a_clean_target(local, tables, cli):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.memory import MemoryHealth
+from senderwatch.commands.silence import status_mutes
 from senderwatch.errors import InvalidInput
 from senderwatch.findings import Alert, Event
 from senderwatch.mutes import (
@@ -387,3 +388,17 @@ def test_a_mute_set_within_the_last_second_of_a_history_is_shown_on_what_it_sile
     history_mutes(document, found, [record], NoWithheld(), now)
     assert document["history"][0]["muted"] == [record["id"]]
     assert [m["id"] for m in document["mutes"]] == [record["id"]]
+
+
+def test_status_marks_a_domain_row_with_the_domains_own_mute_as_a_target_row_with_the_targets():
+    rows, domains = [{"ip": "192.0.2.25"}], [{"domain": "example.com"}, {"domain": "example.org"}]
+    items = [target_item("192.0.2.25", {"dnsbl.justspam.org": "clean"})]
+    domain_items = [
+        {"id": f"domain:{d}", "kind": "domain", "name": d, "health": {}} for d in ("example.com", "example.org")
+    ]
+    by_domain, by_target = mute("domain", "example.com"), mute("target", "192.0.2.25")
+
+    status_mutes(rows, items, domains, domain_items, [by_domain, by_target])
+
+    assert rows == [{"ip": "192.0.2.25", "muted": [by_target["id"]]}]
+    assert domains == [{"domain": "example.com", "muted": [by_domain["id"]]}, {"domain": "example.org"}]

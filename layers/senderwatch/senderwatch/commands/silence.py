@@ -15,6 +15,8 @@ from ..errors import InvalidInput, ServiceError
 from ..findings import MUTE
 from ..history import History, stamp
 from ..mutes import (
+    CLEARED,
+    EXPIRED,
     acknowledging,
     covers,
     described,
@@ -153,7 +155,7 @@ def show(place: Where, form: str, *, every: bool = False) -> int:
         (
             str(m.get("id", "")),
             clean_text(described(m), 80),
-            ends(m) + (f" ({m['ended_by']})" if m.get("ended") and m.get("ended_by") in ("expired", "cleared") else ""),
+            ends(m) + (f" ({_how_ended(m)})" if m.get("ended") else ""),
             clean_text(str(m.get("by", "")), 80),
             str(m.get("at", "")).replace("T", " ")[:16],
             clean_text(str(m.get("reason", "")), 120),
@@ -163,6 +165,12 @@ def show(place: Where, form: str, *, every: bool = False) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS))]
     write("\n".join("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows))
     return 0
+
+
+def _how_ended(mute: MuteRecord) -> str:
+    """How an ended mute ended, for the table: `expired`, `cleared`, or who unmuted it."""
+    by = str(mute.get("ended_by", ""))
+    return by if by in (EXPIRED, CLEARED) else f"unmuted by {clean_text(by, 80)}"
 
 
 # -- what status, history and the report show of the mutes -------------------------------------------
@@ -224,19 +232,19 @@ def status_mutes(
     with `muted`: their ids."""
     from ..notifier import alerts_for_change  # what is wrong now, as the notifier judges it
 
-    def ids(item: dict | None, key: str) -> list[str]:
+    def ids(item: dict | None, scope: str, key: str) -> list[str]:
         problems = wrong_now(alerts_for_change(None, item)) if item else []
         return [
             str(m.get("id", ""))
             for m in mutes
-            if (m.get("scope") == "target" and m.get("value") == key) or any(covers(m, a) for a in problems)
+            if (m.get("scope") == scope and m.get("value") == key) or any(covers(m, a) for a in problems)
         ]
 
     by_key = {str(i.get("ip", "")): i for i in items}
     for row in rows:
-        if muted := ids(by_key.get(str(row.get("ip", ""))), str(row.get("ip", ""))):
+        if muted := ids(by_key.get(str(row.get("ip", ""))), "target", str(row.get("ip", ""))):
             row["muted"] = muted
     by_domain = {str(i.get("name", "")): i for i in domain_items}
-    for row in domains or []:
-        if muted := ids(by_domain.get(str(row.get("domain", ""))), ""):
+    for row in domains or []:  # a domain's own mute marks its row, as a target's marks the target's
+        if muted := ids(by_domain.get(str(row.get("domain", ""))), "domain", str(row.get("domain", ""))):
             row["muted"] = muted
