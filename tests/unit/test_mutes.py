@@ -390,6 +390,29 @@ def test_a_mute_set_within_the_last_second_of_a_history_is_shown_on_what_it_sile
     assert [m["id"] for m in document["mutes"]] == [record["id"]]
 
 
+def test_a_history_of_named_targets_shows_their_mutes_not_every_mute_of_the_deployment():
+    from senderwatch.commands.silence import history_mutes
+    from senderwatch.history import History, Period
+
+    period = Period("192.0.2.25", "192.0.2.25", "listing", "dnsbl.justspam.org", "listed", SINCE, None, 1)
+    found = History([period], "2026-11-01T09:00:00Z", "2026-12-01T09:00:00Z", 1)
+    own, by_zone = mute("target", "192.0.2.25"), mute("zone", "dnsbl.justspam.org")
+    other, elsewhere = mute("target", "192.0.2.26"), mute("zone", "bl.spamcop.net")
+
+    class NoWithheld:
+        def query(self, keys, since, until):
+            return []
+
+    document = found.to_dict()
+    history_mutes(
+        document, found, [own, by_zone, other, elsewhere], NoWithheld(), NOW + timedelta(hours=1), {"192.0.2.25"}
+    )
+    assert [m["id"] for m in document["mutes"]] == [own["id"], by_zone["id"]]  # its own, and what silenced it
+    everything = found.to_dict()
+    history_mutes(everything, found, [own, by_zone, other, elsewhere], NoWithheld(), NOW + timedelta(hours=1))
+    assert len(everything["mutes"]) == 4  # the whole deployment's history: every mute
+
+
 def test_status_marks_a_domain_row_with_the_domains_own_mute_as_a_target_row_with_the_targets():
     rows, domains = [{"ip": "192.0.2.25"}], [{"domain": "example.com"}, {"domain": "example.org"}]
     items = [target_item("192.0.2.25", {"dnsbl.justspam.org": "clean"})]

@@ -182,13 +182,24 @@ def mute_records(health_items: Iterable[dict]) -> list[MuteRecord]:
     return sorted(found, key=lambda m: (str(m.get("at", "")), str(m.get("id", ""))))
 
 
-def history_mutes(document: dict, found: History, mutes: list[MuteRecord], store: HistoryReader, now: datetime) -> None:
+def history_mutes(
+    document: dict,
+    found: History,
+    mutes: list[MuteRecord],
+    store: HistoryReader,
+    now: datetime,
+    about: set[str] | None = None,
+) -> None:
     """DOCUMENT (FOUND's) with the `mutes` that held in its time, each with how many alerts it kept
     from being sent (`withheld`), and on each period one silenced, `muted` (their ids); without a
-    mute in its time, DOCUMENT is left as it is."""
+    mute in its time, DOCUMENT is left as it is. ABOUT (the keys of the targets a history of some
+    targets names): only the mutes of those targets, and those that silenced one of its periods."""
     since = _time(document["from"])
     until = max(_time(document["to"]), now)  # `to` is to the second: a mute set within it held too
     shown = [m for m in mutes if overlaps(m, since, until)]
+    if about is not None:
+        used = {i for period in found.periods for i in muting(shown, period, now)}
+        shown = [m for m in shown if m.get("id") in used or (m.get("scope") == "target" and m.get("value") in about)]
     if not shown:
         return  # the document as it always was
     for period, row in zip(found.periods, document["history"]):
