@@ -143,6 +143,7 @@ class LocalStack:
             ssm.put_parameter(Name=APPRISE_PARAMETER, Value=self.webhook.url, Type="SecureString", Overwrite=True)
             parked = boto3.client("sqs").create_queue(QueueName="senderwatch-local-apprise-dlq")["QueueUrl"]
             env = {"DQS_KEY_PARAMETER": DQS_PARAMETER, "APPRISE_URLS_PARAMETER": APPRISE_PARAMETER}
+            env["STACK_NAME"] = STACK  # as the template's Globals set it: alerts name --stack senderwatch-local
             env["APPRISE_DEAD_LETTER_URL"] = parked
             self.pipeline = LocalPipeline(dns=("127.0.0.1", self.dns.address[1]), env=env).create()
             for ip, label in ((IPV4, "postfix-1"), (IPV6, "postfix-1 (IPv6)"), (MAIL_HOST, "postfix-1 (host)")):

@@ -16,7 +16,9 @@ from senderwatch.observability import logger, metrics
 
 CONFIG = Config.from_env(need=("topic_arn", "idempotency_table_name"))
 # The deployment the commands an alert suggests name (to run as written there).
-STACK = Stack(CONFIG.stack_name, CONFIG.table_name, CONFIG.region, CONFIG.check_dead_letter_arn)
+STACK = Stack(
+    CONFIG.stack_name, CONFIG.table_name, CONFIG.region, CONFIG.check_dead_letter_arn, CONFIG.health_table_name
+)
 
 
 @cache

@@ -70,9 +70,12 @@ def local_stack(tmp_path):
         server.wait(timeout=60)
 
 
-def test_a_target_added_is_checked_and_a_listing_played_in_the_world_comes_back_as_its_alerts(local_stack):
+def test_a_target_added_is_checked_and_a_listing_played_in_the_world_comes_back_as_its_alerts(local_stack, tmp_path):
     run = local_stack
     run("run-now")  # the story's own targets checked and alerted: what follows is the new target's
+    # the functions answer to the stack's name, as a deployment's do: their alerts' commands name it, no table
+    assert json.loads((tmp_path / "env-local.json").read_text())["Parameters"]["STACK_NAME"] == "senderwatch-local"
+    assert run.alerts() and not [a["subject"] for a in run.alerts() if "--table " in a["email"]]
     added = run("senderwatch", "targets", "add", ADDRESS, "--label", "scenario", "--stack", "senderwatch-local")
     assert "added" in added.stdout
     first = run("run-now")  # the stream's first check of the new target is delivered before the run ends

@@ -4,6 +4,7 @@ and a mute that ends while the listing is still there is said once."""
 
 import copy
 import json
+import shlex
 from datetime import UTC, datetime, timedelta
 
 import boto3
@@ -50,6 +51,8 @@ def test_mute_records_who_why_and_until_when_and_mutes_shows_it(local, tables, c
         ([IPV4, "--for", "7d"], "say why: --reason"),
         ([IPV4, "--until", "2020-01-01", "--reason", "x"], "in the past"),
         (["--event", "LISTING", "--for", "7d", "--reason", "x"], "not an event senderwatch sends"),
+        (["--event", "DIGEST", "--for", "7d", "--reason", "x"], "--event DIGEST cannot be muted"),
+        ([IPV4, "--for", "7d", "--reason", "x" * 301], "--reason: at most 300 characters"),
         ([IPV4, "--for", "0d", "--reason", "x"], "--for '0d'"),
         ([IPV4, "--for", "7d", "--until", "2030-01-01", "--reason", "x"], "not allowed with argument"),
         ([IPV4, "--reason", "x"], "say how long"),
@@ -67,7 +70,7 @@ def test_bad_input_is_one_line_and_exit_2_and_nothing_is_written(local, tables, 
 def test_unmute_by_id_or_by_what_it_silences_and_a_name_no_mute_has_is_said(local, tables, cli):
     local.put_target({"ip": IPV4})
     cli("mute", IPV4, "--for", "7d", "--reason", "one", *tables)
-    cli("mute", "--zone", "bl.spamcop.net", "--until-clear", "--reason", "two", *tables)
+    cli("mute", "--zone", "bl.spamcop.net", "--for", "2w", "--reason", "two", *tables)
     by_zone = next(m for m in mutes(local) if m["scope"] == "zone")
 
     status, out, err = cli("unmute", by_zone["id"], IPV4, "nothing.example", *tables)
@@ -83,6 +86,23 @@ def test_unmute_by_id_or_by_what_it_silences_and_a_name_no_mute_has_is_said(loca
     assert all(m["ended"] and m["ended_by"].startswith("arn:aws:") for m in mutes(local))
     assert cli("mutes", *tables)[1].startswith("No mutes hold")
     assert len(json.loads(cli("mutes", "--all", "--format", "json", *tables)[1])["mutes"]) == 2
+    table = cli("mutes", "--all", *tables)[1].splitlines()[1:]  # how each ended, in the table too
+    assert len(table) == 2 and all(" (unmuted by arn:aws:" in row for row in table), table
+
+
+def test_until_clear_acknowledges_what_is_wrong_now_and_is_refused_for_a_clean_target(local, tables, cli):
+    local.put_target({"ip": IPV4, "label": "postfix-1"})  # clean: the daily run would end it before its checks
+    status, out, err = cli("mute", IPV4, "--until-clear", "--reason", "x", *tables)
+    assert status == 2 and out == "" and mutes(local) == []
+    says = f"nothing to acknowledge: nothing the target {IPV4} covers is wrong now; use --for or --until"
+    assert err == f"senderwatch: error: {says}\n"
+
+    local.put_target({"ip": IPV4, "label": "postfix-1", "findings": {"dnsbl": {"dnsbl.justspam.org": LISTED}}})
+    status, out, err = cli("mute", IPV4, "--until-clear", "--reason", "delisting asked", *tables)
+    assert (status, err) == (0, "") and "until it clears" in out
+    local.schedule()  # the daily run: the listing is still there, the acknowledgement holds
+    (record,) = mutes(local)
+    assert "ended" not in record
 
 
 def delisting(listing: dict) -> dict:
@@ -131,6 +151,12 @@ def test_a_mute_that_ends_with_the_listing_still_there_is_said_once(local, table
     assert "LISTED 192.0.2.25 dnsbl.justspam.org" in alert["email"] and "delisting asked" in alert["email"]
     (ended,) = mutes(local)
     assert ended["ended_by"] == "expired"
+    # its command to mute again runs as written: without a stack, both the tables it needs
+    (again,) = [line.strip() for line in alert["email"].splitlines() if line.strip().startswith("senderwatch mute ")]
+    assert f"--table {local.table_name} --health-table {local.health_table_name}" in again
+    status, out, err = cli(*shlex.split(again)[1:])
+    assert (status, err) == (0, "") and out.startswith(f"muted the target {IPV4} until ")
+    local.stream_records("HealthTable")  # (the new mute's write: no alert)
 
     local.schedule()  # the next day: ended once, said once
     local.deliver_stream(local.stream_records("HealthTable"), "notifier", "HealthChanges")

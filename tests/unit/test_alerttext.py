@@ -1,6 +1,7 @@
 """Alert texts: what a person reads in the email, on the phone and in a chat, and what programs
 get - for every event as the notifier's decisions make it, alone and grouped."""
 
+import argparse
 import ipaddress
 import json
 import re
@@ -18,6 +19,7 @@ from local.world import STORY_ACCEPTED, STORY_BOUNCE
 from senderwatch import alerttext
 from senderwatch.alerttext import WORDINGS, AlertText, marked_test_alert, render
 from senderwatch.alerttext.model import MARKDOWN_MAX, Code, Steps
+from senderwatch.alerttext.phrases import HEALTH_COMMANDS, date
 from senderwatch.aws import publish_args
 from senderwatch.commands import build_parser
 from senderwatch.dnsbl import ZoneVerdict
@@ -574,6 +576,23 @@ def mute_story() -> list[list[Alert]]:
     return [[], [a for m in (week, cleared) for a in decide_mute(m, ending(m, listed, later))]]
 
 
+def test_a_mute_ended_names_an_address_watched_twice_once_with_both_targets():
+    listed = decide(None, {"dnsbl": {"dnsbl.justspam.org": LISTING}}, "192.0.2.25", "relay 0")
+    by_host = [replace(a, target="mail.example.com") for a in listed]  # the host's item finds it too
+    other = decide(None, {"dnsbl": {"dnsbl.justspam.org": LISTING}}, "192.0.2.26", "relay 1")
+    start = datetime.fromisoformat(DAYS[0])
+    zone = new_mute("zone", "dnsbl.justspam.org", "known", "ops", start, length=timedelta(days=7))
+    (alert,) = decide_mute(zone, ending(zone, [*listed, *by_host, *other], start + timedelta(days=8)))
+
+    text = render(alert)
+
+    rows = text.email.partition("Still there:")[2].strip().split("\n\n")[0].splitlines()
+    assert [r.strip() for r in rows if "192.0.2.25" in r] == [
+        f"LISTED 192.0.2.25 (mail.example.com; watched alone) dnsbl.justspam.org (since {date(LISTING['since'])})"
+    ]
+    assert len([r for r in rows if r.strip()]) == 2 and text.subject.endswith("2 problems still there")
+
+
 @cache
 def runs() -> list[list[Alert]]:
     """The alerts of each run (what one delivery to the notifier holds), of every story at once."""
@@ -821,14 +840,26 @@ def test_every_command_an_alert_suggests_runs_as_written_for_its_deployment():
     assert watch.startswith("senderwatch targets add 2001:db8::27 --sender postmaster@example.com --label relays")
 
 
-def test_without_a_stack_the_commands_name_the_table_and_without_either_still_parse():
-    table = Stack(table="senderwatch-TargetsTable-1", region="eu-central-1")
+def test_without_a_stack_the_commands_name_the_tables_and_without_either_still_parse():
+    table = Stack(table="senderwatch-TargetsTable-1", region="eu-central-1", health_table="senderwatch-HealthTable-1")
+    needing_health = []
     for stack in (table, Stack()):
         for text in renderings(stack):
             for command in text.commands:
                 runs_as_written(command)
                 if command.startswith("senderwatch ") and stack.table:
-                    assert "--table senderwatch-TargetsTable-1 --region eu-central-1" in command
+                    assert "--table senderwatch-TargetsTable-1 " in command and "--region eu-central-1" in command
+                    args = build_parser().parse_args(shlex.split(command)[1:])
+                    if hasattr(args, "health_table"):  # mute refuses --table without it: it is given
+                        assert args.health_table == "senderwatch-HealthTable-1", command
+                        needing_health.append(command)
+    assert any(c.startswith("senderwatch mute ") for c in needing_health)  # MUTE_ENDED's mute-again command among them
+
+
+def test_the_commands_that_read_the_health_table_are_those_with_health_table():
+    commands = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    with_it = {name for name, p in commands.items() if any("--health-table" in a.option_strings for a in p._actions)}
+    assert set(HEALTH_COMMANDS) == with_it
     recovered = [t for t in renderings(Stack()) if t.event == Event.RESOLVER_RECOVERED]
     assert recovered and all("CheckDeadLetterQueueUrl output" in t.email for t in recovered)
 

@@ -6,9 +6,20 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from local.memory import MemoryHealth
+from senderwatch.commands.silence import status_mutes
 from senderwatch.errors import InvalidInput
 from senderwatch.findings import Alert, Event
-from senderwatch.mutes import covers, ending, holds, new_mute, parse_for, parse_until, unmuted
+from senderwatch.mutes import (
+    acknowledging,
+    covers,
+    ending,
+    holds,
+    new_mute,
+    parse_for,
+    parse_until,
+    problems_now,
+    unmuted,
+)
 from senderwatch.notifier import Change, Silencing, alerts_for_change, notify
 from senderwatch.scheduler import end_mutes
 from tests.support.fakes import MemoryHistory, MemoryLog, Topic
@@ -82,6 +93,29 @@ def test_a_mute_needs_a_reason_one_length_and_a_known_event():
         new_mute("event", "LISTING", "why", BY, NOW, length=timedelta(days=7))
     with pytest.raises(InvalidInput, match="domain such as"):
         new_mute("domain", "not a domain", "why", BY, NOW, length=timedelta(days=7))
+
+
+@pytest.mark.parametrize("event", ["MUTE_ENDED", "DIGEST", "DIGEST_ALL_WELL", "TEST_ALERT", "alarm"])
+def test_an_event_senderwatch_sends_but_a_mute_does_not_take_says_it_cannot_be_muted_in_a_short_line(event):
+    with pytest.raises(InvalidInput) as refused:
+        new_mute("event", event, "why", BY, NOW, length=timedelta(days=7))
+    said = str(refused.value)
+    assert said.startswith(f"--event {event.upper()} cannot be muted: ") and "docs/alerts.md" in said
+    assert len(said) < 200 and "LISTED" not in said  # the events are in the docs, not in one long line
+
+
+def test_a_name_that_is_no_event_is_said_in_a_short_line():
+    with pytest.raises(InvalidInput) as refused:
+        new_mute("event", "LISTING", "why", BY, NOW, length=timedelta(days=7))
+    said = str(refused.value)
+    assert said.startswith("--event 'LISTING' is not an event senderwatch sends") and len(said) < 120
+
+
+def test_a_reason_is_one_line_of_at_most_300_characters():
+    assert new_mute("target", "192.0.2.25", " a\n  b ", BY, NOW, length=timedelta(days=7))["reason"] == "a b"
+    assert len(new_mute("target", "192.0.2.25", "x" * 300, BY, NOW, length=timedelta(days=7))["reason"]) == 300
+    with pytest.raises(InvalidInput, match="--reason: at most 300 characters"):
+        new_mute("target", "192.0.2.25", "x" * 301, BY, NOW, length=timedelta(days=7))
 
 
 def test_a_mute_records_who_when_why_and_its_end():
@@ -280,6 +314,24 @@ def test_an_acknowledged_problem_stays_silent_until_it_clears_then_the_next_one_
     assert alerts_for_change(item, {**item, "health": ended}) == []  # its DELISTED said it was over
 
 
+def test_an_acknowledgement_of_nothing_wrong_is_refused_so_the_daily_run_cannot_end_it_before_its_problem():
+    clean = [target_item("192.0.2.77", {"dnsbl.justspam.org": "clean"})]
+    with pytest.raises(InvalidInput, match="nothing to acknowledge: .* use --for or --until"):
+        acknowledging(mute("target", "192.0.2.77", until_clear=True), problems_now(clean))
+    with pytest.raises(InvalidInput, match="nothing to acknowledge"):
+        acknowledging(mute("zone", "bl.spamcop.net", until_clear=True), problems_now(clean))
+    week = mute("target", "192.0.2.77")  # a mute for a while needs nothing wrong: it ends at its time
+    assert acknowledging(week, problems_now(clean)) == week
+
+    listed_now = [target_item("192.0.2.77", {"dnsbl.justspam.org": "listed"})]
+    acknowledged = acknowledging(mute("target", "192.0.2.77", until_clear=True), problems_now(listed_now))
+    store = MemoryHealth()
+    item = stored(store, acknowledged)
+    assert end_mutes(store, listed_now, [item], NOW + timedelta(days=1)) == []  # the daily run keeps it
+    (ended,) = end_mutes(store, clean, [item], NOW + timedelta(days=2))
+    assert ended["ended_by"] == "cleared"
+
+
 def test_ending_is_written_once_even_when_two_runs_race():
     record = mute("target", "192.0.2.25")
     first = ending(record, [listed("192.0.2.25")], NOW + timedelta(days=8))
@@ -336,3 +388,40 @@ def test_a_mute_set_within_the_last_second_of_a_history_is_shown_on_what_it_sile
     history_mutes(document, found, [record], NoWithheld(), now)
     assert document["history"][0]["muted"] == [record["id"]]
     assert [m["id"] for m in document["mutes"]] == [record["id"]]
+
+
+def test_a_history_of_named_targets_shows_their_mutes_not_every_mute_of_the_deployment():
+    from senderwatch.commands.silence import history_mutes
+    from senderwatch.history import History, Period
+
+    period = Period("192.0.2.25", "192.0.2.25", "listing", "dnsbl.justspam.org", "listed", SINCE, None, 1)
+    found = History([period], "2026-11-01T09:00:00Z", "2026-12-01T09:00:00Z", 1)
+    own, by_zone = mute("target", "192.0.2.25"), mute("zone", "dnsbl.justspam.org")
+    other, elsewhere = mute("target", "192.0.2.26"), mute("zone", "bl.spamcop.net")
+
+    class NoWithheld:
+        def query(self, keys, since, until):
+            return []
+
+    document = found.to_dict()
+    history_mutes(
+        document, found, [own, by_zone, other, elsewhere], NoWithheld(), NOW + timedelta(hours=1), {"192.0.2.25"}
+    )
+    assert [m["id"] for m in document["mutes"]] == [own["id"], by_zone["id"]]  # its own, and what silenced it
+    everything = found.to_dict()
+    history_mutes(everything, found, [own, by_zone, other, elsewhere], NoWithheld(), NOW + timedelta(hours=1))
+    assert len(everything["mutes"]) == 4  # the whole deployment's history: every mute
+
+
+def test_status_marks_a_domain_row_with_the_domains_own_mute_as_a_target_row_with_the_targets():
+    rows, domains = [{"ip": "192.0.2.25"}], [{"domain": "example.com"}, {"domain": "example.org"}]
+    items = [target_item("192.0.2.25", {"dnsbl.justspam.org": "clean"})]
+    domain_items = [
+        {"id": f"domain:{d}", "kind": "domain", "name": d, "health": {}} for d in ("example.com", "example.org")
+    ]
+    by_domain, by_target = mute("domain", "example.com"), mute("target", "192.0.2.25")
+
+    status_mutes(rows, items, domains, domain_items, [by_domain, by_target])
+
+    assert rows == [{"ip": "192.0.2.25", "muted": [by_target["id"]]}]
+    assert domains == [{"domain": "example.com", "muted": [by_domain["id"]]}, {"domain": "example.org"}]

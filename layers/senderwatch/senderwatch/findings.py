@@ -428,12 +428,14 @@ def decide_many(old: dict | None, new: dict, target: str, label: str = "") -> li
 @dataclass(frozen=True)
 class Stack:
     """The deployment an alert comes from, as the commands it suggests must name it to run as
-    written: its stack (or, without one, its targets table), its region, its check dead-letter queue."""
+    written: its stack (or, without one, its targets and health tables), its region, its check
+    dead-letter queue."""
 
     name: str = ""
     table: str = ""
     region: str = ""
     dead_letters: str = ""  # the check dead-letter queue's ARN
+    health_table: str = ""  # where its mutes are kept: what `mute` and the others need beside --table
 
 
 UNNAMED = Stack()  # an alert not sent by a deployment (a test's): its commands name none

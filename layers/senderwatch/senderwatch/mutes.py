@@ -15,9 +15,10 @@ covers is recorded (in the history table and the notifier's log) and not sent. W
 A target, list or domain mute never covers an alert that says a problem is over (DELISTED,
 SPF_RECOVERED, ...): the operator wants to know it is over; `--event DELISTED` silences those.
 
-A mute ends at its time (--for, --until), or, made with --until-clear (an acknowledged problem),
-when nothing it covers is wrong any more; the scheduler's daily run ends it (`ending`), and when
-what it silenced is still wrong, one MUTE_ENDED alert says so (findings.decide_mute).
+A mute ends at its time (--for, --until), or, made with --until-clear (an acknowledged problem:
+something it covers is wrong when it is made, `acknowledging`), when nothing it covers is wrong any
+more; the scheduler's daily run ends it (`ending`), and when what it silenced is still wrong, one
+MUTE_ENDED alert says so (findings.decide_mute).
 """
 
 from __future__ import annotations
@@ -114,10 +115,18 @@ def scope_value(scope: str, value: str) -> str:
             raise InvalidInput(f"--domain {shown(value)}: expected a domain such as example.com")
         return name
     name = value.strip().upper()
-    if name not in Event.__members__ or name == Event.MUTE_ENDED:
-        known = ", ".join(e for e in Event if e != Event.MUTE_ENDED)
-        raise InvalidInput(f"--event {shown(value)} is not an event senderwatch sends: one of {known}")
-    return name
+    if name in Event.__members__ and name != Event.MUTE_ENDED:
+        return name
+    from .relay import EVENTS  # every event an alert is sent as
+
+    if name in EVENTS:  # a mute's end, the digest, a test alert, the stack's alarms: not the fleet's problems
+        raise InvalidInput(
+            f"--event {name} cannot be muted: a mute silences the fleet's alerts, not the digest, test alerts, "
+            "alarms or MUTE_ENDED (the events it takes: 'The events' in docs/alerts.md)"
+        )
+    raise InvalidInput(
+        f"--event {shown(value)} is not an event senderwatch sends (the events: 'The events' in docs/alerts.md)"
+    )
 
 
 def new_mute(
@@ -219,6 +228,25 @@ def silenced(alert: Alert) -> Silenced:
 def wrong_now(alerts: Iterable[Alert]) -> list[Alert]:
     """Of ALERTS (what each item's record says from nothing), the problems: no clearing event."""
     return [a for a in alerts if WORDINGS[Event(a.event)].clears is None and a.event != Event.MUTE_ENDED]
+
+
+def problems_now(records: Iterable[Mapping[str, Any]]) -> list[Alert]:
+    """What is wrong now, as the notifier judges each of RECORDS from nothing: the targets' items
+    and the health table's (its lists' and domains'; the mutes among them say nothing)."""
+    from .notifier import alerts_for_change  # loaded when a mute is judged: notifier imports this module
+
+    return wrong_now(a for item in records if item.get("kind") != MUTE for a in alerts_for_change(None, dict(item)))
+
+
+def acknowledging(mute: MuteRecord, problems: Sequence[Alert]) -> MuteRecord:
+    """MUTE, checked: one made --until-clear acknowledges a problem, so something it covers must be
+    wrong now (PROBLEMS). One of nothing would end at the next daily run, which ends mutes before it
+    checks anything: the very problem it was meant for would then be alerted."""
+    if mute.get("until_clear") and not any(covers(mute, a) for a in problems):
+        raise InvalidInput(
+            f"nothing to acknowledge: nothing {described(mute)} covers is wrong now; use --for or --until"
+        )
+    return mute
 
 
 def ending(mute: MuteRecord | None, problems: Sequence[Alert], now: datetime) -> MuteRecord | None:

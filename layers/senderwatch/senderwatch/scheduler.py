@@ -77,14 +77,12 @@ def end_mutes(store: Health, items: Sequence[dict], health_items: Sequence[dict]
     the health records saying what is wrong now. Each is written if unchanged (the notifier says
     MUTE_ENDED from the stream when what it silenced is still there). The mutes ended."""
     # Loaded when a mute holds: the daily run of a deployment without mutes (and a new target's) needs none.
-    from .mutes import ending, mute_id, wrong_now
-    from .notifier import alerts_for_change  # what each record says is wrong, as the notifier judges it
+    from .mutes import ending, mute_id, problems_now
 
     mutes = [i for i in health_items if i.get("kind") == MUTE and isinstance(i.get("health"), dict)]
     if not any(not m["health"].get("ended") for m in mutes):
         return []
-    records = [*items, *(i for i in health_items if i.get("kind") != MUTE)]
-    problems = wrong_now(a for item in records for a in alerts_for_change(None, item))
+    problems = problems_now([*items, *health_items])
     ended = []
     for item in mutes:
         if item["health"].get("ended"):

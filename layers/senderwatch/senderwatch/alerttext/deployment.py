@@ -219,13 +219,8 @@ def _mute_ended(alert: Alert) -> AlertText:
     """A mute ended at its time, and what it silenced is still there: what, and how to go on."""
     d = clean(alert.details)
     what = f"{_SCOPES.get(str(d.get('scope')), 'the')} {alert.target}"
-    still = [s for s in d.get("still") or [] if isinstance(s, dict)]
-    rows = [
-        " ".join(filter(None, (str(s.get("event", "")), str(s.get("ip") or ""), str(s.get("zone") or ""))))
-        + (f" (since {date(str(s['since']))})" if s.get("since") else "")
-        for s in still
-    ]
-    count = counted(len(still), "problem")
+    rows = _still_rows([s for s in d.get("still") or [] if isinstance(s, dict)])
+    count = counted(len(rows), "problem")
     return said(
         [alert],
         [f"Mute of {what} ended: {count} still there", f"Mute of {what} ended", "A senderwatch mute ended"],
@@ -244,6 +239,23 @@ def _mute_ended(alert: Alert) -> AlertText:
         ],
         about={"mute": str(d.get("id", ""))},
     )
+
+
+def _still_rows(still: list[dict]) -> list[str]:
+    """What a mute silenced that is still wrong, one row per problem: an address watched twice (by
+    its host, and alone) is one row naming both targets, as the problem's own alerts name them."""
+    same: dict[tuple[str, str, str], list[dict]] = {}
+    for s in still:
+        same.setdefault((str(s.get("event", "")), str(s.get("ip") or ""), str(s.get("zone") or "")), []).append(s)
+    rows = []
+    for (event, ip, zone), found in same.items():
+        targets = list(dict.fromkeys(str(s.get("target") or "") for s in found))
+        hosts = [t for t in targets if t and t != ip]
+        alone = [ip] if hosts and len(hosts) < len(targets) else []  # the address watched on its own too
+        shown = who(ip, "", ", ".join(hosts + alone)) if ip else ""
+        since = min((str(s["since"]) for s in found if s.get("since")), default="")
+        rows.append(" ".join(filter(None, (event, shown, zone))) + (f" (since {date(since)})" if since else ""))
+    return rows
 
 
 def _mute_command(alert: Alert, d: dict) -> Code:

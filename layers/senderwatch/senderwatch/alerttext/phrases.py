@@ -119,10 +119,16 @@ def catalogue_zone(name: str):
     return catalogue().get(name) or domain_catalogue().get(name)
 
 
+HEALTH_COMMANDS = ("status", "history", "report", "mute", "unmute", "mutes")  # those with --health-table
+
+
 def senderwatch(stack: Stack, *words: str) -> Code:
     """A senderwatch command about the deployment STACK (an alert's), to copy as it is: WORDS
-    (quoted for the shell), then the deployment it is about (--stack, or --table) and its --region."""
+    (quoted for the shell), then the deployment it is about (--stack, or --table, with the
+    --health-table of a command that reads it) and its --region."""
     where = ["--stack", stack.name] if stack.name else ["--table", stack.table] if stack.table else []
+    if where[:1] == ["--table"] and stack.health_table and words[:1] and words[0] in HEALTH_COMMANDS:
+        where += ["--health-table", stack.health_table]
     if where and stack.region:
         where += ["--region", stack.region]
     return Code(shlex.join(["senderwatch", *words, *where]))

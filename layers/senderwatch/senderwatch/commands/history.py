@@ -94,7 +94,8 @@ def run(args) -> int:
         from .silence import history_mutes, mute_records, mutes_text
 
         with aws_errors("cannot read the history table"):
-            history_mutes(document, found, mute_records(health), History.named(history_table), now)
+            about = {parse_target(t).key for t in args.targets} if args.targets else None  # their mutes alone
+            history_mutes(document, found, mute_records(health), History.named(history_table), now, about)
     if args.format == "json":
         write(json_text(document, **json_options()))
     else:

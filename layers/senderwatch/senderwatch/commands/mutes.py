@@ -40,9 +40,14 @@ def add_parsers(commands, where) -> None:
     how_long.add_argument(
         "--until-clear",
         action="store_true",
-        help="acknowledge: until nothing it covers is wrong any more (the next problem alerts again)",
+        help="acknowledge what is wrong now: until nothing it covers is wrong any more (the next problem alerts "
+        "again); refused when nothing it covers is wrong",
     )
-    mute.add_argument("--reason", metavar="TEXT", help="why (required): shown in mutes, status, history and the report")
+    mute.add_argument(
+        "--reason",
+        metavar="TEXT",
+        help="why (required, at most 300 characters): shown in mutes, status, history and the report",
+    )
     mute.add_argument("--health-table", **health)
     mute.set_defaults(run=_mute)
     unmute = commands.add_parser(

@@ -15,6 +15,9 @@ from ..errors import InvalidInput, ServiceError
 from ..findings import MUTE
 from ..history import History, stamp
 from ..mutes import (
+    CLEARED,
+    EXPIRED,
+    acknowledging,
     covers,
     described,
     ends,
@@ -25,6 +28,7 @@ from ..mutes import (
     overlaps,
     parse_for,
     parse_until,
+    problems_now,
     scope_value,
     summary,
     unmuted,
@@ -85,6 +89,9 @@ def mute(place: Where, record: MuteRecord) -> int:
             watched = place.targets.get_many([record["value"]])
         if not watched:
             raise InvalidInput(f"{visible(record['value'])} is not watched: see senderwatch targets list")
+    if record["until_clear"]:  # an acknowledgement: of something wrong now, as the daily run will judge it
+        with aws_errors("cannot read what is wrong now"):
+            acknowledging(record, problems_now([*place.targets.scan(), *place.health.items()]))
     record = {**record, "by": who(CallerIdentity(client("sts")))}
     with aws_errors("cannot write the mute"):
         place.health.save(mute_id(record["id"]), record, 0)
@@ -148,7 +155,7 @@ def show(place: Where, form: str, *, every: bool = False) -> int:
         (
             str(m.get("id", "")),
             clean_text(described(m), 80),
-            ends(m) + (f" ({m['ended_by']})" if m.get("ended") and m.get("ended_by") in ("expired", "cleared") else ""),
+            ends(m) + (f" ({_how_ended(m)})" if m.get("ended") else ""),
             clean_text(str(m.get("by", "")), 80),
             str(m.get("at", "")).replace("T", " ")[:16],
             clean_text(str(m.get("reason", "")), 120),
@@ -160,6 +167,12 @@ def show(place: Where, form: str, *, every: bool = False) -> int:
     return 0
 
 
+def _how_ended(mute: MuteRecord) -> str:
+    """How an ended mute ended, for the table: `expired`, `cleared`, or who unmuted it."""
+    by = str(mute.get("ended_by", ""))
+    return by if by in (EXPIRED, CLEARED) else f"unmuted by {clean_text(by, 80)}"
+
+
 # -- what status, history and the report show of the mutes -------------------------------------------
 
 
@@ -169,13 +182,24 @@ def mute_records(health_items: Iterable[dict]) -> list[MuteRecord]:
     return sorted(found, key=lambda m: (str(m.get("at", "")), str(m.get("id", ""))))
 
 
-def history_mutes(document: dict, found: History, mutes: list[MuteRecord], store: HistoryReader, now: datetime) -> None:
+def history_mutes(
+    document: dict,
+    found: History,
+    mutes: list[MuteRecord],
+    store: HistoryReader,
+    now: datetime,
+    about: set[str] | None = None,
+) -> None:
     """DOCUMENT (FOUND's) with the `mutes` that held in its time, each with how many alerts it kept
     from being sent (`withheld`), and on each period one silenced, `muted` (their ids); without a
-    mute in its time, DOCUMENT is left as it is."""
+    mute in its time, DOCUMENT is left as it is. ABOUT (the keys of the targets a history of some
+    targets names): only the mutes of those targets, and those that silenced one of its periods."""
     since = _time(document["from"])
     until = max(_time(document["to"]), now)  # `to` is to the second: a mute set within it held too
     shown = [m for m in mutes if overlaps(m, since, until)]
+    if about is not None:
+        used = {i for period in found.periods for i in muting(shown, period, now)}
+        shown = [m for m in shown if m.get("id") in used or (m.get("scope") == "target" and m.get("value") in about)]
     if not shown:
         return  # the document as it always was
     for period, row in zip(found.periods, document["history"]):
@@ -219,19 +243,19 @@ def status_mutes(
     with `muted`: their ids."""
     from ..notifier import alerts_for_change  # what is wrong now, as the notifier judges it
 
-    def ids(item: dict | None, key: str) -> list[str]:
+    def ids(item: dict | None, scope: str, key: str) -> list[str]:
         problems = wrong_now(alerts_for_change(None, item)) if item else []
         return [
             str(m.get("id", ""))
             for m in mutes
-            if (m.get("scope") == "target" and m.get("value") == key) or any(covers(m, a) for a in problems)
+            if (m.get("scope") == scope and m.get("value") == key) or any(covers(m, a) for a in problems)
         ]
 
     by_key = {str(i.get("ip", "")): i for i in items}
     for row in rows:
-        if muted := ids(by_key.get(str(row.get("ip", ""))), str(row.get("ip", ""))):
+        if muted := ids(by_key.get(str(row.get("ip", ""))), "target", str(row.get("ip", ""))):
             row["muted"] = muted
     by_domain = {str(i.get("name", "")): i for i in domain_items}
-    for row in domains or []:
-        if muted := ids(by_domain.get(str(row.get("domain", ""))), ""):
+    for row in domains or []:  # a domain's own mute marks its row, as a target's marks the target's
+        if muted := ids(by_domain.get(str(row.get("domain", ""))), "domain", str(row.get("domain", ""))):
             row["muted"] = muted
